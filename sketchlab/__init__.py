@@ -1,0 +1,1 @@
+"""sketchlab: the command line that ties sketchgen, study and analysis together."""

@@ -1,0 +1,3 @@
+from sketchlab.cli import main
+
+main()

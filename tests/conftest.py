@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+Services: on a developer machine a test that needs Chromium or PostgreSQL skips when the
+service is missing; with CI=true it fails instead, so CI cannot pass without running it.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = Path(__file__).resolve().parent / "data"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def missing_service(reason: str) -> None:
+    """Skip locally, fail in CI."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true, so this is a failure, not a skip)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    path = shutil.which("chromium")
+    if not path:
+        missing_service("Chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a real PostgreSQL database (SKETCHLAB_TEST_POSTGRES_URL, set by .ci/run)."""
+    url = os.environ.get("SKETCHLAB_TEST_POSTGRES_URL")
+    if not url:
+        missing_service("SKETCHLAB_TEST_POSTGRES_URL is not set (see .ci/run)")
+    try:
+        import sqlalchemy
+
+        with sqlalchemy.create_engine(url).connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure means no usable server
+        missing_service(f"PostgreSQL at {url} is not reachable: {error}")
+    return url
