@@ -1,0 +1,134 @@
+"""With versus without the "none" option, at every stroke level (the paper's 36% -> 76%).
+
+Conditions are between-subjects, so the participant is the unit of the test (Welch's t
+and Mann-Whitney on per-participant accuracy); the trial-level Newcombe interval of the
+difference is reported as the paper-style descriptive figure (shared reference
+study-and-analysis §4.4). How much of the gap is caution rather than recognition is read
+three ways (§4.6): the "none" rate and the accuracy among committed answers; the
+guessing-corrected ('known') rates; and d' with a criterion from `signal_detection`, which
+gives the forced-choice accuracy the with-"none" participants' sensitivity predicts.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from analysis.accuracy import participant_accuracy, wilson_interval
+from analysis.signal_detection import (
+    dprime_mafc,
+    fit_none_model,
+    guessing_corrected,
+    pc_mafc,
+    yes_no_dprime,
+)
+
+WITHOUT, WITH = "without_none", "with_none"
+
+
+def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFrame:
+    """One row per stroke level present in both conditions (empty when a condition is missing).
+
+    `trials`: included responses (test and foil rows are used); `n_options`: buttons shown
+    per condition (see `responses.options_per_condition`). Column meanings are in
+    docs/analysis.md; differences are without minus with, in proportion units.
+    """
+    if not {WITHOUT, WITH} <= set(trials["condition"].unique()):
+        return pd.DataFrame()
+    tests = trials[trials["trial_type"] == "test"]
+    foils = trials[(trials["trial_type"] == "foil") & (trials["condition"] == WITH)]
+    people = participant_accuracy(trials)
+    m_without = n_options[WITHOUT]
+    m_with_classes = n_options[WITH] - 1
+    levels = sorted(
+        set(tests.loc[tests["condition"] == WITHOUT, "n_strokes"].astype(int))
+        & set(tests.loc[tests["condition"] == WITH, "n_strokes"].astype(int))
+    )
+    rows = []
+    for level in levels:
+        at_level = tests[tests["n_strokes"] == level]
+        without = at_level[at_level["condition"] == WITHOUT]
+        with_none = at_level[at_level["condition"] == WITH]
+        k_wo, n_wo = int(without["correct"].sum()), len(without)
+        k_w, n_w = int(with_none["correct"].sum()), len(with_none)
+        acc_wo, acc_w = k_wo / n_wo, k_w / n_w
+        row = {"n_strokes": level}
+        for name, k, n in (("without", k_wo, n_wo), ("with", k_w, n_w)):
+            low, high = wilson_interval([k], [n])
+            row.update({f"n_{name}": n, f"accuracy_{name}": k / n, f"ci_low_{name}": low[0], f"ci_high_{name}": high[0]})
+        row["difference"] = acc_wo - acc_w
+        row["diff_low"], row["diff_high"] = confint_proportions_2indep(
+            k_wo, n_wo, k_w, n_w, method="newcomb", compare="diff"
+        )
+        row["odds_ratio"] = ((k_wo + 0.5) / (n_wo - k_wo + 0.5)) / ((k_w + 0.5) / (n_w - k_w + 0.5))
+
+        per_person = people[people["n_strokes"] == level]
+        a = per_person.loc[per_person["condition"] == WITHOUT, "accuracy"].to_numpy()
+        b = per_person.loc[per_person["condition"] == WITH, "accuracy"].to_numpy()
+        row["participants_without"], row["participants_with"] = len(a), len(b)
+        row["welch_t"], row["welch_p"] = _welch(a, b)
+        row["mannwhitney_p"] = (
+            float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue) if len(a) and len(b) else np.nan
+        )
+
+        none_rate = float(with_none["is_none"].mean())
+        committed = with_none[with_none["is_none"] == 0]
+        row["none_rate_with"] = none_rate
+        row["committed_accuracy_with"] = float(committed["correct"].mean()) if len(committed) else np.nan
+        low, high = wilson_interval([committed["correct"].sum()], [len(committed)])
+        row["committed_ci_low"], row["committed_ci_high"] = low[0], high[0]
+        row["chance_without"], row["chance_with"] = 1 / n_options[WITHOUT], 1 / n_options[WITH]
+        row["known_without"] = guessing_corrected(acc_wo, n_options[WITHOUT])
+        row["known_with"] = guessing_corrected(acc_w, n_options[WITH])
+
+        level_foils = foils[foils["n_strokes"] == level]
+        foil_none = float(level_foils["is_none"].mean()) if len(level_foils) else None
+        row["dprime_without"] = dprime_mafc(acc_wo, m_without)
+        row["dprime_with"], row["criterion_with"] = fit_none_model(acc_w, none_rate, m_with_classes, foil_none)
+        row["forced_choice_predicted_with"] = pc_mafc(row["dprime_with"], m_without)
+        gap = row["difference"]
+        caution = row["forced_choice_predicted_with"] - acc_w
+        row["caution_share"] = caution / gap if abs(gap) > 1e-9 else np.nan
+        row["n_foils"] = len(level_foils)
+        if len(level_foils):
+            row["hit_rate"] = 1 - none_rate
+            row["false_alarm_rate"] = 1 - foil_none
+            row["dprime_yes_no"], row["criterion_yes_no"] = yes_no_dprime(
+                row["hit_rate"], row["false_alarm_rate"], n_w, len(level_foils)
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
+        return np.nan, np.nan
+    result = stats.ttest_ind(a, b, equal_var=False)
+    return float(result.statistic), float(result.pvalue)
+
+
+def describe_gap(row: pd.Series) -> str:
+    """Plain-language sentence on one level's gap: how much is caution, how much recognition."""
+    level = int(row["n_strokes"])
+    text = (
+        f"At {level} strokes, accuracy was {row['accuracy_without']:.0%} without \"none\" and "
+        f"{row['accuracy_with']:.0%} with it: a gap of {100 * row['difference']:.0f} points "
+        f"(95% CI {100 * row['diff_low']:.0f} to {100 * row['diff_high']:.0f}). "
+        f"With \"none\" offered it was chosen on {row['none_rate_with']:.0%} of trials, and "
+        f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
+    )
+    if np.isfinite(row.get("caution_share", np.nan)) and row["difference"] > 0:
+        share = min(max(row["caution_share"], 0.0), 1.0)
+        text += (
+            f"The with-\"none\" group's sensitivity (d' = {row['dprime_with']:.2f}, vs "
+            f"{row['dprime_without']:.2f} under forced choice) predicts "
+            f"{row['forced_choice_predicted_with']:.0%} forced-choice accuracy, so about {share:.0%} "
+            f"of the gap is caution (a stricter criterion, k = {row['criterion_with']:.2f}) rather "
+            "than weaker recognition"
+        )
+        text += (
+            f"; foil trials (n = {int(row['n_foils'])}) fixed the criterion."
+            if row.get("n_foils", 0)
+            else "; without foil trials this split rests on the equal-variance model."
+        )
+    return text

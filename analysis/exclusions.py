@@ -1,0 +1,172 @@
+"""Exclusion rules, applied in a fixed order and reported with counts.
+
+Pre-registered criteria (shared reference study-and-analysis §1.10), each switchable:
+duplicate participant ids (keep the first complete session), failed attention checks,
+incomplete sessions, participants whose median answer time is implausibly fast, and single
+too-fast answers. Rules run in the order above; each row of the exclusions table counts
+what that rule removed among what the earlier rules left, so the counts add up.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sketchlab.errors import BadInput
+
+
+@dataclass(frozen=True)
+class ExclusionRules:
+    """Which exclusions to apply. `None` switches a threshold rule off."""
+
+    duplicates: bool = True
+    """Keep only the first complete session of a participant id seen more than once."""
+    max_attention_errors: int | None = 0
+    """Exclude sessions with more wrong attention-check answers than this."""
+    incomplete: bool = True
+    """Exclude sessions that did not finish (participants table status, else fewer test
+    trials than the longest session)."""
+    min_median_rt_ms: float | None = 300.0
+    """Exclude sessions whose median test-trial answer time (ms) is below this."""
+    min_rt_ms: float | None = 150.0
+    """Drop single test answers faster than this (ms): too fast to have seen the sketch."""
+
+
+@dataclass(frozen=True)
+class ExclusionResult:
+    trials: pd.DataFrame
+    """All rows of included sessions, minus too-fast test answers."""
+    table: pd.DataFrame
+    """rule, setting, sessions_excluded, test_trials_excluded (one row per rule)."""
+    sessions_total: int
+    sessions_included: int
+
+
+def read_participants(path: str | Path) -> pd.DataFrame:
+    """The participants table `study export` writes next to the responses (status per session)."""
+    path = Path(path)
+    try:
+        table = pd.read_csv(path, dtype=str)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, OSError) as error:
+        raise BadInput(f"{path}: cannot be read as a participants table ({error}).") from None
+    for column in ("participant_id", "status"):
+        if column not in table.columns:
+            raise BadInput(f"{path}: missing column '{column}' in the participants table.")
+    return table
+
+
+def find_participants_table(responses_path: str | Path) -> Path | None:
+    """`<name>.participants.csv` next to the responses file, as `study export` writes it."""
+    responses_path = Path(responses_path)
+    for candidate in (
+        responses_path.with_suffix(".participants.csv"),
+        responses_path.with_name(responses_path.name + ".participants.csv"),
+    ):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _sessions(trials: pd.DataFrame, participants: pd.DataFrame | None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Session code per row and one row per session with what the rules need."""
+    keys = ["participant_id", "session_id"] if "session_id" in trials.columns else ["participant_id"]
+    code = trials.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    n_sessions = int(code.max()) + 1
+    position = np.arange(len(trials))
+    first = np.full(n_sessions, len(trials))
+    np.minimum.at(first, code, position)
+    is_test = (trials["trial_type"] == "test").to_numpy()
+    is_attention = (trials["trial_type"] == "attention").to_numpy()
+    wrong = trials["correct"].to_numpy() == 0
+    sessions = pd.DataFrame(
+        {
+            "participant_id": trials["participant_id"].to_numpy()[first],
+            "first_row": first,
+            "n_test": np.bincount(code, weights=is_test, minlength=n_sessions).astype(int),
+            "attention_errors": np.bincount(
+                code, weights=is_attention & wrong, minlength=n_sessions
+            ).astype(int),
+        }
+    )
+    if "session_id" in trials.columns:
+        sessions["session_id"] = trials["session_id"].to_numpy()[first]
+    sessions["start"] = _earliest_time(trials, code, n_sessions)
+    if "rt_ms" in trials.columns:
+        test_rt = pd.Series(trials["rt_ms"].to_numpy()[is_test], index=code[is_test])
+        sessions["median_rt_ms"] = test_rt.groupby(level=0).median().reindex(range(n_sessions)).to_numpy()
+    else:
+        sessions["median_rt_ms"] = np.nan
+
+    if participants is not None:
+        on = [k for k in keys if k in participants.columns]
+        status = participants.drop_duplicates(on).set_index(on)["status"]
+        index = pd.MultiIndex.from_frame(sessions[on]) if len(on) > 1 else sessions[on[0]]
+        sessions["complete"] = (status.reindex(index).to_numpy() == "completed")
+    else:
+        sessions["complete"] = sessions["n_test"] >= max(int(sessions["n_test"].max()), 1)
+    return code, sessions
+
+
+def _earliest_time(trials: pd.DataFrame, code: np.ndarray, n_sessions: int) -> np.ndarray:
+    """Earliest ISO-8601 time stamp per session (ISO strings sort as time), or None."""
+    for column in ("started_at", "answered_at"):
+        if column in trials.columns:
+            stamps = trials[column].astype("category")
+            labels = np.array(sorted(stamps.cat.categories), dtype=object)
+            rank = stamps.cat.set_categories(labels).cat.codes.to_numpy().astype(np.int64)
+            rank[rank < 0] = len(labels)
+            earliest = np.full(n_sessions, len(labels))
+            np.minimum.at(earliest, code, rank)
+            return np.append(labels, None)[earliest]
+    return np.full(n_sessions, None)
+
+
+def apply_exclusions(
+    trials: pd.DataFrame, rules: ExclusionRules = ExclusionRules(), participants: pd.DataFrame | None = None
+) -> ExclusionResult:
+    """Apply `rules` in order to a validated responses table (see module docstring)."""
+    code, sessions = _sessions(trials, participants)
+    n_test = sessions["n_test"].to_numpy()
+    keep = np.ones(len(sessions), dtype=bool)
+    rows = []
+
+    def record(rule: str, setting: str, drop: np.ndarray) -> None:
+        drop = drop & keep
+        rows.append((rule, setting, int(drop.sum()), int(n_test[drop].sum())))
+        keep[drop] = False
+
+    if rules.duplicates:
+        order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
+            ["incomplete", "start", "first_row"], na_position="last", kind="stable"
+        )
+        first_kept = ~order.duplicated("participant_id")
+        drop = np.zeros(len(sessions), dtype=bool)
+        drop[order.index[~first_kept.to_numpy()]] = True
+        record("duplicate participant id", "keep the first complete session", drop)
+    if rules.max_attention_errors is not None:
+        drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
+        record("failed attention checks", f"more than {rules.max_attention_errors} wrong", drop)
+    if rules.incomplete:
+        source = "participants table status" if participants is not None else "fewer test trials than the longest session"
+        record("incomplete session", source, ~sessions["complete"].to_numpy())
+    if rules.min_median_rt_ms is not None:
+        drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
+        record("too fast (participant)", f"median answer time < {rules.min_median_rt_ms:g} ms", drop)
+
+    kept_rows = keep[code]
+    if rules.min_rt_ms is not None and "rt_ms" in trials.columns:
+        fast = (
+            kept_rows
+            & (trials["trial_type"] == "test").to_numpy()
+            & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
+        )
+        rows.append(("too fast (answer)", f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum())))
+        kept_rows &= ~fast
+    table = pd.DataFrame(rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"])
+    return ExclusionResult(
+        trials=trials[kept_rows].reset_index(drop=True),
+        table=table,
+        sessions_total=len(sessions),
+        sessions_included=int(keep.sum()),
+    )

@@ -1,0 +1,257 @@
+"""Report figures: one function per plot, tidy tables in, PNG + SVG out.
+
+Colours and orders are fixed so a condition, class or stroke level looks the same in every
+figure (and in `human_vs_clip`'s): conditions in CONDITIONS order with CONDITION_COLORS,
+classes sorted, stroke levels ascending on a log2 axis with a sequential palette. Each
+function returns the paths it wrote (`<out_stem>.png`, `<out_stem>.svg`).
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from analysis.accuracy import ALL_CLASSES  # noqa: E402
+from analysis.responses import CONDITIONS, NONE_RESPONSE  # noqa: E402
+
+CONDITION_COLORS = {"without_none": "#1b6ca8", "with_none": "#d1495b"}
+CONDITION_LABELS = {"without_none": 'without "none" (forced choice)', "with_none": 'with "none"'}
+PNG_DPI = 130
+
+
+def level_palette(levels) -> dict[int, tuple]:
+    """Stroke level -> colour, light (few strokes) to dark (many), stable for a level set."""
+    levels = sorted(int(level) for level in levels)
+    return dict(zip(levels, sns.color_palette("crest", len(levels))))
+
+
+def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
+    """Write `<out_stem>.png` and `.svg` and close the figure."""
+    out_stem = Path(out_stem)
+    paths = [out_stem.with_name(out_stem.name + suffix) for suffix in (".png", ".svg")]
+    fig.savefig(paths[0], dpi=PNG_DPI, bbox_inches="tight")
+    fig.savefig(paths[1], bbox_inches="tight")
+    plt.close(fig)
+    return paths
+
+
+def _conditions(table: pd.DataFrame) -> list[str]:
+    present = set(table["condition"])
+    return [c for c in CONDITIONS if c in present]
+
+
+def _log2_axis(ax: plt.Axes, levels) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(levels, [str(level) for level in levels])
+    ax.minorticks_off()
+    ax.set_xlim(min(levels) / 1.3, max(levels) * 1.3)
+
+
+def plot_accuracy_vs_strokes(
+    per_class: pd.DataFrame, pooled: pd.DataFrame, out_stem: Path, paper: dict | None = None
+) -> list[Path]:
+    """Accuracy against stroke count: one panel for all classes pooled, then one per class.
+
+    Each point has two error bars: thick = participant-cluster bootstrap 95% (columns
+    boot_low/boot_high), thin with caps = Wilson 95% (ci_low/ci_high); conditions are
+    nudged apart on x so both stay readable. `paper` (reference_numbers.json's
+    human_category_recognition) is drawn as open diamonds in the pooled panel.
+    """
+    table = pd.concat([pooled, per_class], ignore_index=True)
+    classes = sorted(set(per_class["class"]))
+    panels = [ALL_CLASSES, *classes]
+    levels = sorted(int(level) for level in table["n_strokes"].unique())
+    conditions = _conditions(table)
+    n_cols = min(3, len(panels))
+    n_rows = int(np.ceil(len(panels) / n_cols))
+    with sns.axes_style("whitegrid"):
+        fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.3 * n_cols, 3.5 * n_rows), squeeze=False, sharey=True)
+    nudge = {c: 2 ** (0.06 * (i - (len(conditions) - 1) / 2)) for i, c in enumerate(conditions)}
+    for ax, panel in zip(axes.flat, panels):
+        for condition in conditions:
+            cell = table[(table["class"] == panel) & (table["condition"] == condition)].sort_values("n_strokes")
+            if cell.empty:
+                continue
+            x = cell["n_strokes"].to_numpy() * nudge[condition]
+            color = CONDITION_COLORS[condition]
+            ax.plot(x, cell["accuracy"], marker="o", color=color, label=CONDITION_LABELS[condition])
+            if "boot_low" in cell:
+                ax.vlines(x, cell["boot_low"], cell["boot_high"], color=color, linewidth=4, alpha=0.35)
+            ax.errorbar(
+                x, cell["accuracy"],
+                yerr=[cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]],
+                fmt="none", ecolor=color, elinewidth=1, capsize=3,
+            )
+        if panel == ALL_CLASSES and paper:
+            for condition, values in paper.items():
+                if condition not in CONDITION_COLORS:
+                    continue
+                points = sorted((int(k), v) for k, v in values.items())
+                ax.plot(
+                    [p[0] for p in points], [p[1] for p in points], linestyle=":", marker="D",
+                    markerfacecolor="white", markersize=7, color=CONDITION_COLORS[condition],
+                    label=f"paper, {CONDITION_LABELS[condition]}",
+                )
+        _log2_axis(ax, levels)
+        ax.set_ylim(0, 1.03)
+        ax.set_title("all classes" if panel == ALL_CLASSES else panel)
+        ax.set_xlabel("strokes")
+        ax.set_ylabel("accuracy")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    handles += [
+        plt.Line2D([], [], color="grey", linewidth=4, alpha=0.35),
+        plt.Line2D([], [], color="grey", linewidth=1, marker="_", markersize=8),
+    ]
+    labels += ["participant bootstrap 95%", "Wilson 95% (trials independent)"]
+    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("Recognition accuracy by stroke count")
+    fig.tight_layout(rect=(0, 0.05 + 0.03 / n_rows, 1, 1))
+    return save_figure(fig, out_stem)
+
+
+def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path) -> list[Path]:
+    """Grouped bars: class on x, one bar per stroke level, one panel per condition, Wilson 95%
+    error bars and a dashed chance line at 1/(buttons shown) for that condition."""
+    conditions = _conditions(per_class)
+    classes = sorted(set(per_class["class"]))
+    levels = sorted(int(level) for level in per_class["n_strokes"].unique())
+    colors = level_palette(levels)
+    width = 0.8 / len(levels)
+    with sns.axes_style("whitegrid"):
+        fig, axes = plt.subplots(
+            1, len(conditions), figsize=(max(5.0, 1.1 * len(classes) + 1.5) * len(conditions), 4.2),
+            squeeze=False, sharey=True,
+        )
+    for ax, condition in zip(axes[0], conditions):
+        cells = per_class[per_class["condition"] == condition].set_index(["class", "n_strokes"])
+        for i, level in enumerate(levels):
+            rows = cells.reindex([(c, level) for c in classes])
+            x = np.arange(len(classes)) - 0.4 + width * (i + 0.5)
+            ax.bar(x, rows["accuracy"], width=width * 0.95, color=colors[level], label=f"{level} strokes")
+            ax.errorbar(
+                x, rows["accuracy"],
+                yerr=[rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]],
+                fmt="none", ecolor="black", elinewidth=0.8, capsize=2,
+            )
+        level_chance = chance.get(condition)
+        if level_chance:
+            ax.axhline(level_chance, linestyle="--", color="black", linewidth=1)
+            ax.text(len(classes) - 0.45, level_chance + 0.015, f"chance {level_chance:.0%}", ha="right", fontsize=8)
+        n = cells["n_trials"]
+        ax.set_title(f"{CONDITION_LABELS[condition]}\n(n = {n.min()}–{n.max()} trials per bar)", fontsize=10)
+        ax.set_xticks(np.arange(len(classes)), classes, rotation=30 if len(classes) > 6 else 0)
+        ax.set_ylim(0, 1.03)
+        ax.set_ylabel("accuracy (Wilson 95%)")
+        ax.grid(axis="x", visible=False)
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="level")
+    fig.tight_layout()
+    return save_figure(fig, out_stem)
+
+
+def confusion_counts(tests: pd.DataFrame) -> pd.DataFrame:
+    """Counts per condition x level x true class x response (test trials)."""
+    counts = tests.groupby(["condition", "n_strokes", "true_class", "response"], observed=True).size()
+    return counts.rename("n").reset_index()
+
+
+def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
+    """Row-normalised confusion matrices (rows: true class, columns: answer), one panel per
+    stroke level (columns) and condition (rows); the with-"none" panels get a "none" column."""
+    counts = confusion_counts(tests)
+    conditions = _conditions(counts)
+    levels = sorted(int(level) for level in counts["n_strokes"].unique())
+    classes = sorted(set(counts["true_class"].astype(str)))
+    answered = set(counts["response"].astype(str)) - {NONE_RESPONSE}
+    answers = classes + sorted(answered - set(classes))
+    size = 0.55 * len(answers) + 1.6
+    fig, axes = plt.subplots(
+        len(conditions), len(levels), figsize=(size * len(levels), 0.55 * len(classes) * len(conditions) + 1.8 * len(conditions)),
+        squeeze=False,
+    )
+    annotate = len(answers) <= 8
+    for r, condition in enumerate(conditions):
+        columns = answers + ([NONE_RESPONSE] if condition == "with_none" else [])
+        for c, level in enumerate(levels):
+            ax = axes[r, c]
+            cell = counts[(counts["condition"] == condition) & (counts["n_strokes"] == level)]
+            matrix = cell.pivot_table(index="true_class", columns="response", values="n", aggfunc="sum", observed=True)
+            matrix = matrix.reindex(index=classes, columns=columns).fillna(0)
+            rates = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
+            sns.heatmap(
+                rates, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
+                annot=annotate, fmt=".0%", annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white",
+            )
+            ax.set_title(f"{CONDITION_LABELS[condition]}, {level} strokes", fontsize=9)
+            ax.set_xlabel("answer" if r == len(conditions) - 1 else "")
+            ax.set_ylabel("true class" if c == 0 else "")
+            ax.tick_params(labelsize=8)
+    fig.suptitle('Confusion matrices (row = true class, share of its answers)')
+    fig.tight_layout()
+    return save_figure(fig, out_stem)
+
+
+def answer_composition(tests: pd.DataFrame) -> pd.DataFrame:
+    """Share of correct, wrong-class and "none" answers per condition x level."""
+    kind = np.where(tests["is_none"].to_numpy() == 1, "none", np.where(tests["correct"].to_numpy() == 1, "correct", "wrong class"))
+    table = pd.crosstab([tests["condition"].astype(str), tests["n_strokes"].astype(int)], kind, normalize="index")
+    return table.reindex(columns=["correct", "wrong class", "none"], fill_value=0.0).reset_index()
+
+
+def plot_none_contrast(
+    tests: pd.DataFrame, comparison: pd.DataFrame, out_stem: Path, paper: dict | None = None
+) -> list[Path]:
+    """The 36% -> 76% contrast at a glance: per stroke level, one stacked bar per condition
+    splitting answers into correct / wrong class / "none", with the paper's accuracies as
+    diamonds and, above each pair, the gap and the share the criterion explains."""
+    composition = answer_composition(tests)
+    conditions = _conditions(composition)
+    levels = sorted(composition["n_strokes"].unique())
+    width = 0.8 / len(conditions)
+    with sns.axes_style("whitegrid"):
+        fig, ax = plt.subplots(figsize=(1.9 * len(levels) + 2.5, 4.6))
+    for i, condition in enumerate(conditions):
+        rows = composition[composition["condition"] == condition].set_index("n_strokes").reindex(levels)
+        x = np.arange(len(levels)) - 0.4 + width * (i + 0.5)
+        color = CONDITION_COLORS[condition]
+        ax.bar(x, rows["correct"], width * 0.92, color=color, label=f"correct, {CONDITION_LABELS[condition]}")
+        ax.bar(x, rows["wrong class"], width * 0.92, bottom=rows["correct"], color=color, alpha=0.3,
+               label="wrong class" if i == 0 else None)
+        if condition == "with_none":
+            ax.bar(x, rows["none"], width * 0.92, bottom=rows["correct"] + rows["wrong class"],
+                   color="white", edgecolor="grey", hatch="///", label='"none"')
+        for xi, value in zip(x, rows["correct"]):
+            if np.isfinite(value):
+                ax.text(xi, value / 2, f"{value:.0%}", ha="center", va="center", color="white", fontsize=9, fontweight="bold")
+        if paper and condition in paper:
+            points = [(levels.index(int(k)), v) for k, v in paper[condition].items() if int(k) in levels]
+            ax.scatter([x[j] for j, _ in points], [v for _, v in points], marker="D", s=45, color="black",
+                       zorder=5, label="paper's accuracy")
+    if not comparison.empty:
+        for j, level in enumerate(levels):
+            row = comparison[comparison["n_strokes"] == level]
+            if row.empty:
+                continue
+            row = row.iloc[0]
+            text = f"gap {100 * row['difference']:.0f} pts"
+            if np.isfinite(row["caution_share"]) and row["difference"] > 0.02:
+                text += f"\n~{min(max(row['caution_share'], 0), 1):.0%} caution"
+            ax.text(j, 1.03, text, ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(np.arange(len(levels)), [f"{level} strokes" for level in levels])
+    ax.set_ylim(0, 1.15)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("share of test answers")
+    ax.grid(axis="x", visible=False)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.set_title('Where the answers go: with vs without "none"')
+    fig.tight_layout()
+    return save_figure(fig, out_stem)

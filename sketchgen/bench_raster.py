@@ -1,0 +1,145 @@
+"""Agreement and speed of the rasterizer on diffvg reference scenes (`sketchlab bench raster`).
+
+A scene file (npz) holds `points` (N, 4, 2), `half_width` (N,), diffvg's `image` (H, W),
+a `target` (H, W) and diffvg's `grad` of sum((image - target)^2) w.r.t. the points; see
+tests/data/diffvg/README.md. Timings are medians in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sketchgen.diffvg_backend import diffvg_available
+from sketchgen.raster import render
+from sketchlab.errors import BadInput
+
+PIXEL_TOLERANCE = 0.01  # a pixel "differs" when it is off by more than this
+
+
+def load_scene(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of one reference scene; BadInput naming the file if a key is missing."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            scene = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as error:
+        raise BadInput(f"{path}: not a readable npz scene file ({error}).") from error
+    for key in ("points", "half_width", "image", "target", "grad"):
+        if key not in scene:
+            raise BadInput(f"{path}: scene file has no '{key}' array.")
+    return scene
+
+
+def zero_length_strokes(points: np.ndarray) -> np.ndarray:
+    """(N,) bool: strokes whose four points coincide (diffvg gives them no gradient)."""
+    return (np.ptp(points, axis=1).max(axis=-1) == 0)
+
+
+def render_and_grad(scene: dict[str, np.ndarray], renderer: str = "torch"):
+    """Our image (H, W) and gradient (N, 4, 2) of sum((image - target)^2) for one scene."""
+    points = torch.tensor(scene["points"], dtype=torch.float32, requires_grad=True)
+    half_width = torch.tensor(scene["half_width"], dtype=torch.float32)
+    target = torch.tensor(scene["target"], dtype=torch.float32)
+    height, width = scene["image"].shape
+    image = render(points, half_width, (height, width), renderer=renderer)[0]
+    ((image - target) ** 2).sum().backward()
+    return image.detach().numpy(), points.grad.numpy()
+
+
+def agreement(scene: dict[str, np.ndarray], image: np.ndarray, grad: np.ndarray) -> dict[str, float]:
+    """Pixel and gradient agreement with diffvg's stored image and gradient."""
+    diff = np.abs(image - scene["image"])
+    keep = ~zero_length_strokes(scene["points"])
+    ours, theirs = grad[keep].ravel().astype(np.float64), scene["grad"][keep].ravel().astype(np.float64)
+    norm_ours, norm_theirs = np.linalg.norm(ours), np.linalg.norm(theirs)
+    cos = float(ours @ theirs / (norm_ours * norm_theirs)) if norm_ours * norm_theirs > 0 else 0.0
+    return {
+        "frac_pixels_off": float(np.mean(diff > PIXEL_TOLERANCE)),
+        "mean_abs_diff": float(diff.mean()),
+        "grad_cos": cos,
+        "grad_norm_ratio": float(norm_ours / norm_theirs) if norm_theirs > 0 else math.inf,
+    }
+
+
+def time_scene(scene: dict[str, np.ndarray], repeats: int = 10, renderer: str = "torch"):
+    """Median forward and forward+backward milliseconds (after one warm-up of each)."""
+    points = torch.tensor(scene["points"], dtype=torch.float32)
+    half_width = torch.tensor(scene["half_width"], dtype=torch.float32)
+    target = torch.tensor(scene["target"], dtype=torch.float32)
+    size = scene["image"].shape
+
+    def forward():
+        with torch.no_grad():
+            render(points, half_width, size, renderer=renderer)
+
+    def forward_backward():
+        p = points.clone().requires_grad_(True)
+        image = render(p, half_width, size, renderer=renderer)[0]
+        ((image - target) ** 2).sum().backward()
+
+    timings = {}
+    for name, fn in (("fwd_ms", forward), ("fwd_bwd_ms", forward_backward)):
+        fn()
+        runs = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            runs.append((time.perf_counter() - start) * 1000.0)
+        timings[name] = statistics.median(runs)
+    return timings
+
+
+def bench_raster(scenes_dir: Path, repeats: int = 10, threads: int = 2) -> list[dict]:
+    """One row per scene file in `scenes_dir`: agreement figures and timings (ms).
+
+    Adds `diffvg_fwd_bwd_ms` and `speedup` from `diffvg_timing.json` when the folder has one,
+    and live pydiffvg timings (`diffvg_live_*`) when pydiffvg is importable.
+    """
+    scenes_dir = Path(scenes_dir)
+    files = sorted(scenes_dir.glob("*.npz"))
+    if not files:
+        raise BadInput(f"{scenes_dir}: no scene files (*.npz) found.")
+    if repeats < 1:
+        raise BadInput(f"repeats must be at least 1, got {repeats}.")
+    stored = {}
+    timing_file = scenes_dir / "diffvg_timing.json"
+    if timing_file.exists():
+        stored = {row["file"]: row for row in json.loads(timing_file.read_text())}
+    live_diffvg = diffvg_available()
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    rows = []
+    try:
+        for path in files:
+            scene = load_scene(path)
+            image, grad = render_and_grad(scene)
+            row = {
+                "file": path.name,
+                "strokes": int(scene["points"].shape[0]),
+                "size": int(scene["image"].shape[0]),
+                **agreement(scene, image, grad),
+                **time_scene(scene, repeats),
+            }
+            if path.name in stored:
+                row["diffvg_fwd_bwd_ms"] = float(stored[path.name]["fwd_bwd_ms"])
+                row["speedup"] = row["diffvg_fwd_bwd_ms"] / row["fwd_bwd_ms"]
+            if live_diffvg:
+                live = time_scene(scene, repeats, renderer="diffvg")
+                row["diffvg_live_fwd_ms"] = live["fwd_ms"]
+                row["diffvg_live_fwd_bwd_ms"] = live["fwd_bwd_ms"]
+                row["live_speedup"] = live["fwd_bwd_ms"] / row["fwd_bwd_ms"]
+            rows.append(row)
+    finally:
+        torch.set_num_threads(previous_threads)
+    return rows
+
+
+def geometric_mean(values: list[float]) -> float:
+    """Geometric mean of positive numbers (speed-ups)."""
+    return float(math.exp(sum(math.log(v) for v in values) / len(values)))

@@ -1,0 +1,244 @@
+"""Sketch-vs-photo objectives, batched over sketches: the CLIPasso loss and a weight-free XDoG L2.
+
+Both are called as `loss(sketches, target, generators, eval=False)` with sketches
+(B, 3, 224, 224) in [0, 1] (black strokes on white) and return a dict of (B,) tensors
+`total`, `layer2`, `layer3`, `semantic`, each as weighted in `total`, so that sketch b's
+numbers depend only on sketch b (a batch optimises like separate runs).
+
+ClipassoLoss follows the reference `models/loss.py: CLIPConvLoss` with its defaults:
+CLIP RN101 `layer2` and `layer3` feature MSE (weight 1 each; the paper's "layers 3 and 4"
+count the stem as layer 1) plus 0.1 × (1 − cos) of the RN101 attention-pool embedding,
+over one clean and K = 4 augmented (sketch, target) pairs per sketch, each pair warped with
+the same random parameters (`sketchgen.augment`), CLIP normalisation applied afterwards.
+The reference's MSE is a mean over its 5-view batch; here it is the same mean taken per
+sketch. Target features are computed every call without gradients.
+"""
+
+from __future__ import annotations
+
+import kornia
+import torch
+import torch.nn.functional as F
+
+from sketchgen.augment import ViewParams, apply_views, draw_views
+from sketchgen.xdog import clip_normalise, xdog_edges
+
+LAYER_WEIGHTS = {"layer2": 1.0, "layer3": 1.0}
+SEMANTIC_WEIGHT = 0.1
+AUGMENTATIONS = 4
+TERMS = ("layer2", "layer3", "semantic")
+
+
+def resnet_features(visual: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """CLIP-normalised (n, 3, 224, 224) → (`layer2` output, `layer3` output, embedding).
+
+    open_clip's ModifiedResNet: stem (conv1/bn1/act1 → conv2/bn2/act2 → conv3/bn3/act3 →
+    avgpool; the same computation as the reference's old stem with one shared `relu`),
+    layer1…layer4, attention pool.
+    """
+    x = visual.stem(images.to(visual.conv1.weight.dtype))
+    layer2 = visual.layer2(visual.layer1(x))
+    layer3 = visual.layer3(layer2)
+    return layer2, layer3, visual.attnpool(visual.layer4(layer3))
+
+
+class ClipassoLoss:
+    """CLIPasso's objective on an open_clip ModifiedResNet (RN101 for the paper).
+
+    model: an open_clip CLIP model with a ModifiedResNet image tower (or the tower); it is
+    put in eval mode (BatchNorm uses running statistics, so sketches in a batch do not
+    interact) and frozen (gradients flow to the sketch pixels only).
+    augmentations: K augmented views per sketch (0 = the clean pair only).
+    shared_augmentations: False (paper preset) draws each sketch's K views from its own
+    generator, as separate reference runs would; True draws one set of K views per call,
+    used by every sketch, so each distinct target's features are computed once per call.
+    """
+
+    terms = TERMS
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        augmentations: int = AUGMENTATIONS,
+        shared_augmentations: bool = False,
+        layer_weights: dict[str, float] | None = None,
+        semantic_weight: float = SEMANTIC_WEIGHT,
+    ) -> None:
+        self.visual = getattr(model, "visual", model)
+        if not all(hasattr(self.visual, part) for part in ("stem", "layer2", "layer3", "attnpool")):
+            raise ValueError("ClipassoLoss needs a CLIP ResNet image tower (e.g. RN101), not " + type(self.visual).__name__)
+        self.visual.eval().requires_grad_(False)
+        self.augmentations = int(augmentations)
+        self.shared_augmentations = shared_augmentations
+        self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
+        self.semantic_weight = semantic_weight
+
+    def __call__(
+        self,
+        sketches: torch.Tensor,
+        target: torch.Tensor,
+        generators: list[torch.Generator] | None = None,
+        eval: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        """Loss terms per sketch, each (B,).
+
+        sketches: (B, 3, 224, 224) in [0, 1]; target: (3, 224, 224) shared by all sketches
+        or (B, 3, 224, 224) one per sketch. generators: per-sketch CPU generators (length B),
+        or in shared mode a list whose first generator draws the call's views; None uses
+        torch's global RNG. eval: the clean pair only (no augmentation, deterministic).
+        """
+        batch = sketches.shape[0]
+        views = 0 if eval else self.augmentations
+        groups, unique_targets = _group_targets(target, batch)
+        params = self._draw(batch, views, generators)
+
+        with torch.no_grad():
+            target_views = self._target_views(unique_targets, groups, views, params)
+            target_l2, target_l3, target_emb = resnet_features(self.visual, clip_normalise(target_views))
+        sketch_views = sketches if views == 0 else torch.cat([sketches, apply_views(sketches.repeat_interleave(views, 0), params)])
+        sketch_l2, sketch_l3, sketch_emb = resnet_features(self.visual, clip_normalise(sketch_views))
+
+        index = self._target_index(groups, unique_targets.shape[0], views).to(sketch_l2.device)
+        per_view = {
+            "layer2": (sketch_l2 - target_l2[index]).square().mean(dim=(1, 2, 3)),
+            "layer3": (sketch_l3 - target_l3[index]).square().mean(dim=(1, 2, 3)),
+            "semantic": 1.0 - F.cosine_similarity(sketch_emb.float(), target_emb[index].float(), dim=1),
+        }
+        weights = {**self.layer_weights, "semantic": self.semantic_weight}
+        terms = {name: weights[name] * _per_sketch_mean(values, batch, views) for name, values in per_view.items()}
+        return {"total": terms["layer2"] + terms["layer3"] + terms["semantic"], **terms}
+
+    def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
+        """Views ordered as the sketch views: sketch 0's K views, then sketch 1's, …"""
+        if views == 0:
+            return draw_views(0)
+        if self.shared_augmentations:
+            return draw_views(views, generators[0] if generators else None).repeat(batch)
+        if generators is not None and len(generators) != batch:
+            raise ValueError(f"{batch} sketches but {len(generators)} generators")
+        return ViewParams.concat([draw_views(views, generators[b] if generators else None) for b in range(batch)])
+
+    def _target_views(self, targets: torch.Tensor, groups: list[int], views: int, params: ViewParams) -> torch.Tensor:
+        """Clean views of each distinct target, then the augmented views the index refers to."""
+        if views == 0:
+            return targets
+        if self.shared_augmentations:
+            shared = ViewParams(params.coefficients[:views], params.crops[:views]).repeat(targets.shape[0])
+            return torch.cat([targets, apply_views(targets.repeat_interleave(views, 0), shared)])
+        per_sketch = targets[torch.tensor(groups, device=targets.device)].repeat_interleave(views, 0)
+        return torch.cat([targets, apply_views(per_sketch, params)])
+
+    def _target_index(self, groups: list[int], n_targets: int, views: int) -> torch.Tensor:
+        """For each sketch view (clean views first, then augmented), its row in the target views."""
+        groups_t = torch.tensor(groups)
+        clean = groups_t
+        if views == 0:
+            return clean
+        view = torch.arange(views).repeat(len(groups))
+        if self.shared_augmentations:
+            augmented = n_targets + groups_t.repeat_interleave(views) * views + view
+        else:
+            augmented = n_targets + torch.arange(len(groups) * views)
+        return torch.cat([clean, augmented])
+
+
+class XdogLoss:
+    """Weight-free baseline: L2 between the blurred sketch and the blurred XDoG edges of the target.
+
+    The target's XDoG edges (`sketchgen.xdog`) are drawn dark-on-white like a sketch; both
+    images are blurred with a Gaussian of σ = 2 px (so a stroke a few pixels off still gets a
+    gradient) and compared by the mean squared difference of their grey values. `total` is
+    that L2; `layer2`, `layer3` and `semantic` are returned as zeros so both losses have the
+    same keys. Generators and augmentations are ignored (it is deterministic).
+    """
+
+    terms = TERMS
+
+    def __init__(self, blur_sigma: float = 2.0) -> None:
+        self.blur_sigma = blur_sigma
+        self._edge_cache: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def __call__(
+        self,
+        sketches: torch.Tensor,
+        target: torch.Tensor,
+        generators: list[torch.Generator] | None = None,
+        eval: bool = False,
+    ) -> dict[str, torch.Tensor]:
+        batch = sketches.shape[0]
+        groups, unique_targets = _group_targets(target, batch)
+        drawings = torch.stack([self._edge_drawing(t) for t in unique_targets]).to(sketches.device, sketches.dtype)
+        sketch_grey = self._blur(sketches.mean(dim=1, keepdim=True))
+        l2 = (sketch_grey - drawings[torch.tensor(groups, device=sketches.device)]).square().mean(dim=(1, 2, 3))
+        zeros = torch.zeros_like(l2)
+        return {"total": l2, "layer2": zeros, "layer3": zeros, "semantic": zeros}
+
+    def _blur(self, images: torch.Tensor) -> torch.Tensor:
+        size = 2 * int(3 * self.blur_sigma + 0.5) + 1
+        return kornia.filters.gaussian_blur2d(images, (size, size), (self.blur_sigma, self.blur_sigma), border_type="replicate")
+
+    def _edge_drawing(self, target: torch.Tensor) -> torch.Tensor:
+        """(1, H, W) blurred dark-on-white XDoG edges, computed once per distinct target."""
+        for known, drawing in self._edge_cache:
+            if known.shape == target.shape and torch.equal(known, target.detach().cpu()):
+                return drawing
+        drawing = self._blur((1.0 - xdog_edges(target))[None, None])[0]
+        self._edge_cache = [*self._edge_cache[-7:], (target.detach().cpu().clone(), drawing)]
+        return drawing
+
+
+def _group_targets(target: torch.Tensor, batch: int) -> tuple[list[int], torch.Tensor]:
+    """Distinct targets (U, 3, H, W) and, per sketch, the index of its target among them."""
+    if target.dim() == 3:
+        return [0] * batch, target[None]
+    if target.shape[0] != batch:
+        raise ValueError(f"{batch} sketches but {target.shape[0]} targets")
+    unique: list[torch.Tensor] = []
+    groups = []
+    for candidate in target:
+        match = next((i for i, known in enumerate(unique) if torch.equal(known, candidate)), None)
+        if match is None:
+            unique.append(candidate)
+            match = len(unique) - 1
+        groups.append(match)
+    return groups, torch.stack(unique)
+
+
+def _per_sketch_mean(per_view: torch.Tensor, batch: int, views: int) -> torch.Tensor:
+    """Per-view values laid out as [B clean views, then B×K augmented] → mean per sketch (B,)."""
+    clean = per_view[:batch]
+    if views == 0:
+        return clean
+    augmented = per_view[batch:].reshape(batch, views)
+    return (clean + augmented.sum(dim=1)) / (1 + views)
+
+
+def sketch_objective(
+    loss: ClipassoLoss | XdogLoss,
+    points: torch.Tensor,
+    half_widths: torch.Tensor | float,
+    target: torch.Tensor,
+    *,
+    colors: torch.Tensor | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The objective of one given sketch (N, 4, 2) pixel control points on the 224 canvas.
+
+    Rendered exactly as the optimizer renders (`sketchgen.raster.render`, 2×2 samples,
+    seed 0). With `loss.augmentations == 0` this is the optimizer's clean-pair eval loss;
+    otherwise the K views are drawn from a generator seeded with `seed`.
+    """
+    from sketchgen.raster import render
+
+    device = next(loss.visual.parameters()).device if isinstance(loss, ClipassoLoss) else torch.device("cpu")
+    opaque_black = colors is None or bool((colors == torch.tensor([0.0, 0.0, 0.0, 1.0])).all())
+    with torch.no_grad():
+        sketch = render(
+            points[None].to(device),
+            torch.as_tensor(half_widths, dtype=torch.float32).to(device)[None] if torch.is_tensor(half_widths) else half_widths,
+            224,
+            colors=None if opaque_black else colors[None].to(device),
+        )
+        clean = getattr(loss, "augmentations", 0) == 0
+        values = loss(sketch, target.to(device), [torch.Generator().manual_seed(seed)], eval=clean)
+    return {name: float(value[0]) for name, value in values.items()}

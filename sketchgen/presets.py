@@ -1,0 +1,51 @@
+"""Named generation settings, read from `presets.json` (data, not code).
+
+A preset fixes everything that changes the sketches (iterations, views, model names,
+optimiser constants); command-line flags may override a few of them. Add a preset by
+adding an entry to the JSON file.
+"""
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sketchlab.errors import BadInput
+
+
+class Preset(BaseModel):
+    """One entry of presets.json. Units: pixels on the 224 canvas; iterations are Adam steps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    description: str
+    method: Literal["clipasso", "xdog"]
+    iterations: int = Field(ge=1)
+    augmentations: int = Field(ge=0)
+    shared_augmentations: bool
+    learning_rate: float = Field(gt=0)
+    half_width: float = Field(gt=0)
+    eval_interval: int = Field(ge=1)
+    early_stop_delta: float = Field(ge=0)
+    softmax_temperature: float = Field(gt=0)
+    loss_model: str
+    loss_pretrained: str | None
+    saliency_model: str
+    saliency_pretrained: str | None
+
+
+@cache
+def presets() -> dict[str, Preset]:
+    """All presets shipped with the package, by name."""
+    text = resources.files("sketchgen").joinpath("presets.json").read_text()
+    return {name: Preset(**values) for name, values in json.loads(text).items()}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`; BadInput naming the known ones otherwise."""
+    known = presets()
+    if name not in known:
+        raise BadInput(f"Unknown preset {name!r} for --preset; choose one of {', '.join(known)}.")
+    return known[name]

@@ -1,0 +1,155 @@
+"""The run folder's layout and the files a generation run writes into it.
+
+    run.json                          settings, versions, models and checkpoint hashes, sessions
+    stimuli.csv                       one row per image x level: the best seed's sketch
+    svg/<image>_<n>strokes.svg        that sketch (224 canvas); png/ the same, drawn at 448 px
+    seeds/<image>/<n>strokes_seed<s>.svg|.json   every seed's best iterate; the .json is written last
+    curves/<image>/<n>strokes_seed<s>.csv        every iteration's loss terms (+ eval_* every 10)
+    curves/<image>.png                eval loss per level and seed
+    sheets/<image>.png                photo, then one sketch per level
+    done/<image>.json                 written last for an image: its stimuli.csv rows
+
+Every file is written atomically, and a marker (.json) is written after the files it
+vouches for, so a run killed at any moment resumes from the markers and never mistakes a
+half-written file for a finished one.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+from sketchgen.optimize import CANVAS, SketchResult
+from sketchgen.raster import render
+from sketchgen.sheets import contact_sheet, save_png
+from sketchgen.svg import read_svg, write_svg
+from sketchlab.files import atomic_path, atomic_write
+
+STIMULI_COLUMNS = [
+    "stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "svg_path", "png_path",
+    "final_loss", "best_iteration", "iterations", "loss_model", "preset", "seconds", "device",
+]
+PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
+
+
+def file_stem(image_id: str) -> str:
+    """A file-name-safe form of an image id (runner checks these stay unique)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", image_id)
+
+
+class RunFolder:
+    """Paths and markers of one run folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # --- per sketch (one seed of one level of one image) ---
+    def sketch_svg(self, image_id: str, n_strokes: int, seed: int) -> Path:
+        return self.root / "seeds" / file_stem(image_id) / f"{n_strokes}strokes_seed{seed}.svg"
+
+    def sketch_marker(self, image_id: str, n_strokes: int, seed: int) -> Path:
+        return self.sketch_svg(image_id, n_strokes, seed).with_suffix(".json")
+
+    def sketch_curve(self, image_id: str, n_strokes: int, seed: int) -> Path:
+        return self.root / "curves" / file_stem(image_id) / f"{n_strokes}strokes_seed{seed}.csv"
+
+    def sketch_done(self, image_id: str, n_strokes: int, seed: int) -> bool:
+        return self.sketch_marker(image_id, n_strokes, seed).exists()
+
+    def write_sketch(self, result: SketchResult, half_width: float, device: str) -> None:
+        """SVG and curve first, then the marker that says both are complete."""
+        job = result.job
+        write_svg(self.sketch_svg(job.image_id, job.n_strokes, job.seed), result.points,
+                  torch.full((job.n_strokes,), half_width), (CANVAS, CANVAS))
+        with atomic_write(self.sketch_curve(job.image_id, job.n_strokes, job.seed)) as handle:
+            result.curve.to_csv(handle, index=False, float_format="%.8g")
+        marker = {
+            "image_id": job.image_id, "n_strokes": job.n_strokes, "seed": job.seed,
+            "loss": result.loss, "terms": result.terms, "best_iteration": result.best_iteration,
+            "iterations": result.iterations, "seconds": result.seconds, "device": device,
+        }
+        with atomic_write(self.sketch_marker(job.image_id, job.n_strokes, job.seed)) as handle:
+            json.dump(marker, handle, indent=1)
+
+    def read_sketch(self, image_id: str, n_strokes: int, seed: int) -> dict:
+        return json.loads(self.sketch_marker(image_id, n_strokes, seed).read_text())
+
+    # --- per image ---
+    def image_marker(self, image_id: str) -> Path:
+        return self.root / "done" / f"{file_stem(image_id)}.json"
+
+    def image_done(self, image_id: str) -> bool:
+        return self.image_marker(image_id).exists()
+
+    def finish_image(self, image: dict, photo: torch.Tensor, levels: list[int], seeds: list[int],
+                     labels: dict) -> None:
+        """Pick the best seed per level (minimum eval loss), write svg/, png/, the curve plot
+        and the contact sheet, then the image's marker with its stimuli.csv rows."""
+        image_id, stem = image["image_id"], file_stem(image["image_id"])
+        rows, sketches = [], []
+        for n_strokes in levels:
+            markers = [self.read_sketch(image_id, n_strokes, seed) for seed in seeds]
+            best = min(markers, key=lambda m: (m["loss"], seeds.index(m["seed"])))
+            svg_path = self.root / "svg" / f"{stem}_{n_strokes}strokes.svg"
+            png_path = self.root / "png" / f"{stem}_{n_strokes}strokes.png"
+            with atomic_write(svg_path) as handle:
+                handle.write(self.sketch_svg(image_id, n_strokes, best["seed"]).read_text())
+            drawing = _draw(svg_path)
+            save_png(drawing, png_path)
+            sketches.append(drawing)
+            rows.append({
+                "stimulus_id": f"{image_id}_{n_strokes}strokes", "image_id": image_id,
+                "class": image["class"], "n_strokes": n_strokes, "seed": best["seed"],
+                "method": labels["method"], "svg_path": svg_path.relative_to(self.root).as_posix(),
+                "png_path": png_path.relative_to(self.root).as_posix(),
+                "final_loss": best["loss"], "best_iteration": best["best_iteration"],
+                "iterations": best["iterations"], "loss_model": labels["loss_model"],
+                "preset": labels["preset"], "seconds": sum(m["seconds"] for m in markers),
+                "device": best["device"],
+            })
+        self._plot_curves(image_id, levels, seeds)
+        contact_sheet([[photo, *sketches]], self.root / "sheets" / f"{stem}.png",
+                      row_labels=[image_id],
+                      col_labels=["photo", *(f"{n} strokes" for n in levels)])
+        with atomic_write(self.image_marker(image_id)) as handle:
+            json.dump(rows, handle, indent=1)
+
+    def _plot_curves(self, image_id: str, levels: list[int], seeds: list[int]) -> None:
+        figure = Figure(figsize=(3.2 * len(levels), 2.8))
+        axes = figure.subplots(1, len(levels), squeeze=False, sharey=True)
+        for axis, n_strokes in zip(axes[0], levels):
+            for seed in seeds:
+                curve = pd.read_csv(self.sketch_curve(image_id, n_strokes, seed))
+                scored = curve.dropna(subset=["eval_total"])
+                axis.plot(scored["iteration"], scored["eval_total"], label=f"seed {seed}")
+            axis.set_title(f"{n_strokes} strokes")
+            axis.set_xlabel("iteration")
+        axes[0][0].set_ylabel("eval loss (clean pair)")
+        axes[0][-1].legend(fontsize="small")
+        figure.suptitle(image_id)
+        figure.tight_layout()
+        with atomic_path(self.root / "curves" / f"{file_stem(image_id)}.png") as tmp:
+            figure.savefig(tmp, dpi=80)
+
+    # --- whole run ---
+    def write_stimuli(self, image_ids: list[str]) -> pd.DataFrame:
+        """Rebuild stimuli.csv from the finished images' markers, in images.csv order."""
+        rows = []
+        for image_id in image_ids:
+            if self.image_done(image_id):
+                rows.extend(json.loads(self.image_marker(image_id).read_text()))
+        table = pd.DataFrame(rows, columns=STIMULI_COLUMNS)
+        with atomic_write(self.root / "stimuli.csv") as handle:
+            table.to_csv(handle, index=False)
+        return table
+
+
+def _draw(svg_path: Path) -> torch.Tensor:
+    """The stimulus PNG: the SVG drawn at PNG_SCALE x its size (points and widths scaled)."""
+    sketch = read_svg(svg_path)
+    with torch.no_grad():
+        return render(sketch.points * PNG_SCALE, sketch.half_widths * PNG_SCALE,
+                      (sketch.height * PNG_SCALE, sketch.width * PNG_SCALE))

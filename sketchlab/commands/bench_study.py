@@ -1,0 +1,49 @@
+"""`sketchlab bench study`: the study server under many participants, and storage alone."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def bench_study(
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
+    clients: Annotated[int, typer.Option(help="concurrent participants against one server")] = 50,
+    think: Annotated[float, typer.Option(help="mean seconds a participant looks at a sketch")] = 1.0,
+    time_limit: Annotated[float, typer.Option(help="stop the load test after this many seconds")] = 240,
+    writers: Annotated[int, typer.Option(help="concurrent writers in the storage bench")] = 200,
+    postgres: Annotated[
+        str | None,
+        typer.Option(help="also run the storage bench on this postgresql+psycopg:// URL"),
+    ] = None,
+    skip_load: Annotated[bool, typer.Option(help="only the storage bench")] = False,
+) -> None:
+    """Answer-to-next-trial latency (p50/p95/p99), errors, lost and duplicated trials with
+    `clients` protocol-level participants on one loopback server, then the storage bench
+    (SQLite, and PostgreSQL with --postgres). Loopback only; bounded in count and time."""
+    import tempfile
+
+    from study.bench_load import run_load
+    from study.bench_storage import storage_bench
+
+    figures: dict = {}
+    if not skip_load:
+        figures["load"] = run_load(clients=clients, think_s=(0.5 * think, 1.5 * think),
+                                   time_limit_s=time_limit)
+    with tempfile.TemporaryDirectory(prefix="sketchlab-storage-") as folder:
+        figures["storage_sqlite"] = storage_bench(f"sqlite:///{folder}/bench.sqlite", writers=writers)
+    if postgres:
+        figures["storage_postgresql"] = storage_bench(postgres, writers=writers)
+    text = json.dumps(figures, indent=1)
+    if json_out:
+        from sketchlab.files import atomic_write
+
+        with atomic_write(json_out) as handle:
+            handle.write(text)
+    sys.stdout.write(text + "\n")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    bench.command("study")(bench_study)

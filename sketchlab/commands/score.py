@@ -1,0 +1,191 @@
+"""`sketchlab score` (zero-shot CLIP classification of the sketches) and `sketchlab bench score`."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sketchlab.errors import BadInput
+
+
+def _pretrained_tag(pretrained: str) -> str | None:
+    """'none' means random weights (tests, benches)."""
+    return None if pretrained.lower() == "none" else pretrained
+
+
+def _print_summary(summary) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title="CLIP zero-shot accuracy per stroke level (forced choice; 'none' analogues apart)"
+    )
+    columns = [
+        ("prompt_set", "prompts"),
+        ("n_strokes", "strokes"),
+        ("n_sketches", "n"),
+        ("top1", "top-1"),
+        ("top3", "top-3"),
+        ("mean_per_class_recall", "mean recall"),
+        ("none_rate_threshold", "none (p<thr)"),
+        ("none_rate_distractor", "none (distractor)"),
+    ]
+    for _, header in columns:
+        table.add_column(header, justify="right")
+    for row in summary.to_dict("records"):
+        table.add_row(
+            *[
+                f"{row[key]:.3f}" if isinstance(row[key], float) else str(row[key])
+                for key, _ in columns
+            ]
+        )
+    Console().print(table)
+
+
+def score(
+    stimuli: Annotated[
+        Path, typer.Argument(help="stimuli.csv of a run folder (png_path relative to it).")
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="scores CSV to write [default: scores.csv beside stimuli.csv]."
+        ),
+    ] = None,
+    model: Annotated[
+        str, typer.Option(help="open_clip model name, e.g. ViT-B-32, RN101.")
+    ] = "ViT-B-32",
+    pretrained: Annotated[
+        str, typer.Option(help="open_clip pretrained tag; 'none' = random weights (tests).")
+    ] = "openai",
+    weights: Annotated[
+        Path | None, typer.Option(help="Local checkpoint file for --model (offline).")
+    ] = None,
+    prompts: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Prompt set: photo, sketch, imagenet80 or all (repeatable) [default: all]."
+        ),
+    ] = None,
+    classes: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra class names to choose among, besides stimuli.csv's (repeatable)."),
+    ] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(min=1, help="Images per encode_image call.")] = 32,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Processes decoding PNGs ahead of the model (0 = none).")
+    ] = 2,
+    none_threshold: Annotated[
+        float, typer.Option(help="'none' when the largest class probability is below this.")
+    ] = 0.5,
+    distractors: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Whole prompts standing for 'none' (repeatable) [default: prompts.json's]."
+        ),
+    ] = None,
+    no_distractors: Annotated[bool, typer.Option(help="Skip the distractor analogue.")] = False,
+    amp: Annotated[
+        bool, typer.Option(help="float16 autocast on CUDA (clip_benchmark's default).")
+    ] = True,
+) -> None:
+    """Zero-shot CLIP classification of every sketch in STIMULI, following clip_benchmark.
+
+    Writes one row per sketch x prompt set (probabilities per class, top-k, rank of the true
+    class, the 'none' analogues, model and prompt hashes) and scores.summary.csv/.json.
+    """
+    from tqdm import tqdm
+
+    from analysis import scoring
+
+    tag = _pretrained_tag(pretrained)
+    out = out or stimuli.parent / "scores.csv"
+    table, pngs = scoring.read_stimuli(stimuli)
+    prompt_sets = scoring.load_prompt_sets(prompts or ["all"])
+    if not 0 <= none_threshold <= 1:
+        raise BadInput(f"--none-threshold {none_threshold} is not a probability in [0, 1]")
+    if tag is None and weights is None:
+        print("note: --pretrained none scores with random weights; the numbers mean nothing.")
+    scorer = scoring.load_scorer(model, tag, weights=weights, device=device)
+    print(
+        f"scoring {len(table)} sketches with {scorer.model_name}/{scorer.pretrained} on "
+        f"{scorer.device}, prompt sets {', '.join(p.name for p in prompt_sets)}"
+    )
+    with tqdm(total=len(table), unit="sketch", desc="encode") as bar:
+        scores = scoring.score_images(
+            scorer,
+            table,
+            pngs,
+            prompt_sets=prompt_sets,
+            extra_classes=classes or (),
+            none_threshold=none_threshold,
+            distractors=() if no_distractors else distractors,
+            batch_size=batch_size,
+            workers=workers,
+            amp=amp,
+            progress=lambda done: bar.update(done - bar.n),
+        )
+    if scores["circular"].any():
+        print(
+            f"warning: {scorer.model_name}/{scorer.pretrained} is the network these sketches were "
+            "optimised against (CLIPasso's loss model), so its scores measure fit to the loss, not "
+            "recognisability; those rows are flagged circular=1. Score with another model for the "
+            "main result."
+        )
+    elif (scorer.model_name, scorer.pretrained) == scoring.SALIENCY_MODEL:
+        print(
+            "note: ViT-B-32/openai placed the strokes' starting points (CLIPasso's saliency) and "
+            "the paper scored with it too; a LAION-trained model is a more independent judge."
+        )
+    summary, paths = scoring.write_scores(scores, out)
+    _print_summary(summary)
+    print(f"wrote {', '.join(str(p) for p in paths)}")
+
+
+def bench_score(
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the JSON here.")
+    ] = None,
+    model: Annotated[str, typer.Option()] = "ViT-B-32",
+    pretrained: Annotated[
+        str, typer.Option(help="'none' = random weights (same compute).")
+    ] = "none",
+    weights: Annotated[Path | None, typer.Option()] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    n_sketches: Annotated[int, typer.Option(min=1)] = 128,
+    device: Annotated[str, typer.Option()] = "auto",
+    prompts: Annotated[list[str] | None, typer.Option(help="Prompt sets [default: photo].")] = None,
+    workers: Annotated[int, typer.Option(min=0, help="PNG decoding processes.")] = 2,
+    threads: Annotated[
+        int, typer.Option(min=0, help="torch CPU threads; 0 = torch's default.")
+    ] = 2,
+    repeats: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Sketches/s of `score` next to bare open_clip encode_image (same batches, device, model)."""
+    from analysis.bench_score import bench_score as run_bench
+    from sketchlab.files import atomic_write
+
+    result = run_bench(
+        model_name=model,
+        pretrained=_pretrained_tag(pretrained),
+        weights=str(weights) if weights else None,
+        batch_size=batch_size,
+        n_sketches=n_sketches,
+        device=device,
+        prompts=tuple(prompts or ["photo"]),
+        workers=workers,
+        threads=threads or None,
+        repeats=repeats,
+    )
+    text = json.dumps(result, indent=2)
+    print(text)
+    if json_out:
+        with atomic_write(json_out) as handle:
+            handle.write(text + "\n")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("score")(score)
+    bench.command("score")(bench_score)

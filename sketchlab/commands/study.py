@@ -1,0 +1,98 @@
+"""`sketchlab study check|simulate|export` (and `serve`, added by study/serve's module).
+
+Every study sub-command takes `--storage URL`, which wins over the YAML's `storage:`.
+Nothing here imports torch or sketchgen.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+study_app = typer.Typer(no_args_is_help=True, help="The recognition study: check, serve, simulate, export.")
+
+StudyYaml = Annotated[Path, typer.Argument(help="study.yaml (see docs/study.md)")]
+StorageUrl = Annotated[
+    str | None,
+    typer.Option("--storage", help="database URL, overrides the YAML's storage: "
+                 "(sqlite:///file.db or postgresql+psycopg://user:pass@host/db)"),
+]
+
+
+@study_app.command("check")
+def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
+    """Validate study.yaml and its stimuli, reach the database, and print the design."""
+    from study.config import load_study
+    from study.design import describe
+    from study.storage import Storage, masked_url
+
+    config = load_study(study_yaml, storage)
+    Storage(config.storage, config.study_id).close()
+    design = describe(config)
+    design["storage"] = masked_url(config.storage)
+    typer.echo(f"{study_yaml}: OK")
+    typer.echo(f"  options ({design['option_order']}): {', '.join(design['options'])}")
+    typer.echo(f"  levels: {', '.join(map(str, design['levels']))} strokes; "
+               f"{design['test_images']} test images, {design['foil_images']} foil images")
+    typer.echo(f"  cells ({len(design['cells'])}): {', '.join(design['cells'])}")
+    for condition, info in design["conditions"].items():
+        kinds = ", ".join(f"{n} {kind}" for kind, n in info["by_type"].items())
+        typer.echo(f"  {condition}: {info['trials']} trials per participant ({kinds}), "
+                   f"about {info['expected_minutes']} min")
+    if not design["balanced_lists"]:
+        typer.echo(f"  note: {design['test_images']} test images do not split evenly over "
+                   f"{len(design['levels'])} levels; some levels get one image more per participant")
+    typer.echo(f"  storage: {design['storage']}")
+
+
+@study_app.command("simulate")
+def simulate(
+    study_yaml: StudyYaml,
+    participants: Annotated[int, typer.Option("--participants", "-n", help="how many")] = 100,
+    model: Annotated[str, typer.Option(help="response model: paper")] = "paper",
+    seed: Annotated[int, typer.Option(help="same seed, same answers")] = 0,
+    storage: StorageUrl = None,
+) -> None:
+    """Simulated participants through the real assignment, ordering and storage code.
+    Simulated data tests the pipeline; it is not a result."""
+    from study.config import load_study
+    from study.simulate import simulate as run_simulation
+    from study.storage import Storage
+
+    config = load_study(study_yaml, storage, verify_images=False)
+    db = Storage(config.storage, config.study_id, durable=False)
+    try:
+        summary = run_simulation(config, db, participants, model, seed)
+    finally:
+        db.close()
+    typer.echo(json.dumps({
+        "participants": summary.participants, "by_status": summary.by_status,
+        "responses_written": summary.responses_written, "seconds": round(summary.seconds, 2),
+        "model": summary.model, "storage": db.masked_url,
+        "note": "simulated data: for testing the pipeline, not a result",
+    }, indent=1))
+
+
+@study_app.command("export")
+def export(
+    study_yaml: StudyYaml,
+    out: Annotated[Path, typer.Option(help="responses.csv or responses.parquet")],
+    storage: StorageUrl = None,
+) -> None:
+    """Write the responses long table and <out stem>.participants.csv."""
+    from study.config import load_study
+    from study.export import export as run_export
+    from study.storage import Storage
+
+    config = load_study(study_yaml, storage, verify_images=False)
+    db = Storage(config.storage, config.study_id)
+    try:
+        responses, participants = run_export(config, db, out)
+    finally:
+        db.close()
+    typer.echo(f"wrote {responses} and {participants}")
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.add_typer(study_app, name="study")

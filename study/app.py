@@ -1,0 +1,320 @@
+"""The participant-facing recognition study (the Streamlit script `sketchlab study serve` runs).
+
+The page is a thin view of `ParticipantFlow`, which rebuilds the participant's state from
+the database on every run: a reload, a second tab or a restarted server resumes at the first
+unanswered trial. Answers are written in the button callback (before the rerun), and the
+flow ignores a second answer to the same trial, so a double click or a slow rerun can neither
+lose nor duplicate one.
+
+Nothing on the page names the answer: the sketch is sent as re-encoded PNG bytes (served at
+a content-hash URL, never a file name or stimulus id), and widget keys hold only trial and
+button positions. Prolific ids come from the URL (`PROLIFIC_PID`, `STUDY_ID`, `SESSION_ID`);
+anything that is not a plain 1-64 character id is refused, never echoed or stored.
+`?page=admin` shows the password-protected admin page (study/admin.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import re
+from datetime import datetime
+
+import streamlit as st
+
+from study import admin
+from study.config import ID_PATTERN, NONE, StudyConfig, load_study
+from study.design import Trial
+from study.flow import ParticipantFlow
+from study.serve import CONFIG_ENV, STORAGE_ENV
+from study.storage import Storage, utc_now
+
+URL_IDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
+MAX_SHORTCUTS = 9
+
+STYLE = """
+<style>
+  #MainMenu, footer, header[data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+  [data-testid="stElementToolbar"] { display: none !important; }
+  .block-container { max-width: 720px; padding-top: 1.5rem; padding-bottom: 2rem; }
+  [data-testid="stImage"] img {
+    max-height: 48vh; object-fit: contain; background: #fff;
+    border: 1px solid #e3e6ea; border-radius: 10px; padding: 8px;
+  }
+  [data-testid="stImageContainer"], [data-testid="stImage"] { margin: 0 auto; }
+  .stButton button { min-height: 3rem; font-size: 1.05rem; }
+  .sketchlab-question { font-size: 1.2rem; font-weight: 600; text-align: center; margin: 0.25rem 0; }
+  @media (max-width: 640px) {
+    [data-testid="stImage"] img { max-height: 36vh; }
+    .stButton button { min-height: 2.6rem; }
+  }
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def open_study(config_path: str, storage_url: str | None) -> tuple[StudyConfig, Storage]:
+    """The study config and its database, shared by every session of this server."""
+    config = load_study(config_path, storage=storage_url, verify_images=False)
+    return config, Storage(config.storage, config.study_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=4096)
+def sketch_png(path: str) -> bytes:
+    """The sketch re-encoded as a bare PNG: no file name, text chunks or other metadata."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        picture = image.convert("RGB")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=False)
+    return buffer.getvalue()
+
+
+def url_ids() -> dict[str, str] | None:
+    """Prolific ids from the URL, or None if PROLIFIC_PID is missing or any id is malformed
+    (over-long, repeated, markup, anything outside A-Z a-z 0-9 _ -)."""
+    ids = {}
+    for name in URL_IDS:
+        values = st.query_params.get_all(name)
+        if len(values) > 1:
+            return None
+        if values:
+            if not re.match(ID_PATTERN, values[0]):
+                return None
+            ids[name] = values[0]
+    return ids if "PROLIFIC_PID" in ids else None
+
+
+def bad_link_page() -> None:
+    st.title("This study link is incomplete")
+    st.write(
+        "The link you opened is missing your participant id or has been changed. "
+        "Please go back to Prolific and open the study from there. "
+        "If this keeps happening, message the researcher through Prolific."
+    )
+
+
+def open_flow(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> ParticipantFlow:
+    """The participant's state read afresh from the database (once per page draw)."""
+    flow = ParticipantFlow.open(config, storage, ids["PROLIFIC_PID"], ids.get("SESSION_ID", ""))
+    st.session_state["flow"] = flow
+    return flow
+
+
+def drawn_flow(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> ParticipantFlow:
+    """The flow as it was when the page the participant clicked on was drawn, so a click
+    answers exactly the trial that was on screen (a stale page's click is then ignored
+    by the flow, and the database decides)."""
+    flow = st.session_state.get("flow")
+    if flow is None or flow.participant_id != ids["PROLIFIC_PID"]:
+        flow = open_flow(config, storage, ids)
+    return flow
+
+
+# --- callbacks: every write happens here, before the rerun that draws the next page ------
+
+
+def on_consent(config: StudyConfig, storage: Storage, ids: dict[str, str], accepted: bool) -> None:
+    drawn_flow(config, storage, ids).consent(accepted)
+
+
+def on_instructions_done(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
+    drawn_flow(config, storage, ids).finish_instructions()
+
+
+def on_answer(config: StudyConfig, storage: Storage, ids: dict[str, str], trial_index: int,
+              response: str, shown_at: datetime) -> None:
+    flow = drawn_flow(config, storage, ids)
+    flow.answer(trial_index, response, shown_at, utc_now())
+    if flow.feedback(trial_index) is not None:
+        st.session_state["feedback_for"] = trial_index
+
+
+def on_feedback_seen() -> None:
+    st.session_state.pop("feedback_for", None)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
+    st.title(config.title)
+    st.subheader("Information and consent")
+    st.markdown(config.consent)
+    agree, decline = st.columns(2)
+    agree.button("I agree to take part", key="consent-yes", type="primary", width="stretch",
+                 on_click=on_consent, args=(config, storage, ids, True))
+    decline.button("I do not agree", key="consent-no", width="stretch",
+                   on_click=on_consent, args=(config, storage, ids, False))
+
+
+def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
+    st.title(config.title)
+    st.subheader("Instructions")
+    st.markdown(config.instructions)
+    st.markdown(
+        "Choose an answer by clicking its button, or press its number key "
+        f"(1 to {min(MAX_SHORTCUTS, len(config.options) + 1)}) on a keyboard. "
+        "There is no time pressure unless a timer is shown."
+        if config.time_limit_s is None else
+        "Choose an answer by clicking its button, or press its number key on a keyboard. "
+        f"Each sketch is shown for up to {config.time_limit_s:g} seconds."
+    )
+    st.button("Start", key="instructions-done", type="primary", width="stretch",
+              on_click=on_instructions_done, args=(config, storage, ids))
+
+
+def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
+    feedback = flow.feedback(trial_index)
+    st.progress(0.0, text="Practice")
+    if feedback.correct:
+        st.success("Correct, well done.")
+    else:
+        st.info(f"The answer was **{option_label(flow.config, feedback.correct_response)}**.")
+    st.write("The real study works the same way, without feedback.")
+    st.button("Continue", key=f"feedback-{trial_index}", type="primary", width="stretch",
+              on_click=on_feedback_seen)
+
+
+def option_label(config: StudyConfig, option: str) -> str:
+    return config.none_label if option == NONE else option
+
+
+def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> None:
+    config = flow.config
+    trial = flow.current_trial
+    shown_key = f"shown-{trial.trial_index}"
+    shown_at = st.session_state.setdefault(shown_key, utc_now())
+    limit = config.time_limit_s
+    if limit is not None and (utc_now() - shown_at).total_seconds() >= limit:
+        flow.expire(trial.trial_index, shown_at)  # idempotent; redraws the next trial
+        st.rerun()
+
+    n_practice = sum(t.trial_type == "practice" for t in flow.trials)
+    if trial.trial_type == "practice":
+        st.progress(0.0, text=f"Practice {trial.trial_index + 1} of {n_practice}")
+    else:
+        done = trial.trial_index - n_practice
+        total = flow.n_trials - n_practice
+        st.progress(done / total, text=f"Sketch {done + 1} of {total}")
+    st.markdown(f'<p class="sketchlab-question">{_escape(trial.prompt or config.question)}</p>',
+                unsafe_allow_html=True)
+    st.image(sketch_png(str(trial.image_path)), width="stretch", output_format="PNG")
+    if limit is not None:
+        countdown(shown_at, limit)
+
+    answer_buttons(config, trial, storage, ids, shown_at)
+
+
+def answer_buttons(config: StudyConfig, trial: Trial, storage: Storage, ids: dict[str, str],
+                   shown_at: datetime) -> None:
+    """One button per option, numbered 1..n in screen order (row by row, so a phone that
+    stacks the columns keeps the order); "None of these" gets its own full-width row."""
+    classes = [option for option in trial.options if option != NONE]
+    per_row = 2 if len(classes) <= 4 else 3
+    rows = [classes[start:start + per_row] for start in range(0, len(classes), per_row)]
+    if NONE in trial.options:
+        rows.append([NONE])
+    position = 0
+    for row in rows:
+        columns = st.columns(per_row if row != [NONE] else 1)
+        for column, option in zip(columns, row):
+            column.button(
+                option_label(config, option),
+                key=f"answer-{trial.trial_index}-{position}",
+                width="stretch",
+                shortcut=str(position + 1) if position < MAX_SHORTCUTS else None,
+                on_click=on_answer,
+                args=(config, storage, ids, trial.trial_index, option, shown_at),
+            )
+            position += 1
+
+
+@st.fragment(run_every=1.0)
+def countdown(shown_at: datetime, limit: float) -> None:
+    """Seconds left on a timed trial; at zero the whole page reruns, which records the time-out."""
+    remaining = limit - (utc_now() - shown_at).total_seconds()
+    if remaining <= 0:
+        st.rerun(scope="app")
+    st.caption(f"{math.ceil(remaining)} s left")
+
+
+def done_page(flow: ParticipantFlow) -> None:
+    st.title("Thank you!")
+    st.write("You have finished the study and all your answers are saved.")
+    st.write("Your completion code:")
+    st.code(flow.completion_code, language=None)
+    url = flow.redirect_url
+    if url:
+        st.link_button("Return to Prolific", url, type="primary")
+        st.caption("You will be taken back to Prolific in a few seconds.")
+        target = json.dumps(url).replace("</", "<\\/")
+        st.html(f"<script>setTimeout(function () {{ window.top.location.href = {target}; }}, 4000);"
+                "</script>", unsafe_allow_javascript=True)
+    else:
+        st.write("Please copy this code into Prolific. You can close this tab afterwards.")
+
+
+def ended_page(flow: ParticipantFlow) -> None:
+    stage = flow.stage
+    st.title("Thank you for your time")
+    if stage == "declined":
+        st.write("You chose not to take part, so the study ends here and no answers were "
+                 "recorded. Please return your submission on Prolific.")
+    elif stage == "failed":
+        st.markdown(flow.config.attention.failed_markdown)
+    else:
+        st.write("This session has ended because it was inactive for too long. "
+                 "Please return your submission on Prolific.")
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text, quote=True)
+
+
+def participant_page(config: StudyConfig, storage: Storage) -> None:
+    ids = url_ids()
+    if ids is None:
+        bad_link_page()
+        return
+    flow = open_flow(config, storage, ids)
+    stage = flow.stage
+    feedback_for = st.session_state.get("feedback_for")
+    if feedback_for is not None and flow.feedback(feedback_for) is not None:
+        feedback_page(flow, feedback_for)
+    elif stage == "consent":
+        consent_page(config, storage, ids)
+    elif stage == "instructions":
+        instructions_page(config, storage, ids)
+    elif stage in ("practice", "trials"):
+        trial_page(flow, storage, ids)
+    elif stage == "done":
+        done_page(flow)
+    else:
+        ended_page(flow)
+
+
+def main() -> None:
+    config_path = os.environ.get(CONFIG_ENV)
+    if not config_path:
+        st.set_page_config(page_title="Study")
+        st.error(f"No study is configured: start the app with `sketchlab study serve study.yaml` "
+                 f"(or set {CONFIG_ENV}).")
+        return
+    config, storage = open_study(config_path, os.environ.get(STORAGE_ENV) or None)
+    st.set_page_config(page_title=config.title, layout="centered",
+                       initial_sidebar_state="collapsed", menu_items={})
+    st.html(STYLE)
+    if st.query_params.get("page") == "admin":
+        admin.admin_page(config, storage)
+    else:
+        participant_page(config, storage)
+
+
+main()

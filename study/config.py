@@ -1,0 +1,397 @@
+"""study.yaml: the study a researcher runs, validated up front against its stimuli.
+
+`load_study` reads the YAML, checks every field (unknown keys are errors), reads the
+stimuli manifest (stimuli.csv, as written by `sketchlab generate`) and builds the
+`Catalog` the design draws from. Every problem a researcher can fix raises `BadInput`
+with one sentence naming the file and the field (or the CSV row and column).
+
+Paths in the YAML resolve relative to the YAML's folder; a relative `sqlite:///` storage
+URL does too, so a study folder can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+from sketchlab.errors import BadInput
+
+NONE = "none"
+"""The response value (and option value) of the "None of these" button."""
+TIMEOUT = "timeout"
+"""The response stored when a trial's time limit ran out before an answer."""
+CONDITIONS = ("with_none", "without_none")
+ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""Ids that reach the database or a URL: study ids, completion codes, participant ids."""
+CLASS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _'.-]{0,63}$")
+"""Class names are shown as button labels: plain words, no markup, no '|' separator."""
+REQUIRED_COLUMNS = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PracticeConfig(_Strict):
+    """Practice trials run first, in the listed order, with feedback if asked."""
+
+    stimuli: list[str] = []
+    feedback: bool = True
+
+
+class AttentionCheck(_Strict):
+    """One Prolific-compliant check on a stimulus from stimuli.csv.
+
+    Without `answer` it is a catch trial: an unambiguous sketch whose class is the correct
+    answer. With `answer` it is an instructional check: the question itself asks for that
+    option ("please select 'cat'"), so it tests attention to the question, not memory.
+    """
+
+    stimulus: str
+    answer: str | None = None
+    prompt: str | None = None
+
+
+class AttentionConfig(_Strict):
+    """Checks spread evenly through the main trials; more than `max_failures` ends the study."""
+
+    checks: list[AttentionCheck] = []
+    max_failures: int = Field(default=1, ge=0)
+    failed_markdown: str = (
+        "Thank you for your time. You did not pass the attention checks, so the study ends "
+        "here. Please return your submission."
+    )
+
+
+class CompletionConfig(_Strict):
+    """What a participant gets at the end: a code to paste and/or a redirect (Prolific)."""
+
+    code: str = Field(pattern=ID_PATTERN)
+    redirect_url: str | None = None
+
+    @field_validator("redirect_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s<>\"']+$", value):
+            raise ValueError("must be an http(s) URL without spaces, quotes or angle brackets")
+        return value
+
+
+class StudyConfig(_Strict):
+    """The validated study; `catalog` holds the stimuli the design draws from."""
+
+    study_id: str = Field(pattern=ID_PATTERN)
+    title: str = "Sketch recognition study"
+    stimuli: Path
+    options: list[str] = Field(min_length=2)
+    option_order: Literal["fixed", "shuffled"] = "fixed"
+    none_label: str = "None of these"
+    question: str = "Which of these does the sketch show?"
+    conditions: list[Literal["with_none", "without_none"]] = Field(
+        default=["with_none", "without_none"], min_length=1
+    )
+    levels: list[int] | None = None
+    design: Literal["latin_square"] = "latin_square"
+    practice: PracticeConfig = PracticeConfig()
+    attention: AttentionConfig = AttentionConfig()
+    foil_classes: list[str] = []
+    consent: str
+    instructions: str
+    time_limit_s: float | None = Field(default=None, gt=0)
+    completion: CompletionConfig
+    abandon_after_minutes: float = Field(default=30.0, gt=0)
+    seed_salt: str | None = None
+    storage: str | None = None
+
+    _catalog: Catalog | None = PrivateAttr(default=None)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("options", "foil_classes")
+    @classmethod
+    def _plain_class_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            _check_class_name(name)
+        if len(set(value)) != len(value):
+            raise ValueError("lists a class twice")
+        return value
+
+    @field_validator("conditions")
+    @classmethod
+    def _unique_conditions(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a condition twice")
+        return value
+
+    @field_validator("levels")
+    @classmethod
+    def _positive_levels(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (
+            not value or any(level < 1 for level in value) or len(set(value)) != len(value)
+        ):
+            raise ValueError("must be distinct stroke counts >= 1")
+        return value
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            raise RuntimeError("StudyConfig was not built by load_study, so it has no catalog")
+        return self._catalog
+
+    @property
+    def source(self) -> Path:
+        """The YAML file this config came from (for error messages)."""
+        return self._source or Path("study.yaml")
+
+    @property
+    def salt(self) -> str:
+        """Mixed into every per-participant seed, so two studies shuffle differently."""
+        return self.seed_salt or self.study_id
+
+    @property
+    def consent_version(self) -> str:
+        """Short hash of the consent text, stored with each consent (which text was agreed to)."""
+        return hashlib.sha256(self.consent.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """One row of stimuli.csv; `png_path` is absolute (server side only)."""
+
+    stimulus_id: str
+    image_id: str
+    class_name: str
+    n_strokes: int
+    png_path: Path
+    final_loss: float = float("inf")
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Stimuli sorted into their roles; built and checked by `load_study`.
+
+    `test_images` is the fixed sorted order the Latin square rotates over;
+    `by_image_level[image_id][n_strokes]` is the sketch shown for that image at that level.
+    """
+
+    stimuli: dict[str, Stimulus]
+    levels: tuple[int, ...]
+    test_images: tuple[str, ...]
+    foil_images: tuple[str, ...]
+    by_image_level: dict[str, dict[int, Stimulus]] = field(repr=False)
+
+
+def _check_class_name(name: str) -> None:
+    if not CLASS_PATTERN.match(name):
+        raise ValueError(
+            f"class name {name!r} must be 1-64 letters, digits, spaces or _'.- "
+            "(no markup, no '|')"
+        )
+    if name.lower() in (NONE, TIMEOUT):
+        raise ValueError(f"class name {name!r} is reserved")
+
+
+def load_study(path: str | Path, storage: str | None = None, *, verify_images: bool = True) -> StudyConfig:
+    """Read and validate study.yaml and its stimuli; `storage` (a URL) overrides the YAML's.
+
+    With `verify_images` every PNG the design uses is opened and checked by Pillow.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BadInput(f"{path}: study file does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise BadInput(f"{path}: malformed YAML{where} ({getattr(error, 'problem', error)})") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: is not UTF-8 text") from None
+    if not isinstance(raw, dict):
+        raise BadInput(f"{path}: must be a YAML mapping of fields (study_id, stimuli, options, ...)")
+    folder = path.resolve().parent
+    for key in ("consent", "instructions"):
+        if isinstance(raw.get(key), str):
+            raw[key] = _markdown(raw[key], folder, path, key)
+    try:
+        config = StudyConfig.model_validate(raw)
+    except ValidationError as error:
+        raise BadInput(_one_sentence(path, error)) from None
+    updates: dict = {"stimuli": (folder / config.stimuli).resolve()}
+    url = storage or config.storage or f"sqlite:///{folder / (config.study_id + '.db')}"
+    updates["storage"] = resolve_sqlite_url(url, folder if not storage else Path.cwd())
+    config = config.model_copy(update=updates)
+    config._source = path
+    config._catalog = _build_catalog(config, path, verify_images)
+    return config
+
+
+def resolve_sqlite_url(url: str, folder: Path) -> str:
+    """Make a relative `sqlite:///file` URL absolute against `folder`; other URLs unchanged."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str((folder / url[len(prefix):]).resolve())
+    return url
+
+
+def _markdown(value: str, folder: Path, path: Path, key: str) -> str:
+    """A value ending in .md (one line) names a Markdown file next to the YAML."""
+    if "\n" in value or not value.strip().endswith(".md"):
+        return value
+    file = folder / value.strip()
+    if not file.is_file():
+        raise BadInput(f"{path}: field '{key}' names {file}, which does not exist")
+    return file.read_text(encoding="utf-8")
+
+
+def _one_sentence(path: Path, error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown field '{where}' (check the spelling against docs/study.md)"
+    if first["type"] == "missing":
+        return f"{path}: required field '{where}' is missing"
+    message = first["msg"].removeprefix("Value error, ")
+    return f"{path}: field '{where}' is invalid: {message}"
+
+
+def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
+    csv_path = config.stimuli
+    if not csv_path.is_file():
+        raise BadInput(f"{path}: field 'stimuli' names {csv_path}, which does not exist")
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise BadInput(f"{csv_path}: missing column '{missing[0]}' (needs {', '.join(REQUIRED_COLUMNS)})")
+        rows = list(reader)
+    if not rows:
+        raise BadInput(f"{csv_path}: has no stimuli rows")
+    known = set(config.options) | set(config.foil_classes)
+    special = set(config.practice.stimuli) | {check.stimulus for check in config.attention.checks}
+    stimuli: dict[str, Stimulus] = {}
+    for number, row in enumerate(rows, start=2):
+        where = f"{csv_path} row {number}"
+        stimulus_id = (row["stimulus_id"] or "").strip()
+        if not re.match(ID_PATTERN, stimulus_id):
+            raise BadInput(f"{where}: field 'stimulus_id' {stimulus_id!r} must be 1-64 of A-Z a-z 0-9 _ -")
+        if stimulus_id in stimuli:
+            raise BadInput(f"{where}: field 'stimulus_id' {stimulus_id!r} appears twice")
+        class_name = (row["class"] or "").strip()
+        if class_name not in known and stimulus_id not in special:
+            raise BadInput(
+                f"{where}: field 'class' {class_name!r} is not among the options in {path} "
+                f"({', '.join(config.options)}) nor in foil_classes"
+            )
+        try:
+            n_strokes = int(row["n_strokes"])
+        except (TypeError, ValueError):
+            n_strokes = 0
+        if n_strokes < 1:
+            raise BadInput(f"{where}: field 'n_strokes' {row['n_strokes']!r} must be a whole number >= 1")
+        png = (csv_path.parent / (row["png_path"] or "").strip()).resolve()
+        if not row["png_path"] or not png.is_file():
+            raise BadInput(f"{where}: field 'png_path' names {png}, which does not exist")
+        image_id = (row["image_id"] or "").strip()
+        loss = _float_or_inf(row.get("final_loss"))
+        stimulus = Stimulus(stimulus_id, image_id, class_name, n_strokes, png, loss)
+        if not stimulus.image_id:
+            raise BadInput(f"{where}: field 'image_id' is empty")
+        stimuli[stimulus_id] = stimulus
+    return stimuli
+
+
+def _float_or_inf(value: str | None) -> float:
+    try:
+        return float(value) if value not in (None, "") else float("inf")
+    except ValueError:
+        return float("inf")
+
+
+def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Catalog:
+    stimuli = _read_stimuli(config, path)
+    reserved_images: set[str] = set()
+    for key, ids in (
+        ("practice.stimuli", config.practice.stimuli),
+        ("attention.checks", [check.stimulus for check in config.attention.checks]),
+    ):
+        for stimulus_id in ids:
+            if stimulus_id not in stimuli:
+                raise BadInput(f"{path}: field '{key}' names stimulus {stimulus_id!r}, which is not in {config.stimuli}")
+            if stimuli[stimulus_id].class_name not in config.options:
+                raise BadInput(
+                    f"{path}: field '{key}' stimulus {stimulus_id!r} has class "
+                    f"{stimuli[stimulus_id].class_name!r}, which is not among the options"
+                )
+            reserved_images.add(stimuli[stimulus_id].image_id)
+    for check in config.attention.checks:
+        if check.answer is not None and check.answer not in config.options:
+            raise BadInput(f"{path}: field 'attention.checks' answer {check.answer!r} is not among the options")
+    if config.foil_classes and "with_none" not in config.conditions:
+        raise BadInput(f"{path}: field 'foil_classes' needs the with_none condition (a foil's correct answer is 'none')")
+
+    rows_by_image = _group_by_image(stimuli, config, reserved_images)
+    test_groups = {i: g for i, g in rows_by_image.items() if g[0] in config.options}
+    foil_groups = {i: g for i, g in rows_by_image.items() if g[0] in config.foil_classes}
+    present = sorted({level for _, by_level in test_groups.values() for level in by_level})
+    levels = tuple(config.levels) if config.levels is not None else tuple(present)
+    if not levels:
+        raise BadInput(f"{config.stimuli}: has no test stimuli of the option classes")
+    by_image_level: dict[str, dict[int, Stimulus]] = {}
+    for image_id, (_, by_level) in {**test_groups, **foil_groups}.items():
+        missing = [level for level in levels if level not in by_level]
+        if missing:
+            raise BadInput(
+                f"{config.stimuli}: image {image_id!r} has no sketch with n_strokes={missing[0]} "
+                f"(field 'levels' in {path} asks for {', '.join(map(str, levels))})"
+            )
+        by_image_level[image_id] = {level: by_level[level] for level in levels}
+    test_images = tuple(sorted(test_groups))
+    if len(test_images) < len(levels):
+        raise BadInput(
+            f"{config.stimuli}: has {len(test_images)} test images but the Latin square needs at "
+            f"least {len(levels)} (one per list; field 'levels' in {path})"
+        )
+    catalog = Catalog(stimuli, levels, test_images, tuple(sorted(foil_groups)), by_image_level)
+    if verify_images:
+        _verify_pngs(catalog, config)
+    return catalog
+
+
+def _group_by_image(
+    stimuli: dict[str, Stimulus], config: StudyConfig, reserved: set[str]
+) -> dict[str, tuple[str, dict[int, Stimulus]]]:
+    """image_id -> (class, {level: stimulus}); of several seeds at one level the lowest
+    final_loss wins (ties: the smallest stimulus_id), as the paper keeps the best seed."""
+    groups: dict[str, tuple[str, dict[int, Stimulus]]] = {}
+    for stimulus in sorted(stimuli.values(), key=lambda s: (s.final_loss, s.stimulus_id)):
+        if stimulus.image_id in reserved:
+            continue
+        class_name, by_level = groups.setdefault(stimulus.image_id, (stimulus.class_name, {}))
+        if class_name != stimulus.class_name:
+            raise BadInput(
+                f"{config.stimuli}: image {stimulus.image_id!r} has two classes "
+                f"({class_name!r} and {stimulus.class_name!r}; field 'class')"
+            )
+        by_level.setdefault(stimulus.n_strokes, stimulus)
+    return groups
+
+
+def _verify_pngs(catalog: Catalog, config: StudyConfig) -> None:
+    from PIL import Image, UnidentifiedImageError
+
+    used = {s.png_path for by_level in catalog.by_image_level.values() for s in by_level.values()}
+    used |= {catalog.stimuli[i].png_path for i in config.practice.stimuli}
+    used |= {catalog.stimuli[c.stimulus].png_path for c in config.attention.checks}
+    for png in sorted(used):
+        try:
+            with Image.open(png) as image:
+                image.verify()
+        except (OSError, UnidentifiedImageError, SyntaxError):
+            raise BadInput(f"{config.stimuli}: field 'png_path' {png} is not a readable image") from None

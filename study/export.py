@@ -1,0 +1,55 @@
+"""`study export`: the responses long table (DESIGN.md columns, in order) and the
+participants table, written atomically so a crash never leaves a half file that looks done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sketchlab.errors import BadInput
+from sketchlab.files import atomic_path
+from study.config import StudyConfig
+from study.storage import RESPONSE_COLUMNS, Storage
+
+PARTICIPANT_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "status",
+    "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
+    "last_seen_at", "attention_failures", "n_answered", "duration_s",
+)  # fmt: skip
+
+
+def participants_table(storage: Storage) -> pd.DataFrame:
+    """One row per participant, with duration_s from consent to completion (or last seen)."""
+    frame = storage.participants_frame()
+    start = pd.to_datetime(frame["consented_at"], utc=True, format="ISO8601")
+    end = pd.to_datetime(frame["completed_at"].fillna(frame["last_seen_at"]), utc=True, format="ISO8601")
+    frame["duration_s"] = (end - start).dt.total_seconds().round(3)
+    frame["list_id"] = frame["list_id"].astype("Int64")  # empty for participants who declined
+    return frame[list(PARTICIPANT_COLUMNS)]
+
+
+def responses_table(storage: Storage) -> pd.DataFrame:
+    """The long table: one row per answered trial, DESIGN.md columns in order."""
+    frame = storage.responses_frame()
+    for column in ("list_id", "trial_index", "n_strokes", "correct", "is_none", "rt_ms"):
+        frame[column] = frame[column].astype("int64")
+    return frame[list(RESPONSE_COLUMNS)]
+
+
+def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, Path]:
+    """Write `out` (.csv or .parquet) and `<out stem>.participants.csv` next to it."""
+    out = Path(out)
+    if out.suffix not in (".csv", ".parquet"):
+        raise BadInput(f"--out {out} must end in .csv or .parquet")
+    responses = responses_table(storage)
+    participants = participants_table(storage)
+    with atomic_path(out) as tmp:
+        if out.suffix == ".csv":
+            responses.to_csv(tmp, index=False)
+        else:
+            responses.to_parquet(tmp, index=False)
+    participants_out = out.with_name(f"{out.stem}.participants.csv")
+    with atomic_path(participants_out) as tmp:
+        participants.to_csv(tmp, index=False)
+    return out, participants_out

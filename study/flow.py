@@ -1,0 +1,242 @@
+"""The participant state machine, shared by the Streamlit app and the simulator.
+
+The database is the source of truth: `ParticipantFlow.open` rebuilds everything (consent,
+cell, trial order, answered trials) from it, so a reload, a second tab or a server restart
+resumes at the first unanswered trial with the same order. Streamlit's session_state is
+only a cache of this object.
+
+Stages: consent -> instructions -> practice -> trials -> done, or declined / failed
+(attention checks) / timed_out (idle longer than abandon_after_minutes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sketchlab.errors import BadInput
+from study.assignment import active_since, assign, validate_id
+from study.config import NONE, TIMEOUT, StudyConfig
+from study.design import Trial, trials_for
+from study.storage import Participant, Storage, iso, utc_now
+
+TIME_LIMIT_GRACE_S = 2.0
+"""Answers up to this long past `time_limit_s` still count (network and rerun latency)."""
+
+_FINAL = {
+    "declined": "declined",
+    "failed_attention": "failed",
+    "timed_out": "timed_out",
+    "completed": "done",
+}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What a practice trial's feedback says: right or wrong, and the right answer."""
+
+    correct: bool
+    correct_response: str
+
+
+class ParticipantFlow:
+    """One participant's progress through the study, backed by `Storage`."""
+
+    def __init__(self, config: StudyConfig, storage: Storage, participant_id: str, session_id: str):
+        self.config = config
+        self.storage = storage
+        self.participant_id = validate_id(participant_id)
+        self.session_id = validate_id(session_id, "session id") if session_id else ""
+        self.participant: Participant | None = None
+        self.trials: list[Trial] = []
+        self._answered: dict[int, dict] = {}
+
+    @classmethod
+    def open(
+        cls,
+        config: StudyConfig,
+        storage: Storage,
+        participant_id: str,
+        session_id: str = "",
+        now: datetime | None = None,
+    ) -> ParticipantFlow:
+        """Rebuild this participant's state from the database (BadInput on a bad id).
+
+        An in-progress participant idle for longer than abandon_after_minutes is marked
+        timed_out here (their slot was or will be given to someone else)."""
+        flow = cls(config, storage, participant_id, session_id)
+        flow.refresh()
+        cutoff = active_since(config, now or utc_now())
+        participant = flow.participant
+        if (
+            participant is not None
+            and participant.status == "in_progress"
+            and participant.last_seen_at < iso(cutoff)
+            and storage.time_out_idle(cutoff, participant_id)  # only if still idle and in progress
+        ):
+            flow.refresh()
+        return flow
+
+    def refresh(self) -> None:
+        """Re-read participant and answered trials from the database."""
+        self.participant = self.storage.get_participant(self.participant_id)
+        participant = self.participant
+        if participant is not None and participant.condition is not None:
+            self.trials = trials_for(self.config, self.participant_id, participant.condition, participant.list_id)
+            self._answered = self.storage.responses_of(self.participant_id)
+        else:
+            self.trials, self._answered = [], {}
+
+    # --- where the participant is -------------------------------------------------------
+
+    @property
+    def stage(self) -> str:
+        """consent | instructions | practice | trials | done | declined | failed | timed_out"""
+        participant = self.participant
+        if participant is None:
+            return "consent"
+        if participant.status in _FINAL:
+            return _FINAL[participant.status]
+        if participant.instructions_done_at is None:
+            return "instructions"
+        trial = self.current_trial
+        if trial is None:
+            return "done"
+        return "practice" if trial.trial_type == "practice" else "trials"
+
+    @property
+    def current_trial(self) -> Trial | None:
+        """The first unanswered trial, or None when there is none left."""
+        if self.participant is None or self.participant.status != "in_progress":
+            return None
+        for trial in self.trials:
+            if trial.trial_index not in self._answered:
+                return trial
+        return None
+
+    @property
+    def condition(self) -> str | None:
+        return self.participant.condition if self.participant else None
+
+    @property
+    def n_answered(self) -> int:
+        return len(self._answered)
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.trials)
+
+    @property
+    def progress(self) -> float:
+        """Fraction of trials answered, 0..1 (for a progress bar)."""
+        return self.n_answered / self.n_trials if self.trials else 0.0
+
+    @property
+    def completion_code(self) -> str | None:
+        return self.config.completion.code if self.stage == "done" else None
+
+    @property
+    def redirect_url(self) -> str | None:
+        return self.config.completion.redirect_url if self.stage == "done" else None
+
+    def response_to(self, trial_index: int) -> dict | None:
+        """The stored answer row for a trial, if it has been answered."""
+        return self._answered.get(trial_index)
+
+    def feedback(self, trial_index: int) -> Feedback | None:
+        """Feedback for an answered practice trial with feedback switched on."""
+        row = self._answered.get(trial_index)
+        if row is None or not self.trials[trial_index].feedback:
+            return None
+        return Feedback(bool(row["correct"]), self.trials[trial_index].correct_response)
+
+    # --- what the participant does ------------------------------------------------------
+
+    def consent(self, accepted: bool, now: datetime | None = None) -> str:
+        """Accepting allocates a cell (balanced); declining is recorded and final."""
+        now = now or utc_now()
+        if self.participant is None:
+            if accepted:
+                assign(self.storage, self.config, self.participant_id, self.session_id, now)
+            else:
+                self.storage.record_decline(
+                    self.participant_id, self.session_id, now, self.config.consent_version
+                )
+            self.refresh()
+        return self.stage
+
+    def finish_instructions(self, now: datetime | None = None) -> str:
+        now = now or utc_now()
+        if self.stage == "instructions":
+            self.storage.mark(self.participant_id, now, instructions_done_at=iso(now))
+            self.refresh()
+        return self.stage
+
+    def answer(self, trial_index: int, response: str, shown_at: datetime, answered_at: datetime) -> bool:
+        """Store the answer to the current trial; True if this call wrote it.
+
+        A second answer to the same trial (double click, second tab, replayed request) or an
+        answer to a trial that is not the current one returns False and changes nothing. A
+        response that is not one of the options shown raises BadInput and stores nothing.
+        An answer later than time_limit_s (plus a small grace) is stored as "timeout".
+        """
+        trial = self.current_trial
+        if trial is None or trial.trial_index != trial_index:
+            return False
+        if not isinstance(response, str) or response not in trial.options:
+            raise BadInput("the response must be one of the options shown on this trial")
+        rt_s = max(0.0, (answered_at - shown_at).total_seconds())
+        limit = self.config.time_limit_s
+        if limit is not None and rt_s > limit + TIME_LIMIT_GRACE_S:
+            response = TIMEOUT
+        return self._record(trial, response, shown_at, answered_at)
+
+    def expire(self, trial_index: int, shown_at: datetime, now: datetime | None = None) -> bool:
+        """Record the current trial as "timeout" once its time limit has passed."""
+        now = now or utc_now()
+        trial = self.current_trial
+        limit = self.config.time_limit_s
+        if trial is None or trial.trial_index != trial_index or limit is None:
+            return False
+        if (now - shown_at).total_seconds() < limit:
+            return False
+        return self._record(trial, TIMEOUT, shown_at, now)
+
+    def _record(self, trial: Trial, response: str, shown_at: datetime, answered_at: datetime) -> bool:
+        row = response_row(self, trial, response, shown_at, answered_at)
+        result = self.storage.record_response(
+            row,
+            total_trials=self.n_trials,
+            max_attention_failures=self.config.attention.max_failures,
+            now=answered_at,
+        )
+        if result.inserted and result.status == self.participant.status:
+            self._answered[trial.trial_index] = row  # the common case needs no re-read
+        else:
+            self.refresh()  # someone else answered first, or the status moved on
+        return result.inserted
+
+
+def response_row(flow: ParticipantFlow, trial: Trial, response: str, shown_at: datetime, answered_at: datetime) -> dict:
+    """The responses-table row (DESIGN.md columns) for one answer."""
+    participant = flow.participant
+    return {
+        "participant_id": flow.participant_id,
+        "study_id": flow.config.study_id,
+        "session_id": flow.session_id,
+        "condition": participant.condition,
+        "list_id": participant.list_id,
+        "trial_index": trial.trial_index,
+        "trial_type": trial.trial_type,
+        "stimulus_id": trial.stimulus_id,
+        "image_id": trial.image_id,
+        "true_class": trial.true_class,
+        "n_strokes": trial.n_strokes,
+        "options_shown": "|".join(trial.options),
+        "response": response,
+        "correct": int(response == trial.correct_response),
+        "is_none": int(response == NONE),
+        "rt_ms": round(max(0.0, (answered_at - shown_at).total_seconds()) * 1000),
+        "started_at": iso(shown_at),
+        "answered_at": iso(answered_at),
+    }

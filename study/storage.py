@@ -1,0 +1,502 @@
+"""Where every answer lands the moment it is given: SQLite (WAL) by default, PostgreSQL for
+many app replicas, through SQLAlchemy Core.
+
+Idempotency is in the schema: a response's key is (study_id, participant_id, trial_index)
+and inserts are ON CONFLICT DO NOTHING, so a double click, a retry after a timeout, two
+tabs or a restart can neither duplicate nor lose a trial. Every write is one short
+transaction on a pooled connection (safe from Streamlit's many script threads). On SQLite
+writes start with BEGIN IMMEDIATE (so the busy timeout is honoured instead of failing on a
+read-to-write upgrade); on PostgreSQL the participant row is locked FOR UPDATE and
+allocation takes a per-study advisory lock. `study_id` keeps studies in one database apart.
+
+Timestamps are stored as ISO-8601 UTC strings with milliseconds ("2026-11-25T19:42:01.123Z"),
+which sort and compare correctly as text in both databases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+
+from sketchlab.errors import BadInput
+
+STATUSES = ("in_progress", "completed", "declined", "failed_attention", "timed_out")
+RESPONSE_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
+    "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
+    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
+)  # fmt: skip
+"""The responses table of DESIGN.md, in its order (export writes exactly these)."""
+
+metadata = MetaData()
+participants_table = Table(
+    "study_participants",
+    metadata,
+    Column("study_id", String(64), primary_key=True),
+    Column("participant_id", String(64), primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("condition", String(16)),
+    Column("list_id", Integer),
+    Column("status", String(20), nullable=False),
+    Column("consent_version", String(16)),
+    Column("consented_at", String(24)),
+    Column("instructions_done_at", String(24)),
+    Column("started_at", String(24), nullable=False),
+    Column("completed_at", String(24)),
+    Column("last_seen_at", String(24), nullable=False),
+    Column("attention_failures", Integer, nullable=False, default=0),
+    Column("n_answered", Integer, nullable=False, default=0),
+    Index("ix_study_participants_cell", "study_id", "status", "condition", "list_id"),
+)
+responses_table = Table(
+    "study_responses",
+    metadata,
+    Column("study_id", String(64), primary_key=True),
+    Column("participant_id", String(64), primary_key=True),
+    Column("trial_index", Integer, primary_key=True),
+    Column("session_id", String(64), nullable=False),
+    Column("condition", String(16), nullable=False),
+    Column("list_id", Integer, nullable=False),
+    Column("trial_type", String(16), nullable=False),
+    Column("stimulus_id", String(64), nullable=False),
+    Column("image_id", String(128), nullable=False),
+    Column("true_class", String(64), nullable=False),
+    Column("n_strokes", Integer, nullable=False),
+    Column("options_shown", Text, nullable=False),
+    Column("response", String(64), nullable=False),
+    Column("correct", Integer, nullable=False),
+    Column("is_none", Integer, nullable=False),
+    Column("rt_ms", Integer, nullable=False),
+    Column("started_at", String(24), nullable=False),
+    Column("answered_at", String(24), nullable=False),
+)
+
+
+_P = participants_table.c
+_R = responses_table.c
+_WHO = (_P.study_id == bindparam("k_study")) & (_P.participant_id == bindparam("k_participant"))
+# Statements on the answer path are built once: SQLAlchemy then reuses their compiled form.
+_SELECT_PARTICIPANT = select(participants_table).where(_WHO)
+_SELECT_PROGRESS = select(_P.status, _P.n_answered, _P.attention_failures).where(_WHO)
+_UPDATE_PROGRESS = (
+    update(participants_table)
+    .where(_WHO)
+    .values(
+        n_answered=bindparam("v_answered"),
+        attention_failures=bindparam("v_failures"),
+        status=bindparam("v_status"),
+        last_seen_at=bindparam("v_seen"),
+        completed_at=func.coalesce(_P.completed_at, bindparam("v_completed", type_=String)),
+    )
+)
+_SELECT_RESPONSES = (
+    select(responses_table)
+    .where(_R.study_id == bindparam("k_study"), _R.participant_id == bindparam("k_participant"))
+    .order_by(_R.trial_index)
+)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and a Z, e.g. 2026-11-25T19:42:01.123Z."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must be timezone-aware (use datetime.now(timezone.utc))")
+    moment = moment.astimezone(timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def masked_url(url: str) -> str:
+    """The URL with its password replaced by ***, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
+@dataclass(frozen=True)
+class Participant:
+    """One row of study_participants (timestamps as ISO strings)."""
+
+    participant_id: str
+    session_id: str
+    condition: str | None
+    list_id: int | None
+    status: str
+    consent_version: str | None
+    consented_at: str | None
+    instructions_done_at: str | None
+    started_at: str
+    completed_at: str | None
+    last_seen_at: str
+    attention_failures: int
+    n_answered: int
+
+
+_PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """Outcome of `record_response`: whether this call wrote the row, and the status after."""
+
+    inserted: bool
+    status: str
+
+
+class Storage:
+    """One study's tables in one database. Thread-safe; share one instance per process."""
+
+    def __init__(
+        self,
+        url: str,
+        study_id: str,
+        *,
+        pool_size: int | None = None,
+        max_overflow: int | None = None,
+        durable: bool = True,
+    ):
+        """`pool_size`/`max_overflow`: connections per process (default 8+64 on SQLite; 5+15
+        on PostgreSQL, so several replicas stay under its default max_connections of 100).
+        `durable=False` (simulations only) lets SQLite skip the fsync per answer: a killed
+        process still loses nothing, a power cut may lose the last answers."""
+        self.url = url
+        self.study_id = study_id
+        self.masked_url = masked_url(url)
+        self.engine = _engine(url, pool_size, max_overflow, durable)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite has one writer at a time anyway: queueing this process's writers on a lock
+        # avoids SQLite's sleep-and-retry busy handler (which made p99 latency seconds long
+        # with 200 writers); other processes still wait through busy_timeout.
+        self._write_lock = threading.Lock() if self.is_sqlite else nullcontext()
+        dialect = sqlite if self.is_sqlite else postgresql
+        self._insert_response = (  # RETURNING tells reliably whether this call inserted
+            dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
+        )
+        self._insert_participant = dialect.insert(participants_table).on_conflict_do_nothing()
+        self._select_progress = _SELECT_PROGRESS if self.is_sqlite else _SELECT_PROGRESS.with_for_update()
+        try:
+            with self._write() as conn:
+                if not self.is_sqlite:  # replicas starting together must not race on DDL
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")})
+                metadata.create_all(conn, checkfirst=True)
+        except (DBAPIError, SQLAlchemyError) as error:
+            self.engine.dispose()
+            raise BadInput(
+                f"cannot reach the database {self.masked_url} (field 'storage' or --storage): "
+                f"{_first_line(error)}"
+            ) from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- transactions -------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with self.engine.execution_options(sketchlab_read=True).connect() as conn:
+            yield conn
+
+    def _key(self, participant_id: str) -> dict:
+        return {"k_study": self.study_id, "k_participant": participant_id}
+
+    def _mine(self, participant_id: str):
+        return (_P.study_id == self.study_id) & (_P.participant_id == participant_id)
+
+    # --- participants -------------------------------------------------------------------
+
+    def get_participant(self, participant_id: str) -> Participant | None:
+        with self._read() as conn:
+            row = conn.execute(_SELECT_PARTICIPANT, self._key(participant_id)).first()
+        return _participant(row) if row is not None else None
+
+    def allocate(
+        self,
+        participant_id: str,
+        session_id: str,
+        choose: Callable[[dict[tuple[str, int], int]], tuple[str, int]],
+        now: datetime,
+        active_since: datetime,
+        consent_version: str,
+    ) -> Participant:
+        """Insert a consenting participant into the cell `choose(counts)` picks, atomically.
+
+        Under the study's allocation lock: in-progress participants not seen since
+        `active_since` become timed_out (their slots are freed), then `counts` holds, per
+        cell, completed plus still-active participants. An existing participant is returned
+        unchanged (never allocated twice).
+        """
+        c = _P
+        with self._write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.study_id)})
+            existing = conn.execute(_SELECT_PARTICIPANT, self._key(participant_id)).first()
+            if existing is not None:
+                return _participant(existing)
+            self._time_out_idle(conn, active_since)
+            rows = conn.execute(
+                select(c.condition, c.list_id, func.count())
+                .where(c.study_id == self.study_id, c.status.in_(("in_progress", "completed")))
+                .group_by(c.condition, c.list_id)
+            ).all()
+            condition, list_id = choose({(r[0], r[1]): r[2] for r in rows})
+            stamp = iso(now)
+            values = {
+                "study_id": self.study_id, "participant_id": participant_id, "session_id": session_id,
+                "condition": condition, "list_id": list_id, "status": "in_progress",
+                "consent_version": consent_version, "consented_at": stamp, "started_at": stamp,
+                "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
+            }  # fmt: skip
+            conn.execute(participants_table.insert().values(**values))
+        return self.get_participant(participant_id)
+
+    def record_decline(self, participant_id: str, session_id: str, now: datetime, consent_version: str) -> Participant:
+        """Record that this participant declined consent (no cell, no slot taken)."""
+        stamp = iso(now)
+        values = {
+            "study_id": self.study_id, "participant_id": participant_id, "session_id": session_id,
+            "status": "declined", "consent_version": consent_version, "started_at": stamp,
+            "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
+        }  # fmt: skip
+        with self._write() as conn:
+            conn.execute(self._insert_participant, values)
+        return self.get_participant(participant_id)
+
+    def mark(self, participant_id: str, now: datetime, **values: str | None) -> None:
+        """Update a participant's fields (e.g. instructions_done_at, status) and last_seen_at."""
+        unknown = set(values) - set(_PARTICIPANT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown participant fields {sorted(unknown)}")
+        with self._write() as conn:
+            conn.execute(
+                update(participants_table)
+                .where(self._mine(participant_id))
+                .values(last_seen_at=iso(now), **values)
+            )
+
+    def time_out_idle(self, active_since: datetime, participant_id: str | None = None) -> int:
+        """Mark in-progress participants (all, or just this one) not seen since
+        `active_since` as timed_out; returns how many were marked."""
+        with self._write() as conn:
+            return self._time_out_idle(conn, active_since, participant_id)
+
+    def _time_out_idle(self, conn: Connection, active_since: datetime, participant_id: str | None = None) -> int:
+        c = _P
+        where = [c.study_id == self.study_id, c.status == "in_progress", c.last_seen_at < iso(active_since)]
+        if participant_id is not None:
+            where.append(c.participant_id == participant_id)
+        return conn.execute(update(participants_table).where(*where).values(status="timed_out")).rowcount
+
+    # --- responses ----------------------------------------------------------------------
+
+    def record_response(
+        self, row: dict, *, total_trials: int, max_attention_failures: int, now: datetime
+    ) -> RecordResult:
+        """Write one answered trial exactly once, and move the participant on.
+
+        `row` has the RESPONSE_COLUMNS except study_id. In the same transaction the
+        participant's answered count, attention failures (an attention trial with
+        correct=0), status (completed after `total_trials`, failed_attention after more than
+        `max_attention_failures`) and last_seen_at are updated. Nothing is written unless
+        the participant exists and is in progress.
+        """
+        participant_id = row["participant_id"]
+        key = self._key(participant_id)
+        with self._write() as conn:
+            current = conn.execute(self._select_progress, key).first()
+            if current is None:
+                return RecordResult(False, "unknown")
+            status, n_answered, failures = current
+            if status != "in_progress":
+                return RecordResult(False, status)
+            values = {name: row[name] for name in RESPONSE_COLUMNS}
+            values["study_id"] = self.study_id
+            inserted = conn.execute(self._insert_response, values).first() is not None
+            if inserted:
+                n_answered += 1
+                failures += int(row["trial_type"] == "attention" and not row["correct"])
+                if failures > max_attention_failures:
+                    status = "failed_attention"
+                elif n_answered >= total_trials:
+                    status = "completed"
+            stamp = iso(now)
+            conn.execute(_UPDATE_PROGRESS, {
+                **key, "v_answered": n_answered, "v_failures": failures, "v_status": status,
+                "v_seen": stamp, "v_completed": stamp if status == "completed" else None,
+            })
+        return RecordResult(inserted, status)
+
+    def responses_of(self, participant_id: str) -> dict[int, dict]:
+        """This participant's answered trials by trial_index (rebuilding state on resume)."""
+        with self._read() as conn:
+            rows = conn.execute(_SELECT_RESPONSES, self._key(participant_id)).mappings().all()
+        return {row["trial_index"]: dict(row) for row in rows}
+
+    # --- whole-study reads (export, admin page, benches) --------------------------------
+
+    def responses_frame(self):
+        """All responses of this study as a pandas DataFrame in RESPONSE_COLUMNS order."""
+        import pandas as pd
+
+        r = _R
+        query = (
+            select(*[r[name] for name in RESPONSE_COLUMNS])
+            .where(r.study_id == self.study_id)
+            .order_by(r.participant_id, r.trial_index)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
+
+    def participants_frame(self):
+        """All participants of this study as a pandas DataFrame (one row each)."""
+        import pandas as pd
+
+        c = _P
+        with self._read() as conn:
+            rows = conn.execute(
+                select(*[c[name] for name in _PARTICIPANT_FIELDS])
+                .where(c.study_id == self.study_id)
+                .order_by(c.started_at, c.participant_id)
+            ).all()
+        frame = pd.DataFrame(rows, columns=list(_PARTICIPANT_FIELDS))
+        frame.insert(1, "study_id", self.study_id)
+        return frame
+
+    def cell_counts(self) -> dict[tuple[str, int], dict[str, int]]:
+        """Per (condition, list_id): participant counts by status (for the admin page)."""
+        c = _P
+        with self._read() as conn:
+            rows = conn.execute(
+                select(c.condition, c.list_id, c.status, func.count())
+                .where(c.study_id == self.study_id, c.condition.is_not(None))
+                .group_by(c.condition, c.list_id, c.status)
+            ).all()
+        counts: dict[tuple[str, int], dict[str, int]] = {}
+        for condition, list_id, status, n in rows:
+            counts.setdefault((condition, list_id), {})[status] = n
+        return counts
+
+    def count_responses(self) -> int:
+        r = _R
+        with self._read() as conn:
+            return conn.execute(
+                select(func.count()).select_from(responses_table).where(r.study_id == self.study_id)
+            ).scalar_one()
+
+    def participant_ids(self) -> list[str]:
+        c = _P
+        with self._read() as conn:
+            return list(conn.execute(select(c.participant_id).where(c.study_id == self.study_id)).scalars())
+
+
+def _participant(row) -> Participant:
+    mapping = row._mapping
+    return Participant(**{name: mapping[name] for name in _PARTICIPANT_FIELDS})
+
+
+def _first_line(error: Exception) -> str:
+    original = getattr(error, "orig", None) or error
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
+
+
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for PostgreSQL."""
+    return int.from_bytes(hashlib.sha256(f"sketchlab:{name}".encode()).digest()[:8], "big", signed=True)
+
+
+def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: bool):
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise BadInput(
+            f"storage URL {masked_url(url)!r} is not a database URL (field 'storage' or --storage; "
+            "e.g. sqlite:///study.sqlite or postgresql+psycopg://user:pass@host/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise BadInput(f"storage URL {masked_url(url)!r} must be sqlite:/// or postgresql+psycopg:// (field 'storage')")
+    try:
+        if backend == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                try:  # no set-up: the file and its folder are created on first use
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise BadInput(
+                        f"cannot create the database folder for {masked_url(url)} "
+                        f"(field 'storage' or --storage): {error.strerror}"
+                    ) from None
+            engine = create_engine(
+                url,
+                connect_args={"timeout": 60, "check_same_thread": False},
+                pool_size=pool_size or 8,
+                max_overflow=64 if max_overflow is None else max_overflow,
+                pool_timeout=120,
+            )
+            event.listen(engine, "connect", partial(_sqlite_on_connect, durable=durable))
+            event.listen(engine, "begin", _sqlite_on_begin)
+        else:
+            engine = create_engine(
+                url,
+                connect_args={"connect_timeout": 5},
+                pool_size=pool_size or 5,
+                max_overflow=15 if max_overflow is None else max_overflow,
+                pool_timeout=120,
+                pool_pre_ping=True,
+            )
+    except (NoSuchModuleError, ArgumentError) as error:
+        raise BadInput(f"storage URL {masked_url(url)!r} cannot be used: {error} (field 'storage')") from None
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record, *, durable: bool) -> None:
+    """WAL so readers never block the writer; synchronous=FULL so a committed answer survives
+    a power cut too, not only a killed process (costs a few ms per answer); a long busy wait;
+    we issue BEGIN ourselves."""
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 60000")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """Writes take the lock up front (BEGIN IMMEDIATE), so the busy timeout applies."""
+    read = conn.get_execution_options().get("sketchlab_read", False)
+    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")

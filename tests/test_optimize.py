@@ -1,0 +1,94 @@
+"""The batched optimiser: batching changes nothing, the best iterate and early stop follow
+the reference rule, and the saved iterate is the one that was scored."""
+
+import pytest
+import torch
+
+from sketchgen.losses import ClipassoLoss
+from sketchgen.models import load_clip
+from sketchgen.optimize import SketchJob, optimize_sketches
+from sketchgen.raster import render
+
+
+def _strokes(n: int, seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    start = 40 + 140 * torch.rand(n, 1, 2, generator=generator)
+    return start + 12 * (torch.rand(n, 4, 2, generator=generator) - 0.5)
+
+
+def _photo(seed: int) -> torch.Tensor:
+    """A stand-in photo: a few thick dark strokes and a grey block on white."""
+    with torch.no_grad():
+        image = render(_strokes(6, seed), 6.0, 224)
+    image[:, 60:120, 100:170] *= 0.6
+    return image
+
+
+@pytest.fixture(scope="module")
+def tiny_clipasso_loss() -> ClipassoLoss:
+    torch.manual_seed(0)
+    model, _ = load_clip("RN-tiny", None)
+    return ClipassoLoss(model, augmentations=2)
+
+
+def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
+    # Different images, stroke counts, seeds and iteration budgets in one batch: padding,
+    # masking, per-sketch generators and leaving the batch early must not change anything.
+    targets = {"cat": _photo(1), "cup": _photo(2)}
+    jobs = [
+        SketchJob("cat", 2, 0, _strokes(2, 10), iterations=14),
+        SketchJob("cat", 5, 1000, _strokes(5, 11), iterations=14),
+        SketchJob("cup", 3, 2000, _strokes(3, 12), iterations=7),
+    ]
+    batched = optimize_sketches(jobs, targets, tiny_clipasso_loss, eval_interval=3)
+    for job, together in zip(jobs, batched):
+        alone = optimize_sketches([job], targets, tiny_clipasso_loss, eval_interval=3)[0]
+        assert together.points.shape == (job.n_strokes, 4, 2)
+        assert together.best_iteration == alone.best_iteration
+        assert together.iterations == alone.iterations == job.iterations
+        torch.testing.assert_close(together.points, alone.points, atol=1e-3, rtol=0)
+        assert together.loss == pytest.approx(alone.loss, rel=1e-4)
+        torch.testing.assert_close(
+            torch.tensor(together.curve["total"].to_numpy()),
+            torch.tensor(alone.curve["total"].to_numpy()), rtol=1e-4, atol=1e-6)
+    # the strokes really moved, so the comparison above is not trivially true
+    assert not torch.allclose(batched[1].points, jobs[1].init_points, atol=0.5)
+
+
+def test_the_kept_sketch_is_the_one_that_was_scored(tiny_clipasso_loss):
+    target = _photo(3)
+    job = SketchJob("cat", 4, 0, _strokes(4, 20), iterations=12)
+    result = optimize_sketches([job], {"cat": target}, tiny_clipasso_loss, eval_interval=4)[0]
+    with torch.no_grad():
+        rescored = tiny_clipasso_loss(render(result.points[None], 1.5, 224), target[None], None,
+                                      eval=True)
+    assert rescored["total"].item() == pytest.approx(result.loss, rel=1e-5)
+    assert result.curve.loc[result.best_iteration, "eval_total"] == pytest.approx(result.loss)
+
+
+def test_curve_has_every_iteration_and_an_eval_every_interval(tiny_clipasso_loss):
+    job = SketchJob("cat", 3, 0, _strokes(3, 30), iterations=9)
+    curve = optimize_sketches([job], {"cat": _photo(4)}, tiny_clipasso_loss, eval_interval=4)[0].curve
+    assert curve["iteration"].tolist() == list(range(9))
+    assert {"total", "layer2", "layer3", "semantic", "eval_total"} <= set(curve.columns)
+    assert curve["eval_total"].notna().tolist() == [i % 4 == 0 for i in range(9)]
+    terms = curve[["layer2", "layer3", "semantic"]].sum(axis=1)
+    torch.testing.assert_close(torch.tensor(terms.to_numpy()),
+                               torch.tensor(curve["total"].to_numpy()), rtol=1e-5, atol=1e-6)
+
+
+class _FlatLoss:
+    """A loss that never changes: the reference rule stops at the second flat eval."""
+
+    shared_augmentations = False
+
+    def __call__(self, sketches, target, generators, eval=False):
+        return {"total": sketches.mean(dim=(1, 2, 3)) * 0 + 1.0}
+
+
+def test_early_stop_after_two_evals_without_improvement():
+    job = SketchJob("cat", 2, 0, _strokes(2, 40), iterations=500)
+    result = optimize_sketches([job], {"cat": _photo(5)}, _FlatLoss(), eval_interval=10)[0]
+    assert result.best_iteration == 0
+    assert result.iterations == 21  # evals at 0 (best), 10 (flat: warn), 20 (flat again: stop)
+    torch.testing.assert_close(result.points, job.init_points)
