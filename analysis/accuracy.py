@@ -58,33 +58,35 @@ def accuracy_table(trials: pd.DataFrame, *, pooled: bool = False) -> pd.DataFram
     return table[ACCURACY_COLUMNS].reset_index(drop=True)
 
 
-def cluster_bootstrap(
-    trials: pd.DataFrame, *, pooled: bool = False, n_boot: int = 1000, seed: int = 0, chunk: int = 100
-) -> pd.DataFrame:
-    """Participant-cluster bootstrap 95% percentile interval per cell of `accuracy_table`.
+def cluster_bootstrap(trials: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, chunk: int = 100) -> pd.DataFrame:
+    """Participant-cluster bootstrap 95% percentile interval for every cell of
+    `accuracy_table`, per class and pooled (class = "all"), from the same draws.
 
     Participants are resampled with replacement within each condition; a cell's resampled
     accuracy is the sum of its resampled participants' correct answers over their trials.
     Vectorised: per-participant counts per cell form a (participants x cells) matrix and
     each bootstrap draw is a `bincount` weight vector, so 20,000 participants x 1,000
-    draws take a few seconds. Returns condition, class, n_strokes, boot_low, boot_high.
+    draws take seconds. Returns condition, class, n_strokes, boot_low, boot_high.
     """
     tests = test_trials(trials)
-    if pooled:
-        tests = tests.assign(**{"class": ALL_CLASSES})
     rng = np.random.default_rng(seed)
     out = []
     for condition in _condition_order(tests["condition"]):
         rows = tests[tests["condition"] == condition]
         person, _ = pd.factorize(rows["participant_id"])
-        cells = rows.groupby(["class", "n_strokes"], observed=True).ngroup().to_numpy()
-        keys = rows.groupby(["class", "n_strokes"], observed=True).size().index
+        grouping = rows.groupby(["class", "n_strokes"], observed=True)
+        cells, keys = grouping.ngroup().to_numpy(), grouping.size().index.to_frame(index=False)
+        levels, level_of_cell = np.unique(keys["n_strokes"].to_numpy(), return_inverse=True)
+        pool = np.zeros((len(keys), len(levels)))
+        pool[np.arange(len(keys)), level_of_cell] = 1.0
         n_people, n_cells = int(person.max()) + 1, len(keys)
         flat = person * n_cells + cells
-        trials_per = np.bincount(flat, minlength=n_people * n_cells).reshape(n_people, n_cells)
+        trials_per = np.bincount(flat, minlength=n_people * n_cells).reshape(n_people, n_cells).astype(float)
         correct_per = np.bincount(
             flat, weights=rows["correct"].to_numpy(), minlength=n_people * n_cells
         ).reshape(n_people, n_cells)
+        trials_per = np.hstack([trials_per, trials_per @ pool])
+        correct_per = np.hstack([correct_per, correct_per @ pool])
         accuracies = []
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
@@ -94,9 +96,10 @@ def cluster_bootstrap(
             ).reshape(size, n_people).astype(float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 accuracies.append((weights @ correct_per) / (weights @ trials_per))
-        stacked = np.concatenate(accuracies)
-        low, high = np.nanpercentile(stacked, [2.5, 97.5], axis=0)
-        frame = keys.to_frame(index=False)
+        low, high = np.nanpercentile(np.concatenate(accuracies), [2.5, 97.5], axis=0)
+        frame = pd.concat(
+            [keys, pd.DataFrame({"class": ALL_CLASSES, "n_strokes": levels})], ignore_index=True
+        )
         frame.insert(0, "condition", condition)
         frame["boot_low"], frame["boot_high"] = low, high
         out.append(frame)

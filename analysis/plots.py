@@ -36,7 +36,8 @@ def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
     out_stem = Path(out_stem)
     paths = [out_stem.with_name(out_stem.name + suffix) for suffix in (".png", ".svg")]
     fig.savefig(paths[0], dpi=PNG_DPI, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight")
+    with plt.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, faster, editable
+        fig.savefig(paths[1], bbox_inches="tight")
     plt.close(fig)
     return paths
 
@@ -72,7 +73,8 @@ def plot_accuracy_vs_strokes(
     n_rows = int(np.ceil(len(panels) / n_cols))
     with sns.axes_style("whitegrid"):
         fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.3 * n_cols, 3.5 * n_rows), squeeze=False, sharey=True)
-    nudge = {c: 2 ** (0.06 * (i - (len(conditions) - 1) / 2)) for i, c in enumerate(conditions)}
+    nudge = {c: 2 ** (0.1 * (i - (len(conditions) - 1) / 2)) for i, c in enumerate(conditions)}
+    wilson_shift = 2 ** 0.035
     for ax, panel in zip(axes.flat, panels):
         for condition in conditions:
             cell = table[(table["class"] == panel) & (table["condition"] == condition)].sort_values("n_strokes")
@@ -84,7 +86,7 @@ def plot_accuracy_vs_strokes(
             if "boot_low" in cell:
                 ax.vlines(x, cell["boot_low"], cell["boot_high"], color=color, linewidth=4, alpha=0.35)
             ax.errorbar(
-                x, cell["accuracy"],
+                x * wilson_shift, cell["accuracy"],
                 yerr=[cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]],
                 fmt="none", ecolor=color, elinewidth=1, capsize=3,
             )
@@ -135,7 +137,7 @@ def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_st
         for i, level in enumerate(levels):
             rows = cells.reindex([(c, level) for c in classes])
             x = np.arange(len(classes)) - 0.4 + width * (i + 0.5)
-            ax.bar(x, rows["accuracy"], width=width * 0.95, color=colors[level], label=f"{level} strokes")
+            ax.bar(x, rows["accuracy"], width=width * 0.95, color=colors[level], label=str(level))
             ax.errorbar(
                 x, rows["accuracy"],
                 yerr=[rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]],
@@ -144,14 +146,15 @@ def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_st
         level_chance = chance.get(condition)
         if level_chance:
             ax.axhline(level_chance, linestyle="--", color="black", linewidth=1)
-            ax.text(len(classes) - 0.45, level_chance + 0.015, f"chance {level_chance:.0%}", ha="right", fontsize=8)
+            ax.text(-0.48, level_chance + 0.012, f"chance {level_chance:.0%}", ha="left", va="bottom", fontsize=8)
         n = cells["n_trials"]
-        ax.set_title(f"{CONDITION_LABELS[condition]}\n(n = {n.min()}–{n.max()} trials per bar)", fontsize=10)
+        n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}–{n.max()}"
+        ax.set_title(f"{CONDITION_LABELS[condition]}\n(n = {n_text} trials per bar)", fontsize=10)
         ax.set_xticks(np.arange(len(classes)), classes, rotation=30 if len(classes) > 6 else 0)
         ax.set_ylim(0, 1.03)
         ax.set_ylabel("accuracy (Wilson 95%)")
         ax.grid(axis="x", visible=False)
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="level")
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="strokes")
     fig.tight_layout()
     return save_figure(fig, out_stem)
 
@@ -185,10 +188,7 @@ def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
             matrix = cell.pivot_table(index="true_class", columns="response", values="n", aggfunc="sum", observed=True)
             matrix = matrix.reindex(index=classes, columns=columns).fillna(0)
             rates = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
-            sns.heatmap(
-                rates, ax=ax, vmin=0, vmax=1, cmap="Blues", cbar=False, square=True,
-                annot=annotate, fmt=".0%", annot_kws={"fontsize": 7}, linewidths=0.5, linecolor="white",
-            )
+            _heatmap(ax, rates, annotate)
             ax.set_title(f"{CONDITION_LABELS[condition]}, {level} strokes", fontsize=9)
             ax.set_xlabel("answer" if r == len(conditions) - 1 else "")
             ax.set_ylabel("true class" if c == 0 else "")
@@ -196,6 +196,22 @@ def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
     fig.suptitle('Confusion matrices (row = true class, share of its answers)')
     fig.tight_layout()
     return save_figure(fig, out_stem)
+
+
+def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
+    """Shares in [0, 1] as a Blues image with percentage labels (seaborn's heatmap redraws
+    the whole figure per panel to pick label colours, too slow for a grid of panels)."""
+    values = rates.to_numpy(dtype=float)
+    ax.imshow(np.nan_to_num(values), cmap="Blues", vmin=0, vmax=1, aspect="equal")
+    if annotate:
+        for (i, j), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=7,
+                        color="white" if value > 0.55 else "#222")
+    ax.set_xticks(range(values.shape[1]), rates.columns, rotation=45 if values.shape[1] > 6 else 0)
+    ax.set_yticks(range(values.shape[0]), rates.index)
+    ax.tick_params(length=0)
+    ax.grid(False)
 
 
 def answer_composition(tests: pd.DataFrame) -> pd.DataFrame:

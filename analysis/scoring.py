@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import open_clip
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -190,7 +191,15 @@ def resolve_device(device: str) -> torch.device:
     """'auto' picks CUDA when present, else CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise BadInput(
+            f"--device {device!r} is not a device; use auto, cpu, cuda or cuda:N"
+        ) from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise BadInput(f"--device {device!r} asks for CUDA, but torch sees no CUDA GPU here")
+    return resolved
 
 
 def inference_autocast(device: torch.device, amp: bool):
@@ -207,8 +216,35 @@ def encode_texts(
     for start in range(0, len(texts), TEXT_BATCH):
         tokens = tokenizer(list(texts[start : start + TEXT_BATCH])).to(device)
         with inference_autocast(device, amp):
-            out.append(model.encode_text(tokens).float())
+            out.append(encode_text_trimmed(model, tokens).float())
     return F.normalize(torch.cat(out), dim=-1)
+
+
+def encode_text_trimmed(model, tokens: torch.Tensor) -> torch.Tensor:
+    """`model.encode_text(tokens)`, computed only up to the longest prompt's end token.
+
+    CLIP's text tower is causal and reads the end-of-text position (argmax pooling), so the
+    padding after it never changes the result; prompts are ~10-20 of the 77 tokens, which
+    makes this ~5x cheaper. Other text towers (SigLIP, HF) fall back to `encode_text`.
+    """
+    plain = (
+        not isinstance(model, open_clip.model.CLIP)
+        or getattr(model, "text_pool_type", None) != "argmax"
+        or model.attn_mask is None
+    )
+    if plain:
+        return model.encode_text(tokens)
+    length = int(tokens.argmax(dim=-1).max()) + 1
+    tokens = tokens[:, :length]
+    cast_dtype = model.transformer.get_cast_dtype()
+    x = model.token_embedding(tokens).to(cast_dtype)
+    x = x + model.positional_embedding[:length].to(cast_dtype)
+    x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+    x = model.ln_final(x)
+    x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
+    if isinstance(model.text_projection, torch.nn.Linear):
+        return model.text_projection(x)
+    return x if model.text_projection is None else x @ model.text_projection
 
 
 def fill_template(template: str, class_name: str) -> str:
@@ -374,8 +410,12 @@ def classify(
     order = np.argsort(-probs, axis=1, kind="stable")
     rank = 1 + np.argmax(order == truth[:, None], axis=1)
     k = min(TOP_K, len(names))
-    table = {f"pred_top{j + 1}": np.array(names, dtype=object)[order[:, j]] for j in range(k)}
-    table["prob_true"] = probs[np.arange(len(truth)), truth]
+    rows = np.arange(len(truth))
+    table = {}
+    for j in range(k):
+        table[f"pred_top{j + 1}"] = np.array(names, dtype=object)[order[:, j]]
+        table[f"prob_top{j + 1}"] = probs[rows, order[:, j]]
+    table["prob_true"] = probs[rows, truth]
     table["true_rank"] = rank
     table["correct_top1"] = (rank == 1).astype(int)
     table["correct_top3"] = (

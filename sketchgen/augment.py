@@ -41,10 +41,14 @@ class ViewParams:
 
     @staticmethod
     def concat(parts: list[ViewParams]) -> ViewParams:
-        return ViewParams(torch.cat([p.coefficients for p in parts]), torch.cat([p.crops for p in parts]))
+        return ViewParams(
+            torch.cat([p.coefficients for p in parts]), torch.cat([p.crops for p in parts])
+        )
 
     def repeat_interleave(self, times: int) -> ViewParams:
-        return ViewParams(self.coefficients.repeat_interleave(times, 0), self.crops.repeat_interleave(times, 0))
+        return ViewParams(
+            self.coefficients.repeat_interleave(times, 0), self.crops.repeat_interleave(times, 0)
+        )
 
     def repeat(self, times: int) -> ViewParams:
         return ViewParams(self.coefficients.repeat(times, 1), self.crops.repeat(times, 1))
@@ -62,7 +66,11 @@ def draw_views(count: int, generator: torch.Generator | None = None, size: int =
         start, end = _perspective_corners(size, size, generator)
         coefficients.append(_perspective_system(start, end))
         crops.append(_crop_box(size, size, generator))
-    solved = torch.linalg.solve(*map(torch.stack, zip(*coefficients))).float() if count else torch.zeros(0, 8)
+    solved = (
+        torch.linalg.solve(*map(torch.stack, zip(*coefficients))).float()
+        if count
+        else torch.zeros(0, 8)
+    )
     return ViewParams(solved, torch.tensor(crops, dtype=torch.int64).reshape(-1, 4))
 
 
@@ -81,11 +89,18 @@ def apply_views(images: torch.Tensor, params: ViewParams, size: int = 224) -> to
     )
     boxes = params.crops.tolist()
     if len({(h, w) for _, _, h, w in boxes}) == 1:
-        crops = torch.stack([warped[i, :, t : t + h, l : l + w] for i, (t, l, h, w) in enumerate(boxes)])
+        crops = torch.stack(
+            [warped[i, :, t : t + h, l : l + w] for i, (t, l, h, w) in enumerate(boxes)]
+        )
         return F.interpolate(crops, size=(size, size), mode="bilinear", align_corners=False)
     return torch.cat(
         [
-            F.interpolate(warped[i : i + 1, :, t : t + h, l : l + w], size=(size, size), mode="bilinear", align_corners=False)
+            F.interpolate(
+                warped[i : i + 1, :, t : t + h, l : l + w],
+                size=(size, size),
+                mode="bilinear",
+                align_corners=False,
+            )
             for i, (t, l, h, w) in enumerate(boxes)
         ]
     )
@@ -101,7 +116,10 @@ def _perspective_corners(width: int, height: int, generator: torch.Generator | N
     dx, dy = int(DISTORTION * half_w), int(DISTORTION * half_h)
     top_left = [_randint(0, dx + 1, generator), _randint(0, dy + 1, generator)]
     top_right = [_randint(width - dx - 1, width, generator), _randint(0, dy + 1, generator)]
-    bottom_right = [_randint(width - dx - 1, width, generator), _randint(height - dy - 1, height, generator)]
+    bottom_right = [
+        _randint(width - dx - 1, width, generator),
+        _randint(height - dy - 1, height, generator),
+    ]
     bottom_left = [_randint(0, dx + 1, generator), _randint(height - dy - 1, height, generator)]
     start = [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]]
     return start, [top_left, top_right, bottom_right, bottom_left]
@@ -123,11 +141,18 @@ def _crop_box(width: int, height: int, generator: torch.Generator | None) -> lis
     log_ratio = torch.log(torch.tensor(CROP_RATIO))
     for _ in range(10):
         target_area = area * torch.empty(1).uniform_(*CROP_SCALE, generator=generator).item()
-        aspect = torch.exp(torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=generator)).item()
+        aspect = torch.exp(
+            torch.empty(1).uniform_(log_ratio[0], log_ratio[1], generator=generator)
+        ).item()
         w = round(math.sqrt(target_area * aspect))
         h = round(math.sqrt(target_area / aspect))
         if 0 < w <= width and 0 < h <= height:
-            return [_randint(0, height - h + 1, generator), _randint(0, width - w + 1, generator), h, w]
+            return [
+                _randint(0, height - h + 1, generator),
+                _randint(0, width - w + 1, generator),
+                h,
+                w,
+            ]
     return [0, 0, height, width]  # unreachable for scale 0.8, ratio 1 (kept for other settings)
 
 

@@ -29,7 +29,9 @@ AUGMENTATIONS = 4
 TERMS = ("layer2", "layer3", "semantic")
 
 
-def resnet_features(visual: torch.nn.Module, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def resnet_features(
+    visual: torch.nn.Module, images: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """CLIP-normalised (n, 3, 224, 224) → (`layer2` output, `layer3` output, embedding).
 
     open_clip's ModifiedResNet: stem (conv1/bn1/act1 → conv2/bn2/act2 → conv3/bn3/act3 →
@@ -66,7 +68,10 @@ class ClipassoLoss:
     ) -> None:
         self.visual = getattr(model, "visual", model)
         if not all(hasattr(self.visual, part) for part in ("stem", "layer2", "layer3", "attnpool")):
-            raise ValueError("ClipassoLoss needs a CLIP ResNet image tower (e.g. RN101), not " + type(self.visual).__name__)
+            raise ValueError(
+                "ClipassoLoss needs a CLIP ResNet image tower (e.g. RN101), not "
+                + type(self.visual).__name__
+            )
         self.visual.eval().requires_grad_(False)
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
@@ -94,18 +99,30 @@ class ClipassoLoss:
 
         with torch.no_grad():
             target_views = self._target_views(unique_targets, groups, views, params)
-            target_l2, target_l3, target_emb = resnet_features(self.visual, clip_normalise(target_views))
-        sketch_views = sketches if views == 0 else torch.cat([sketches, apply_views(sketches.repeat_interleave(views, 0), params)])
-        sketch_l2, sketch_l3, sketch_emb = resnet_features(self.visual, clip_normalise(sketch_views))
+            target_l2, target_l3, target_emb = resnet_features(
+                self.visual, clip_normalise(target_views)
+            )
+        sketch_views = (
+            sketches
+            if views == 0
+            else torch.cat([sketches, apply_views(sketches.repeat_interleave(views, 0), params)])
+        )
+        sketch_l2, sketch_l3, sketch_emb = resnet_features(
+            self.visual, clip_normalise(sketch_views)
+        )
 
         index = self._target_index(groups, unique_targets.shape[0], views).to(sketch_l2.device)
         per_view = {
             "layer2": (sketch_l2 - target_l2[index]).square().mean(dim=(1, 2, 3)),
             "layer3": (sketch_l3 - target_l3[index]).square().mean(dim=(1, 2, 3)),
-            "semantic": 1.0 - F.cosine_similarity(sketch_emb.float(), target_emb[index].float(), dim=1),
+            "semantic": 1.0
+            - F.cosine_similarity(sketch_emb.float(), target_emb[index].float(), dim=1),
         }
         weights = {**self.layer_weights, "semantic": self.semantic_weight}
-        terms = {name: weights[name] * _per_sketch_mean(values, batch, views) for name, values in per_view.items()}
+        terms = {
+            name: weights[name] * _per_sketch_mean(values, batch, views)
+            for name, values in per_view.items()
+        }
         return {"total": terms["layer2"] + terms["layer3"] + terms["semantic"], **terms}
 
     def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
@@ -116,16 +133,24 @@ class ClipassoLoss:
             return draw_views(views, generators[0] if generators else None).repeat(batch)
         if generators is not None and len(generators) != batch:
             raise ValueError(f"{batch} sketches but {len(generators)} generators")
-        return ViewParams.concat([draw_views(views, generators[b] if generators else None) for b in range(batch)])
+        return ViewParams.concat(
+            [draw_views(views, generators[b] if generators else None) for b in range(batch)]
+        )
 
-    def _target_views(self, targets: torch.Tensor, groups: list[int], views: int, params: ViewParams) -> torch.Tensor:
+    def _target_views(
+        self, targets: torch.Tensor, groups: list[int], views: int, params: ViewParams
+    ) -> torch.Tensor:
         """Clean views of each distinct target, then the augmented views the index refers to."""
         if views == 0:
             return targets
         if self.shared_augmentations:
-            shared = ViewParams(params.coefficients[:views], params.crops[:views]).repeat(targets.shape[0])
+            shared = ViewParams(params.coefficients[:views], params.crops[:views]).repeat(
+                targets.shape[0]
+            )
             return torch.cat([targets, apply_views(targets.repeat_interleave(views, 0), shared)])
-        per_sketch = targets[torch.tensor(groups, device=targets.device)].repeat_interleave(views, 0)
+        per_sketch = targets[torch.tensor(groups, device=targets.device)].repeat_interleave(
+            views, 0
+        )
         return torch.cat([targets, apply_views(per_sketch, params)])
 
     def _target_index(self, groups: list[int], n_targets: int, views: int) -> torch.Tensor:
@@ -167,15 +192,23 @@ class XdogLoss:
     ) -> dict[str, torch.Tensor]:
         batch = sketches.shape[0]
         groups, unique_targets = _group_targets(target, batch)
-        drawings = torch.stack([self._edge_drawing(t) for t in unique_targets]).to(sketches.device, sketches.dtype)
+        drawings = torch.stack([self._edge_drawing(t) for t in unique_targets]).to(
+            sketches.device, sketches.dtype
+        )
         sketch_grey = self._blur(sketches.mean(dim=1, keepdim=True))
-        l2 = (sketch_grey - drawings[torch.tensor(groups, device=sketches.device)]).square().mean(dim=(1, 2, 3))
+        l2 = (
+            (sketch_grey - drawings[torch.tensor(groups, device=sketches.device)])
+            .square()
+            .mean(dim=(1, 2, 3))
+        )
         zeros = torch.zeros_like(l2)
         return {"total": l2, "layer2": zeros, "layer3": zeros, "semantic": zeros}
 
     def _blur(self, images: torch.Tensor) -> torch.Tensor:
         size = 2 * int(3 * self.blur_sigma + 0.5) + 1
-        return kornia.filters.gaussian_blur2d(images, (size, size), (self.blur_sigma, self.blur_sigma), border_type="replicate")
+        return kornia.filters.gaussian_blur2d(
+            images, (size, size), (self.blur_sigma, self.blur_sigma), border_type="replicate"
+        )
 
     def _edge_drawing(self, target: torch.Tensor) -> torch.Tensor:
         """(1, H, W) blurred dark-on-white XDoG edges, computed once per distinct target."""
@@ -230,12 +263,18 @@ def sketch_objective(
     """
     from sketchgen.raster import render
 
-    device = next(loss.visual.parameters()).device if isinstance(loss, ClipassoLoss) else torch.device("cpu")
+    device = (
+        next(loss.visual.parameters()).device
+        if isinstance(loss, ClipassoLoss)
+        else torch.device("cpu")
+    )
     opaque_black = colors is None or bool((colors == torch.tensor([0.0, 0.0, 0.0, 1.0])).all())
     with torch.no_grad():
         sketch = render(
             points[None].to(device),
-            torch.as_tensor(half_widths, dtype=torch.float32).to(device)[None] if torch.is_tensor(half_widths) else half_widths,
+            torch.as_tensor(half_widths, dtype=torch.float32).to(device)[None]
+            if torch.is_tensor(half_widths)
+            else half_widths,
             224,
             colors=None if opaque_black else colors[None].to(device),
         )

@@ -76,7 +76,9 @@ def load_clip(
     tag_cfg = get_pretrained_cfg(name, pretrained) if pretrained else {}
     if pretrained and not tag_cfg and weights is None:
         tags = ", ".join(list_pretrained_tags_by_model(name)) or "none"
-        raise BadInput(f"unknown pretrained tag {pretrained!r} for CLIP model {name} (known tags: {tags})")
+        raise BadInput(
+            f"unknown pretrained tag {pretrained!r} for CLIP model {name} (known tags: {tags})"
+        )
 
     if weights is not None:
         checkpoint = _existing_file(weights, weights_flag)
@@ -89,7 +91,9 @@ def load_clip(
     quick_gelu = bool(tag_cfg.get("quick_gelu", scripted))
     try:
         if scripted:
-            model, _, preprocess = open_clip.create_model_and_transforms(name, force_quick_gelu=quick_gelu)
+            model, _, preprocess = open_clip.create_model_and_transforms(
+                name, force_quick_gelu=quick_gelu
+            )
             _load_torchscript_weights(model, checkpoint, name)
         else:
             model, _, preprocess = open_clip.create_model_and_transforms(
@@ -110,7 +114,9 @@ def load_clip(
     return model.to(device), preprocess
 
 
-def checkpoint_file(name: str, pretrained: str | None, *, weights: str | os.PathLike | None = None) -> Path | None:
+def checkpoint_file(
+    name: str, pretrained: str | None, *, weights: str | os.PathLike | None = None
+) -> Path | None:
     """The weights file `load_clip` would read, if it is on disk (never downloads)."""
     if weights is not None:
         return Path(weights) if Path(weights).is_file() else None
@@ -128,7 +134,9 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def checkpoint_sha256(name: str, pretrained: str | None, *, weights: str | os.PathLike | None = None) -> str | None:
+def checkpoint_sha256(
+    name: str, pretrained: str | None, *, weights: str | os.PathLike | None = None
+) -> str | None:
     """sha256 of the weights file for run.json, or None for random init / not on disk."""
     path = checkpoint_file(name, pretrained, weights=weights)
     return file_sha256(path) if path else None
@@ -189,7 +197,9 @@ def _cached_or_downloaded(name: str, pretrained: str, tag_cfg: dict, flag: str) 
         try:
             return Path(open_clip.download_pretrained(tag_cfg))
         except Exception as error:  # any download failure gets the same advice
-            raise BadInput(missing_weights_message(name, pretrained, flag, reason=_first_line(error))) from error
+            raise BadInput(
+                missing_weights_message(name, pretrained, flag, reason=_first_line(error))
+            ) from error
     raise BadInput(missing_weights_message(name, pretrained, flag, reason="offline"))
 
 

@@ -21,7 +21,9 @@ from sketchlab.errors import BadInput
 CANVAS = 224  # pixels; CLIPasso's `image_scale`
 
 
-def load_target(path: str | os.PathLike, mask_path: str | os.PathLike | None = None) -> torch.Tensor:
+def load_target(
+    path: str | os.PathLike, mask_path: str | os.PathLike | None = None
+) -> torch.Tensor:
     """Read a photo (and optional object mask) as a (3, 224, 224) float tensor in [0, 1].
 
     mask_path: an image of the same size, object = bright (≥ 50 % grey), background = dark;
@@ -42,7 +44,9 @@ def load_target(path: str | os.PathLike, mask_path: str | os.PathLike | None = N
 def resize_like_clipasso(image: Image.Image, size: int = CANVAS) -> torch.Tensor:
     """The reference's resize rule: squash non-square images, resize + centre-crop square ones."""
     if image.size[0] != image.size[1]:
-        steps = [transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC)]
+        steps = [
+            transforms.Resize((size, size), interpolation=transforms.InterpolationMode.BICUBIC)
+        ]
     else:
         steps = [
             transforms.Resize(size, interpolation=transforms.InterpolationMode.BICUBIC),

@@ -84,7 +84,9 @@ def saliency_distribution(
     return probabilities
 
 
-def sample_start_points(probabilities: torch.Tensor, n: int, rng: np.random.Generator) -> torch.Tensor:
+def sample_start_points(
+    probabilities: torch.Tensor, n: int, rng: np.random.Generator
+) -> torch.Tensor:
     """Draw n distinct pixels from (H, W) probabilities: (n, 2) float pixel coordinates (x, y).
 
     Coordinates are the integer pixel indices (column, row), as the reference uses them.
@@ -99,7 +101,9 @@ def sample_start_points(probabilities: torch.Tensor, n: int, rng: np.random.Gene
         indices = rng.choice(p.size, size=n, replace=False, p=p)
     else:
         others = np.setdiff1d(np.arange(p.size), support)
-        indices = np.concatenate([rng.permutation(support), rng.choice(others, size=n - support.size, replace=False)])
+        indices = np.concatenate(
+            [rng.permutation(support), rng.choice(others, size=n - support.size, replace=False)]
+        )
     rows, cols = np.unravel_index(indices, (height, width))
     return torch.from_numpy(np.stack([cols, rows], axis=1).astype(np.float32))
 
@@ -121,7 +125,9 @@ def saliency_init_strokes(
     For several seeds or stroke counts of one image, compute `clip_attention`, `xdog_edges`
     and `saliency_distribution` once and call `sample_start_points` + `init_strokes` per seed.
     """
-    probabilities = saliency_distribution(clip_attention(vit_model, image), xdog_edges(image), temperature)
+    probabilities = saliency_distribution(
+        clip_attention(vit_model, image), xdog_edges(image), temperature
+    )
     return init_strokes(sample_start_points(probabilities, n, rng), rng)
 
 

@@ -25,6 +25,8 @@ def init_strokes(
     Draws (n, 3, 2) uniforms from `rng` in stroke, point, x/y order (the reference's order).
     """
     start = torch.as_tensor(start_points, dtype=torch.float64).reshape(-1, 2)
-    steps = (torch.from_numpy(rng.random((start.shape[0], CONTROL_POINTS - 1, 2))) - 0.5) * (2 * step * canvas)
+    steps = (torch.from_numpy(rng.random((start.shape[0], CONTROL_POINTS - 1, 2))) - 0.5) * (
+        2 * step * canvas
+    )
     walk = start[:, None, :] + torch.cumsum(steps, dim=1)
     return torch.cat([start[:, None, :], walk], dim=1).float()

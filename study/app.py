@@ -15,9 +15,9 @@ anything that is not a plain 1-64 character id is refused, never echoed or store
 
 from __future__ import annotations
 
+import html
 import io
 import json
-import math
 import os
 import re
 from datetime import datetime
@@ -46,6 +46,9 @@ STYLE = """
   }
   [data-testid="stImageContainer"], [data-testid="stImage"] { margin: 0 auto; }
   .stButton button { min-height: 3rem; font-size: 1.05rem; }
+  .sketchlab-timer { height: 6px; background: #e3e6ea; border-radius: 3px; overflow: hidden; }
+  .sketchlab-timer div { height: 100%; background: #2f5d8a; animation: sketchlab-drain linear forwards; }
+  @keyframes sketchlab-drain { from { width: 100%; } to { width: 0%; } }
   .sketchlab-question { font-size: 1.2rem; font-weight: 600; text-align: center; margin: 0.25rem 0; }
   @media (max-width: 640px) {
     [data-testid="stImage"] img { max-height: 36vh; }
@@ -156,14 +159,13 @@ def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]
     st.title(config.title)
     st.subheader("Instructions")
     st.markdown(config.instructions)
-    st.markdown(
-        "Choose an answer by clicking its button, or press its number key "
-        f"(1 to {min(MAX_SHORTCUTS, len(config.options) + 1)}) on a keyboard. "
-        "There is no time pressure unless a timer is shown."
-        if config.time_limit_s is None else
-        "Choose an answer by clicking its button, or press its number key on a keyboard. "
-        f"Each sketch is shown for up to {config.time_limit_s:g} seconds."
-    )
+    timing = ("Take the time you need." if config.time_limit_s is None
+              else f"You have up to {config.time_limit_s:g} seconds for each sketch.")
+    n_practice = len(config.practice.stimuli)
+    practice = ("" if not n_practice else " First comes a practice sketch." if n_practice == 1
+                else f" First come {n_practice} practice sketches.")
+    st.markdown("Answer by clicking a button, or on a keyboard by pressing the number shown on "
+                f"it. {timing}{practice}")
     st.button("Start", key="instructions-done", type="primary", width="stretch",
               on_click=on_instructions_done, args=(config, storage, ids))
 
@@ -201,7 +203,7 @@ def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> 
         done = trial.trial_index - n_practice
         total = flow.n_trials - n_practice
         st.progress(done / total, text=f"Sketch {done + 1} of {total}")
-    st.markdown(f'<p class="sketchlab-question">{_escape(trial.prompt or config.question)}</p>',
+    st.markdown(f'<p class="sketchlab-question">{html.escape(trial.prompt or config.question)}</p>',
                 unsafe_allow_html=True)
     st.image(sketch_png(str(trial.image_path)), width="stretch", output_format="PNG")
     if limit is not None:
@@ -234,13 +236,20 @@ def answer_buttons(config: StudyConfig, trial: Trial, storage: Storage, ids: dic
             position += 1
 
 
-@st.fragment(run_every=1.0)
 def countdown(shown_at: datetime, limit: float) -> None:
-    """Seconds left on a timed trial; at zero the whole page reruns, which records the time-out."""
-    remaining = limit - (utc_now() - shown_at).total_seconds()
-    if remaining <= 0:
+    """A bar that empties over the seconds left (a CSS animation in the browser, so no server
+    work while it runs), and one check when they are up: it reruns the page, which records
+    the time-out and shows the next trial."""
+    remaining = max(0.0, limit - (utc_now() - shown_at).total_seconds())
+    st.html(f'<div class="sketchlab-timer" title="time left">'
+            f'<div style="animation-duration: {remaining:.2f}s"></div></div>')
+    st.caption(f"Please answer within {limit:g} seconds.")
+    st.fragment(rerun_when_expired, run_every=remaining + 0.25)(shown_at, limit)
+
+
+def rerun_when_expired(shown_at: datetime, limit: float) -> None:
+    if (utc_now() - shown_at).total_seconds() >= limit:
         st.rerun(scope="app")
-    st.caption(f"{math.ceil(remaining)} s left")
 
 
 def done_page(flow: ParticipantFlow) -> None:
@@ -270,12 +279,6 @@ def ended_page(flow: ParticipantFlow) -> None:
     else:
         st.write("This session has ended because it was inactive for too long. "
                  "Please return your submission on Prolific.")
-
-
-def _escape(text: str) -> str:
-    import html
-
-    return html.escape(text, quote=True)
 
 
 def participant_page(config: StudyConfig, storage: Storage) -> None:

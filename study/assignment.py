@@ -31,12 +31,16 @@ def active_since(config: StudyConfig, now: datetime) -> datetime:
     return now - timedelta(minutes=config.abandon_after_minutes)
 
 
-def least_filled(design_cells: list[tuple[str, int]], counts: dict[tuple[str, int], int]) -> tuple[str, int]:
+def least_filled(
+    design_cells: list[tuple[str, int]], counts: dict[tuple[str, int], int]
+) -> tuple[str, int]:
     """The first cell (in design order) with the smallest count."""
     return min(design_cells, key=lambda cell: (counts.get(cell, 0), design_cells.index(cell)))
 
 
-def assign(storage: Storage, config: StudyConfig, participant_id: str, session_id: str, now: datetime) -> Participant:
+def assign(
+    storage: Storage, config: StudyConfig, participant_id: str, session_id: str, now: datetime
+) -> Participant:
     """The participant's cell: unchanged for a returning participant, least-filled for a new one."""
     validate_id(participant_id)
     if session_id:

@@ -31,8 +31,8 @@ def storage_bench(
     """Run the bench against `url` in a fresh study id (left in the database for inspection).
 
     `pool_size` caps database connections (default 16 on SQLite, whose writes queue on one
-    lock anyway; 40 on PostgreSQL, below its default max_connections of 100). Returns trials/s, latency percentiles (ms),
-    errors, lost and duplicated counts.
+    lock anyway; 40 on PostgreSQL, below its default max_connections of 100). Returns
+    trials/s, latency percentiles (ms), errors, lost and duplicated counts.
     """
     study_id = f"bench-{uuid.uuid4().hex[:10]}"
     is_sqlite = url.startswith("sqlite")
@@ -40,7 +40,9 @@ def storage_bench(
     storage = Storage(url, study_id, pool_size=pool, max_overflow=0)
     now = utc_now()
     for w in range(writers):
-        storage.allocate(f"w{w}", "", lambda counts: ("with_none", 0), now, now - timedelta(hours=1), "bench")
+        storage.allocate(
+            f"w{w}", "", lambda counts: ("with_none", 0), now, now - timedelta(hours=1), "bench"
+        )
     barrier = threading.Barrier(writers)
     latencies: list[float] = []
     errors: list[str] = []
@@ -56,8 +58,9 @@ def storage_bench(
             for _ in range(sends):
                 began = time.perf_counter()
                 try:
-                    storage.record_response(row, total_trials=trials_per_writer,
-                                            max_attention_failures=0, now=shown)
+                    storage.record_response(
+                        row, total_trials=trials_per_writer, max_attention_failures=0, now=shown
+                    )
                 except Exception as error:  # noqa: BLE001 - a bench counts every failure
                     failures.append(f"{type(error).__name__}: {error}"[:200])
                 mine.append((time.perf_counter() - began) * 1000)
@@ -111,5 +114,6 @@ def _row(study_id: str, participant_id: str, trial_index: int, shown) -> dict:
         "condition": "with_none", "list_id": 0, "trial_index": trial_index, "trial_type": "test",
         "stimulus_id": f"s{trial_index}", "image_id": f"i{trial_index}", "true_class": "boat",
         "n_strokes": 4, "options_shown": "|".join(BENCH_OPTIONS), "response": "boat",
-        "correct": 1, "is_none": 0, "rt_ms": 900, "started_at": iso(shown), "answered_at": iso(answered),
+        "correct": 1, "is_none": 0, "rt_ms": 900, "started_at": iso(shown),
+        "answered_at": iso(answered),
     }  # fmt: skip

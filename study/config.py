@@ -190,14 +190,15 @@ class Catalog:
 def _check_class_name(name: str) -> None:
     if not CLASS_PATTERN.match(name):
         raise ValueError(
-            f"class name {name!r} must be 1-64 letters, digits, spaces or _'.- "
-            "(no markup, no '|')"
+            f"class name {name!r} must be 1-64 letters, digits, spaces or _'.- (no markup, no '|')"
         )
     if name.lower() in (NONE, TIMEOUT):
         raise ValueError(f"class name {name!r} is reserved")
 
 
-def load_study(path: str | Path, storage: str | None = None, *, verify_images: bool = True) -> StudyConfig:
+def load_study(
+    path: str | Path, storage: str | None = None, *, verify_images: bool = True
+) -> StudyConfig:
     """Read and validate study.yaml and its stimuli; `storage` (a URL) overrides the YAML's.
 
     With `verify_images` every PNG the design uses is opened and checked by Pillow.
@@ -210,11 +211,15 @@ def load_study(path: str | Path, storage: str | None = None, *, verify_images: b
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise BadInput(f"{path}: malformed YAML{where} ({getattr(error, 'problem', error)})") from None
+        raise BadInput(
+            f"{path}: malformed YAML{where} ({getattr(error, 'problem', error)})"
+        ) from None
     except UnicodeDecodeError:
         raise BadInput(f"{path}: is not UTF-8 text") from None
     if not isinstance(raw, dict):
-        raise BadInput(f"{path}: must be a YAML mapping of fields (study_id, stimuli, options, ...)")
+        raise BadInput(
+            f"{path}: must be a YAML mapping of fields (study_id, stimuli, options, ...)"
+        )
     folder = path.resolve().parent
     for key in ("consent", "instructions"):
         if isinstance(raw.get(key), str):
@@ -236,7 +241,7 @@ def resolve_sqlite_url(url: str, folder: Path) -> str:
     """Make a relative `sqlite:///file` URL absolute against `folder`; other URLs unchanged."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
-        return prefix + str((folder / url[len(prefix):]).resolve())
+        return prefix + str((folder / url[len(prefix) :]).resolve())
     return url
 
 
@@ -264,12 +269,17 @@ def _one_sentence(path: Path, error: ValidationError) -> str:
 def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
     csv_path = config.stimuli
     if not csv_path.is_file():
-        raise BadInput(f"{path}: field 'stimuli' names {csv_path}, which does not exist")
+        raise BadInput(
+            f"{path}: field 'stimuli' names {csv_path}, which does not exist "
+            "(stimuli.csv is written by `sketchlab generate`)"
+        )
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
         reader = csv.DictReader(handle)
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
-            raise BadInput(f"{csv_path}: missing column '{missing[0]}' (needs {', '.join(REQUIRED_COLUMNS)})")
+            raise BadInput(
+                f"{csv_path}: missing column '{missing[0]}' (needs {', '.join(REQUIRED_COLUMNS)})"
+            )
         rows = list(reader)
     if not rows:
         raise BadInput(f"{csv_path}: has no stimuli rows")
@@ -280,7 +290,9 @@ def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
         where = f"{csv_path} row {number}"
         stimulus_id = (row["stimulus_id"] or "").strip()
         if not re.match(ID_PATTERN, stimulus_id):
-            raise BadInput(f"{where}: field 'stimulus_id' {stimulus_id!r} must be 1-64 of A-Z a-z 0-9 _ -")
+            raise BadInput(
+                f"{where}: field 'stimulus_id' {stimulus_id!r} must be 1-64 of A-Z a-z 0-9 _ -"
+            )
         if stimulus_id in stimuli:
             raise BadInput(f"{where}: field 'stimulus_id' {stimulus_id!r} appears twice")
         class_name = (row["class"] or "").strip()
@@ -294,7 +306,9 @@ def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
         except (TypeError, ValueError):
             n_strokes = 0
         if n_strokes < 1:
-            raise BadInput(f"{where}: field 'n_strokes' {row['n_strokes']!r} must be a whole number >= 1")
+            raise BadInput(
+                f"{where}: field 'n_strokes' {row['n_strokes']!r} must be a whole number >= 1"
+            )
         png = (csv_path.parent / (row["png_path"] or "").strip()).resolve()
         if not row["png_path"] or not png.is_file():
             raise BadInput(f"{where}: field 'png_path' names {png}, which does not exist")
@@ -323,7 +337,10 @@ def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Cata
     ):
         for stimulus_id in ids:
             if stimulus_id not in stimuli:
-                raise BadInput(f"{path}: field '{key}' names stimulus {stimulus_id!r}, which is not in {config.stimuli}")
+                raise BadInput(
+                    f"{path}: field '{key}' names stimulus {stimulus_id!r}, "
+                    f"which is not in {config.stimuli}"
+                )
             if stimuli[stimulus_id].class_name not in config.options:
                 raise BadInput(
                     f"{path}: field '{key}' stimulus {stimulus_id!r} has class "
@@ -332,9 +349,14 @@ def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Cata
             reserved_images.add(stimuli[stimulus_id].image_id)
     for check in config.attention.checks:
         if check.answer is not None and check.answer not in config.options:
-            raise BadInput(f"{path}: field 'attention.checks' answer {check.answer!r} is not among the options")
+            raise BadInput(
+                f"{path}: field 'attention.checks' answer {check.answer!r} is not among the options"
+            )
     if config.foil_classes and "with_none" not in config.conditions:
-        raise BadInput(f"{path}: field 'foil_classes' needs the with_none condition (a foil's correct answer is 'none')")
+        raise BadInput(
+            f"{path}: field 'foil_classes' needs the with_none condition "
+            "(a foil's correct answer is 'none')"
+        )
 
     rows_by_image = _group_by_image(stimuli, config, reserved_images)
     test_groups = {i: g for i, g in rows_by_image.items() if g[0] in config.options}
@@ -394,4 +416,6 @@ def _verify_pngs(catalog: Catalog, config: StudyConfig) -> None:
             with Image.open(png) as image:
                 image.verify()
         except (OSError, UnidentifiedImageError, SyntaxError):
-            raise BadInput(f"{config.stimuli}: field 'png_path' {png} is not a readable image") from None
+            raise BadInput(
+                f"{config.stimuli}: field 'png_path' {png} is not a readable image"
+            ) from None

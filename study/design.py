@@ -40,14 +40,18 @@ class Trial:
     n_strokes: int
     image_path: Path
     options: tuple[str, ...]  # screen order; "none" (last) in the with_none condition
-    correct_response: str  # true_class; "none" for foils; the asked-for option in instructional checks
+    correct_response: (
+        str  # true_class; "none" for foils; the asked-for option in instructional checks
+    )
     prompt: str | None = None  # replaces the standard question (instructional attention checks)
     feedback: bool = False  # show right/wrong after answering (practice)
 
 
 def cells(config: StudyConfig) -> list[tuple[str, int]]:
     """All condition x list cells in allocation order."""
-    return [(c, list_id) for c in config.conditions for list_id in range(len(config.catalog.levels))]
+    return [
+        (c, list_id) for c in config.conditions for list_id in range(len(config.catalog.levels))
+    ]
 
 
 def participant_seed(config: StudyConfig, participant_id: str) -> int:
@@ -66,7 +70,9 @@ def options_for(config: StudyConfig, participant_id: str, condition: str) -> tup
     return tuple(options)
 
 
-def trials_for(config: StudyConfig, participant_id: str, condition: str, list_id: int) -> list[Trial]:
+def trials_for(
+    config: StudyConfig, participant_id: str, condition: str, list_id: int
+) -> list[Trial]:
     """The participant's full trial sequence (practice, then shuffled main trials)."""
     catalog = config.catalog
     levels = catalog.levels

@@ -23,7 +23,9 @@ def participants_table(storage: Storage) -> pd.DataFrame:
     """One row per participant, with duration_s from consent to completion (or last seen)."""
     frame = storage.participants_frame()
     start = pd.to_datetime(frame["consented_at"], utc=True, format="ISO8601")
-    end = pd.to_datetime(frame["completed_at"].fillna(frame["last_seen_at"]), utc=True, format="ISO8601")
+    end = pd.to_datetime(
+        frame["completed_at"].fillna(frame["last_seen_at"]), utc=True, format="ISO8601"
+    )
     frame["duration_s"] = (end - start).dt.total_seconds().round(3)
     frame["list_id"] = frame["list_id"].astype("Int64")  # empty for participants who declined
     return frame[list(PARTICIPANT_COLUMNS)]

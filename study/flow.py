@@ -11,7 +11,7 @@ Stages: consent -> instructions -> practice -> trials -> done, or declined / fai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sketchlab.errors import BadInput
@@ -79,11 +79,17 @@ class ParticipantFlow:
 
     def refresh(self) -> None:
         """Re-read participant and answered trials from the database."""
-        self.participant = self.storage.get_participant(self.participant_id)
-        participant = self.participant
+        self._adopt(self.storage.get_participant(self.participant_id))
+
+    def _adopt(self, participant: Participant | None) -> None:
+        """Take this participant row as current; answers are read only if there are any."""
+        self.participant = participant
         if participant is not None and participant.condition is not None:
-            self.trials = trials_for(self.config, self.participant_id, participant.condition, participant.list_id)
-            self._answered = self.storage.responses_of(self.participant_id)
+            self.trials = trials_for(
+                self.config, self.participant_id, participant.condition, participant.list_id
+            )
+            has_answers = participant.n_answered > 0
+            self._answered = self.storage.responses_of(self.participant_id) if has_answers else {}
         else:
             self.trials, self._answered = [], {}
 
@@ -157,22 +163,29 @@ class ParticipantFlow:
         now = now or utc_now()
         if self.participant is None:
             if accepted:
-                assign(self.storage, self.config, self.participant_id, self.session_id, now)
-            else:
-                self.storage.record_decline(
-                    self.participant_id, self.session_id, now, self.config.consent_version
+                self._adopt(
+                    assign(self.storage, self.config, self.participant_id, self.session_id, now)
                 )
-            self.refresh()
+            else:
+                self._adopt(
+                    self.storage.record_decline(
+                        self.participant_id, self.session_id, now, self.config.consent_version
+                    )
+                )
         return self.stage
 
     def finish_instructions(self, now: datetime | None = None) -> str:
         now = now or utc_now()
         if self.stage == "instructions":
             self.storage.mark(self.participant_id, now, instructions_done_at=iso(now))
-            self.refresh()
+            self.participant = replace(
+                self.participant, instructions_done_at=iso(now), last_seen_at=iso(now)
+            )
         return self.stage
 
-    def answer(self, trial_index: int, response: str, shown_at: datetime, answered_at: datetime) -> bool:
+    def answer(
+        self, trial_index: int, response: str, shown_at: datetime, answered_at: datetime
+    ) -> bool:
         """Store the answer to the current trial; True if this call wrote it.
 
         A second answer to the same trial (double click, second tab, replayed request) or an
@@ -202,7 +215,9 @@ class ParticipantFlow:
             return False
         return self._record(trial, TIMEOUT, shown_at, now)
 
-    def _record(self, trial: Trial, response: str, shown_at: datetime, answered_at: datetime) -> bool:
+    def _record(
+        self, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
+    ) -> bool:
         row = response_row(self, trial, response, shown_at, answered_at)
         result = self.storage.record_response(
             row,
@@ -217,13 +232,15 @@ class ParticipantFlow:
         return result.inserted
 
 
-def response_row(flow: ParticipantFlow, trial: Trial, response: str, shown_at: datetime, answered_at: datetime) -> dict:
+def response_row(
+    flow: ParticipantFlow, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
+) -> dict:
     """The responses-table row (DESIGN.md columns) for one answer."""
     participant = flow.participant
     return {
         "participant_id": flow.participant_id,
         "study_id": flow.config.study_id,
-        "session_id": flow.session_id,
+        "session_id": participant.session_id,  # the first one: a reload keeps one session
         "condition": participant.condition,
         "list_id": participant.list_id,
         "trial_index": trial.trial_index,

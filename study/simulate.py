@@ -140,7 +140,9 @@ def _class_effects(seed: int, classes: tuple[str, ...], sd: float) -> dict[str, 
 class _Responder:
     """Draws one simulated participant's answers and response times."""
 
-    def __init__(self, model: ResponseModel, config: StudyConfig, seed: int, rng: np.random.Generator):
+    def __init__(
+        self, model: ResponseModel, config: StudyConfig, seed: int, rng: np.random.Generator
+    ):
         self.model = model
         self.rng = rng
         self.ability = rng.normal(0, model.participant_sd)
@@ -151,7 +153,11 @@ class _Responder:
 
     def _p_pick_right(self, trial: Trial) -> tuple[float, float]:
         a, commit_right = self.model.rates(trial.n_strokes)
-        z = _calibrated_logit(a, self._sd) + self.ability + self.class_effect.get(trial.true_class, 0.0)
+        z = (
+            _calibrated_logit(a, self._sd)
+            + self.ability
+            + self.class_effect.get(trial.true_class, 0.0)
+        )
         return 1 / (1 + math.exp(-z)), commit_right
 
     def respond(self, trial: Trial) -> tuple[str, float]:
@@ -225,7 +231,9 @@ def simulate(
         clock += timedelta(seconds=float(rng.exponential(arrival_every_s)))
         participant_rng = _seeded(seed, "participant", i)
         responder = _Responder(response_model, config, seed, participant_rng)
-        flow = ParticipantFlow.open(config, storage, f"{SIM_PREFIX}{seed}-{i:05d}", f"simsession{i}", clock)
+        flow = ParticipantFlow.open(
+            config, storage, f"{SIM_PREFIX}{seed}-{i:05d}", f"simsession{i}", clock
+        )
         written += _run_participant(flow, responder, response_model, participant_rng, clock)
     ours = storage.participants_frame()
     ours = ours[ours["participant_id"].str.startswith(f"{SIM_PREFIX}{seed}-")]

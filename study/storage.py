@@ -203,11 +203,15 @@ class Storage:
             dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
         )
         self._insert_participant = dialect.insert(participants_table).on_conflict_do_nothing()
-        self._select_progress = _SELECT_PROGRESS if self.is_sqlite else _SELECT_PROGRESS.with_for_update()
+        self._select_progress = (
+            _SELECT_PROGRESS if self.is_sqlite else _SELECT_PROGRESS.with_for_update()
+        )
         try:
             with self._write() as conn:
                 if not self.is_sqlite:  # replicas starting together must not race on DDL
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")})
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")}
+                    )
                 metadata.create_all(conn, checkfirst=True)
         except (DBAPIError, SQLAlchemyError) as error:
             self.engine.dispose()
@@ -263,7 +267,9 @@ class Storage:
         c = _P
         with self._write() as conn:
             if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.study_id)})
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(self.study_id)}
+                )
             existing = conn.execute(_SELECT_PARTICIPANT, self._key(participant_id)).first()
             if existing is not None:
                 return _participant(existing)
@@ -276,15 +282,18 @@ class Storage:
             condition, list_id = choose({(r[0], r[1]): r[2] for r in rows})
             stamp = iso(now)
             values = {
-                "study_id": self.study_id, "participant_id": participant_id, "session_id": session_id,
+                "study_id": self.study_id, "participant_id": participant_id,
+                "session_id": session_id,
                 "condition": condition, "list_id": list_id, "status": "in_progress",
                 "consent_version": consent_version, "consented_at": stamp, "started_at": stamp,
                 "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
             }  # fmt: skip
             conn.execute(participants_table.insert().values(**values))
-        return self.get_participant(participant_id)
+        return Participant(**{name: values.get(name) for name in _PARTICIPANT_FIELDS})
 
-    def record_decline(self, participant_id: str, session_id: str, now: datetime, consent_version: str) -> Participant:
+    def record_decline(
+        self, participant_id: str, session_id: str, now: datetime, consent_version: str
+    ) -> Participant:
         """Record that this participant declined consent (no cell, no slot taken)."""
         stamp = iso(now)
         values = {
@@ -314,12 +323,20 @@ class Storage:
         with self._write() as conn:
             return self._time_out_idle(conn, active_since, participant_id)
 
-    def _time_out_idle(self, conn: Connection, active_since: datetime, participant_id: str | None = None) -> int:
+    def _time_out_idle(
+        self, conn: Connection, active_since: datetime, participant_id: str | None = None
+    ) -> int:
         c = _P
-        where = [c.study_id == self.study_id, c.status == "in_progress", c.last_seen_at < iso(active_since)]
+        where = [
+            c.study_id == self.study_id,
+            c.status == "in_progress",
+            c.last_seen_at < iso(active_since),
+        ]
         if participant_id is not None:
             where.append(c.participant_id == participant_id)
-        return conn.execute(update(participants_table).where(*where).values(status="timed_out")).rowcount
+        return conn.execute(
+            update(participants_table).where(*where).values(status="timed_out")
+        ).rowcount
 
     # --- responses ----------------------------------------------------------------------
 
@@ -354,10 +371,17 @@ class Storage:
                 elif n_answered >= total_trials:
                     status = "completed"
             stamp = iso(now)
-            conn.execute(_UPDATE_PROGRESS, {
-                **key, "v_answered": n_answered, "v_failures": failures, "v_status": status,
-                "v_seen": stamp, "v_completed": stamp if status == "completed" else None,
-            })
+            conn.execute(
+                _UPDATE_PROGRESS,
+                {
+                    **key,
+                    "v_answered": n_answered,
+                    "v_failures": failures,
+                    "v_status": status,
+                    "v_seen": stamp,
+                    "v_completed": stamp if status == "completed" else None,
+                },
+            )
         return RecordResult(inserted, status)
 
     def responses_of(self, participant_id: str) -> dict[int, dict]:
@@ -421,7 +445,9 @@ class Storage:
     def participant_ids(self) -> list[str]:
         c = _P
         with self._read() as conn:
-            return list(conn.execute(select(c.participant_id).where(c.study_id == self.study_id)).scalars())
+            return list(
+                conn.execute(select(c.participant_id).where(c.study_id == self.study_id)).scalars()
+            )
 
 
 def _participant(row) -> Participant:
@@ -436,7 +462,9 @@ def _first_line(error: Exception) -> str:
 
 def _lock_key(name: str) -> int:
     """A signed 64-bit advisory-lock key for PostgreSQL."""
-    return int.from_bytes(hashlib.sha256(f"sketchlab:{name}".encode()).digest()[:8], "big", signed=True)
+    return int.from_bytes(
+        hashlib.sha256(f"sketchlab:{name}".encode()).digest()[:8], "big", signed=True
+    )
 
 
 def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: bool):
@@ -449,18 +477,25 @@ def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: 
         ) from None
     backend = parsed.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
-        raise BadInput(f"storage URL {masked_url(url)!r} must be sqlite:/// or postgresql+psycopg:// (field 'storage')")
+        raise BadInput(
+            f"storage URL {masked_url(url)!r} must be sqlite:/// or postgresql+psycopg:// "
+            "(field 'storage')"
+        )
     try:
         if backend == "sqlite":
             database = parsed.database or ""
-            if database and database != ":memory:":
-                try:  # no set-up: the file and its folder are created on first use
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
-                except OSError as error:
-                    raise BadInput(
-                        f"cannot create the database folder for {masked_url(url)} "
-                        f"(field 'storage' or --storage): {error.strerror}"
-                    ) from None
+            if database in ("", ":memory:") or "mode=memory" in url:
+                raise BadInput(
+                    f"storage URL {masked_url(url)!r} is an in-memory database, which would lose "
+                    "every answer; name a file, e.g. sqlite:///study.db (field 'storage')"
+                )
+            try:  # no set-up: the file and its folder are created on first use
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise BadInput(
+                    f"cannot create the database folder for {masked_url(url)} "
+                    f"(field 'storage' or --storage): {error.strerror}"
+                ) from None
             engine = create_engine(
                 url,
                 connect_args={"timeout": 60, "check_same_thread": False},
@@ -480,7 +515,9 @@ def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: 
                 pool_pre_ping=True,
             )
     except (NoSuchModuleError, ArgumentError) as error:
-        raise BadInput(f"storage URL {masked_url(url)!r} cannot be used: {error} (field 'storage')") from None
+        raise BadInput(
+            f"storage URL {masked_url(url)!r} cannot be used: {error} (field 'storage')"
+        ) from None
     return engine
 
 

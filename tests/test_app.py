@@ -7,7 +7,10 @@ does. A new AppTest with the same URL is a reload (a new Streamlit session).
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from study.bench_load import COMPLETION_CODE, write_synthetic_study
 from study.config import NONE, load_study
 from study.design import trials_for
 from study.flow import ParticipantFlow
-from study.serve import APP_SCRIPT, CONFIG_ENV, STORAGE_ENV
+from study.serve import APP_SCRIPT, CONFIG_ENV, STORAGE_ENV, streamlit_command
 from study.storage import Storage, utc_now
 
 TIMEOUT_S = 60
@@ -194,7 +197,7 @@ def test_time_limit_records_a_timeout(tmp_path, monkeypatch):
     study = Study(tmp_path, monkeypatch, time_limit_s=5)
     at = start(study.session(prolific("p7")))
     answer_current(at)
-    assert any("s left" in caption.value for caption in at.caption)
+    assert any("answer within 5 seconds" in caption.value for caption in at.caption)
     index = current_trial_index(at)
     at.session_state[f"shown-{index}"] -= timedelta(seconds=6)  # five seconds passed
     at.run()
@@ -298,3 +301,38 @@ def test_flow_and_page_agree_on_progress(study):
     answer_current(at)
     flow = ParticipantFlow.open(study.config, study.storage, "p9")
     assert flow.n_answered == 2 and current_trial_index(at) == flow.current_trial.trial_index
+
+
+def test_completion_page_redirects_to_prolific(tmp_path, monkeypatch):
+    url = "https://app.prolific.com/submissions/complete?cc=C1234ABC"
+    study = Study(tmp_path, monkeypatch, redirect_url=url)
+    at = start(study.session(prolific("p10")))
+    while answer_keys(at):
+        answer_current(at)
+    assert at.get("link_button")[0].proto.url == url
+    script = "\n".join(element.proto.body for element in at.get("html"))
+    assert f"window.top.location.href = {json.dumps(url)}" in script
+
+
+def test_serve_refuses_bad_input_in_one_sentence(tmp_path):
+    study_yaml = write_synthetic_study(tmp_path)
+    cases = {
+        "missing.yaml": [str(tmp_path / "missing.yaml")],
+        "cannot reach the database": [str(study_yaml), "--storage",
+                                      "postgresql+psycopg://u:secret@127.0.0.1:1/db"],
+    }
+    for expected, args in cases.items():
+        result = subprocess.run([sys.executable, "-m", "sketchlab", "study", "serve", *args],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2
+        assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+        assert "secret" not in result.stderr, "the database password is masked"
+
+
+def test_serve_passes_port_address_and_streamlit_options_through():
+    command = streamlit_command(port=8600, address="0.0.0.0",
+                                extra_options=["--server.baseUrlPath=/study"])
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT)]
+    assert "--server.port=8600" in command and "--server.address=0.0.0.0" in command
+    assert command[-1] == "--server.baseUrlPath=/study", "researcher options come last and win"
+    assert "--client.toolbarMode=minimal" in command and "--runner.postScriptGC=false" in command

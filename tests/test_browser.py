@@ -38,9 +38,11 @@ READY = "[data-testid=stApp][data-test-script-state=notRunning]"
 def served_study(tmp_path_factory):
     """(base URL, config, storage) of a study served on a free loopback port."""
     folder = tmp_path_factory.mktemp("browser-study")
-    config_path = write_synthetic_study(folder)
-    storage_url = f"sqlite:///{folder / 'study.sqlite'}"
     port = free_port()
+    # The "Prolific" completion redirect points back at this server's health page.
+    config_path = write_synthetic_study(
+        folder, redirect_url=f"http://127.0.0.1:{port}/_stcore/health?cc=C1234ABC")
+    storage_url = f"sqlite:///{folder / 'study.sqlite'}"
     server = start_server(config_path, storage_url, port, folder / "server.log")
     try:
         base_url = f"http://127.0.0.1:{port}"
@@ -123,6 +125,8 @@ def test_participant_completes_study_in_chromium(served_study, browser):
             act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(),
                          f"Sketch 1 of {n_main}")
     assert COMPLETION_CODE in page.content()
+    page.screenshot(path=str(ARTIFACTS / "study-done-desktop.png"))
+    page.wait_for_url("**/_stcore/health?cc=C1234ABC", timeout=20_000)  # redirected to "Prolific"
     page.close()
 
     rows = storage.responses_of("browser1")

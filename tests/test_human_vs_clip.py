@@ -12,20 +12,22 @@ from sketchlab.errors import BadInput
 
 def scores_table() -> pd.DataFrame:
     """Two classes x two levels, two sketches per cell, one model and prompt set."""
-    return pd.DataFrame({
-        "stimulus_id": [f"s{i}" for i in range(8)],
-        "class": ["cat"] * 4 + ["dog"] * 4,
-        "n_strokes": [4, 4, 32, 32] * 2,
-        "model": "ViT-B-32",
-        "pretrained": "laion2b_s34b_b79k",
-        "prompt_set": "sketch",
-        "circular": 0,
-        "pred_top1": ["dog", "cat", "cat", "cat", "dog", "cat", "dog", "dog"],
-        "correct_top1": [0, 1, 1, 1, 1, 0, 1, 1],
-        "correct_top3": np.nan,
-        "is_none_threshold": [1, 0, 0, 0, 1, 1, 0, 0],
-        "is_none_distractor": [0, 0, 0, 0, 1, 0, 0, 0],
-    })
+    return pd.DataFrame(
+        {
+            "stimulus_id": [f"s{i}" for i in range(8)],
+            "class": ["cat"] * 4 + ["dog"] * 4,
+            "n_strokes": [4, 4, 32, 32] * 2,
+            "model": "ViT-B-32",
+            "pretrained": "laion2b_s34b_b79k",
+            "prompt_set": "sketch",
+            "circular": 0,
+            "pred_top1": ["dog", "cat", "cat", "cat", "dog", "cat", "dog", "dog"],
+            "correct_top1": [0, 1, 1, 1, 1, 0, 1, 1],
+            "correct_top3": np.nan,
+            "is_none_threshold": [1, 0, 0, 0, 1, 1, 0, 0],
+            "is_none_distractor": [0, 0, 0, 0, 1, 0, 0, 0],
+        }
+    )
 
 
 @pytest.fixture
@@ -67,7 +69,9 @@ def test_bad_scores_tables_name_file_and_column(tmp_path, edit, message):
 
 
 def test_scores_that_do_not_join_to_the_responses_are_bad_input(scores_csv):
-    with pytest.raises(BadInput, match="does not join to the stimuli.*column 'stimulus_id'") as error:
+    with pytest.raises(
+        BadInput, match="does not join to the stimuli.*column 'stimulus_id'"
+    ) as error:
         read_scores(scores_csv, stimuli_ids=["other-1", "other-2"])
     assert str(scores_csv) in str(error.value)
 
@@ -105,7 +109,17 @@ def human_accuracy() -> pd.DataFrame:
                 low, high = proportion_confint(k, n, method="wilson")
                 rows.append((condition, name, level, n, k, k / n, low, high))
     return pd.DataFrame(
-        rows, columns=["condition", "class", "n_strokes", "n_trials", "n_correct", "accuracy", "ci_low", "ci_high"]
+        rows,
+        columns=[
+            "condition",
+            "class",
+            "n_strokes",
+            "n_trials",
+            "n_correct",
+            "accuracy",
+            "ci_low",
+            "ci_high",
+        ],
     )
 
 
@@ -116,14 +130,27 @@ def test_plot_human_vs_clip_writes_png_and_svg(tmp_path):
     with Image.open(paths[0]) as image:
         assert image.width > 800 and image.height > 300
     svg = paths[1].read_text()
-    for label in ("paper: CLIP ViT-B/32 top-1", "people, with", "(forced choice)",
-                  "CLIP ViT-B-32/laion2b_s34b_b79k · sketch", "all classes", "cat", "dog"):
+    for label in (
+        "paper: CLIP ViT-B/32 top-1",
+        "people, with",
+        "(forced choice)",
+        "CLIP ViT-B-32/laion2b_s34b_b79k · sketch",
+        "all classes",
+        "cat",
+        "dog",
+    ):
         assert label in svg
-    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == ["human_vs_clip.png", "human_vs_clip.svg"]
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == [
+        "human_vs_clip.png",
+        "human_vs_clip.svg",
+    ]
 
 
 def test_plot_human_vs_clip_rejects_a_table_without_counts(tmp_path):
     with pytest.raises(BadInput, match="no column 'n_trials'"):
-        plot_human_vs_clip(human_accuracy().drop(columns="n_trials"), clip_accuracy_by_level(scores_table()),
-                           tmp_path / "x")
+        plot_human_vs_clip(
+            human_accuracy().drop(columns="n_trials"),
+            clip_accuracy_by_level(scores_table()),
+            tmp_path / "x",
+        )
     assert not list(tmp_path.iterdir())

@@ -39,17 +39,29 @@ def write_stimuli(folder, n_per_class=2, classes=CLASSES, loss_model="RN101/open
         for i in range(n_per_class):
             k = c * n_per_class + i
             transparent = k % 3 == 0
-            image = Image.new("RGBA" if transparent else "RGB", (224, 224), (0, 0, 0, 0) if transparent else "white")
+            image = Image.new(
+                "RGBA" if transparent else "RGB",
+                (224, 224),
+                (0, 0, 0, 0) if transparent else "white",
+            )
             draw = ImageDraw.Draw(image)
             for _ in range(4 + 4 * i):
                 points = [tuple(p) for p in rng.uniform(10, 214, size=(4, 2)).tolist()]
                 draw.line(points, fill=(0, 0, 0, 255) if transparent else "black", width=3)
             image.save(folder / "png" / f"{k}.png")
-            rows.append({
-                "stimulus_id": f"{name}-{i}", "image_id": f"{name}_photo", "class": name,
-                "n_strokes": 4 if i == 0 else 32, "seed": 0, "method": "clipasso",
-                "svg_path": f"svg/{k}.svg", "png_path": f"png/{k}.png", "loss_model": loss_model,
-            })
+            rows.append(
+                {
+                    "stimulus_id": f"{name}-{i}",
+                    "image_id": f"{name}_photo",
+                    "class": name,
+                    "n_strokes": 4 if i == 0 else 32,
+                    "seed": 0,
+                    "method": "clipasso",
+                    "svg_path": f"svg/{k}.svg",
+                    "png_path": f"png/{k}.png",
+                    "loss_model": loss_model,
+                }
+            )
     pd.DataFrame(rows).to_csv(folder / "stimuli.csv", index=False)
     return folder / "stimuli.csv"
 
@@ -83,7 +95,9 @@ def test_classifier_matches_direct_prompt_ensemble_computation(scorer):
 
     # Image features spread around the class vectors so the predictions differ from row to row.
     rng = np.random.default_rng(0)
-    features = expected_weights.T[rng.integers(0, 4, size=12)] + 0.02 * rng.standard_normal((12, weights.shape[0]))
+    features = expected_weights.T[rng.integers(0, 4, size=12)] + 0.02 * rng.standard_normal(
+        (12, weights.shape[0])
+    )
     truth = [CLASSES[i] for i in rng.integers(0, 4, size=12)]
     table = scoring.classify(torch.tensor(features, dtype=torch.float32), weights, truth, CLASSES)
 
@@ -92,6 +106,9 @@ def test_classifier_matches_direct_prompt_ensemble_computation(scorer):
     order = np.argsort(-probs, axis=1)
     for k in range(3):
         assert table[f"pred_top{k + 1}"].tolist() == [CLASSES[i] for i in order[:, k]]
+        np.testing.assert_allclose(
+            table[f"prob_top{k + 1}"], probs[np.arange(12), order[:, k]], atol=1e-4
+        )
     true_index = np.array([CLASSES.index(c) for c in truth])
     ranks = 1 + np.array([list(row).index(t) for row, t in zip(order, true_index)])
     assert table["true_rank"].tolist() == ranks.tolist()
@@ -101,11 +118,27 @@ def test_classifier_matches_direct_prompt_ensemble_computation(scorer):
     assert len(set(table["pred_top1"])) > 1
 
 
+def test_text_encoding_up_to_the_end_token_equals_the_full_77_token_pass(scorer):
+    texts = [
+        "a dog.",
+        "a photo of the hard to see horse.",
+        "itap of a very large and rather complicated bicycle.",
+    ]
+    tokens = scorer.tokenizer(texts)
+    with torch.no_grad():
+        full = scorer.model.encode_text(tokens)
+        trimmed = scoring.encode_text_trimmed(scorer.model, tokens)
+    assert trimmed.shape == full.shape
+    np.testing.assert_allclose(trimmed.numpy(), full.numpy(), atol=1e-5)
+
+
 def test_scores_use_the_png_people_saw_with_the_models_own_preprocessing(scorer, tmp_path):
     csv = write_stimuli(tmp_path)
     stimuli, pngs = scoring.read_stimuli(csv)
     prompt_set = scoring.load_prompt_sets(["photo"])[0]
-    scores = scoring.score_images(scorer, stimuli, pngs, prompt_sets=[prompt_set], batch_size=3, workers=2)
+    scores = scoring.score_images(
+        scorer, stimuli, pngs, prompt_sets=[prompt_set], batch_size=3, workers=2
+    )
 
     images = []
     for path in pngs:
@@ -114,7 +147,9 @@ def test_scores_use_the_png_people_saw_with_the_models_own_preprocessing(scorer,
         images.append(scorer.preprocess(Image.alpha_composite(white, rgba).convert("RGB")))
     with torch.no_grad():
         features = scorer.model.encode_image(torch.stack(images)).numpy().astype(np.float64)
-    expected = numpy_softmax_probs(features, numpy_classifier(scorer, CLASSES, prompt_set.templates))
+    expected = numpy_softmax_probs(
+        features, numpy_classifier(scorer, CLASSES, prompt_set.templates)
+    )
     np.testing.assert_allclose(scores[[f"p_{c}" for c in CLASSES]].to_numpy(), expected, atol=1e-4)
     assert scores["stimulus_id"].tolist() == stimuli["stimulus_id"].tolist()
 
@@ -133,7 +168,10 @@ def test_prompt_sets_are_data_with_stable_hashes():
     }
     edited = scoring.PromptSet("photo", ("a photo of the {c}.",))
     assert edited.hash != sets["photo"].hash
-    assert [p.name for p in scoring.load_prompt_sets(["sketch", "photo", "sketch"])] == ["sketch", "photo"]
+    assert [p.name for p in scoring.load_prompt_sets(["sketch", "photo", "sketch"])] == [
+        "sketch",
+        "photo",
+    ]
     with pytest.raises(BadInput, match="unknown prompt set 'drawings'"):
         scoring.load_prompt_sets(["drawings"])
 
@@ -142,13 +180,20 @@ def test_none_analogues_are_reported_apart_from_forced_choice():
     # Two classes along e1 and e2, one distractor along e3 (unit vectors in 4 dimensions).
     weights = torch.eye(4)[:, :2]
     distractor = torch.eye(4)[2:3]
-    features = torch.tensor([
-        [1.0, 0.0, 0.0, 0.0],  # clearly class a
-        [1.0, 1.0, 0.0, 0.0],  # a and b tie: max probability 0.5
-        [0.1, 0.0, 1.0, 0.0],  # looks like the distractor, leans to a among the classes
-    ])
+    features = torch.tensor(
+        [
+            [1.0, 0.0, 0.0, 0.0],  # clearly class a
+            [1.0, 1.0, 0.0, 0.0],  # a and b tie: max probability 0.5
+            [0.1, 0.0, 1.0, 0.0],  # looks like the distractor, leans to a among the classes
+        ]
+    )
     table = scoring.classify(
-        features, weights, ["a", "b", "a"], ["a", "b"], none_threshold=0.6, distractor_features=distractor
+        features,
+        weights,
+        ["a", "b", "a"],
+        ["a", "b"],
+        none_threshold=0.6,
+        distractor_features=distractor,
     )
     assert table["is_none_threshold"].tolist() == [0, 1, 0]
     assert table["is_none_distractor"].tolist() == [0, 0, 1]
@@ -159,21 +204,28 @@ def test_none_analogues_are_reported_apart_from_forced_choice():
     assert table["prob_none_distractor"].iloc[2] > 0.99
     assert np.isnan(table["correct_top3"]).all()  # only two classes: top-3 is undefined
 
-    without = scoring.classify(features, weights, ["a", "b", "a"], ["a", "b"], distractor_features=None)
+    without = scoring.classify(
+        features, weights, ["a", "b", "a"], ["a", "b"], distractor_features=None
+    )
     assert without["is_none_distractor"].isna().all()
 
 
 def test_summary_counts_match_hand_computed_rates():
-    scores = pd.DataFrame({
-        "model": "m", "pretrained": "t", "prompt_set": "photo", "circular": 0,
-        "class": ["a", "a", "a", "a", "b", "b"],
-        "n_strokes": [4, 4, 32, 32, 4, 32],
-        "pred_top1": ["a", "b", "a", "a", "a", "b"],
-        "correct_top1": [1, 0, 1, 1, 0, 1],
-        "correct_top3": np.nan,
-        "is_none_threshold": [0, 0, 1, 0, 1, 0],
-        "is_none_distractor": [1, 0, 0, 0, 0, 0],
-    })
+    scores = pd.DataFrame(
+        {
+            "model": "m",
+            "pretrained": "t",
+            "prompt_set": "photo",
+            "circular": 0,
+            "class": ["a", "a", "a", "a", "b", "b"],
+            "n_strokes": [4, 4, 32, 32, 4, 32],
+            "pred_top1": ["a", "b", "a", "a", "a", "b"],
+            "correct_top1": [1, 0, 1, 1, 0, 1],
+            "correct_top3": np.nan,
+            "is_none_threshold": [0, 0, 1, 0, 1, 0],
+            "is_none_distractor": [1, 0, 0, 0, 0, 0],
+        }
+    )
     summary = scoring.summarize_scores(scores).set_index("n_strokes")
     assert summary.loc["all", "top1"] == pytest.approx(4 / 6)
     # recall a = 3/4, recall b = 1/2
@@ -220,16 +272,33 @@ def test_score_command_writes_scores_and_summary(tmp_path, monkeypatch, capsys):
     csv = write_stimuli(tmp_path / "run", loss_model="xdog")
     out = tmp_path / "scores" / "scores.csv"
     code, stdout, stderr = run_cli(
-        monkeypatch, capsys, "score", csv, "--model", TEST_MODEL, "--pretrained", "none",
-        "--prompts", "photo", "--prompts", "sketch", "--classes", "chair", "--batch-size", "3",
-        "--out", out,
+        monkeypatch,
+        capsys,
+        "score",
+        csv,
+        "--model",
+        TEST_MODEL,
+        "--pretrained",
+        "none",
+        "--prompts",
+        "photo",
+        "--prompts",
+        "sketch",
+        "--classes",
+        "chair",
+        "--batch-size",
+        "3",
+        "--out",
+        out,
     )
     assert code == 0, stderr
     scores = pd.read_csv(out)
     assert len(scores) == 8 * 2
     assert set(scores["prompt_set"]) == {"photo", "sketch"}
     assert set(scores.loc[scores["prompt_set"] == "sketch", "prompt_hash"]) == {"a09a60b9138f"}
-    assert [c for c in scores.columns if c.startswith("p_")] == [f"p_{c}" for c in sorted([*CLASSES, "chair"])]
+    assert [c for c in scores.columns if c.startswith("p_")] == [
+        f"p_{c}" for c in sorted([*CLASSES, "chair"])
+    ]
     np.testing.assert_allclose(scores.filter(like="p_").sum(axis=1), 1.0, atol=1e-4)
     assert set(scores["model"]) == {TEST_MODEL} and set(scores["weights_sha256"]) == {"random-init"}
     assert scores["circular"].sum() == 0 and "warning" not in stdout
@@ -245,10 +314,18 @@ def test_score_command_writes_scores_and_summary(tmp_path, monkeypatch, capsys):
     assert "top-1" in stdout and "random weights" in stdout
 
 
-def test_score_command_warns_when_scoring_with_the_loss_model(scorer, tmp_path, monkeypatch, capsys):
+def test_score_command_warns_when_scoring_with_the_loss_model(
+    scorer, tmp_path, monkeypatch, capsys
+):
     csv = write_stimuli(tmp_path / "run", loss_model="RN101/openai")
     as_loss_model = scoring.Scorer(
-        scorer.model, scorer.preprocess, scorer.tokenizer, torch.device("cpu"), "RN101", "openai", "abc"
+        scorer.model,
+        scorer.preprocess,
+        scorer.tokenizer,
+        torch.device("cpu"),
+        "RN101",
+        "openai",
+        "abc",
     )
     monkeypatch.setattr(scoring, "load_scorer", lambda *args, **kwargs: as_loss_model)
     out = tmp_path / "scores.csv"
@@ -271,9 +348,17 @@ def test_score_offline_without_weights_names_the_file_to_download(tmp_path, monk
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setattr(sketchgen.models, "OPENAI_URL_CACHE", tmp_path / "clip")
     csv = write_stimuli(tmp_path / "run", n_per_class=1)
-    code, stdout, stderr = run_cli(
-        monkeypatch, capsys, "score", csv, "--model", "ViT-B-32", "--pretrained", "openai",
-        "--out", tmp_path / "scores.csv",
+    code, _, stderr = run_cli(
+        monkeypatch,
+        capsys,
+        "score",
+        csv,
+        "--model",
+        "ViT-B-32",
+        "--pretrained",
+        "openai",
+        "--out",
+        tmp_path / "scores.csv",
     )
     assert code == 2
     assert stderr.startswith("sketchlab: CLIP weights ViT-B-32/openai are not cached")
@@ -286,8 +371,14 @@ def test_score_offline_without_weights_names_the_file_to_download(tmp_path, monk
     ("edit", "message"),
     [
         (lambda t: t.drop(columns="png_path"), "no column 'png_path'"),
-        (lambda t: t.assign(n_strokes=["four"] + t["n_strokes"].tolist()[1:]), "row 2: column 'n_strokes'"),
-        (lambda t: t.assign(png_path=["png/missing.png"] + t["png_path"].tolist()[1:]), "png/missing.png"),
+        (
+            lambda t: t.assign(n_strokes=["four"] + t["n_strokes"].tolist()[1:]),
+            "row 2: column 'n_strokes'",
+        ),
+        (
+            lambda t: t.assign(png_path=["png/missing.png"] + t["png_path"].tolist()[1:]),
+            "png/missing.png",
+        ),
         (lambda t: t.assign(stimulus_id="same"), "stimulus_id 'same' appears twice"),
         (lambda t: t.iloc[:0], "no rows"),
     ],
@@ -306,3 +397,12 @@ def test_unreadable_png_is_bad_input(scorer, tmp_path):
     stimuli, pngs = scoring.read_stimuli(csv)
     with pytest.raises(BadInput, match="0.png is not a readable image"):
         scoring.score_images(scorer, stimuli, pngs, prompt_sets=scoring.load_prompt_sets(["photo"]))
+
+
+def test_unknown_device_is_bad_input(tmp_path, monkeypatch, capsys):
+    csv = write_stimuli(tmp_path, n_per_class=1)
+    code, _, stderr = run_cli(
+        monkeypatch, capsys, "score", csv, "--pretrained", "none", "--device", "gpu"
+    )
+    assert code == 2
+    assert "--device 'gpu' is not a device" in stderr

@@ -65,7 +65,9 @@ def test_paper_model_none_rate_falls_with_strokes_and_foils_get_none(config):
     none_4 = _rates(config, 4, with_none=True, n=2000)[1]
     none_32 = _rates(config, 32, with_none=True, n=2000)[1]
     assert 0.45 < none_4 < 0.7 and none_32 < 0.02
-    foil_accuracy, _ = _rates(config, 16, with_none=True, trial_type="foil", n=2000, true_class="bird")
+    foil_accuracy, _ = _rates(
+        config, 16, with_none=True, trial_type="foil", n=2000, true_class="bird"
+    )
     assert foil_accuracy > 0.9
 
 
@@ -87,8 +89,13 @@ def test_simulation_goes_through_flow_and_storage(config, tmp_path):
         responses = responses_table(storage)
         assert summary.participants == len(participants) == 48
         assert summary.responses_written == len(responses) == participants["n_answered"].sum()
-        assert set(participants["status"]) <= {"completed", "declined", "failed_attention",
-                                                "in_progress", "timed_out"}
+        assert set(participants["status"]) <= {
+            "completed",
+            "declined",
+            "failed_attention",
+            "in_progress",
+            "timed_out",
+        }
         assert (participants["status"] == "completed").sum() >= 40
         assigned = participants.dropna(subset=["condition"])
         counts = assigned.groupby(["condition", "list_id"]).size()

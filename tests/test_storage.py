@@ -50,7 +50,9 @@ def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
 
 def answer_current(flow, response=None, now=T0) -> bool:
     trial = flow.current_trial
-    return flow.answer(trial.trial_index, response or trial.correct_response, now, now + timedelta(seconds=2))
+    return flow.answer(
+        trial.trial_index, response or trial.correct_response, now, now + timedelta(seconds=2)
+    )
 
 
 def test_double_answer_is_stored_once(config, storage):
@@ -117,7 +119,9 @@ def test_new_participants_fill_the_least_filled_cell(config, storage):
     design_cells = cells(config)
     for i in range(2 * len(design_cells)):
         assign(storage, config, f"P{i}", "", T0 + timedelta(seconds=i))
-    counts = Counter((p.condition, p.list_id) for p in map(storage.get_participant, storage.participant_ids()))
+    counts = Counter(
+        (p.condition, p.list_id) for p in map(storage.get_participant, storage.participant_ids())
+    )
     assert set(counts) == set(design_cells)
     assert set(counts.values()) == {2}
 
@@ -242,3 +246,10 @@ def test_storage_bench_counts_no_lost_or_doubled_trials(storage_url):
     assert result["rows"] == result["expected_rows"] == 48
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["writes_sent"] == 12 * 6 and result["trials_per_s"] > 0
+
+
+def test_rows_keep_the_first_session_id_across_reloads(config, storage):
+    answer_current(started(config, storage, "P1"))  # session "sess1"
+    reload = ParticipantFlow.open(config, storage, "P1", "", T0)  # link without SESSION_ID
+    answer_current(reload)
+    assert set(storage.responses_frame()["session_id"]) == {"sess1"}

@@ -48,8 +48,15 @@ def test_check_prints_the_design(monkeypatch, capsys, study_dir):
 
 
 def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postgres_url):
-    code, out, _ = run(monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"),
-                       "--storage", postgres_url)
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "check",
+        str(study_dir / "study.yaml"),
+        "--storage",
+        postgres_url,
+    )
     assert code == 0
     assert "***" in out and ":postgres@" not in out
 
@@ -57,13 +64,33 @@ def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postg
 def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tmp_path):
     db = f"sqlite:///{tmp_path / 'sim.db'}"
     yaml_path = str(study_dir / "study.yaml")
-    code, out, err = run(monkeypatch, capsys, "study", "simulate", yaml_path,
-                         "--participants", "24", "--seed", "3", "--storage", db)
+    code, out, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "simulate",
+        yaml_path,
+        "--participants",
+        "24",
+        "--seed",
+        "3",
+        "--storage",
+        db,
+    )
     assert code == 0, err
     assert '"participants": 24' in out and "not a result" in out
     for name in ("responses.csv", "responses.parquet"):
-        code, _, err = run(monkeypatch, capsys, "study", "export", yaml_path,
-                           "--out", str(tmp_path / "out" / name), "--storage", db)
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "study",
+            "export",
+            yaml_path,
+            "--out",
+            str(tmp_path / "out" / name),
+            "--storage",
+            db,
+        )
         assert code == 0, err
     csv = pd.read_csv(tmp_path / "out" / "responses.csv")
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
@@ -76,9 +103,18 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
 
 def test_the_sketchlab_command_runs_as_installed(study_dir):
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "sketchlab"), "study", "check", str(study_dir / "study.yaml"),
-         "--storage", "postgresql+psycopg://u:secret@127.0.0.1:1/none"],
-        check=False, capture_output=True, text=True, timeout=120,
+        [
+            str(Path(sys.executable).parent / "sketchlab"),
+            "study",
+            "check",
+            str(study_dir / "study.yaml"),
+            "--storage",
+            "postgresql+psycopg://u:secret@127.0.0.1:1/none",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
     assert result.stderr.startswith("sketchlab: cannot reach the database")
@@ -110,16 +146,23 @@ def _unknown_class(folder: Path) -> str:
 
 def _too_few_images(folder: Path) -> str:
     csv = folder / "stimuli.csv"
-    keep = [line for line in csv.read_text().splitlines()
-            if line.split(",")[1] in ("image_id", "cat0", "dog0", "bird0", "cat_practice", "dog_catch")]
+    keep = [
+        line
+        for line in csv.read_text().splitlines()
+        if line.split(",")[1] in ("image_id", "cat0", "dog0", "bird0", "cat_practice", "dog_catch")
+    ]
     csv.write_text("\n".join(keep) + "\n")
     return str(folder / "study.yaml")
 
 
 def _missing_level(folder: Path) -> str:
     csv = folder / "stimuli.csv"
-    csv.write_text("\n".join(line for line in csv.read_text().splitlines()
-                             if not line.startswith("car1_8strokes,")) + "\n")
+    csv.write_text(
+        "\n".join(
+            line for line in csv.read_text().splitlines() if not line.startswith("car1_8strokes,")
+        )
+        + "\n"
+    )
     return str(folder / "study.yaml")
 
 
@@ -143,11 +186,16 @@ BAD_INPUTS = {
     "class not among options": (_unknown_class, "field 'class' 'zebra' is not among the options"),
     "fewer images than lists": (_too_few_images, "needs at least 4"),
     "image missing a level": (_missing_level, "has no sketch with n_strokes=8"),
-    "practice stimulus unknown": (lambda f: edit_yaml(f, practice={"stimuli": ["ghost"]}),
-                                  "field 'practice.stimuli'"),
+    "practice stimulus unknown": (
+        lambda f: edit_yaml(f, practice={"stimuli": ["ghost"]}),
+        "field 'practice.stimuli'",
+    ),
     "attention answer not an option": (
-        lambda f: edit_yaml(f, attention={"checks": [{"stimulus": "catch_dog", "answer": "zebra"}]}),
-        "field 'attention.checks'"),
+        lambda f: edit_yaml(
+            f, attention={"checks": [{"stimulus": "catch_dog", "answer": "zebra"}]}
+        ),
+        "field 'attention.checks'",
+    ),
     "bad study id": (lambda f: edit_yaml(f, study_id="<script>"), "field 'study_id'"),
     "option with markup": (lambda f: edit_yaml(f, options=["cat", "<b>dog</b>"]), "field 'options"),
     "unknown condition": (lambda f: edit_yaml(f, conditions=["maybe_none"]), "field 'conditions"),
@@ -159,8 +207,9 @@ BAD_INPUTS = {
 def test_bad_input_is_one_sentence_and_exit_2(monkeypatch, capsys, study_dir, case):
     make, expected = BAD_INPUTS[case]
     path = make(study_dir)
-    code, _, err = run(monkeypatch, capsys, "study", "check", path,
-                       "--storage", f"sqlite:///{study_dir / 'x.db'}")
+    code, _, err = run(
+        monkeypatch, capsys, "study", "check", path, "--storage", f"sqlite:///{study_dir / 'x.db'}"
+    )
     assert code == 2
     assert err.startswith("sketchlab: ") and expected in err, err
     assert err.count("\n") == 1
@@ -170,26 +219,47 @@ def test_bad_input_is_one_sentence_and_exit_2(monkeypatch, capsys, study_dir, ca
 def test_unreachable_database_is_exit_2_naming_the_url(monkeypatch, capsys, study_dir):
     url = f"postgresql+psycopg://user:hunter2@127.0.0.1:{_closed_port()}/study"
     for command in (["check"], ["export", "--out", str(study_dir / "r.csv")]):
-        code, _, err = run(monkeypatch, capsys, "study", command[0], str(study_dir / "study.yaml"),
-                           *command[1:], "--storage", url)
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "study",
+            command[0],
+            str(study_dir / "study.yaml"),
+            *command[1:],
+            "--storage",
+            url,
+        )
         assert code == 2
         assert "cannot reach the database postgresql+psycopg://user:***@127.0.0.1" in err
         assert "hunter2" not in err
 
 
-def test_not_a_database_url_is_exit_2(monkeypatch, capsys, study_dir):
-    code, _, err = run(monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"),
-                       "--storage", "mysql://x@y/z")
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "sqlite://", "sqlite:///:memory:", "not a url"])
+def test_unusable_storage_url_is_exit_2(monkeypatch, capsys, study_dir, url):
+    code, _, err = run(
+        monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"), "--storage", url
+    )
     assert code == 2 and "field 'storage'" in err
 
 
 def test_export_refuses_an_unknown_format(monkeypatch, capsys, study_dir, tmp_path):
-    code, _, err = run(monkeypatch, capsys, "study", "export", str(study_dir / "study.yaml"),
-                       "--out", str(tmp_path / "r.xlsx"), "--storage", f"sqlite:///{tmp_path / 'x.db'}")
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "export",
+        str(study_dir / "study.yaml"),
+        "--out",
+        str(tmp_path / "r.xlsx"),
+        "--storage",
+        f"sqlite:///{tmp_path / 'x.db'}",
+    )
     assert code == 2 and "must end in .csv or .parquet" in err
 
 
-def test_simulate_refuses_a_database_with_real_participants(monkeypatch, capsys, study_dir, tmp_path):
+def test_simulate_refuses_a_database_with_real_participants(
+    monkeypatch, capsys, study_dir, tmp_path
+):
     from study.config import load_study
     from study.flow import ParticipantFlow
     from study.storage import Storage
@@ -199,7 +269,29 @@ def test_simulate_refuses_a_database_with_real_participants(monkeypatch, capsys,
     storage = Storage(db, config.study_id)
     ParticipantFlow.open(config, storage, "5f8a9b2c3d4e5f6a7b8c9d0e").consent(True)
     storage.close()
-    code, _, err = run(monkeypatch, capsys, "study", "simulate", str(study_dir / "study.yaml"),
-                       "--participants", "2", "--storage", db)
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "simulate",
+        str(study_dir / "study.yaml"),
+        "--participants",
+        "2",
+        "--storage",
+        db,
+    )
     assert code == 2 and "real participants" in err
 
+
+def test_study_code_never_imports_torch_or_sketchgen():
+    """A study server needs neither (DESIGN.md): checked in a fresh interpreter."""
+    probe = (
+        "import sys, study.config, study.design, study.storage, study.assignment, study.flow, "
+        "study.simulate, study.export, study.bench_storage, sketchlab.cli; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sketchgen')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -34,7 +34,9 @@ def test_paths_resolve_relative_to_the_yaml(study_dir, monkeypatch, tmp_path):
     config = load_study(study_dir / "study.yaml")
     assert config.stimuli == (study_dir / "stimuli.csv").resolve()
     assert config.storage == f"sqlite:///{(study_dir / 'test-study.db').resolve()}"
-    assert all(s.png_path.is_absolute() and s.png_path.is_file() for s in config.catalog.stimuli.values())
+    assert all(
+        s.png_path.is_absolute() and s.png_path.is_file() for s in config.catalog.stimuli.values()
+    )
 
 
 def test_relative_sqlite_storage_in_yaml_is_next_to_the_yaml(study_dir):

@@ -22,7 +22,9 @@ def test_cells_cross_condition_with_list(config):
 
 def test_each_participant_sees_every_test_image_once_at_one_level(config):
     for list_id in range(4):
-        trials = [t for t in trials_for(config, "P1", "without_none", list_id) if t.trial_type == "test"]
+        trials = [
+            t for t in trials_for(config, "P1", "without_none", list_id) if t.trial_type == "test"
+        ]
         assert sorted(t.image_id for t in trials) == sorted(config.catalog.test_images)
         assert set(Counter(t.n_strokes for t in trials).values()) == {2}  # 8 images / 4 levels
 
@@ -68,7 +70,9 @@ def test_shuffled_option_order_is_per_participant_and_stable(config):
     shuffled = config.model_copy(update={"option_order": "shuffled"})
     orders = {options_for(shuffled, f"P{i}", "with_none") for i in range(20)}
     assert len(orders) > 1
-    assert all(order[-1] == "none" and sorted(order[:-1]) == sorted(config.options) for order in orders)
+    assert all(
+        order[-1] == "none" and sorted(order[:-1]) == sorted(config.options) for order in orders
+    )
     assert options_for(shuffled, "P3", "with_none") == options_for(shuffled, "P3", "with_none")
     assert options_for(config, "P3", "without_none") == tuple(config.options)
 

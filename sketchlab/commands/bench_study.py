@@ -11,7 +11,7 @@ import typer
 def bench_study(
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
     clients: Annotated[int, typer.Option(help="concurrent participants against one server")] = 50,
-    think: Annotated[float, typer.Option(help="mean seconds a participant looks at a sketch")] = 1.0,
+    think: Annotated[float, typer.Option(help="mean seconds a participant looks at a sketch")] = 2.0,
     time_limit: Annotated[float, typer.Option(help="stop the load test after this many seconds")] = 240,
     writers: Annotated[int, typer.Option(help="concurrent writers in the storage bench")] = 200,
     postgres: Annotated[

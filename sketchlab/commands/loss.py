@@ -10,25 +10,33 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-RANDOM_WEIGHTS = "random"
+RANDOM_WEIGHTS = "random"  # --weights random, as in `sketchlab generate`
 
 
 def loss_command(
-    photo: Path = typer.Argument(..., help="The photo the sketch depicts (as in images.csv)."),
-    sketch: Path = typer.Argument(..., help="The sketch SVG (ours or CLIPasso's; other canvas sizes are scaled to 224)."),
-    mask: Path | None = typer.Option(None, "--mask", help="Object mask of the photo (object bright, same size)."),
-    weights: str | None = typer.Option(
-        None, "--weights", help="Local RN101 checkpoint instead of the cached open_clip weights ('random': tests only)."
-    ),
-    augmentations: int = typer.Option(4, "--augmentations", min=0, help="Augmented views (0 = clean pair only, deterministic)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the augmentation draws."),
-    model: str = typer.Option("RN101", "--model", help="open_clip ResNet model for the loss."),
-    pretrained: str = typer.Option("openai", "--pretrained", help="open_clip pretrained tag."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda[:N]."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    photo: Annotated[Path, typer.Argument(help="The photo the sketch depicts.")],
+    sketch: Annotated[
+        Path, typer.Argument(help="The sketch SVG (other canvas sizes are scaled to 224).")
+    ],
+    mask: Annotated[
+        Path | None, typer.Option(help="Object mask of the photo (bright = object).")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(help="Local RN101 checkpoint ('random': random weights, tests only)."),
+    ] = None,
+    augmentations: Annotated[
+        int, typer.Option(min=0, help="Augmented views (0 = clean pair only).")
+    ] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the augmentation draws.")] = 0,
+    model: Annotated[str, typer.Option(help="open_clip ResNet model of the loss.")] = "RN101",
+    pretrained: Annotated[str, typer.Option(help="open_clip pretrained tag.")] = "openai",
+    device: Annotated[str, typer.Option(help="cpu or cuda[:N].")] = "cpu",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the CLIPasso objective (total, layer2, layer3, semantic as weighted in the total)."""
     import torch
@@ -44,15 +52,24 @@ def loss_command(
     points = drawn.points * scale
     half_widths = drawn.half_widths * float(scale.prod().sqrt())
     if weights == RANDOM_WEIGHTS:
-        print(f"sketchlab: warning: --weights random scores with a randomly initialised {model}; "
-              "the numbers mean nothing outside tests.", file=sys.stderr)
+        print(
+            f"sketchlab: warning: --weights random scores with a randomly initialised {model}; "
+            "the numbers mean nothing outside tests.",
+            file=sys.stderr,
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
             clip, _ = load_clip(model, None, device=device)
     else:
         clip, _ = load_clip(model, None if weights else pretrained, weights=weights, device=device)
-    values = sketch_objective(ClipassoLoss(clip, augmentations=augmentations), points, half_widths, target,
-                              colors=drawn.colors, seed=seed)
+    values = sketch_objective(
+        ClipassoLoss(clip, augmentations=augmentations),
+        points,
+        half_widths,
+        target,
+        colors=drawn.colors,
+        seed=seed,
+    )
     if as_json:
         print(json.dumps({**values, "augmentations": augmentations, "seed": seed, "model": model}))
     else:

@@ -10,13 +10,18 @@ from typing import Annotated
 
 import typer
 
-study_app = typer.Typer(no_args_is_help=True, help="The recognition study: check, serve, simulate, export.")
+study_app = typer.Typer(
+    no_args_is_help=True, help="The recognition study: check, serve, simulate, export."
+)
 
 StudyYaml = Annotated[Path, typer.Argument(help="study.yaml (see docs/study.md)")]
 StorageUrl = Annotated[
     str | None,
-    typer.Option("--storage", help="database URL, overrides the YAML's storage: "
-                 "(sqlite:///file.db or postgresql+psycopg://user:pass@host/db)"),
+    typer.Option(
+        "--storage",
+        help="database URL, overrides the YAML's storage: "
+        "(sqlite:///file.db or postgresql+psycopg://user:pass@host/db)",
+    ),
 ]
 
 
@@ -33,16 +38,22 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
     design["storage"] = masked_url(config.storage)
     typer.echo(f"{study_yaml}: OK")
     typer.echo(f"  options ({design['option_order']}): {', '.join(design['options'])}")
-    typer.echo(f"  levels: {', '.join(map(str, design['levels']))} strokes; "
-               f"{design['test_images']} test images, {design['foil_images']} foil images")
+    typer.echo(
+        f"  levels: {', '.join(map(str, design['levels']))} strokes; "
+        f"{design['test_images']} test images, {design['foil_images']} foil images"
+    )
     typer.echo(f"  cells ({len(design['cells'])}): {', '.join(design['cells'])}")
     for condition, info in design["conditions"].items():
         kinds = ", ".join(f"{n} {kind}" for kind, n in info["by_type"].items())
-        typer.echo(f"  {condition}: {info['trials']} trials per participant ({kinds}), "
-                   f"about {info['expected_minutes']} min")
+        typer.echo(
+            f"  {condition}: {info['trials']} trials per participant ({kinds}), "
+            f"about {info['expected_minutes']} min"
+        )
     if not design["balanced_lists"]:
-        typer.echo(f"  note: {design['test_images']} test images do not split evenly over "
-                   f"{len(design['levels'])} levels; some levels get one image more per participant")
+        typer.echo(
+            f"  note: {design['test_images']} test images do not split evenly over "
+            f"{len(design['levels'])} levels; some levels get one image more per participant"
+        )
     typer.echo(f"  storage: {design['storage']}")
 
 
@@ -66,12 +77,20 @@ def simulate(
         summary = run_simulation(config, db, participants, model, seed)
     finally:
         db.close()
-    typer.echo(json.dumps({
-        "participants": summary.participants, "by_status": summary.by_status,
-        "responses_written": summary.responses_written, "seconds": round(summary.seconds, 2),
-        "model": summary.model, "storage": db.masked_url,
-        "note": "simulated data: for testing the pipeline, not a result",
-    }, indent=1))
+    typer.echo(
+        json.dumps(
+            {
+                "participants": summary.participants,
+                "by_status": summary.by_status,
+                "responses_written": summary.responses_written,
+                "seconds": round(summary.seconds, 2),
+                "model": summary.model,
+                "storage": db.masked_url,
+                "note": "simulated data: for testing the pipeline, not a result",
+            },
+            indent=1,
+        )
+    )
 
 
 @study_app.command("export")
