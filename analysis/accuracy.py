@@ -12,7 +12,16 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.responses import CONDITIONS
 
-ACCURACY_COLUMNS = ["condition", "class", "n_strokes", "n_trials", "n_correct", "accuracy", "ci_low", "ci_high"]
+ACCURACY_COLUMNS = [
+    "condition",
+    "class",
+    "n_strokes",
+    "n_trials",
+    "n_correct",
+    "accuracy",
+    "ci_low",
+    "ci_high",
+]
 ALL_CLASSES = "all"
 
 
@@ -30,7 +39,9 @@ def wilson_interval(n_correct, n_trials) -> tuple[np.ndarray, np.ndarray]:
     high = np.full(n_trials.shape, np.nan)
     has = n_trials > 0
     if has.any():
-        low[has], high[has] = proportion_confint(n_correct[has], n_trials[has], alpha=0.05, method="wilson")
+        low[has], high[has] = proportion_confint(
+            n_correct[has], n_trials[has], alpha=0.05, method="wilson"
+        )
     return low, high
 
 
@@ -53,12 +64,16 @@ def accuracy_table(trials: pd.DataFrame, *, pooled: bool = False) -> pd.DataFram
     table["n_correct"] = table["n_correct"].astype(int)
     table["accuracy"] = table["n_correct"] / table["n_trials"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["n_correct"], table["n_trials"])
+    table["condition"] = table["condition"].astype(str)
+    table["class"] = table["class"].astype(str)
     rank = table["condition"].map({c: i for i, c in enumerate(CONDITIONS)})
     table = table.assign(_rank=rank).sort_values(["_rank", "class", "n_strokes"])
     return table[ACCURACY_COLUMNS].reset_index(drop=True)
 
 
-def cluster_bootstrap(trials: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, chunk: int = 100) -> pd.DataFrame:
+def cluster_bootstrap(
+    trials: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0, chunk: int = 100
+) -> pd.DataFrame:
     """Participant-cluster bootstrap 95% percentile interval for every cell of
     `accuracy_table`, per class and pooled (class = "all"), from the same draws.
 
@@ -76,12 +91,15 @@ def cluster_bootstrap(trials: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
         person, _ = pd.factorize(rows["participant_id"])
         grouping = rows.groupby(["class", "n_strokes"], observed=True)
         cells, keys = grouping.ngroup().to_numpy(), grouping.size().index.to_frame(index=False)
+        keys["class"] = keys["class"].astype(str)
         levels, level_of_cell = np.unique(keys["n_strokes"].to_numpy(), return_inverse=True)
         pool = np.zeros((len(keys), len(levels)))
         pool[np.arange(len(keys)), level_of_cell] = 1.0
         n_people, n_cells = int(person.max()) + 1, len(keys)
         flat = person * n_cells + cells
-        trials_per = np.bincount(flat, minlength=n_people * n_cells).reshape(n_people, n_cells).astype(float)
+        trials_per = (
+            np.bincount(flat, minlength=n_people * n_cells).reshape(n_people, n_cells).astype(float)
+        )
         correct_per = np.bincount(
             flat, weights=rows["correct"].to_numpy(), minlength=n_people * n_cells
         ).reshape(n_people, n_cells)
@@ -91,9 +109,13 @@ def cluster_bootstrap(trials: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
             draws = rng.integers(0, n_people, size=(size, n_people))
-            weights = np.bincount(
-                (draws + n_people * np.arange(size)[:, None]).ravel(), minlength=size * n_people
-            ).reshape(size, n_people).astype(float)
+            weights = (
+                np.bincount(
+                    (draws + n_people * np.arange(size)[:, None]).ravel(), minlength=size * n_people
+                )
+                .reshape(size, n_people)
+                .astype(float)
+            )
             with np.errstate(invalid="ignore", divide="ignore"):
                 accuracies.append((weights @ correct_per) / (weights @ trials_per))
         low, high = np.nanpercentile(np.concatenate(accuracies), [2.5, 97.5], axis=0)

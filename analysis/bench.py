@@ -26,7 +26,9 @@ DEFAULT_CLASSES = ("cat", "dog", "horse", "cow", "sheep")
 FOIL_CLASS = "owl"
 
 
-def paper_calibrated_model(levels=(4, 8, 16, 32), n_classes: int = 5) -> tuple[dict[int, float], float]:
+def paper_calibrated_model(
+    levels=(4, 8, 16, 32), n_classes: int = 5
+) -> tuple[dict[int, float], float]:
     """(d' per level, with-"none" criterion) reproducing the paper's rates with one criterion.
 
     The criterion is set so that the 4-stroke d' implied by 76% forced choice gives 36% with
@@ -43,7 +45,11 @@ def paper_calibrated_model(levels=(4, 8, 16, 32), n_classes: int = 5) -> tuple[d
     for level in levels:
         target = float(np.interp(np.log2(level), np.log2(known), [with_none[k] for k in known]))
         dprimes[level] = optimize.brentq(
-            lambda d: none_model_rates(d, criterion, n_classes)["p_correct"] - target, 0.0, 12.0
+            lambda d, target=target: (
+                none_model_rates(d, criterion, n_classes)["p_correct"] - target
+            ),
+            0.0,
+            12.0,
         )
     return dprimes, float(criterion)
 
@@ -61,6 +67,7 @@ def simulate_responses(
     image_sd: float = 0.3,
     attention_per_participant: int = 2,
     foils_per_participant: int = 0,
+    id_prefix: str = "sim-",
     seed: int = 0,
 ) -> pd.DataFrame:
     """A responses table (DESIGN.md columns) of `n_trials` test trials.
@@ -104,12 +111,15 @@ def simulate_responses(
     rt[fast[person]] = rng.uniform(80, 250, int(fast[person].sum()))
     test = pd.DataFrame(
         {
-            "participant_id": _ids(person),
+            "participant_id": _ids(person, id_prefix),
             "condition": np.array(conditions, dtype=object)[condition_of[person]],
             "list_id": (list_of[person] + 1).astype(str),
             "trial_index": image + 1,
             "trial_type": "test",
-            "stimulus_id": np.char.add(np.char.add("img", image.astype(str)), np.char.add("-s", np.array(levels)[level_index].astype(str))),
+            "stimulus_id": np.char.add(
+                np.char.add("img", image.astype(str)),
+                np.char.add("-s", np.array(levels)[level_index].astype(str)),
+            ),
             "image_id": np.char.add("img", image.astype(str)),
             "true_class": np.array(classes, dtype=object)[true_index],
             "n_strokes": np.array(levels)[level_index],
@@ -124,15 +134,27 @@ def simulate_responses(
         failing = rng.random(n_participants) < 0.01
         who = np.repeat(np.arange(n_participants), attention_per_participant)
         ok = ~(failing[who] & (np.arange(len(who)) % attention_per_participant == 0))
-        extra.append(_side_trials(who, "attention", classes[0], ok, condition_of, list_of, conditions, rng))
+        extra.append(
+            _side_trials(
+                who, "attention", classes[0], ok, condition_of, list_of, conditions, rng, id_prefix
+            )
+        )
     if foils_per_participant and "with_none" in conditions:
-        who = np.repeat(np.flatnonzero(np.array(conditions)[condition_of] == "with_none"), foils_per_participant)
+        who = np.repeat(
+            np.flatnonzero(np.array(conditions)[condition_of] == "with_none"), foils_per_participant
+        )
         foil_level = np.array(levels)[rng.integers(0, n_levels, len(who))]
         foil_max = rng.standard_normal((len(who), n_classes)).max(axis=1)
         rejected = foil_max < criterion
-        foils = _side_trials(who, "foil", FOIL_CLASS, rejected, condition_of, list_of, conditions, rng)
+        foils = _side_trials(
+            who, "foil", FOIL_CLASS, rejected, condition_of, list_of, conditions, rng, id_prefix
+        )
         foils["n_strokes"] = foil_level
-        foils["response"] = np.where(rejected, NONE_RESPONSE, np.array(classes, dtype=object)[rng.integers(0, n_classes, len(who))])
+        foils["response"] = np.where(
+            rejected,
+            NONE_RESPONSE,
+            np.array(classes, dtype=object)[rng.integers(0, n_classes, len(who))],
+        )
         foils["is_none"] = rejected.astype(np.int8)
         extra.append(foils)
     table = pd.concat(extra, ignore_index=True)
@@ -140,23 +162,29 @@ def simulate_responses(
     table["session_id"] = table["participant_id"] + "-1"
     rotations = ["|".join(classes[i:] + classes[:i]) for i in range(n_classes)]
     rotation = np.array(rotations, dtype=object)[table["trial_index"].to_numpy() % n_classes]
-    table["options_shown"] = np.where(table["condition"] == "with_none", rotation + "|" + NONE_RESPONSE, rotation)
-    start = np.datetime64("2026-01-01T00:00:00", "ms") + (table["trial_index"].to_numpy() * 4000).astype("timedelta64[ms]")
+    table["options_shown"] = np.where(
+        table["condition"] == "with_none", rotation + "|" + NONE_RESPONSE, rotation
+    )
+    start = np.datetime64("2026-01-01T00:00:00", "ms") + (
+        table["trial_index"].to_numpy() * 4000
+    ).astype("timedelta64[ms]")
     table["started_at"] = np.datetime_as_string(start, unit="ms") + "Z"
     answered = start + table["rt_ms"].to_numpy().astype("timedelta64[ms]")
     table["answered_at"] = np.datetime_as_string(answered, unit="ms") + "Z"
     return table
 
 
-def _ids(person: np.ndarray) -> np.ndarray:
-    return np.char.add("sim-", np.char.zfill(person.astype(str), 6)).astype(object)
+def _ids(person: np.ndarray, prefix: str) -> np.ndarray:
+    return np.char.add(prefix, np.char.zfill(person.astype(str), 6)).astype(object)
 
 
-def _side_trials(who, kind, true_class, correct, condition_of, list_of, conditions, rng) -> pd.DataFrame:
+def _side_trials(
+    who, kind, true_class, correct, condition_of, list_of, conditions, rng, prefix
+) -> pd.DataFrame:
     """Attention or foil rows for participants `who` (index arrays)."""
     return pd.DataFrame(
         {
-            "participant_id": _ids(who),
+            "participant_id": _ids(who, prefix),
             "condition": np.array(conditions, dtype=object)[condition_of[who]],
             "list_id": (list_of[who] + 1).astype(str),
             "trial_index": 1000 + np.arange(len(who)) % 50,
@@ -173,7 +201,9 @@ def _side_trials(who, kind, true_class, correct, condition_of, list_of, conditio
     )
 
 
-def run_bench(n_trials: int = 1_000_000, n_participants: int = 20_000, json_out: Path | None = None) -> dict:
+def run_bench(
+    n_trials: int = 1_000_000, n_participants: int = 20_000, json_out: Path | None = None
+) -> dict:
     """Simulate, write Parquet, build the whole report from the file; timings in seconds,
     peak resident memory in MiB (whole process, from getrusage)."""
     from analysis.report import build_report

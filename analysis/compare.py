@@ -9,6 +9,8 @@ guessing-corrected ('known') rates; and d' with a criterion from `signal_detecti
 gives the forced-choice accuracy the with-"none" participants' sensitivity predicts.
 """
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -35,27 +37,36 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
     """
     if not {WITHOUT, WITH} <= set(trials["condition"].unique()):
         return pd.DataFrame()
-    tests = trials[trials["trial_type"] == "test"]
-    foils = trials[(trials["trial_type"] == "foil") & (trials["condition"] == WITH)]
+    kind = trials["trial_type"]
+    tests = trials.loc[kind == "test", ["condition", "n_strokes", "correct", "is_none"]]
+    cells = tests.groupby(["condition", "n_strokes"], observed=True).agg(
+        n=("correct", "size"), k=("correct", "sum"), none=("is_none", "sum")
+    )
+    foils = trials.loc[(kind == "foil") & (trials["condition"] == WITH), ["n_strokes", "is_none"]]
+    foil_cells = foils.groupby("n_strokes").agg(n=("is_none", "size"), none=("is_none", "sum"))
     people = participant_accuracy(trials)
     m_without = n_options[WITHOUT]
     m_with_classes = n_options[WITH] - 1
     levels = sorted(
-        set(tests.loc[tests["condition"] == WITHOUT, "n_strokes"].astype(int))
-        & set(tests.loc[tests["condition"] == WITH, "n_strokes"].astype(int))
+        set(cells.loc[WITHOUT].index.astype(int)) & set(cells.loc[WITH].index.astype(int))
     )
     rows = []
     for level in levels:
-        at_level = tests[tests["n_strokes"] == level]
-        without = at_level[at_level["condition"] == WITHOUT]
-        with_none = at_level[at_level["condition"] == WITH]
-        k_wo, n_wo = int(without["correct"].sum()), len(without)
-        k_w, n_w = int(with_none["correct"].sum()), len(with_none)
+        without, with_none = cells.loc[(WITHOUT, level)], cells.loc[(WITH, level)]
+        k_wo, n_wo = int(without["k"]), int(without["n"])
+        k_w, n_w = int(with_none["k"]), int(with_none["n"])
         acc_wo, acc_w = k_wo / n_wo, k_w / n_w
         row = {"n_strokes": level}
         for name, k, n in (("without", k_wo, n_wo), ("with", k_w, n_w)):
             low, high = wilson_interval([k], [n])
-            row.update({f"n_{name}": n, f"accuracy_{name}": k / n, f"ci_low_{name}": low[0], f"ci_high_{name}": high[0]})
+            row.update(
+                {
+                    f"n_{name}": n,
+                    f"accuracy_{name}": k / n,
+                    f"ci_low_{name}": low[0],
+                    f"ci_high_{name}": high[0],
+                }
+            )
         row["difference"] = acc_wo - acc_w
         row["diff_low"], row["diff_high"] = confint_proportions_2indep(
             k_wo, n_wo, k_w, n_w, method="newcomb", compare="diff"
@@ -68,33 +79,37 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
         row["participants_without"], row["participants_with"] = len(a), len(b)
         row["welch_t"], row["welch_p"] = _welch(a, b)
         row["mannwhitney_p"] = (
-            float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue) if len(a) and len(b) else np.nan
+            float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+            if len(a) and len(b)
+            else np.nan
         )
 
-        none_rate = float(with_none["is_none"].mean())
-        committed = with_none[with_none["is_none"] == 0]
+        none_rate = float(with_none["none"]) / n_w
+        committed = n_w - int(with_none["none"])
         row["none_rate_with"] = none_rate
-        row["committed_accuracy_with"] = float(committed["correct"].mean()) if len(committed) else np.nan
-        low, high = wilson_interval([committed["correct"].sum()], [len(committed)])
+        row["committed_accuracy_with"] = k_w / committed if committed else np.nan
+        low, high = wilson_interval([k_w], [committed])
         row["committed_ci_low"], row["committed_ci_high"] = low[0], high[0]
         row["chance_without"], row["chance_with"] = 1 / n_options[WITHOUT], 1 / n_options[WITH]
         row["known_without"] = guessing_corrected(acc_wo, n_options[WITHOUT])
         row["known_with"] = guessing_corrected(acc_w, n_options[WITH])
 
-        level_foils = foils[foils["n_strokes"] == level]
-        foil_none = float(level_foils["is_none"].mean()) if len(level_foils) else None
+        n_foils = int(foil_cells["n"].get(level, 0))
+        foil_none = float(foil_cells["none"][level]) / n_foils if n_foils else None
         row["dprime_without"] = dprime_mafc(acc_wo, m_without)
-        row["dprime_with"], row["criterion_with"] = fit_none_model(acc_w, none_rate, m_with_classes, foil_none)
+        row["dprime_with"], row["criterion_with"] = fit_none_model(
+            acc_w, none_rate, m_with_classes, foil_none, n_targets=n_w, n_foils=n_foils
+        )
         row["forced_choice_predicted_with"] = pc_mafc(row["dprime_with"], m_without)
-        gap = row["difference"]
         caution = row["forced_choice_predicted_with"] - acc_w
-        row["caution_share"] = caution / gap if abs(gap) > 1e-9 else np.nan
-        row["n_foils"] = len(level_foils)
-        if len(level_foils):
+        # Only a gap that is there (Newcombe interval above 0) can be split into parts.
+        row["caution_share"] = caution / row["difference"] if row["diff_low"] > 0 else np.nan
+        row["n_foils"] = n_foils
+        if n_foils:
             row["hit_rate"] = 1 - none_rate
             row["false_alarm_rate"] = 1 - foil_none
             row["dprime_yes_no"], row["criterion_yes_no"] = yes_no_dprime(
-                row["hit_rate"], row["false_alarm_rate"], n_w, len(level_foils)
+                row["hit_rate"], row["false_alarm_rate"], n_w, n_foils
             )
         rows.append(row)
     return pd.DataFrame(rows)
@@ -103,7 +118,11 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     if len(a) < 2 or len(b) < 2 or (np.var(a) == 0 and np.var(b) == 0):
         return np.nan, np.nan
-    result = stats.ttest_ind(a, b, equal_var=False)
+    with (
+        warnings.catch_warnings()
+    ):  # near-constant groups: scipy warns, the p-value is still usable
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(a, b, equal_var=False)
     return float(result.statistic), float(result.pvalue)
 
 
@@ -111,10 +130,10 @@ def describe_gap(row: pd.Series) -> str:
     """Plain-language sentence on one level's gap: how much is caution, how much recognition."""
     level = int(row["n_strokes"])
     text = (
-        f"At {level} strokes, accuracy was {row['accuracy_without']:.0%} without \"none\" and "
+        f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
         f"{row['accuracy_with']:.0%} with it: a gap of {100 * row['difference']:.0f} points "
         f"(95% CI {100 * row['diff_low']:.0f} to {100 * row['diff_high']:.0f}). "
-        f"With \"none\" offered it was chosen on {row['none_rate_with']:.0%} of trials, and "
+        f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
         f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
     )
     if np.isfinite(row.get("caution_share", np.nan)) and row["difference"] > 0:
@@ -127,8 +146,10 @@ def describe_gap(row: pd.Series) -> str:
             "than weaker recognition"
         )
         text += (
-            f"; foil trials (n = {int(row['n_foils'])}) fixed the criterion."
+            f"; foil trials (n = {int(row['n_foils'])}) entered the criterion estimate."
             if row.get("n_foils", 0)
             else "; without foil trials this split rests on the equal-variance model."
         )
+    elif row["diff_low"] <= 0:
+        text += "The interval of the gap includes zero, so there is no gap to split into caution and recognition."
     return text

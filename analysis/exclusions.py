@@ -68,9 +68,13 @@ def find_participants_table(responses_path: str | Path) -> Path | None:
     return None
 
 
-def _sessions(trials: pd.DataFrame, participants: pd.DataFrame | None) -> tuple[np.ndarray, pd.DataFrame]:
+def _sessions(
+    trials: pd.DataFrame, participants: pd.DataFrame | None
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Session code per row and one row per session with what the rules need."""
-    keys = ["participant_id", "session_id"] if "session_id" in trials.columns else ["participant_id"]
+    keys = (
+        ["participant_id", "session_id"] if "session_id" in trials.columns else ["participant_id"]
+    )
     code = trials.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
     n_sessions = int(code.max()) + 1
     position = np.arange(len(trials))
@@ -94,7 +98,9 @@ def _sessions(trials: pd.DataFrame, participants: pd.DataFrame | None) -> tuple[
     sessions["start"] = _earliest_time(trials, code, n_sessions)
     if "rt_ms" in trials.columns:
         test_rt = pd.Series(trials["rt_ms"].to_numpy()[is_test], index=code[is_test])
-        sessions["median_rt_ms"] = test_rt.groupby(level=0).median().reindex(range(n_sessions)).to_numpy()
+        sessions["median_rt_ms"] = (
+            test_rt.groupby(level=0).median().reindex(range(n_sessions)).to_numpy()
+        )
     else:
         sessions["median_rt_ms"] = np.nan
 
@@ -102,7 +108,7 @@ def _sessions(trials: pd.DataFrame, participants: pd.DataFrame | None) -> tuple[
         on = [k for k in keys if k in participants.columns]
         status = participants.drop_duplicates(on).set_index(on)["status"]
         index = pd.MultiIndex.from_frame(sessions[on]) if len(on) > 1 else sessions[on[0]]
-        sessions["complete"] = (status.reindex(index).to_numpy() == "completed")
+        sessions["complete"] = status.reindex(index).to_numpy() == "completed"
     else:
         sessions["complete"] = sessions["n_test"] >= max(int(sessions["n_test"].max()), 1)
     return code, sessions
@@ -123,7 +129,9 @@ def _earliest_time(trials: pd.DataFrame, code: np.ndarray, n_sessions: int) -> n
 
 
 def apply_exclusions(
-    trials: pd.DataFrame, rules: ExclusionRules = ExclusionRules(), participants: pd.DataFrame | None = None
+    trials: pd.DataFrame,
+    rules: ExclusionRules = ExclusionRules(),
+    participants: pd.DataFrame | None = None,
 ) -> ExclusionResult:
     """Apply `rules` in order to a validated responses table (see module docstring)."""
     code, sessions = _sessions(trials, participants)
@@ -148,11 +156,17 @@ def apply_exclusions(
         drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
         record("failed attention checks", f"more than {rules.max_attention_errors} wrong", drop)
     if rules.incomplete:
-        source = "participants table status" if participants is not None else "fewer test trials than the longest session"
+        source = (
+            "participants table status"
+            if participants is not None
+            else "fewer test trials than the longest session"
+        )
         record("incomplete session", source, ~sessions["complete"].to_numpy())
     if rules.min_median_rt_ms is not None:
         drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
-        record("too fast (participant)", f"median answer time < {rules.min_median_rt_ms:g} ms", drop)
+        record(
+            "too fast (participant)", f"median answer time < {rules.min_median_rt_ms:g} ms", drop
+        )
 
     kept_rows = keep[code]
     if rules.min_rt_ms is not None and "rt_ms" in trials.columns:
@@ -161,9 +175,13 @@ def apply_exclusions(
             & (trials["trial_type"] == "test").to_numpy()
             & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
         )
-        rows.append(("too fast (answer)", f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum())))
+        rows.append(
+            ("too fast (answer)", f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum()))
+        )
         kept_rows &= ~fast
-    table = pd.DataFrame(rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"])
+    table = pd.DataFrame(
+        rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
+    )
     return ExclusionResult(
         trials=trials[kept_rows].reset_index(drop=True),
         table=table,

@@ -37,13 +37,16 @@ class MixedModelResult:
     subsampled: bool = False
 
 
-def fit_mixed_model(trials: pd.DataFrame, *, max_trials: int = 2000, seed: int = 0) -> MixedModelResult:
+def fit_mixed_model(
+    trials: pd.DataFrame, *, max_trials: int = 2000, seed: int = 0
+) -> MixedModelResult:
     """Fit the model to the included test trials of `trials` (see module docstring)."""
     tests = test_trials(trials)
     if len(tests) < MIN_TRIALS or tests["participant_id"].nunique() < MIN_PARTICIPANTS:
         return MixedModelResult(
-            False, f"too little data ({len(tests)} test trials from {tests['participant_id'].nunique()} "
-            f"participants; needs at least {MIN_TRIALS} trials from {MIN_PARTICIPANTS})."
+            False,
+            f"too little data ({len(tests)} test trials from {tests['participant_id'].nunique()} "
+            f"participants; needs at least {MIN_TRIALS} trials from {MIN_PARTICIPANTS}).",
         )
     subsampled = len(tests) > max_trials
     if subsampled:
@@ -56,11 +59,16 @@ def fit_mixed_model(trials: pd.DataFrame, *, max_trials: int = 2000, seed: int =
             "participant": tests["participant_id"].astype(str).to_numpy(),
         }
     )
-    item_column = next((c for c in ("image_id", "stimulus_id") if c in tests.columns and tests[c].notna().all()), None)
+    item_column = next(
+        (c for c in ("image_id", "stimulus_id") if c in tests.columns and tests[c].notna().all()),
+        None,
+    )
     if item_column:
         data["image"] = tests[item_column].astype(str).to_numpy()
     if data["correct"].nunique() < 2:
-        return MixedModelResult(False, "every included test answer has the same outcome, so there is nothing to model.")
+        return MixedModelResult(
+            False, "every included test answer has the same outcome, so there is nothing to model."
+        )
 
     levels = sorted(data["strokes"].unique(), key=int)
     terms = []
@@ -81,10 +89,16 @@ def fit_mixed_model(trials: pd.DataFrame, *, max_trials: int = 2000, seed: int =
             model = BinomialBayesMixedGLM.from_formula(formula, random, data, vcp_p=1.0, fe_p=2.0)
             result = model.fit_vb(minim_opts={"gtol": 1e-3, "maxiter": 300})
     except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as error:
-        return MixedModelResult(False, f"the fit failed ({type(error).__name__}: {error}).", formula=formula)
+        return MixedModelResult(
+            False, f"the fit failed ({type(error).__name__}: {error}).", formula=formula
+        )
     mean, sd = np.asarray(result.fe_mean), np.asarray(result.fe_sd)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sd))) or np.any(np.abs(mean) > 30):
-        return MixedModelResult(False, "the fit did not converge to finite estimates (singular design).", formula=formula)
+        return MixedModelResult(
+            False,
+            "the fit did not converge to finite estimates (singular design).",
+            formula=formula,
+        )
     table = pd.DataFrame(
         {
             "term": [_readable(name, levels[0]) for name in model.exog_names],
@@ -97,8 +111,13 @@ def fit_mixed_model(trials: pd.DataFrame, *, max_trials: int = 2000, seed: int =
     )
     effects = pd.DataFrame({"effect": list(random), "sd": np.exp(np.asarray(result.vcp_mean))})
     return MixedModelResult(
-        True, table=table, random_effects=effects, formula=f"{formula}, random: {', '.join(random)}",
-        n_trials=len(data), n_participants=int(data["participant"].nunique()), subsampled=subsampled,
+        True,
+        table=table,
+        random_effects=effects,
+        formula=f"{formula}, random: {', '.join(random)}",
+        n_trials=len(data),
+        n_participants=int(data["participant"].nunique()),
+        subsampled=subsampled,
     )
 
 

@@ -12,13 +12,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from analysis.accuracy import ALL_CLASSES  # noqa: E402
-from analysis.responses import CONDITIONS, NONE_RESPONSE  # noqa: E402
+from analysis.accuracy import ALL_CLASSES
+from analysis.responses import CONDITIONS, NONE_RESPONSE
 
 CONDITION_COLORS = {"without_none": "#1b6ca8", "with_none": "#d1495b"}
 CONDITION_LABELS = {"without_none": 'without "none" (forced choice)', "with_none": 'with "none"'}
@@ -47,6 +47,12 @@ def _conditions(table: pd.DataFrame) -> list[str]:
     return [c for c in CONDITIONS if c in present]
 
 
+def _yerr(value, low, high) -> np.ndarray:
+    """Error-bar lengths below/above (never negative from rounding at 0% or 100%)."""
+    value, low, high = (np.asarray(v, dtype=float) for v in (value, low, high))
+    return np.clip(np.vstack([value - low, high - value]), 0, None)
+
+
 def _log2_axis(ax: plt.Axes, levels) -> None:
     ax.set_xscale("log", base=2)
     ax.set_xticks(levels, [str(level) for level in levels])
@@ -72,23 +78,33 @@ def plot_accuracy_vs_strokes(
     n_cols = min(3, len(panels))
     n_rows = int(np.ceil(len(panels) / n_cols))
     with sns.axes_style("whitegrid"):
-        fig, axes = plt.subplots(n_rows, n_cols, figsize=(4.3 * n_cols, 3.5 * n_rows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(
+            n_rows, n_cols, figsize=(4.3 * n_cols, 3.5 * n_rows), squeeze=False, sharey=True
+        )
     nudge = {c: 2 ** (0.1 * (i - (len(conditions) - 1) / 2)) for i, c in enumerate(conditions)}
-    wilson_shift = 2 ** 0.035
+    wilson_shift = 2**0.035
     for ax, panel in zip(axes.flat, panels):
         for condition in conditions:
-            cell = table[(table["class"] == panel) & (table["condition"] == condition)].sort_values("n_strokes")
+            cell = table[(table["class"] == panel) & (table["condition"] == condition)].sort_values(
+                "n_strokes"
+            )
             if cell.empty:
                 continue
             x = cell["n_strokes"].to_numpy() * nudge[condition]
             color = CONDITION_COLORS[condition]
             ax.plot(x, cell["accuracy"], marker="o", color=color, label=CONDITION_LABELS[condition])
             if "boot_low" in cell:
-                ax.vlines(x, cell["boot_low"], cell["boot_high"], color=color, linewidth=4, alpha=0.35)
+                ax.vlines(
+                    x, cell["boot_low"], cell["boot_high"], color=color, linewidth=4, alpha=0.35
+                )
             ax.errorbar(
-                x * wilson_shift, cell["accuracy"],
-                yerr=[cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]],
-                fmt="none", ecolor=color, elinewidth=1, capsize=3,
+                x * wilson_shift,
+                cell["accuracy"],
+                yerr=_yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
+                fmt="none",
+                ecolor=color,
+                elinewidth=1,
+                capsize=3,
             )
         if panel == ALL_CLASSES and paper:
             for condition, values in paper.items():
@@ -96,8 +112,13 @@ def plot_accuracy_vs_strokes(
                     continue
                 points = sorted((int(k), v) for k, v in values.items())
                 ax.plot(
-                    [p[0] for p in points], [p[1] for p in points], linestyle=":", marker="D",
-                    markerfacecolor="white", markersize=7, color=CONDITION_COLORS[condition],
+                    [p[0] for p in points],
+                    [p[1] for p in points],
+                    linestyle=":",
+                    marker="D",
+                    markerfacecolor="white",
+                    markersize=7,
+                    color=CONDITION_COLORS[condition],
                     label=f"paper, {CONDITION_LABELS[condition]}",
                 )
         _log2_axis(ax, levels)
@@ -105,7 +126,7 @@ def plot_accuracy_vs_strokes(
         ax.set_title("all classes" if panel == ALL_CLASSES else panel)
         ax.set_xlabel("strokes")
         ax.set_ylabel("accuracy")
-    for ax in list(axes.flat)[len(panels):]:
+    for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
     handles += [
@@ -113,13 +134,17 @@ def plot_accuracy_vs_strokes(
         plt.Line2D([], [], color="grey", linewidth=1, marker="_", markersize=8),
     ]
     labels += ["participant bootstrap 95%", "Wilson 95% (trials independent)"]
-    fig.legend(handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.legend(
+        handles, labels, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, -0.02)
+    )
     fig.suptitle("Recognition accuracy by stroke count")
     fig.tight_layout(rect=(0, 0.05 + 0.03 / n_rows, 1, 1))
     return save_figure(fig, out_stem)
 
 
-def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path) -> list[Path]:
+def plot_accuracy_bars(
+    per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path
+) -> list[Path]:
     """Grouped bars: class on x, one bar per stroke level, one panel per condition, Wilson 95%
     error bars and a dashed chance line at 1/(buttons shown) for that condition."""
     conditions = _conditions(per_class)
@@ -129,8 +154,11 @@ def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_st
     width = 0.8 / len(levels)
     with sns.axes_style("whitegrid"):
         fig, axes = plt.subplots(
-            1, len(conditions), figsize=(max(5.0, 1.1 * len(classes) + 1.5) * len(conditions), 4.2),
-            squeeze=False, sharey=True,
+            1,
+            len(conditions),
+            figsize=(max(5.0, 1.1 * len(classes) + 1.5) * len(conditions), 4.2),
+            squeeze=False,
+            sharey=True,
         )
     for ax, condition in zip(axes[0], conditions):
         cells = per_class[per_class["condition"] == condition].set_index(["class", "n_strokes"])
@@ -139,14 +167,25 @@ def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_st
             x = np.arange(len(classes)) - 0.4 + width * (i + 0.5)
             ax.bar(x, rows["accuracy"], width=width * 0.95, color=colors[level], label=str(level))
             ax.errorbar(
-                x, rows["accuracy"],
-                yerr=[rows["accuracy"] - rows["ci_low"], rows["ci_high"] - rows["accuracy"]],
-                fmt="none", ecolor="black", elinewidth=0.8, capsize=2,
+                x,
+                rows["accuracy"],
+                yerr=_yerr(rows["accuracy"], rows["ci_low"], rows["ci_high"]),
+                fmt="none",
+                ecolor="black",
+                elinewidth=0.8,
+                capsize=2,
             )
         level_chance = chance.get(condition)
         if level_chance:
             ax.axhline(level_chance, linestyle="--", color="black", linewidth=1)
-            ax.text(-0.48, level_chance + 0.012, f"chance {level_chance:.0%}", ha="left", va="bottom", fontsize=8)
+            ax.text(
+                -0.48,
+                level_chance + 0.012,
+                f"chance {level_chance:.0%}",
+                ha="left",
+                va="bottom",
+                fontsize=8,
+            )
         n = cells["n_trials"]
         n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}–{n.max()}"
         ax.set_title(f"{CONDITION_LABELS[condition]}\n(n = {n_text} trials per bar)", fontsize=10)
@@ -161,14 +200,16 @@ def plot_accuracy_bars(per_class: pd.DataFrame, chance: dict[str, float], out_st
 
 def confusion_counts(tests: pd.DataFrame) -> pd.DataFrame:
     """Counts per condition x level x true class x response (test trials)."""
-    counts = tests.groupby(["condition", "n_strokes", "true_class", "response"], observed=True).size()
+    counts = tests.groupby(
+        ["condition", "n_strokes", "true_class", "response"], observed=True
+    ).size()
     return counts.rename("n").reset_index()
 
 
-def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
+def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
     """Row-normalised confusion matrices (rows: true class, columns: answer), one panel per
-    stroke level (columns) and condition (rows); the with-"none" panels get a "none" column."""
-    counts = confusion_counts(tests)
+    stroke level (columns) and condition (rows); the with-"none" panels get a "none" column.
+    `counts`: `confusion_counts` of the test trials."""
     conditions = _conditions(counts)
     levels = sorted(int(level) for level in counts["n_strokes"].unique())
     classes = sorted(set(counts["true_class"].astype(str)))
@@ -176,7 +217,9 @@ def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
     answers = classes + sorted(answered - set(classes))
     size = 0.55 * len(answers) + 1.6
     fig, axes = plt.subplots(
-        len(conditions), len(levels), figsize=(size * len(levels), 0.55 * len(classes) * len(conditions) + 1.8 * len(conditions)),
+        len(conditions),
+        len(levels),
+        figsize=(size * len(levels), 0.55 * len(classes) * len(conditions) + 1.8 * len(conditions)),
         squeeze=False,
     )
     annotate = len(answers) <= 8
@@ -185,7 +228,9 @@ def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
         for c, level in enumerate(levels):
             ax = axes[r, c]
             cell = counts[(counts["condition"] == condition) & (counts["n_strokes"] == level)]
-            matrix = cell.pivot_table(index="true_class", columns="response", values="n", aggfunc="sum", observed=True)
+            matrix = cell.pivot_table(
+                index="true_class", columns="response", values="n", aggfunc="sum", observed=True
+            )
             matrix = matrix.reindex(index=classes, columns=columns).fillna(0)
             rates = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
             _heatmap(ax, rates, annotate)
@@ -193,7 +238,7 @@ def plot_confusion(tests: pd.DataFrame, out_stem: Path) -> list[Path]:
             ax.set_xlabel("answer" if r == len(conditions) - 1 else "")
             ax.set_ylabel("true class" if c == 0 else "")
             ax.tick_params(labelsize=8)
-    fig.suptitle('Confusion matrices (row = true class, share of its answers)')
+    fig.suptitle("Confusion matrices (row = true class, share of its answers)")
     fig.tight_layout()
     return save_figure(fig, out_stem)
 
@@ -206,8 +251,15 @@ def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
     if annotate:
         for (i, j), value in np.ndenumerate(values):
             if np.isfinite(value):
-                ax.text(j, i, f"{value:.0%}", ha="center", va="center", fontsize=7,
-                        color="white" if value > 0.55 else "#222")
+                ax.text(
+                    j,
+                    i,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if value > 0.55 else "#222",
+                )
     ax.set_xticks(range(values.shape[1]), rates.columns, rotation=45 if values.shape[1] > 6 else 0)
     ax.set_yticks(range(values.shape[0]), rates.index)
     ax.tick_params(length=0)
@@ -215,41 +267,89 @@ def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
 
 
 def answer_composition(tests: pd.DataFrame) -> pd.DataFrame:
-    """Share of correct, wrong-class and "none" answers per condition x level."""
-    kind = np.where(tests["is_none"].to_numpy() == 1, "none", np.where(tests["correct"].to_numpy() == 1, "correct", "wrong class"))
-    table = pd.crosstab([tests["condition"].astype(str), tests["n_strokes"].astype(int)], kind, normalize="index")
-    return table.reindex(columns=["correct", "wrong class", "none"], fill_value=0.0).reset_index()
+    """Share of correct, wrong-class and "none" answers per condition x level (test trials)."""
+    grouped = tests.groupby(["condition", "n_strokes"], observed=True)
+    table = grouped.agg(
+        n=("correct", "size"), correct=("correct", "mean"), none=("is_none", "mean")
+    ).reset_index()
+    table["wrong class"] = 1 - table["correct"] - table["none"]
+    table["condition"] = table["condition"].astype(str)
+    table["n_strokes"] = table["n_strokes"].astype(int)
+    return table[["condition", "n_strokes", "n", "correct", "wrong class", "none"]]
 
 
 def plot_none_contrast(
-    tests: pd.DataFrame, comparison: pd.DataFrame, out_stem: Path, paper: dict | None = None
+    composition: pd.DataFrame, comparison: pd.DataFrame, out_stem: Path, paper: dict | None = None
 ) -> list[Path]:
     """The 36% -> 76% contrast at a glance: per stroke level, one stacked bar per condition
-    splitting answers into correct / wrong class / "none", with the paper's accuracies as
-    diamonds and, above each pair, the gap and the share the criterion explains."""
-    composition = answer_composition(tests)
+    splitting answers into correct / wrong class / "none" (`answer_composition`), with the
+    paper's accuracies as diamonds and, above each pair, the gap and the share the
+    criterion explains (`compare.compare_none`; may be empty)."""
     conditions = _conditions(composition)
     levels = sorted(composition["n_strokes"].unique())
     width = 0.8 / len(conditions)
     with sns.axes_style("whitegrid"):
         fig, ax = plt.subplots(figsize=(1.9 * len(levels) + 2.5, 4.6))
     for i, condition in enumerate(conditions):
-        rows = composition[composition["condition"] == condition].set_index("n_strokes").reindex(levels)
+        rows = (
+            composition[composition["condition"] == condition]
+            .set_index("n_strokes")
+            .reindex(levels)
+        )
         x = np.arange(len(levels)) - 0.4 + width * (i + 0.5)
         color = CONDITION_COLORS[condition]
-        ax.bar(x, rows["correct"], width * 0.92, color=color, label=f"correct, {CONDITION_LABELS[condition]}")
-        ax.bar(x, rows["wrong class"], width * 0.92, bottom=rows["correct"], color=color, alpha=0.3,
-               label="wrong class" if i == 0 else None)
+        ax.bar(
+            x,
+            rows["correct"],
+            width * 0.92,
+            color=color,
+            label=f"correct, {CONDITION_LABELS[condition]}",
+        )
+        ax.bar(
+            x,
+            rows["wrong class"],
+            width * 0.92,
+            bottom=rows["correct"],
+            color=color,
+            alpha=0.3,
+            label="wrong class" if i == 0 else None,
+        )
         if condition == "with_none":
-            ax.bar(x, rows["none"], width * 0.92, bottom=rows["correct"] + rows["wrong class"],
-                   color="white", edgecolor="grey", hatch="///", label='"none"')
+            ax.bar(
+                x,
+                rows["none"],
+                width * 0.92,
+                bottom=rows["correct"] + rows["wrong class"],
+                color="white",
+                edgecolor="grey",
+                hatch="///",
+                label='"none"',
+            )
         for xi, value in zip(x, rows["correct"]):
             if np.isfinite(value):
-                ax.text(xi, value / 2, f"{value:.0%}", ha="center", va="center", color="white", fontsize=9, fontweight="bold")
+                ax.text(
+                    xi,
+                    value / 2,
+                    f"{value:.0%}",
+                    ha="center",
+                    va="center",
+                    color="white",
+                    fontsize=9,
+                    fontweight="bold",
+                )
         if paper and condition in paper:
-            points = [(levels.index(int(k)), v) for k, v in paper[condition].items() if int(k) in levels]
-            ax.scatter([x[j] for j, _ in points], [v for _, v in points], marker="D", s=45, color="black",
-                       zorder=5, label="paper's accuracy")
+            points = [
+                (levels.index(int(k)), v) for k, v in paper[condition].items() if int(k) in levels
+            ]
+            ax.scatter(
+                [x[j] for j, _ in points],
+                [v for _, v in points],
+                marker="D",
+                s=45,
+                color="black",
+                zorder=5,
+                label="paper's accuracy",
+            )
     if not comparison.empty:
         for j, level in enumerate(levels):
             row = comparison[comparison["n_strokes"] == level]
@@ -267,7 +367,9 @@ def plot_none_contrast(
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
-    ax.legend(unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    ax.legend(
+        unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
+    )
     ax.set_title('Where the answers go: with vs without "none"')
     fig.tight_layout()
     return save_figure(fig, out_stem)

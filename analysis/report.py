@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +20,12 @@ import pandas as pd
 from analysis import plots
 from analysis.accuracy import accuracy_table, cluster_bootstrap, test_trials
 from analysis.compare import compare_none, describe_gap
-from analysis.exclusions import ExclusionRules, apply_exclusions, find_participants_table, read_participants
+from analysis.exclusions import (
+    ExclusionRules,
+    apply_exclusions,
+    find_participants_table,
+    read_participants,
+)
 from analysis.mixed_model import fit_mixed_model
 from analysis.responses import options_per_condition, ordered_conditions, read_responses
 from sketchlab.errors import BadInput
@@ -32,7 +37,7 @@ SIMULATED_PREFIX = "sim-"
 
 @dataclass(frozen=True)
 class ReportOptions:
-    rules: ExclusionRules = ExclusionRules()
+    rules: ExclusionRules = field(default_factory=ExclusionRules)
     participants_path: Path | None = None
     """Participants table (status per session); default: `<responses>.participants.csv` if present."""
     scores_path: Path | None = None
@@ -43,7 +48,9 @@ class ReportOptions:
     seed: int = 0
 
 
-def build_report(responses_path: str | Path, out: str | Path, options: ReportOptions = ReportOptions()) -> dict[str, float]:
+def build_report(
+    responses_path: str | Path, out: str | Path, options: ReportOptions = ReportOptions()
+) -> dict[str, float]:
     """Analyse `responses_path` into the folder `out` (replaced on success).
 
     Returns the seconds each step took. Raises BadInput (before writing anything) on bad
@@ -69,9 +76,13 @@ def build_report(responses_path: str | Path, out: str | Path, options: ReportOpt
         from analysis import human_vs_clip
 
         if "stimulus_id" not in responses.columns:
-            raise BadInput(f"{responses_path}: missing column 'stimulus_id', needed to join the CLIP scores.")
+            raise BadInput(
+                f"{responses_path}: missing column 'stimulus_id', needed to join the CLIP scores."
+            )
         stimuli = responses.loc[responses["trial_type"] == "test", "stimulus_id"].dropna().unique()
-        scores = human_vs_clip.read_scores(options.scores_path, stimuli_ids=[str(s) for s in stimuli])
+        scores = human_vs_clip.read_scores(
+            options.scores_path, stimuli_ids=[str(s) for s in stimuli]
+        )
     lap("read")
 
     excluded = apply_exclusions(responses, options.rules, participants)
@@ -82,7 +93,17 @@ def build_report(responses_path: str | Path, out: str | Path, options: ReportOpt
     building = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
     try:
         os.chmod(building, 0o755)
-        sections = _build(responses, trials, excluded, scores, options, building, responses_path, participants_path, lap)
+        sections = _build(
+            responses,
+            trials,
+            excluded,
+            scores,
+            options,
+            building,
+            responses_path,
+            participants_path,
+            lap,
+        )
         (building / "index.html").write_text(sections, encoding="utf-8")
         lap("html")
         _replace_folder(building, out)
@@ -123,7 +144,17 @@ def _simulated_note(responses: pd.DataFrame, flag: bool | None) -> str:
     )
 
 
-def _build(responses, trials, excluded, scores, options, folder: Path, responses_path, participants_path, lap) -> str:
+def _build(
+    responses,
+    trials,
+    excluded,
+    scores,
+    options,
+    folder: Path,
+    responses_path,
+    participants_path,
+    lap,
+) -> str:
     figures = folder / "figures"
     figures.mkdir()
     paper = paper_numbers()
@@ -137,10 +168,12 @@ def _build(responses, trials, excluded, scores, options, folder: Path, responses
     lap("accuracy")
     n_options = options_per_condition(responses)
     chance = {condition: 1 / n for condition, n in n_options.items()}
+    sources = f"Data: <code>{html.escape(str(responses_path))}</code>"
+    if participants_path:
+        sources += f" · participants table: <code>{html.escape(str(participants_path))}</code>"
+    built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     html_parts = [
-        f"<h1>Sketch recognition report</h1><p class='meta'>Data: <code>{html.escape(str(responses_path))}</code>"
-        f"{' · participants table: <code>' + html.escape(str(participants_path)) + '</code>' if participants_path else ''}"
-        f" · built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}</p>",
+        f"<h1>Sketch recognition report</h1><p class='meta'>{sources} · built {built}</p>",
         _simulated_note(responses, options.simulated),
         _summary(responses, trials, tests, excluded, n_options),
     ]
@@ -164,17 +197,25 @@ def _build(responses, trials, excluded, scores, options, folder: Path, responses
         comparison.to_csv(folder / "comparison.csv", index=False)
     lap("comparison")
 
+    confusion = plots.confusion_counts(tests)
+    composition = plots.answer_composition(tests)
+    confusion.to_csv(folder / "confusion.csv", index=False)
+    composition.to_csv(folder / "answer_composition.csv", index=False)
     figs = {
-        "contrast": plots.plot_none_contrast(tests, comparison, figures / "none_contrast", paper_human),
-        "lines": plots.plot_accuracy_vs_strokes(per_class_b, pooled_b, figures / "accuracy_vs_strokes", paper_human),
+        "contrast": plots.plot_none_contrast(
+            composition, comparison, figures / "none_contrast", paper_human
+        ),
+        "lines": plots.plot_accuracy_vs_strokes(
+            per_class_b, pooled_b, figures / "accuracy_vs_strokes", paper_human
+        ),
         "bars": plots.plot_accuracy_bars(per_class, chance, figures / "accuracy_bars"),
-        "confusion": plots.plot_confusion(tests, figures / "confusion"),
+        "confusion": plots.plot_confusion(confusion, figures / "confusion"),
     }
-    plots.confusion_counts(tests).to_csv(folder / "confusion.csv", index=False)
-    plots.answer_composition(tests).to_csv(folder / "answer_composition.csv", index=False)
     lap("figures")
 
-    html_parts.append(_comparison_section(comparison, figs["contrast"][0], ordered_conditions(tests)))
+    html_parts.append(
+        _comparison_section(comparison, figs["contrast"][0], ordered_conditions(tests))
+    )
     html_parts.append(
         "<h2>Accuracy by stroke count</h2>"
         "<p>Thick bars: 95% participant-cluster bootstrap (participants resampled within their condition, "
@@ -225,7 +266,9 @@ def _comparison_section(comparison: pd.DataFrame, figure: Path, conditions: list
             f"<p>Only one condition ({', '.join(conditions)}) is in the included data, so there is no with/without "
             "comparison. The figure shows how its answers split.</p>" + _figure(figure)
         )
-    sentences = "".join(f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows())
+    sentences = "".join(
+        f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
+    )
     shown = comparison.copy()
     table = pd.DataFrame(
         {
@@ -234,24 +277,42 @@ def _comparison_section(comparison: pd.DataFrame, figure: Path, conditions: list
             "with none": _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
             "difference (Newcombe 95%)": _pct_ci(shown, "difference", "diff_low", "diff_high"),
             "odds ratio": shown["odds_ratio"].map("{:.2f}".format),
-            "participants (w/o, with)": shown["participants_without"].astype(str) + ", " + shown["participants_with"].astype(str),
+            "participants (w/o, with)": shown["participants_without"].astype(str)
+            + ", "
+            + shown["participants_with"].astype(str),
             "Welch p": shown["welch_p"].map(_p),
             "Mann-Whitney p": shown["mannwhitney_p"].map(_p),
             '"none" rate': shown["none_rate_with"].map("{:.1%}".format),
-            "committed accuracy": _pct_ci(shown, "committed_accuracy_with", "committed_ci_low", "committed_ci_high"),
-            "known (guessing-corrected) w/o, with": shown["known_without"].map("{:.1%}".format) + ", " + shown["known_with"].map("{:.1%}".format),
-            "d' w/o, with": shown["dprime_without"].map("{:.2f}".format) + ", " + shown["dprime_with"].map("{:.2f}".format),
+            "committed accuracy": _pct_ci(
+                shown, "committed_accuracy_with", "committed_ci_low", "committed_ci_high"
+            ),
+            "known (guessing-corrected) w/o, with": shown["known_without"].map("{:.1%}".format)
+            + ", "
+            + shown["known_with"].map("{:.1%}".format),
+            "d' w/o, with": shown["dprime_without"].map("{:.2f}".format)
+            + ", "
+            + shown["dprime_with"].map("{:.2f}".format),
             "criterion k (with)": shown["criterion_with"].map("{:.2f}".format),
-            "caution share of gap": shown["caution_share"].map(lambda v: f"{v:.0%}" if np.isfinite(v) else "—"),
+            "caution share of gap": shown["caution_share"].map(
+                lambda v: f"{min(max(v, 0), 1):.0%}" if np.isfinite(v) else "—"
+            ),
         }
     )
     foil_note = ""
     if "hit_rate" in shown.columns and shown["n_foils"].sum() > 0:
         table["foils"] = shown["n_foils"].astype(int)
-        table["hit / false-alarm rate"] = shown["hit_rate"].map("{:.1%}".format) + " / " + shown["false_alarm_rate"].map("{:.1%}".format)
-        table["yes/no d', c"] = shown["dprime_yes_no"].map("{:.2f}".format) + ", " + shown["criterion_yes_no"].map("{:.2f}".format)
+        table["hit / false-alarm rate"] = (
+            shown["hit_rate"].map("{:.1%}".format)
+            + " / "
+            + shown["false_alarm_rate"].map("{:.1%}".format)
+        )
+        table["yes/no d', c"] = (
+            shown["dprime_yes_no"].map("{:.2f}".format)
+            + ", "
+            + shown["criterion_yes_no"].map("{:.2f}".format)
+        )
         foil_note = (
-            "<p>Foil trials (no correct class among the buttons, where \"none\" is right) give hit rate = committing "
+            '<p>Foil trials (no correct class among the buttons, where "none" is right) give hit rate = committing '
             "on a real trial and false-alarm rate = committing on a foil; the yes/no d' and criterion c below use them "
             "(a different scale from the m-alternative d').</p>"
         )
@@ -261,8 +322,14 @@ def _comparison_section(comparison: pd.DataFrame, figure: Path, conditions: list
         "per-participant accuracy); the Newcombe interval treats trials as independent and is the paper-style "
         "descriptive figure. 'Caution share' is the part of the gap that the with-\"none\" group's own sensitivity "
         "(d') would have recovered under forced choice: the gap it explains is a stricter criterion, not weaker "
-        "recognition (equal-variance model, docs/analysis.md).</p><ul>"
-        + sentences + "</ul>" + _figure(figure) + foil_note + _table(table) + "<p>All columns: comparison.csv.</p>"
+        "recognition (equal-variance model, docs/analysis.md; shown clipped to 0-100%, raw in comparison.csv, "
+        "and only where the gap's interval excludes zero).</p><ul>"
+        + sentences
+        + "</ul>"
+        + _figure(figure)
+        + foil_note
+        + _table(table)
+        + "<p>All columns: comparison.csv.</p>"
     )
 
 
@@ -279,13 +346,19 @@ def _model_section(model, folder: Path) -> str:
         else f" Fitted on all {model.n_trials:,} included test trials from {model.n_participants:,} participants."
     )
     shown = model.table.assign(
-        **{column: model.table[column].map("{:.3g}".format) for column in ("posterior_mean", "posterior_sd", "odds_ratio", "or_low", "or_high")}
+        **{
+            column: model.table[column].map("{:.3g}".format)
+            for column in ("posterior_mean", "posterior_sd", "odds_ratio", "or_low", "or_high")
+        }
     )
     return (
         head
         + f"<p><code>{html.escape(model.formula)}</code>; statsmodels BinomialBayesMixedGLM, variational Bayes "
-        "(posterior mean and SD on the log-odds scale; odds ratios with mean ± 1.96 SD)." + note + "</p>"
-        + _table(shown) + "<p>Random-intercept SDs (log-odds):</p>"
+        "(posterior mean and SD on the log-odds scale; odds ratios with mean ± 1.96 SD)."
+        + note
+        + "</p>"
+        + _table(shown)
+        + "<p>Random-intercept SDs (log-odds):</p>"
         + _table(model.random_effects.assign(sd=model.random_effects["sd"].map("{:.3g}".format)))
     )
 
@@ -296,7 +369,10 @@ def _clip_section(scores, per_class, figures: Path, folder: Path) -> str:
     clip = human_vs_clip.clip_accuracy_by_level(scores)
     clip.to_csv(folder / "clip_accuracy.csv", index=False)
     paths = human_vs_clip.plot_human_vs_clip(per_class, clip, figures / "human_vs_clip")
-    circular = bool(clip["circular"].astype(bool).any()) or clip["model"].astype(str).str.upper().str.contains("RN101").any()
+    circular = (
+        bool(clip["circular"].astype(bool).any())
+        or clip["model"].astype(str).str.upper().str.contains("RN101").any()
+    )
     warning = (
         "<div class='warn'><b>Circular score.</b> Some CLIP scores come from RN101, the model the sketches were "
         "optimised against (CLIPasso's loss); they measure how well the optimiser fit that network, not how "
@@ -308,26 +384,45 @@ def _clip_section(scores, per_class, figures: Path, folder: Path) -> str:
     missing = f"<p>{len(unscored)} stimuli people saw have no CLIP score.</p>" if unscored else ""
     pooled = clip[clip["class"] == "all"]
     return (
-        "<h2>Human vs CLIP</h2>" + warning
+        "<h2>Human vs CLIP</h2>"
+        + warning
         + "<p>CLIP zero-shot top-1 per stroke level (Wilson 95% over sketches) next to human accuracy; stars: the paper's "
         "ViT-B/32 top-1 (78% at 16 strokes, 91% at 32). All rows: clip_accuracy.csv.</p>"
-        + missing + _figure(paths[0]) + _table(pooled.round(3))
+        + missing
+        + _figure(paths[0])
+        + _table(pooled.round(3))
     )
 
 
 def _paper_section(paper: dict) -> str:
     human = paper["human_category_recognition"]
     rows = [
-        {"measure": f"people, category, {cond.replace('_', ' ')}", **{f"{k} strokes": f"{v:.1%}" for k, v in vals.items()}}
+        {
+            "measure": f"people, category, {cond.replace('_', ' ')}",
+            **{f"{k} strokes": f"{v:.1%}" for k, v in vals.items()},
+        }
         for cond, vals in human.items()
     ]
-    rows.append({"measure": "people, instance", **{f"{k} strokes": f"{v:.1%}" for k, v in paper["human_instance_recognition"].items()}})
+    rows.append(
+        {
+            "measure": "people, instance",
+            **{f"{k} strokes": f"{v:.1%}" for k, v in paper["human_instance_recognition"].items()},
+        }
+    )
     for metric, vals in paper["clip_vit_b32_zero_shot"].items():
         if isinstance(vals, dict):
-            rows.append({"measure": f"CLIP ViT-B/32 zero-shot {metric}", **{f"{k} strokes": f"{v:.0%}" for k, v in vals.items()}})
+            rows.append(
+                {
+                    "measure": f"CLIP ViT-B/32 zero-shot {metric}",
+                    **{f"{k} strokes": f"{v:.0%}" for k, v in vals.items()},
+                }
+            )
     table = pd.DataFrame(rows).fillna("—")
     return (
-        "<h2>The paper's numbers (references)</h2><p>" + html.escape(paper["source"]) + "</p>" + _table(table)
+        "<h2>The paper's numbers (references)</h2><p>"
+        + html.escape(paper["source"])
+        + "</p>"
+        + _table(table)
     )
 
 
@@ -340,9 +435,9 @@ def _methods(rules: ExclusionRules) -> str:
         f"{'excluded' if rules.incomplete else 'kept'}; participant median answer-time floor "
         f"{rules.min_median_rt_ms if rules.min_median_rt_ms is not None else 'off'} ms; single-answer floor "
         f"{rules.min_rt_ms if rules.min_rt_ms is not None else 'off'} ms.</li>"
-        "<li>Chance is 1 / (buttons shown): 1/5 with five classes and no \"none\", 1/6 with it. Guessing-corrected "
+        '<li>Chance is 1 / (buttons shown): 1/5 with five classes and no "none", 1/6 with it. Guessing-corrected '
         "('known') rate: (p − 1/m) / (1 − 1/m).</li>"
-        "<li>d': equal-variance Gaussian m-alternative model; with \"none\", the observer says \"none\" when the "
+        '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer says "none" when the '
         "strongest option is below a criterion k. A pure change in caution moves k and leaves d'.</li>"
         "</ul>"
     )
@@ -354,17 +449,23 @@ def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
             "condition": table["condition"],
             "class": table["class"],
             "strokes": table["n_strokes"],
-            "correct / trials": table["n_correct"].astype(str) + " / " + table["n_trials"].astype(str),
+            "correct / trials": table["n_correct"].astype(str)
+            + " / "
+            + table["n_trials"].astype(str),
             "accuracy (Wilson 95%)": _pct_ci(table, "accuracy", "ci_low", "ci_high"),
         }
     )
     if "boot_low" in table:
-        shown["participant bootstrap 95%"] = [f"[{lo:.1%}, {hi:.1%}]" for lo, hi in zip(table["boot_low"], table["boot_high"])]
+        shown["participant bootstrap 95%"] = [
+            f"[{lo:.1%}, {hi:.1%}]" for lo, hi in zip(table["boot_low"], table["boot_high"])
+        ]
     return shown
 
 
 def _pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
-    return [f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])]
+    return [
+        f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])
+    ]
 
 
 def _p(value: float) -> str:
@@ -379,7 +480,9 @@ def _figure(path: Path) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—")
+    return frame.to_html(
+        index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—"
+    )
 
 
 _STYLE = """

@@ -119,7 +119,11 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
         raise BadInput(f"{source}: the responses table has a header but no trials.")
 
     frame = frame.assign(
-        **{column: _as_text_category(frame[column]) for column in _TEXT_COLUMNS if column in frame.columns}
+        **{
+            column: _as_text_category(frame[column])
+            for column in _TEXT_COLUMNS
+            if column in frame.columns
+        }
     )
 
     for column in ("participant_id", "condition", "trial_type", "true_class", "response"):
@@ -198,7 +202,9 @@ def _binary(frame: pd.DataFrame, column: str, source: str) -> pd.Series:
     mapped = text.map({"1": 1, "0": 0, "1.0": 1, "0.0": 0, "true": 1, "false": 0})
     bad = mapped.isna().to_numpy()
     if bad.any():
-        raise BadInput(f"{source}: {_row_label(frame, bad, source)} column '{column}' must be 0 or 1.")
+        raise BadInput(
+            f"{source}: {_row_label(frame, bad, source)} column '{column}' must be 0 or 1."
+        )
     return mapped.astype(np.int8)
 
 
@@ -221,7 +227,9 @@ def options_per_condition(frame: pd.DataFrame) -> dict[str, int]:
         rows = tests[tests["condition"] == condition]
         if "options_shown" in rows.columns and rows["options_shown"].notna().any():
             shown = rows["options_shown"].value_counts()
-            buttons = pd.Series(shown.to_numpy(), index=pd.Index(shown.index.astype(str)).str.count(r"\|") + 1)
+            buttons = pd.Series(
+                shown.to_numpy(), index=pd.Index(shown.index.astype(str)).str.count(r"\|") + 1
+            )
             counts[condition] = int(buttons.groupby(level=0).sum().idxmax())
         else:
             counts[condition] = n_classes + (1 if condition == "with_none" else 0)

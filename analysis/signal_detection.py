@@ -7,9 +7,9 @@ accuracy `pc_mafc(d', m)`. With a "none" button the observer answers "none" when
 largest value is below a criterion k: a pure change of caution moves k and leaves d' as is.
 So d' from the forced-choice condition and d' from the with-"none" condition are on one
 scale and comparable; the gap in accuracy that the criterion explains is caution, not
-recognition. Foil trials (true class not among the buttons, where "none" is right) pin k
-down directly (`none rate on foils = Phi(k)^m`); without them k and d' are both solved from
-the target trials' accuracy and "none" rate, which leans harder on the model.
+recognition. Foil trials (true class not among the buttons, where "none" is right) measure
+k directly (`none rate on foils = Phi(k)^m`); without them k and d' are both solved from
+the target trials' accuracy and "none" rate alone, which leans harder on the model.
 """
 
 import numpy as np
@@ -51,27 +51,28 @@ def none_model_rates(dprime: float, criterion: float, m: int) -> dict[str, float
 
 
 def fit_none_model(
-    p_correct: float, p_none: float, m: int, p_none_foil: float | None = None
+    p_correct: float,
+    p_none: float,
+    m: int,
+    p_none_foil: float | None = None,
+    n_targets: int = 1,
+    n_foils: int = 1,
 ) -> tuple[float, float]:
-    """(d', criterion k) of the with-"none" condition from its target-trial accuracy and
-    "none" rate, and from the foil trials' "none" rate when there were foils."""
+    """(d', criterion k) of the with-"none" condition, fitted by least squares to its
+    target-trial accuracy and "none" rate and, when there were foils, the foils' "none" rate
+    (each rate weighted by the square root of its trial count, so a handful of foils cannot
+    pin the criterion on their own)."""
     if m < 2 or not (np.isfinite(p_correct) and np.isfinite(p_none)):
         return float("nan"), float("nan")
-    if p_none_foil is not None and np.isfinite(p_none_foil):
-        foil = min(max(p_none_foil, 1e-6), 1 - 1e-6)
-        criterion = float(stats.norm.ppf(foil ** (1.0 / m)))
-        target = min(max(p_correct, 1e-6), 1 - 1e-6)
-        low, high = _integral_above(0.0, m, criterion), _integral_above(12.0, m, criterion)
-        if target <= low:
-            return 0.0, criterion
-        if target >= high:
-            return 12.0, criterion
-        dprime = optimize.brentq(lambda d: _integral_above(d, m, criterion) - target, 0.0, 12.0, xtol=1e-6)
-        return float(dprime), criterion
+    use_foils = p_none_foil is not None and np.isfinite(p_none_foil) and n_foils > 0
+    weights = np.sqrt([n_targets, n_targets] + ([n_foils] if use_foils else []), dtype=float)
 
     def residual(params: np.ndarray) -> np.ndarray:
         rates = none_model_rates(params[0], params[1], m)
-        return np.array([rates["p_correct"] - p_correct, rates["p_none"] - p_none])
+        errors = [rates["p_correct"] - p_correct, rates["p_none"] - p_none]
+        if use_foils:
+            errors.append(rates["p_none_foil"] - p_none_foil)
+        return weights * np.array(errors)
 
     start = np.array([max(dprime_mafc(p_correct + p_none / m, m), 0.1), 0.5])
     fit = optimize.least_squares(
@@ -80,12 +81,15 @@ def fit_none_model(
     return float(fit.x[0]), float(fit.x[1])
 
 
-def yes_no_dprime(hit_rate: float, false_alarm_rate: float, n_hit: int = 0, n_fa: int = 0) -> tuple[float, float]:
+def yes_no_dprime(
+    hit_rate: float, false_alarm_rate: float, n_hit: int = 0, n_fa: int = 0
+) -> tuple[float, float]:
     """Yes/no d' = z(H) - z(F) and criterion c = -(z(H) + z(F)) / 2.
 
     Here a "yes" is committing to a class (not "none"): H on target trials, F on foils.
     Rates of 0 or 1 are moved in by 1/(2n) (Macmillan & Kaplan) when the counts are given.
     """
+
     def clip(rate: float, n: int) -> float:
         edge = 1.0 / (2 * n) if n > 0 else 1e-3
         return min(max(rate, edge), 1 - edge)

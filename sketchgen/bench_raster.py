@@ -68,7 +68,11 @@ def agreement(scene: dict[str, np.ndarray], image: np.ndarray, grad: np.ndarray)
 
 
 def time_scene(scene: dict[str, np.ndarray], repeats: int = 10, renderer: str = "torch"):
-    """Median forward and forward+backward milliseconds (after one warm-up of each)."""
+    """Median forward and forward+backward milliseconds (after one warm-up of each).
+
+    `fwd_bwd_cpu_ms` is the median process CPU time of forward+backward: on a machine shared
+    with other jobs it is a steadier figure than wall time (it counts every thread).
+    """
     points = torch.tensor(scene["points"], dtype=torch.float32)
     half_width = torch.tensor(scene["half_width"], dtype=torch.float32)
     target = torch.tensor(scene["target"], dtype=torch.float32)
@@ -86,12 +90,14 @@ def time_scene(scene: dict[str, np.ndarray], repeats: int = 10, renderer: str = 
     timings = {}
     for name, fn in (("fwd_ms", forward), ("fwd_bwd_ms", forward_backward)):
         fn()
-        runs = []
+        runs, cpu = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             runs.append((time.perf_counter() - start) * 1000.0)
+            cpu.append((time.process_time() - start_cpu) * 1000.0)
         timings[name] = statistics.median(runs)
+    timings["fwd_bwd_cpu_ms"] = statistics.median(cpu)
     return timings
 
 

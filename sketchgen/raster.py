@@ -91,7 +91,7 @@ def _validate(points, half_widths, size, stroke_mask, colors, samples):
 def _pattern_tensors(height, width, samples, seed, device, dtype):
     """Sample positions, per-pixel sample counts and edge-sample extras on one device."""
     pattern = sample_pattern(height, width, samples, seed)
-    xy = torch.as_tensor(pattern.xy, device=device, dtype=dtype)
+    xy = torch.as_tensor(pattern.xy.T.copy(), device=device, dtype=dtype)  # (2, H*W*s)
     counts = torch.as_tensor(pattern.counts, device=device, dtype=dtype)
     extra = (
         torch.as_tensor(pattern.extra_sample, device=device),
@@ -112,28 +112,32 @@ def _uniform_opaque(colors: torch.Tensor | None, stroke_mask: torch.Tensor) -> b
     return bool(same and opaque)
 
 
-def _render_torch(points, half_widths, height, width, stroke_mask, colors, samples, seed):
+def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer):
+    """Either ("union", alpha (B, H, W), rgb (B, 3) or None for black) or ("rgba", (B, H, W, 4))."""
     batch = points.shape[0]
+    if renderer == "diffvg":
+        from sketchgen.diffvg_backend import render_rgba_diffvg
+
+        return "rgba", render_rgba_diffvg(
+            points, half_widths, height, width, stroke_mask, colors, samples, seed
+        )
+    if renderer != "torch":
+        raise BadInput(f"renderer must be 'torch' or 'diffvg', got {renderer!r}.")
     pattern, xy, counts, extra = _pattern_tensors(
         height, width, samples, seed, points.device, points.dtype
     )
-    keep_graph = points.sum() * 0 + half_widths.sum() * 0  # zero gradients for empty scenes
+    image = stroke_mask.nonzero()[:, 0]
+    if image.numel() == 0:  # white, with zero gradients
+        keep_graph = points.sum() * 0 + half_widths.sum() * 0
+        alpha = torch.zeros(batch, height, width, device=points.device, dtype=points.dtype)
+        return "union", alpha + keep_graph, None
     if _uniform_opaque(colors, stroke_mask):
-        image = stroke_mask.nonzero()[:, 0]
-        if image.numel() == 0:
-            alpha = torch.zeros(batch, height, width, device=points.device, dtype=points.dtype)
-        else:
-            alpha = StrokeCoverage.apply(
-                points[stroke_mask], half_widths[stroke_mask], image, batch, pattern, xy,
-                counts, extra, False,
-            )
-        alpha = alpha + keep_graph
-        if colors is None:
-            rgb = torch.zeros(batch, 1, 1, 3, device=points.device, dtype=points.dtype)
-        else:
-            rgb = colors[:, 0, :3][:, None, None, :]
-        return torch.cat([alpha[..., None] * rgb, alpha[..., None]], dim=-1)
-    return _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra) + keep_graph
+        alpha = StrokeCoverage.apply(
+            points[stroke_mask], half_widths[stroke_mask], image, batch, pattern, xy, counts,
+            extra, False,
+        )
+        return "union", alpha, None if colors is None else colors[:, 0, :3]
+    return "rgba", _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra)
 
 
 def _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra):
@@ -188,14 +192,16 @@ def render_rgba(
     points, half_widths, (height, width), stroke_mask, colors, unbatched = _validate(
         points, half_widths, size, stroke_mask, colors, samples
     )
-    if renderer == "torch":
-        rgba = _render_torch(points, half_widths, height, width, stroke_mask, colors, samples, seed)
-    elif renderer == "diffvg":
-        from sketchgen.diffvg_backend import render_rgba_diffvg
-
-        rgba = render_rgba_diffvg(points, half_widths, height, width, stroke_mask, colors, samples, seed)
+    kind, *drawn = _draw(
+        points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer
+    )
+    if kind == "rgba":
+        rgba = drawn[0]
     else:
-        raise BadInput(f"renderer must be 'torch' or 'diffvg', got {renderer!r}.")
+        alpha, rgb = drawn
+        alpha = alpha[..., None]
+        rgb = alpha.new_zeros(3) if rgb is None else rgb[:, None, None, :]
+        rgba = torch.cat([alpha * rgb, alpha], dim=-1)
     return rgba[0] if unbatched else rgba
 
 
@@ -214,10 +220,21 @@ def render(
 
     Arguments as for `render_rgba`.
     """
-    rgba = render_rgba(
-        points, half_widths, size, stroke_mask=stroke_mask, colors=colors, samples=samples,
-        seed=seed, renderer=renderer,
+    points, half_widths, (height, width), stroke_mask, colors, unbatched = _validate(
+        points, half_widths, size, stroke_mask, colors, samples
     )
-    alpha = rgba[..., 3:]
-    image = alpha * rgba[..., :3] + (1 - alpha)
-    return image.movedim(-1, -3)
+    kind, *drawn = _draw(
+        points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer
+    )
+    if kind == "rgba":
+        rgba = drawn[0]
+        alpha = rgba[..., 3:]
+        image = (alpha * rgba[..., :3] + (1 - alpha)).movedim(-1, 1)
+    else:
+        alpha, rgb = drawn
+        alpha = alpha[:, None]
+        if rgb is None:  # black: 1 - coverage in every channel
+            image = (1 - alpha).expand(-1, 3, -1, -1).contiguous()
+        else:
+            image = alpha * alpha * rgb[:, :, None, None] + (1 - alpha)
+    return image[0] if unbatched else image

@@ -21,7 +21,9 @@ from sketchgen.raster_samples import SamplePattern
 
 # Pixel centre to farthest point of its square; a sample is at most this far from the centre.
 _HALF_DIAGONAL = 0.70711
-_REFINE = 16  # chords per coarse segment when an exact distance is needed
+# Chords per refined piece (2 coarse segments) when an exact distance is needed.
+_REFINE_FORWARD = 32
+_REFINE_BACKWARD = 8
 
 
 def _power_basis(points: torch.Tensor) -> torch.Tensor:
@@ -32,29 +34,31 @@ def _power_basis(points: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _project_on_cubic(coeffs, p, t_lo, t_hi):
+def _project_on_cubic(coeffs, p, t_lo, t_hi, pieces):
     """Nearest point to p on each cubic's piece t in [t_lo, t_hi], via a fine polyline.
 
-    coeffs (n, 4, 2) power basis, p (n, 2); the piece is cut into `_REFINE` chords, so the
-    error is the coarse segment's error / _REFINE**2 (well under 0.001 px). Returns (t, q).
+    coeffs (n, 4, 2) power basis, p (n, 2); the piece is cut into `pieces` chords, so the
+    error is the coarse segment's error * (2 / pieces)**2. Returns (t, q (n, 2)).
     """
-    steps = torch.linspace(0.0, 1.0, _REFINE + 1, device=p.device, dtype=p.dtype)
+    steps = torch.linspace(0.0, 1.0, pieces + 1, device=p.device, dtype=p.dtype)
     t = t_lo[:, None] + (t_hi - t_lo)[:, None] * steps  # (n, R+1)
-    tt = t[..., None]
-    c0, c1, c2, c3 = (c[:, None] for c in coeffs.unbind(-2))
-    q = c0 + tt * (c1 + tt * (c2 + tt * c3))  # (n, R+1, 2)
-    a, ab = q[:, :-1], q[:, 1:] - q[:, :-1]
-    ap = p[:, None] - a
-    u = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)).clamp(0.0, 1.0)
-    dist2 = (ap - u[..., None] * ab).square().sum(-1)
-    best = dist2.argmin(1, keepdim=True)
-    u = u.gather(1, best).squeeze(1)
-    t0 = t.gather(1, best).squeeze(1)
-    t_best = t0 + u * (t_hi - t_lo) / _REFINE
-    q_best = a.gather(1, best[..., None].expand(-1, 1, 2)).squeeze(1) + u[:, None] * ab.gather(
-        1, best[..., None].expand(-1, 1, 2)
-    ).squeeze(1)
-    return t_best, q_best
+    c = coeffs.reshape(-1, 8)
+    cx0, cy0, cx1, cy1, cx2, cy2, cx3, cy3 = (c[:, i : i + 1] for i in range(8))
+    qx = cx0 + t * (cx1 + t * (cx2 + t * cx3))
+    qy = cy0 + t * (cy1 + t * (cy2 + t * cy3))
+    ax, ay = qx[:, :-1], qy[:, :-1]
+    abx, aby = qx[:, 1:] - ax, qy[:, 1:] - ay
+    px, py = p[:, 0:1] - ax, p[:, 1:2] - ay
+    u = ((px * abx + py * aby) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp_(0.0, 1.0)
+    dx, dy = px - u * abx, py - u * aby
+    best = (dx * dx + dy * dy).argmin(1, keepdim=True)
+    u = u.gather(1, best)
+    t_best = (t.gather(1, best) + u * (t_hi - t_lo)[:, None] / pieces).squeeze(1)
+    q = torch.cat(
+        [ax.gather(1, best) + u * abx.gather(1, best), ay.gather(1, best) + u * aby.gather(1, best)],
+        dim=1,
+    )
+    return t_best, q
 
 
 def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
@@ -116,77 +120,96 @@ class StrokeGeometry:
         self.seg_reach = (half_widths + _HALF_DIAGONAL + self.seg_error)[stroke]
         lo = torch.minimum(ends[:, 0], ends[:, 1]) - self.seg_reach[:, None]
         hi = torch.maximum(ends[:, 0], ends[:, 1]) + self.seg_reach[:, None]
-        first = torch.ceil(lo - 0.5).long()  # first pixel (col, row) whose centre is >= lo
-        span = int((torch.floor(hi - 0.5).long() - first).amax()) + 1 if total else 0
-        self.window = max(span, 1)
-        self._pairs(first)
+        # Each segment's window: the pixels whose centre lies in its reach box, on the image.
+        limit = torch.tensor([width - 1, height - 1], device=device)
+        first = torch.minimum(torch.ceil(lo - 0.5).long().clamp_min(0), limit + 1)
+        last = torch.minimum(torch.floor(hi - 0.5).long(), limit)
+        self._pairs(first, (last - first + 1).clamp_min(0))
 
-    def _pairs(self, first: torch.Tensor) -> None:
+    def _pairs(self, first: torch.Tensor, extent: torch.Tensor) -> None:
         """(segment, pixel) pairs whose pixel centre is within the segment's reach."""
         device = first.device
-        win = self.window
-        grid = torch.arange(win, device=device)
-        cols = (first[:, 0:1, None] + grid[None, None, :]).expand(-1, win, win)
-        rows = (first[:, 1:2, None] + grid[None, :, None]).expand(-1, win, win)
-        cols, rows = cols.reshape(len(first), -1), rows.reshape(len(first), -1)
-        ax = (cols.to(self.seg_a.dtype) + 0.5) - self.seg_a[:, 0:1]
-        ay = (rows.to(self.seg_a.dtype) + 0.5) - self.seg_a[:, 1:2]
-        abx, aby = self.seg_ab[:, 0:1], self.seg_ab[:, 1:2]
+        n_cells = extent[:, 0] * extent[:, 1]
+        total = int(n_cells.sum())
+        seg = torch.repeat_interleave(
+            torch.arange(len(first), device=device), n_cells, output_size=total
+        )
+        local = torch.arange(total, device=device) - (torch.cumsum(n_cells, 0) - n_cells)[seg]
+        span_x = extent[seg, 0]
+        origin = first[seg]
+        cols = origin[:, 0] + local % span_x
+        rows = origin[:, 1] + local // span_x
+        table = torch.cat(
+            [self.seg_a, self.seg_ab, self.seg_reach[:, None] ** 2], dim=1
+        )[seg]  # (T, 5)
+        ax = (cols.to(table.dtype) + 0.5) - table[:, 0]
+        ay = (rows.to(table.dtype) + 0.5) - table[:, 1]
+        abx, aby = table[:, 2], table[:, 3]
         u = ((ax * abx + ay * aby) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
         dx, dy = ax - u * abx, ay - u * aby
         dist2 = dx * dx + dy * dy
-        keep = (
-            (dist2 < self.seg_reach[:, None] ** 2)
-            & (cols >= 0) & (cols < self.width) & (rows >= 0) & (rows < self.height)
-        )
-        seg, cell = keep.nonzero(as_tuple=True)
+        keep = (dist2 < table[:, 4]).nonzero().squeeze(1)
+        seg = seg[keep]
         self.pair_seg = seg
-        self.pair_u = u[seg, cell]
+        self.pair_u = u[keep]
         stroke = self.seg_stroke[seg]
         self.pair_stroke = stroke
-        self.pair_signed = dist2[seg, cell].sqrt() - self.half_widths[stroke]
-        self.pair_pixel = (self.image[stroke] * self.height + rows[seg, cell]) * self.width + cols[seg, cell]
+        self.pair_signed = dist2[keep].sqrt() - self.half_widths[stroke]
+        self.pair_pixel = (self.image[stroke] * self.height + rows[keep]) * self.width + cols[keep]
 
     def coverage_samples(self, pattern: SamplePattern, xy: torch.Tensor) -> torch.Tensor:
-        """Hard per-sample coverage (n_images * H * W * s,) float, 1 = inside some stroke."""
-        n_pix = self.n_images * self.height * self.width
+        """Hard per-sample coverage (n_images * H * W * s,) float, 1 = inside some stroke.
+
+        xy: (2, H*W*s) sample x and y positions in pixels.
+        """
+        n_pix_image = self.height * self.width
+        n_pix = self.n_images * n_pix_image
         spp = pattern.samples_per_pixel
         dtype = self.seg_a.dtype
         cover = torch.zeros(n_pix * spp, device=xy.device, dtype=dtype)
         if self.pair_seg.numel() == 0:
             return cover
-        err = self.seg_error[self.pair_stroke]
+        # Per segment: a, ab, 1/|ab|^2, half-width, polyline error (one gather per pair).
+        ab2 = (self.seg_ab * self.seg_ab).sum(-1).clamp_min(1e-12)
+        table = torch.cat(
+            [
+                self.seg_a,
+                self.seg_ab,
+                (1.0 / ab2)[:, None],
+                self.half_widths[self.seg_stroke][:, None],
+                self.seg_error[self.seg_stroke][:, None],
+            ],
+            dim=1,
+        )
         nearest = torch.full((n_pix,), float("inf"), device=xy.device, dtype=dtype)
-        nearest.scatter_reduce_(0, self.pair_pixel, self.pair_signed + err, "amin")
+        nearest.scatter_reduce_(
+            0, self.pair_pixel, self.pair_signed + table[self.pair_seg, 6], "amin"
+        )
         full = nearest < -_HALF_DIAGONAL  # every sample of the pixel is inside
         cover.view(n_pix, spp)[full] = 1.0
-        partial = ~full[self.pair_pixel]
+        partial = (~full[self.pair_pixel]).nonzero().squeeze(1)
         seg = self.pair_seg[partial]
         pixel = self.pair_pixel[partial]
-        err = err[partial]
+        tp = table[seg]
         # Expand to samples: (pair, k) for the pixel's own samples.
-        local_pixel = pixel % (self.height * self.width)
-        sample_local = local_pixel[:, None] * spp + torch.arange(spp, device=xy.device)
-        p = xy[sample_local]  # (P, s, 2)
-        a = self.seg_a[seg][:, None]
-        ab = self.seg_ab[seg][:, None]
-        ap = p - a
-        u = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-12)).clamp(0.0, 1.0)
-        d = (ap - u[..., None] * ab).norm(dim=-1)
-        signed = d - self.half_widths[self.seg_stroke[seg]][:, None]
-        err = err[:, None]
-        sample_global = (pixel // (self.height * self.width))[:, None] * (
-            self.height * self.width * spp
-        ) + sample_local
-        sure = signed < -err
-        cover[sample_global[sure]] = 1.0
+        sample_local = (pixel % n_pix_image)[:, None] * spp + torch.arange(spp, device=xy.device)
+        ax = xy[0][sample_local] - tp[:, 0:1]
+        ay = xy[1][sample_local] - tp[:, 1:2]
+        abx, aby = tp[:, 2:3], tp[:, 3:4]
+        u = ((ax * abx + ay * aby) * tp[:, 4:5]).clamp_(0.0, 1.0)
+        dx, dy = ax - u * abx, ay - u * aby
+        signed = (dx * dx + dy * dy).sqrt_() - tp[:, 5:6]
+        err = tp[:, 6:7]
+        sample_global = sample_local + (pixel - pixel % n_pix_image)[:, None] * spp
+        cover[sample_global[signed < -err]] = 1.0
         unsure = (signed.abs() <= err) & (cover[sample_global] == 0)
         pair_idx, k = unsure.nonzero(as_tuple=True)
         if pair_idx.numel():
             s = seg[pair_idx]
             stroke = self.seg_stroke[s]
-            q_point = p[pair_idx, k]
-            _, q = _project_on_cubic(self.coeffs[stroke], q_point, *self._piece(s))
+            sample = sample_local[pair_idx, k]
+            q_point = xy[:, sample].T
+            _, q = _project_on_cubic(self.coeffs[stroke], q_point, *self._piece(s), _REFINE_FORWARD)
             inside = (q - q_point).norm(dim=-1) < self.half_widths[stroke]
             cover[sample_global[pair_idx, k][inside]] = 1.0
         return cover
@@ -227,7 +250,7 @@ class StrokeGeometry:
             [(local % self.width).to(self.seg_a.dtype) + 0.5, (local // self.width).to(self.seg_a.dtype) + 0.5],
             dim=1,
         )
-        t, q = _project_on_cubic(self.coeffs[stroke], centre, *self._piece(seg))
+        t, q = _project_on_cubic(self.coeffs[stroke], centre, *self._piece(seg), _REFINE_BACKWARD)
         diff = centre - q
         dist = diff.norm(dim=-1)
         normal = diff / dist.clamp_min(1e-9)[:, None]

@@ -172,7 +172,8 @@ def _saliency_available(preset, saliency_weights: str | None) -> bool:
     from sketchgen.models import load_clip
 
     try:
-        load_clip(preset.saliency_model, preset.saliency_pretrained)
+        load_clip(preset.saliency_model, preset.saliency_pretrained,
+                  weights_flag="--saliency-weights")
     except BadInput:
         return False
     return True
@@ -238,7 +239,8 @@ def load_method(settings: RunSettings, device: torch.device) -> Method:
 
     models: dict = {}
     if settings.method == "clipasso":
-        model = _load(settings.loss_model, settings.loss_pretrained, settings.weights, device)
+        model = _load(settings.loss_model, settings.loss_pretrained, settings.weights, device,
+                      "--weights")
         loss = ClipassoLoss(model, augmentations=settings.augmentations,
                             shared_augmentations=settings.shared_augmentations)
         models["loss"] = _model_id(settings.loss_model, settings.loss_pretrained,
@@ -249,20 +251,22 @@ def load_method(settings: RunSettings, device: torch.device) -> Method:
     saliency = None
     if settings.init == "saliency":
         saliency = _load(settings.saliency_model, settings.saliency_pretrained,
-                         settings.saliency_weights, device)
+                         settings.saliency_weights, device, "--saliency-weights")
         models["saliency"] = _model_id(settings.saliency_model, settings.saliency_pretrained,
                                        settings.saliency_weights, saliency)
     return Method(loss, saliency, models)
 
 
-def _load(name: str, pretrained: str | None, weights: str | None, device) -> torch.nn.Module:
+def _load(name: str, pretrained: str | None, weights: str | None, device,
+          flag: str) -> torch.nn.Module:
     from sketchgen.models import load_clip
 
     if weights == RANDOM_WEIGHTS:
         torch.manual_seed(RANDOM_INIT_SEED)
         model, _ = load_clip(name, None, device=device)
     else:
-        model, _ = load_clip(name, None if weights else pretrained, weights=weights, device=device)
+        model, _ = load_clip(name, None if weights else pretrained, weights=weights, device=device,
+                             weights_flag=flag)
     return model.eval().requires_grad_(False)
 
 

@@ -46,6 +46,7 @@ STYLE = """
   }
   [data-testid="stImageContainer"], [data-testid="stImage"] { margin: 0 auto; }
   .stButton button { min-height: 3rem; font-size: 1.05rem; }
+  .st-key-answers > div { flex: 1 1 30%; min-width: 9rem; }
   .sketchlab-timer { height: 6px; background: #e3e6ea; border-radius: 3px; overflow: hidden; }
   .sketchlab-timer div { height: 100%; background: #2f5d8a; animation: sketchlab-drain linear forwards; }
   @keyframes sketchlab-drain { from { width: 100%; } to { width: 0%; } }
@@ -53,6 +54,7 @@ STYLE = """
   @media (max-width: 640px) {
     [data-testid="stImage"] img { max-height: 36vh; }
     .stButton button { min-height: 2.6rem; }
+    .st-key-answers > div { flex-basis: 100%; }
   }
 </style>
 """
@@ -166,7 +168,7 @@ def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]
                 else f" First come {n_practice} practice sketches.")
     st.markdown("Answer by clicking a button, or on a keyboard by pressing the number shown on "
                 f"it. {timing}{practice}")
-    st.button("Start", key="instructions-done", type="primary", width="stretch",
+    st.button("Start", key="instructions-done", type="primary", width="stretch", shortcut="Enter",
               on_click=on_instructions_done, args=(config, storage, ids))
 
 
@@ -179,7 +181,7 @@ def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
         st.info(f"The answer was **{option_label(flow.config, feedback.correct_response)}**.")
     st.write("The real study works the same way, without feedback.")
     st.button("Continue", key=f"feedback-{trial_index}", type="primary", width="stretch",
-              on_click=on_feedback_seen)
+              shortcut="Enter", on_click=on_feedback_seen)
 
 
 def option_label(config: StudyConfig, option: str) -> str:
@@ -214,26 +216,30 @@ def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> 
 
 def answer_buttons(config: StudyConfig, trial: Trial, storage: Storage, ids: dict[str, str],
                    shown_at: datetime) -> None:
-    """One button per option, numbered 1..n in screen order (row by row, so a phone that
-    stacks the columns keeps the order); "None of these" gets its own full-width row."""
-    classes = [option for option in trial.options if option != NONE]
-    per_row = 2 if len(classes) <= 4 else 3
-    rows = [classes[start:start + per_row] for start in range(0, len(classes), per_row)]
-    if NONE in trial.options:
-        rows.append([NONE])
+    """One button per option, numbered 1..n in screen order: the classes in one wrapping row
+    (three per line on a wide screen, one per line on a phone, always in number order), then
+    "None of these" on its own line. One container, not columns, keeps a page to few
+    messages, which matters when many participants share the server."""
     position = 0
-    for row in rows:
-        columns = st.columns(per_row if row != [NONE] else 1)
-        for column, option in zip(columns, row):
-            column.button(
-                option_label(config, option),
-                key=f"answer-{trial.trial_index}-{position}",
-                width="stretch",
-                shortcut=str(position + 1) if position < MAX_SHORTCUTS else None,
-                on_click=on_answer,
-                args=(config, storage, ids, trial.trial_index, option, shown_at),
-            )
-            position += 1
+
+    def button(option: str) -> None:
+        nonlocal position
+        st.button(
+            option_label(config, option),
+            key=f"answer-{trial.trial_index}-{position}",
+            width="stretch",
+            shortcut=str(position + 1) if position < MAX_SHORTCUTS else None,
+            on_click=on_answer,
+            args=(config, storage, ids, trial.trial_index, option, shown_at),
+        )
+        position += 1
+
+    with st.container(horizontal=True, key="answers"):
+        for option in trial.options:
+            if option != NONE:
+                button(option)
+    if NONE in trial.options:
+        button(NONE)
 
 
 def countdown(shown_at: datetime, limit: float) -> None:

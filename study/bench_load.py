@@ -112,7 +112,8 @@ def free_port() -> int:
 
 
 def wait_for_health(base_url: str, process: subprocess.Popen | None, timeout_s: float = 60) -> None:
-    """Poll Streamlit's `/_stcore/health` until it answers `ok` (or fail with the log)."""
+    """Poll Streamlit's `/_stcore/health` until it answers `ok`; raise if the server process
+    exits first or does not answer within `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -131,8 +132,8 @@ def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> 
     """`sketchlab study serve` on loopback as a child process (logs to `log_path`)."""
     command = [sys.executable, "-m", "sketchlab", "study", "serve", str(config_path),
                "--storage", storage, "--port", str(port), "--address", "127.0.0.1"]
-    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it until it exits
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
 @dataclass
@@ -176,9 +177,11 @@ class ProtocolClient:
         await self.socket.send(message.SerializeToString())
 
     async def read_page(self) -> Page:
-        """Collect the elements of one rerun, until the server says the script finished."""
+        """Collect the elements of one complete rerun (a run cut short by the next rerun
+        request, as after a double click, is discarded)."""
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+        finished = ForwardMsg.ScriptFinishedStatus
         page = Page()
         while True:
             message = ForwardMsg()
@@ -196,7 +199,10 @@ class ProtocolClient:
                 elif which == "code":
                     page.texts.append(element.code.code_text)
             elif kind == "script_finished":
-                return page
+                if message.script_finished == finished.FINISHED_SUCCESSFULLY:
+                    return page
+                if message.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
+                    page = Page()
 
     def fetch(self, url: str) -> int:
         """GET a media URL as the browser would; returns the byte count."""

@@ -193,6 +193,16 @@ def test_failed_attention_check_ends_the_study(tmp_path, monkeypatch):
     assert COMPLETION_CODE not in page_text(at)
 
 
+def test_participant_idle_too_long_sees_a_time_out_page(study):
+    at = start(study.session(prolific("p11")))
+    answer_current(at)
+    idle = timedelta(minutes=study.config.abandon_after_minutes + 1)
+    study.storage.mark("p11", utc_now() - idle)  # last seen long ago
+    again = study.session(prolific("p11"))
+    assert "inactive for too long" in page_text(again) and not answer_keys(again)
+    assert study.storage.get_participant("p11").status == "timed_out"
+
+
 def test_time_limit_records_a_timeout(tmp_path, monkeypatch):
     study = Study(tmp_path, monkeypatch, time_limit_s=5)
     at = start(study.session(prolific("p7")))
@@ -323,7 +333,7 @@ def test_serve_refuses_bad_input_in_one_sentence(tmp_path):
     }
     for expected, args in cases.items():
         result = subprocess.run([sys.executable, "-m", "sketchlab", "study", "serve", *args],
-                                capture_output=True, text=True, timeout=60)
+                                check=False, capture_output=True, text=True, timeout=60)
         assert result.returncode == 2
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
         assert "secret" not in result.stderr, "the database password is masked"

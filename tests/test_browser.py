@@ -109,6 +109,7 @@ def test_participant_completes_study_in_chromium(served_study, browser):
                  else "Thank you!")
         if main_index == 0:
             ARTIFACTS.mkdir(exist_ok=True)
+            page.mouse.move(0, 0)  # no hover highlight left over from the last click
             page.screenshot(path=str(ARTIFACTS / "study-trial-desktop.png"))
             html = page.content()
             for secret in (trial.stimulus_id, trial.image_id, trial.image_path.name):
@@ -121,9 +122,8 @@ def test_participant_completes_study_in_chromium(served_study, browser):
             choice = trial.options[trial.trial_index % len(trial.options)]
             act_and_wait(page, lambda c=choice: option_button(page, label[c]).click(), after)
         expected[trial.trial_index] = choice
-        if trial.trial_type == "practice":
-            act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(),
-                         f"Sketch 1 of {n_main}")
+        if trial.trial_type == "practice":  # Enter continues after the feedback
+            act_and_wait(page, lambda: page.keyboard.press("Enter"), f"Sketch 1 of {n_main}")
     assert COMPLETION_CODE in page.content()
     page.screenshot(path=str(ARTIFACTS / "study-done-desktop.png"))
     page.wait_for_url("**/_stcore/health?cc=C1234ABC", timeout=20_000)  # redirected to "Prolific"

@@ -128,16 +128,19 @@ def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
     monkeypatch.setattr(models, "OPENAI_URL_CACHE", tmp_path / "clip")
     images_csv = _write_csv(tmp_path, csv_text)
+    # a model problem is only found after the run folder's own settings check, so those
+    # cases go to a new folder, which must still not exist afterwards
+    out = tmp_path / "new_run" if "--method" in extra else finished_run
     before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*")}
     args = ["--levels", "2", "4", "--seeds", "0", "1", *QUICK]
-    code, err = run_cli(monkeypatch, capsys, "generate", images_csv, "--out", finished_run,
-                        *args, *extra)
+    code, err = run_cli(monkeypatch, capsys, "generate", images_csv, "--out", out, *args, *extra)
     assert code == 2, err
     assert err.startswith("sketchlab: ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
     for word in expected:
         assert word in err
     assert {p: p.stat().st_mtime_ns for p in finished_run.rglob("*")} == before
+    assert not (tmp_path / "new_run").exists()
 
 
 def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monkeypatch, capsys):

@@ -58,8 +58,6 @@ def test_rn101_loss_gives_per_sketch_terms_and_gradients_only_for_sketch_pixels(
     try:
         values = loss(sketches, target, _generators(0, 1000))
         values["total"].sum().backward()
-        with torch.no_grad():
-            alone = loss(sketches[1:].detach(), target, _generators(1000))["total"]
     finally:
         for hook in hooks:
             hook.remove()
@@ -71,7 +69,6 @@ def test_rn101_loss_gives_per_sketch_terms_and_gradients_only_for_sketch_pixels(
     torch.testing.assert_close(values["total"], summed)
     assert (sketches.grad.abs().sum(dim=(1, 2, 3)) > 0).all()
     assert all(p.grad is None and not p.requires_grad for p in rn101.parameters())
-    torch.testing.assert_close(alone, values["total"][1:].detach(), rtol=1e-4, atol=0)
 
 
 def test_a_sketchs_loss_does_not_depend_on_the_rest_of_the_batch(tiny):
@@ -95,7 +92,9 @@ def test_loss_matches_the_reference_formula_with_torchvision_augmentations(tiny)
     for _ in range(4):
         torch.rand(1)  # RandomPerspective's p test
         start, end = T.RandomPerspective.get_params(224, 224, 0.5)
-        pair = TF.perspective(torch.cat([sketch, target]), start, end, fill=None)  # 0.8.2: no fill mask
+        pair = TF.perspective(
+            torch.cat([sketch, target]), start, end, fill=None
+        )  # 0.8.2: no fill mask
         top, left, h, w = T.RandomResizedCrop.get_params(pair, (0.8, 0.8), (1.0, 1.0))
         pair = TF.resized_crop(pair, top, left, h, w, [224, 224], antialias=False)
         xs.append(pair[:1])
@@ -151,7 +150,9 @@ def test_shared_augmentations_draw_once_and_compute_each_target_once(tiny):
 def test_paired_views_warp_sketch_and_target_identically():
     image = _images(1, 12)
     params = draw_views(3, torch.Generator().manual_seed(0))
-    pair = apply_views(torch.cat([image.expand(3, -1, -1, -1), image.expand(3, -1, -1, -1)]), params.repeat(2))
+    pair = apply_views(
+        torch.cat([image.expand(3, -1, -1, -1), image.expand(3, -1, -1, -1)]), params.repeat(2)
+    )
     assert torch.equal(pair[:3], pair[3:])
     assert not torch.equal(pair[0], pair[1])  # different views differ
 
@@ -161,7 +162,9 @@ def test_view_draws_are_reproducible_per_seed_and_match_torchvision():
     again = draw_views(2, torch.Generator().manual_seed(7))
     ours = apply_views(images, draw_views(2, torch.Generator().manual_seed(7)))
     assert torch.equal(ours, apply_views(images, again))
-    assert not torch.equal(ours, apply_views(images, draw_views(2, torch.Generator().manual_seed(8))))
+    assert not torch.equal(
+        ours, apply_views(images, draw_views(2, torch.Generator().manual_seed(8)))
+    )
 
     torch.manual_seed(7)
     expected = []

@@ -2,29 +2,65 @@
 
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated
 
 import typer
 
 
 def analyze(
-    responses: Path = typer.Argument(..., help="Responses table (CSV or Parquet), one row per trial."),
-    out: Path = typer.Option(Path("report"), "--out", help="Report folder (replaced only when the new one is complete)."),
-    scores: Optional[Path] = typer.Option(None, "--scores", help="CLIP scores from `sketchlab score`, joined on stimulus_id."),
-    participants: Optional[Path] = typer.Option(
-        None, "--participants", help="Participants table (status per session); default: <responses>.participants.csv if present."
-    ),
-    simulated: Optional[bool] = typer.Option(
-        None, "--simulated/--real", help="Mark the responses as simulated or real; default: simulated when participant ids start with 'sim-'."
-    ),
-    keep_duplicates: bool = typer.Option(False, "--keep-duplicates", help="Keep every session of a repeated participant id."),
-    keep_incomplete: bool = typer.Option(False, "--keep-incomplete", help="Keep the trials of unfinished sessions."),
-    max_attention_errors: int = typer.Option(0, help="Exclude sessions with more wrong attention checks than this (-1: never)."),
-    min_median_rt_ms: float = typer.Option(300.0, help="Exclude sessions whose median answer time is below this, ms (0: off)."),
-    min_rt_ms: float = typer.Option(150.0, help="Drop single answers faster than this, ms (0: off)."),
-    n_boot: int = typer.Option(1000, help="Participant bootstrap draws."),
-    mixed_max_trials: int = typer.Option(2000, help="Fit the mixed model on a participant subsample of at most this many trials."),
-    seed: int = typer.Option(0, help="Seed for the bootstrap and the model subsample."),
+    responses: Annotated[
+        Path, typer.Argument(help="Responses table (CSV or Parquet), one row per trial.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option("--out", help="Report folder (replaced only when the new one is complete)."),
+    ] = Path("report"),
+    scores: Annotated[
+        Path | None,
+        typer.Option("--scores", help="CLIP scores from `sketchlab score`, joined on stimulus_id."),
+    ] = None,
+    participants: Annotated[
+        Path | None,
+        typer.Option(
+            "--participants",
+            help="Participants table (status per session); default: <responses stem>.participants.csv if present.",
+        ),
+    ] = None,
+    simulated: Annotated[
+        bool | None,
+        typer.Option(
+            "--simulated/--real",
+            help="Mark the responses as simulated or real; default: simulated when participant ids start with 'sim-'.",
+        ),
+    ] = None,
+    keep_duplicates: Annotated[
+        bool,
+        typer.Option("--keep-duplicates", help="Keep every session of a repeated participant id."),
+    ] = False,
+    keep_incomplete: Annotated[
+        bool, typer.Option("--keep-incomplete", help="Keep the trials of unfinished sessions.")
+    ] = False,
+    max_attention_errors: Annotated[
+        int,
+        typer.Option(
+            help="Exclude sessions with more wrong attention checks than this (-1: never)."
+        ),
+    ] = 0,
+    min_median_rt_ms: Annotated[
+        float,
+        typer.Option(help="Exclude sessions whose median answer time is below this, ms (0: off)."),
+    ] = 300.0,
+    min_rt_ms: Annotated[
+        float, typer.Option(help="Drop single answers faster than this, ms (0: off).")
+    ] = 150.0,
+    n_boot: Annotated[int, typer.Option(help="Participant bootstrap draws.")] = 1000,
+    mixed_max_trials: Annotated[
+        int,
+        typer.Option(
+            help="Fit the mixed model on a participant subsample of at most this many trials."
+        ),
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed for the bootstrap and the model subsample.")] = 0,
 ) -> None:
     """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and index.html."""
     from analysis.exclusions import ExclusionRules
@@ -38,17 +74,26 @@ def analyze(
         min_rt_ms=min_rt_ms or None,
     )
     options = ReportOptions(
-        rules=rules, participants_path=participants, scores_path=scores, simulated=simulated,
-        n_boot=n_boot, mixed_max_trials=mixed_max_trials, seed=seed,
+        rules=rules,
+        participants_path=participants,
+        scores_path=scores,
+        simulated=simulated,
+        n_boot=n_boot,
+        mixed_max_trials=mixed_max_trials,
+        seed=seed,
     )
     timings = build_report(responses, out, options)
     typer.echo(f"report: {out / 'index.html'} ({sum(timings.values()):.1f} s)")
 
 
 def bench_analysis(
-    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the result here."),
-    trials: int = typer.Option(1_000_000, help="Simulated test trials."),
-    participants: int = typer.Option(20_000, help="Simulated participants (5 classes x 4 levels x 2 conditions)."),
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result here.")
+    ] = None,
+    trials: Annotated[int, typer.Option(help="Simulated test trials.")] = 1_000_000,
+    participants: Annotated[
+        int, typer.Option(help="Simulated participants (5 classes x 4 levels x 2 conditions).")
+    ] = 20_000,
 ) -> None:
     """Time the whole report on a large simulated responses table; prints JSON."""
     from analysis.bench import run_bench

@@ -71,7 +71,7 @@ def generate(ctx: typer.Context) -> None:
 def bench_generate(
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
-    iterations: Annotated[int, typer.Option(help="timed iterations per measurement")] = 5,
+    iterations: Annotated[int, typer.Option(help="timed repeats per measurement")] = 3,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
 ) -> None:
     """Per-iteration cost of the paper preset at 16 strokes (render / CLIP / other) next to

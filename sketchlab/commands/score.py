@@ -50,7 +50,7 @@ def score(
     out: Annotated[
         Path | None,
         typer.Option(
-            "--out", "-o", help="scores CSV to write [default: scores.csv beside stimuli.csv]."
+            "--out", "-o", help="scores CSV to write.", show_default="scores.csv beside stimuli.csv"
         ),
     ] = None,
     model: Annotated[
@@ -65,7 +65,7 @@ def score(
     prompts: Annotated[
         list[str] | None,
         typer.Option(
-            help="Prompt set: photo, sketch, imagenet80 or all (repeatable) [default: all]."
+            help="Prompt set: photo, sketch, imagenet80 or all (repeatable).", show_default="all"
         ),
     ] = None,
     classes: Annotated[
@@ -83,10 +83,13 @@ def score(
     distractors: Annotated[
         list[str] | None,
         typer.Option(
-            help="Whole prompts standing for 'none' (repeatable) [default: prompts.json's]."
+            help="Whole prompts standing for 'none' (repeatable).",
+            show_default="analysis/prompts.json's distractors",
         ),
     ] = None,
-    no_distractors: Annotated[bool, typer.Option(help="Skip the distractor analogue.")] = False,
+    no_distractors: Annotated[
+        bool, typer.Option("--no-distractors", help="Skip the distractor analogue.")
+    ] = False,
     amp: Annotated[
         bool, typer.Option(help="float16 autocast on CUDA (clip_benchmark's default).")
     ] = True,
@@ -156,7 +159,9 @@ def bench_score(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     n_sketches: Annotated[int, typer.Option(min=1)] = 128,
     device: Annotated[str, typer.Option()] = "auto",
-    prompts: Annotated[list[str] | None, typer.Option(help="Prompt sets [default: photo].")] = None,
+    prompts: Annotated[
+        list[str] | None, typer.Option(help="Prompt sets.", show_default="photo")
+    ] = None,
     workers: Annotated[int, typer.Option(min=0, help="PNG decoding processes.")] = 2,
     threads: Annotated[
         int, typer.Option(min=0, help="torch CPU threads; 0 = torch's default.")
