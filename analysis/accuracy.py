@@ -26,8 +26,13 @@ ALL_CLASSES = "all"
 
 
 def test_trials(trials: pd.DataFrame) -> pd.DataFrame:
-    """The rows that count towards accuracy, with `class` and integer `n_strokes`."""
-    rows = trials[trials["trial_type"] == "test"]
+    """The rows that count towards accuracy, with `class` and integer `n_strokes`.
+
+    Returns its input unchanged when that is already such a table (no copy of a large frame)."""
+    is_test = trials["trial_type"] == "test"
+    if "class" in trials.columns and bool(is_test.all()):
+        return trials
+    rows = trials[is_test]
     return rows.assign(**{"class": rows["true_class"], "n_strokes": rows["n_strokes"].astype(int)})
 
 
@@ -108,7 +113,7 @@ def cluster_bootstrap(
         accuracies = []
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
-            draws = rng.integers(0, n_people, size=(size, n_people))
+            draws = rng.integers(0, n_people, size=(size, n_people), dtype=np.int64)
             weights = (
                 np.bincount(
                     (draws + n_people * np.arange(size)[:, None]).ravel(), minlength=size * n_people

@@ -96,9 +96,17 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
 
         n_foils = int(foil_cells["n"].get(level, 0))
         foil_none = float(foil_cells["none"][level]) / n_foils if n_foils else None
-        row["dprime_without"] = dprime_mafc(acc_wo, m_without)
+        # Rates of exactly 0 or 1 carry no finite d': move them half a trial inwards.
+        row["dprime_without"] = dprime_mafc(min(acc_wo, 1 - 0.5 / n_wo), m_without)
+        answers = np.array([k_w, n_w - k_w - int(with_none["none"]), int(with_none["none"])], float)
+        if (answers == 0).any():
+            answers += 0.5
+        foil_fit = foil_none
+        if n_foils and foil_none in (0.0, 1.0):
+            foil_fit = min(max(foil_none, 0.5 / n_foils), 1 - 0.5 / n_foils)
+        share = answers / answers.sum()
         row["dprime_with"], row["criterion_with"] = fit_none_model(
-            acc_w, none_rate, m_with_classes, foil_none, n_targets=n_w, n_foils=n_foils
+            share[0], share[2], m_with_classes, foil_fit, n_targets=n_w, n_foils=n_foils
         )
         row["forced_choice_predicted_with"] = pc_mafc(row["dprime_with"], m_without)
         caution = row["forced_choice_predicted_with"] - acc_w
@@ -129,10 +137,11 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 def describe_gap(row: pd.Series) -> str:
     """Plain-language sentence on one level's gap: how much is caution, how much recognition."""
     level = int(row["n_strokes"])
+    gap, low, high = (round(100 * row[c]) for c in ("difference", "diff_low", "diff_high"))
     text = (
         f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
-        f"{row['accuracy_with']:.0%} with it: a gap of {100 * row['difference']:.0f} points "
-        f"(95% CI {100 * row['diff_low']:.0f} to {100 * row['diff_high']:.0f}). "
+        f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage point{'' if gap == 1 else 's'} "
+        f"(95% CI {low} to {high}). "
         f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
         f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
     )

@@ -250,7 +250,9 @@ def plot_human_vs_clip(
             ax.errorbar(
                 cell["n_strokes"] * shift[condition],
                 cell["accuracy"],
-                yerr=np.clip([cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]], 0, None),
+                yerr=np.clip(
+                    [cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]], 0, None
+                ),
                 color=condition_colors[condition],
                 marker="o",
                 capsize=3,
@@ -269,7 +271,9 @@ def plot_human_vs_clip(
             ax.errorbar(
                 cell["n_strokes"] * shift[key],
                 cell["top1"],
-                yerr=np.clip([cell["top1"] - cell["ci_low"], cell["ci_high"] - cell["top1"]], 0, None),
+                yerr=np.clip(
+                    [cell["top1"] - cell["ci_low"], cell["ci_high"] - cell["top1"]], 0, None
+                ),
                 color=color,
                 marker="s",
                 linestyle="--",

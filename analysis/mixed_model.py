@@ -38,7 +38,7 @@ class MixedModelResult:
 
 
 def fit_mixed_model(
-    trials: pd.DataFrame, *, max_trials: int = 2000, seed: int = 0
+    trials: pd.DataFrame, *, max_trials: int = 1000, seed: int = 0
 ) -> MixedModelResult:
     """Fit the model to the included test trials of `trials` (see module docstring)."""
     tests = test_trials(trials)
@@ -73,7 +73,7 @@ def fit_mixed_model(
     levels = sorted(data["strokes"].unique(), key=int)
     terms = []
     if len(levels) > 1:
-        terms.append(f"C(strokes, Treatment('{levels[0]}'))")
+        terms.append(f"C(strokes, Treatment('{levels[0]}'), levels={levels!r})")
     if data["with_none"].nunique() > 1:
         terms.append("with_none")
     formula = "correct ~ " + (" * ".join(terms) if terms else "1")
@@ -87,7 +87,8 @@ def fit_mixed_model(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model = BinomialBayesMixedGLM.from_formula(formula, random, data, vcp_p=1.0, fe_p=2.0)
-            result = model.fit_vb(minim_opts={"gtol": 1e-3, "maxiter": 300})
+            mean, sd = _starting_values(model)
+            result = model.fit_vb(mean=mean, sd=sd, minim_opts={"gtol": 1e-3, "maxiter": 300})
     except (np.linalg.LinAlgError, ValueError, FloatingPointError, ZeroDivisionError) as error:
         return MixedModelResult(
             False, f"the fit failed ({type(error).__name__}: {error}).", formula=formula
@@ -114,11 +115,25 @@ def fit_mixed_model(
         True,
         table=table,
         random_effects=effects,
-        formula=f"{formula}, random: {', '.join(random)}",
+        formula=f"{formula.replace(f', levels={levels!r}', '')}, random: {', '.join(random)}",
         n_trials=len(data),
         n_participants=int(data["participant"].nunique()),
         subsampled=subsampled,
     )
+
+
+def _starting_values(model) -> tuple[np.ndarray, np.ndarray]:
+    """Start the variational fit at a ridge logistic regression of the fixed effects (random
+    effects at 0): same optimum, about half the iterations of the default start."""
+    import statsmodels.api as sm
+
+    glm = sm.GLM(model.endog, model.exog, family=sm.families.Binomial())
+    fixed = glm.fit_regularized(alpha=0.01, L1_wt=0.0).params
+    mean = np.concatenate([fixed, np.full(model.k_vcp, -1.0), np.zeros(model.k_vc)])
+    sd = np.concatenate(
+        [np.full(model.k_fep, 0.2), np.full(model.k_vcp, 0.2), np.full(model.k_vc, 0.5)]
+    )
+    return mean, sd
 
 
 def _participant_subsample(tests: pd.DataFrame, max_trials: int, seed: int) -> pd.DataFrame:

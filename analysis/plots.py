@@ -35,9 +35,11 @@ def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
     """Write `<out_stem>.png` and `.svg` and close the figure."""
     out_stem = Path(out_stem)
     paths = [out_stem.with_name(out_stem.name + suffix) for suffix in (".png", ".svg")]
-    fig.savefig(paths[0], dpi=PNG_DPI, bbox_inches="tight")
+    # One tight box for both files (bbox_inches="tight" would lay the figure out twice per file).
+    box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+    fig.savefig(paths[0], dpi=PNG_DPI, bbox_inches=box)
     with plt.rc_context({"svg.fonttype": "none"}):  # text stays text: smaller, faster, editable
-        fig.savefig(paths[1], bbox_inches="tight")
+        fig.savefig(paths[1], bbox_inches=box)
     plt.close(fig)
     return paths
 
@@ -110,7 +112,9 @@ def plot_accuracy_vs_strokes(
             for condition, values in paper.items():
                 if condition not in CONDITION_COLORS:
                     continue
-                points = sorted((int(k), v) for k, v in values.items())
+                points = sorted((int(k), v) for k, v in values.items() if int(k) in levels)
+                if not points:
+                    continue
                 ax.plot(
                     [p[0] for p in points],
                     [p[1] for p in points],
@@ -185,6 +189,8 @@ def plot_accuracy_bars(
                 ha="left",
                 va="bottom",
                 fontsize=8,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 1, "alpha": 0.85},
+                zorder=5,
             )
         n = cells["n_trials"]
         n_text = f"{n.min()}" if n.min() == n.max() else f"{n.min()}–{n.max()}"
@@ -312,7 +318,7 @@ def plot_none_contrast(
             bottom=rows["correct"],
             color=color,
             alpha=0.3,
-            label="wrong class" if i == 0 else None,
+            label="wrong class (lighter shade)" if i == 0 else None,
         )
         if condition == "with_none":
             ax.bar(
@@ -367,8 +373,15 @@ def plot_none_contrast(
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
+    order = sorted(
+        unique, key=lambda label: (not label.startswith("correct"), label == "paper's accuracy")
+    )
     ax.legend(
-        unique.values(), unique.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False
+        [unique[label] for label in order],
+        order,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
     )
     ax.set_title('Where the answers go: with vs without "none"')
     fig.tight_layout()

@@ -31,6 +31,18 @@ from analysis.responses import options_per_condition, ordered_conditions, read_r
 from sketchlab.errors import BadInput
 from sketchlab.reference import paper_numbers
 
+_ANALYSED_COLUMNS = (
+    "participant_id",
+    "condition",
+    "trial_type",
+    "stimulus_id",
+    "image_id",
+    "true_class",
+    "n_strokes",
+    "response",
+    "correct",
+    "is_none",
+)
 SIMULATED_PREFIX = "sim-"
 """Participant ids the study simulator writes start with this (heuristic for 'simulated')."""
 
@@ -44,7 +56,7 @@ class ReportOptions:
     simulated: bool | None = None
     """True/False override; None: simulated when participant ids start with 'sim-'."""
     n_boot: int = 1000
-    mixed_max_trials: int = 2000
+    mixed_max_trials: int = 1000
     seed: int = 0
 
 
@@ -138,7 +150,7 @@ def _simulated_note(responses: pd.DataFrame, flag: bool | None) -> str:
         who = f"{n_sim} of {len(ids)} participant ids start with '{SIMULATED_PREFIX}', the simulator's marker"
     return (
         f"<div class='warn'><b>Simulated responses.</b> The participants in this report are simulated ({who}): "
-        "their answers come from a response model calibrated to the paper's numbers, so every accuracy, "
+        "their answers come from a response model, not from people, so every accuracy, "
         "comparison and model below shows what the analysis does, not how people recognise these sketches. "
         "The sketches and any CLIP scores are real computations.</div>"
     )
@@ -159,9 +171,12 @@ def _build(
     figures.mkdir()
     paper = paper_numbers()
     paper_human = paper["human_category_recognition"]
-    tests = test_trials(trials)
-    per_class = accuracy_table(trials)
-    pooled = accuracy_table(trials, pooled=True)
+    # Narrow copies once: every later step reads these instead of the full table.
+    used = [c for c in _ANALYSED_COLUMNS if c in trials.columns]
+    scored = trials.loc[trials["trial_type"].isin(("test", "foil")), used]
+    tests = test_trials(scored)
+    per_class = accuracy_table(tests)
+    pooled = accuracy_table(tests, pooled=True)
     per_class.to_csv(folder / "accuracy.csv", index=False)
     pooled.to_csv(folder / "accuracy_by_level.csv", index=False)
     excluded.table.to_csv(folder / "exclusions.csv", index=False)
@@ -185,14 +200,14 @@ def _build(
         html_parts.append(_paper_section(paper))
         return _page(html_parts)
 
-    boot = cluster_bootstrap(trials, n_boot=options.n_boot, seed=options.seed)
+    boot = cluster_bootstrap(tests, n_boot=options.n_boot, seed=options.seed)
     boot.to_csv(folder / "accuracy_bootstrap.csv", index=False)
     keys = ["condition", "class", "n_strokes"]
     per_class_b = per_class.merge(boot, on=keys, how="left")
     pooled_b = pooled.merge(boot, on=keys, how="left")
     lap("bootstrap")
 
-    comparison = compare_none(trials, n_options)
+    comparison = compare_none(scored, n_options)
     if not comparison.empty:
         comparison.to_csv(folder / "comparison.csv", index=False)
     lap("comparison")
@@ -233,7 +248,7 @@ def _build(
         "<h2>Confusions</h2><p>Rows: true class; columns: answer, as a share of that class's answers.</p>"
         + _figure(figs["confusion"][0])
     )
-    model = fit_mixed_model(trials, max_trials=options.mixed_max_trials, seed=options.seed)
+    model = fit_mixed_model(tests, max_trials=options.mixed_max_trials, seed=options.seed)
     lap("mixed_model")
     html_parts.append(_model_section(model, folder))
     if scores is not None:
@@ -301,16 +316,14 @@ def _comparison_section(comparison: pd.DataFrame, figure: Path, conditions: list
     foil_note = ""
     if "hit_rate" in shown.columns and shown["n_foils"].sum() > 0:
         table["foils"] = shown["n_foils"].astype(int)
-        table["hit / false-alarm rate"] = (
-            shown["hit_rate"].map("{:.1%}".format)
-            + " / "
-            + shown["false_alarm_rate"].map("{:.1%}".format)
-        )
-        table["yes/no d', c"] = (
-            shown["dprime_yes_no"].map("{:.2f}".format)
-            + ", "
-            + shown["criterion_yes_no"].map("{:.2f}".format)
-        )
+        table["hit / false-alarm rate"] = [
+            f"{h:.1%} / {f:.1%}" if np.isfinite(f) else "—"
+            for h, f in zip(shown["hit_rate"], shown["false_alarm_rate"])
+        ]
+        table["yes/no d', c"] = [
+            f"{d:.2f}, {c:.2f}" if np.isfinite(d) else "—"
+            for d, c in zip(shown["dprime_yes_no"], shown["criterion_yes_no"])
+        ]
         foil_note = (
             '<p>Foil trials (no correct class among the buttons, where "none" is right) give hit rate = committing '
             "on a real trial and false-alarm rate = committing on a foil; the yes/no d' and criterion c below use them "
@@ -433,14 +446,18 @@ def _methods(rules: ExclusionRules) -> str:
         f"<li>Exclusion settings: duplicates {'on' if rules.duplicates else 'off'}; attention errors allowed "
         f"{rules.max_attention_errors if rules.max_attention_errors is not None else 'any'}; incomplete sessions "
         f"{'excluded' if rules.incomplete else 'kept'}; participant median answer-time floor "
-        f"{rules.min_median_rt_ms if rules.min_median_rt_ms is not None else 'off'} ms; single-answer floor "
-        f"{rules.min_rt_ms if rules.min_rt_ms is not None else 'off'} ms.</li>"
+        f"{_ms(rules.min_median_rt_ms)}; single-answer floor "
+        f"{_ms(rules.min_rt_ms)}.</li>"
         '<li>Chance is 1 / (buttons shown): 1/5 with five classes and no "none", 1/6 with it. Guessing-corrected '
         "('known') rate: (p − 1/m) / (1 − 1/m).</li>"
         '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer says "none" when the '
         "strongest option is below a criterion k. A pure change in caution moves k and leaves d'.</li>"
         "</ul>"
     )
+
+
+def _ms(threshold: float | None) -> str:
+    return "off" if threshold is None else f"{threshold:g} ms"
 
 
 def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
@@ -480,9 +497,10 @@ def _figure(path: Path) -> str:
 
 
 def _table(frame: pd.DataFrame) -> str:
-    return frame.to_html(
+    table = frame.to_html(
         index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—"
     )
+    return f"<div class='wide'>{table}</div>"
 
 
 _STYLE = """
@@ -491,7 +509,8 @@ h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margi
 .meta{color:#666;font-size:.9em} code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
 .warn{background:#fff6d6;border:1px solid #e0c060;padding:.7em 1em;border-radius:6px;margin:1em 0}
 table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0} .tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}
-.tbl th{background:#f6f6f6} figure{margin:1em 0} figure img{max-width:100%} figcaption{color:#777;font-size:.8em}
+.tbl th{background:#f6f6f6} .tbl td:first-child,.tbl th:first-child{text-align:left}
+.wide{overflow-x:auto} figure{margin:1em 0} figure img{max-width:100%} figcaption{color:#777;font-size:.8em}
 """
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -274,6 +275,14 @@ def zero_shot_probabilities(image_features: torch.Tensor, weights: torch.Tensor)
     return (LOGIT_SCALE * image_features @ weights.float()).softmax(dim=-1)
 
 
+def default_workers(device: torch.device) -> int:
+    """Decoding processes: one keeps a CPU model fed (a PNG costs ~10 ms, an image-tower pass
+    ~100x that); a GPU encodes thousands per second, so use up to 8 cores."""
+    if device.type == "cuda":
+        return max(1, min(8, (os.cpu_count() or 2) - 1))
+    return 1
+
+
 class SketchFiles(torch.utils.data.Dataset):
     """PNG paths -> preprocessed tensors; a bad file becomes its message (raised in the parent,
     so the user sees one sentence rather than a worker traceback)."""
@@ -304,18 +313,20 @@ def encode_images(
     *,
     batch_size: int = 32,
     device: torch.device | str = "cpu",
-    workers: int = 2,
+    workers: int | None = None,
     amp: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> torch.Tensor:
     """L2-normalised image embeddings (len(paths), dim), float32 on CPU.
 
     PNG decoding and the model's preprocessing run in `workers` DataLoader processes (0 = in
-    this process), two batches each ahead of the model. Processes rather than threads: torch
-    ops in a thread share the model's intra-op pool, and on a few CPU cores that made
-    ToTensor/Normalize ~10x slower. `progress(n_done)` is called after each batch.
+    this process; None = `default_workers(device)`), two batches each ahead of the model.
+    Processes rather than threads: torch ops in a thread share the model's intra-op pool, and
+    on a few CPU cores that made ToTensor/Normalize ~10x slower. `progress(n_done)` is
+    called after each batch.
     """
     device = torch.device(device)
+    workers = default_workers(device) if workers is None else workers
     loader = torch.utils.data.DataLoader(
         SketchFiles(paths, preprocess),
         batch_size=batch_size,
@@ -447,7 +458,7 @@ def score_images(
     none_threshold: float = DEFAULT_NONE_THRESHOLD,
     distractors: Sequence[str] | None = None,
     batch_size: int = 32,
-    workers: int = 2,
+    workers: int | None = None,
     amp: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:

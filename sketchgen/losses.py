@@ -22,11 +22,13 @@ import torch.nn.functional as F
 
 from sketchgen.augment import ViewParams, apply_views, draw_views
 from sketchgen.xdog import clip_normalise, xdog_edges
+from sketchlab.errors import BadInput
 
 LAYER_WEIGHTS = {"layer2": 1.0, "layer3": 1.0}
 SEMANTIC_WEIGHT = 0.1
 AUGMENTATIONS = 4
 TERMS = ("layer2", "layer3", "semantic")
+AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def resnet_features(
@@ -54,6 +56,8 @@ class ClipassoLoss:
     shared_augmentations: False (paper preset) draws each sketch's K views from its own
     generator, as separate reference runs would; True draws one set of K views per call,
     used by every sketch, so each distinct target's features are computed once per call.
+    precision: "fp32" (default), or "fp16" / "bf16" to run the ResNet under autocast (the
+    reference itself runs CLIP in fp16 on GPU); the loss terms are computed in fp32.
     """
 
     terms = TERMS
@@ -65,11 +69,16 @@ class ClipassoLoss:
         shared_augmentations: bool = False,
         layer_weights: dict[str, float] | None = None,
         semantic_weight: float = SEMANTIC_WEIGHT,
+        precision: str = "fp32",
     ) -> None:
+        if precision not in AUTOCAST_DTYPES:
+            raise BadInput(
+                f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, not {precision!r}"
+            )
         self.visual = getattr(model, "visual", model)
         if not all(hasattr(self.visual, part) for part in ("stem", "layer2", "layer3", "attnpool")):
-            raise ValueError(
-                "ClipassoLoss needs a CLIP ResNet image tower (e.g. RN101), not "
+            raise BadInput(
+                "the CLIPasso loss needs a CLIP ResNet image tower such as RN101, not "
                 + type(self.visual).__name__
             )
         self.visual.eval().requires_grad_(False)
@@ -77,6 +86,7 @@ class ClipassoLoss:
         self.shared_augmentations = shared_augmentations
         self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
         self.semantic_weight = semantic_weight
+        self.precision = precision
 
     def __call__(
         self,
@@ -99,24 +109,19 @@ class ClipassoLoss:
 
         with torch.no_grad():
             target_views = self._target_views(unique_targets, groups, views, params)
-            target_l2, target_l3, target_emb = resnet_features(
-                self.visual, clip_normalise(target_views)
-            )
+            target_l2, target_l3, target_emb = self._features(target_views)
         sketch_views = (
             sketches
             if views == 0
             else torch.cat([sketches, apply_views(sketches.repeat_interleave(views, 0), params)])
         )
-        sketch_l2, sketch_l3, sketch_emb = resnet_features(
-            self.visual, clip_normalise(sketch_views)
-        )
+        sketch_l2, sketch_l3, sketch_emb = self._features(sketch_views)
 
         index = self._target_index(groups, unique_targets.shape[0], views).to(sketch_l2.device)
         per_view = {
             "layer2": (sketch_l2 - target_l2[index]).square().mean(dim=(1, 2, 3)),
             "layer3": (sketch_l3 - target_l3[index]).square().mean(dim=(1, 2, 3)),
-            "semantic": 1.0
-            - F.cosine_similarity(sketch_emb.float(), target_emb[index].float(), dim=1),
+            "semantic": 1.0 - F.cosine_similarity(sketch_emb, target_emb[index], dim=1),
         }
         weights = {**self.layer_weights, "semantic": self.semantic_weight}
         terms = {
@@ -124,6 +129,13 @@ class ClipassoLoss:
             for name, values in per_view.items()
         }
         return {"total": terms["layer2"] + terms["layer3"] + terms["semantic"], **terms}
+
+    def _features(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """`resnet_features` of [0, 1] images, under autocast unless fp32; returned as fp32."""
+        dtype = AUTOCAST_DTYPES[self.precision]
+        with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
+            features = resnet_features(self.visual, clip_normalise(images))
+        return tuple(f.float() for f in features)
 
     def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
         """Views ordered as the sketch views: sketch 0's K views, then sketch 1's, …"""

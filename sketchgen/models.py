@@ -14,6 +14,7 @@ same code path as RN101 / ViT-B-32.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import zipfile
@@ -62,7 +63,8 @@ def load_clip(
     name: an open_clip architecture (`RN101`, `ViT-B-32`, or the test configs `RN-tiny`,
     `ViT-tiny-32`). pretrained: an open_clip tag (`openai`) or None for random weights.
     weights: a local checkpoint (open_clip state dict, `.safetensors`, or an OpenAI
-    `RN101.pt` TorchScript / state-dict file); it replaces the tag's download.
+    `RN101.pt` TorchScript / state-dict file); it replaces the tag's download. Without a
+    known tag it is taken to be an OpenAI checkpoint (QuickGELU activations).
     weights_flag: the CLI flag named in the offline error (`--saliency-weights` for the
     saliency model).
     """
@@ -88,7 +90,13 @@ def load_clip(
         checkpoint = None
 
     scripted = checkpoint is not None and _is_torchscript(checkpoint)
-    quick_gelu = bool(tag_cfg.get("quick_gelu", scripted))
+    # OpenAI's CLIPs use QuickGELU (it matters for ViT-B/32's saliency). A local file with no
+    # tag is taken to be OpenAI's, the weights CLIPasso uses.
+    openai_like = scripted or (weights is not None and not tag_cfg)
+    quick_gelu = bool(tag_cfg.get("quick_gelu", openai_like))
+    # open_clip warns "initialized randomly" when no checkpoint is given: here that is asked for
+    # (random init, or TorchScript weights loaded right after).
+    logging.disable(logging.WARNING if checkpoint is None or scripted else logging.NOTSET)
     try:
         if scripted:
             model, _, preprocess = open_clip.create_model_and_transforms(
@@ -104,11 +112,15 @@ def load_clip(
     except BadInput:
         raise
     except Exception as error:  # a user file can fail to load in many ways
+        if checkpoint is None:
+            raise
         raise BadInput(
             f"the weights file {checkpoint} could not be loaded as CLIP {name} "
             f"({type(error).__name__}: {_first_line(error)}); "
             f"pass a checkpoint of that architecture with {weights_flag} PATH"
         ) from error
+    finally:
+        logging.disable(logging.NOTSET)
     model.checkpoint_path = str(checkpoint) if checkpoint else None
     model.eval().requires_grad_(False)
     return model.to(device), preprocess

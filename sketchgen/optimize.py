@@ -111,6 +111,7 @@ def optimize_sketches(
     running = list(range(len(tracks)))
     points, mask = _pad([tracks[i].job.init_points for i in running], device)
     optimizer = torch.optim.Adam([points], lr=learning_rate)
+    batch_target = _batch_targets(tracks, device_targets)
     buffer: list[torch.Tensor] = []  # per-iteration (B, terms) train losses, flushed at evals
     buffer_iterations: list[int] = []
     term_names: list[str] = []
@@ -120,7 +121,7 @@ def optimize_sketches(
         batch = [tracks[i] for i in running]
         optimizer.zero_grad(set_to_none=True)
         sketches = render(points, half_width, CANVAS, stroke_mask=mask)
-        losses = _call_loss(loss, sketches, batch, device_targets, shared_generator, eval=False)
+        losses = _call_loss(loss, sketches, batch, batch_target, shared_generator, eval=False)
         losses["total"].sum().backward()
         points.grad.mul_(mask[:, :, None, None])
         term_names = term_names or _ordered(losses)
@@ -130,7 +131,7 @@ def optimize_sketches(
         evaluating = iteration % eval_interval == 0
         if evaluating:
             with torch.no_grad():
-                scored = _call_loss(loss, sketches.detach(), batch, device_targets, None, eval=True)
+                scored = _call_loss(loss, sketches.detach(), batch, batch_target, None, eval=True)
             eval_values = torch.stack([scored[name] for name in term_names], dim=1).cpu()
             before_step = points.detach().clone()
         optimizer.step()
@@ -160,6 +161,7 @@ def optimize_sketches(
             running = [running[row] for row in keep]
             if running:
                 points, mask, optimizer = _compact(points, mask, optimizer, keep, learning_rate)
+                batch_target = _batch_targets([tracks[i] for i in running], device_targets)
         if on_step:
             on_step(len(batch))
         iteration += 1
@@ -192,18 +194,25 @@ def _compact(points, mask, optimizer, keep: list[int], learning_rate: float):
     return new_points, mask[keep, :longest].clone(), new_optimizer
 
 
-def _call_loss(loss, sketches, batch, targets, shared_generator, *, eval: bool):
+def _batch_targets(batch: list[_Track], targets: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The photo (3, H, W) when the whole batch sketches one image, else one per sketch."""
+    image_ids = {t.job.image_id for t in batch}
+    if len(image_ids) == 1:
+        return targets[image_ids.pop()]
+    return torch.stack([targets[t.job.image_id] for t in batch])
+
+
+def _call_loss(loss, sketches, batch, target, shared_generator, *, eval: bool):
     """One loss call for the whole batch: per-sketch generators, or (when the loss shares
     augmentations) the one shared generator, so each iteration's draw depends only on the
     iteration, not on which sketches are still running."""
-    stacked = torch.stack([targets[t.job.image_id] for t in batch])
     if eval:
         generators = None
     elif getattr(loss, "shared_augmentations", False):
         generators = [shared_generator] * len(batch)
     else:
         generators = [t.generator for t in batch]
-    return loss(sketches, stacked, generators, eval=eval)
+    return loss(sketches, target, generators, eval=eval)
 
 
 def _ordered(losses: Mapping[str, torch.Tensor]) -> list[str]:
@@ -245,7 +254,7 @@ def _result(track: _Track, names: list[str]) -> SketchResult:
     columns = ["iteration", *names, *(f"eval_{name}" for name in names)]
     return SketchResult(
         job=track.job,
-        points=track.best_points,
+        points=track.job.init_points if track.best_points is None else track.best_points,
         loss=track.best_loss,
         terms=track.best_terms,
         best_iteration=track.best_iteration,

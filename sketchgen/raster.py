@@ -100,13 +100,18 @@ def _pattern_tensors(height, width, samples, seed, device, dtype):
     return pattern, xy, counts, extra
 
 
+def _first_real(stroke_mask: torch.Tensor) -> torch.Tensor:
+    """(B,) index of each sketch's first real (unmasked) stroke, 0 when it has none."""
+    return stroke_mask.to(torch.uint8).argmax(1)
+
+
 def _uniform_opaque(colors: torch.Tensor | None, stroke_mask: torch.Tensor) -> bool:
     """True when each sketch's strokes share one opaque colour (the union is then enough)."""
     if colors is None:
         return True
     if colors.requires_grad:
         return False
-    first = colors[:, :1].expand_as(colors)
+    first = colors.gather(1, _first_real(stroke_mask)[:, None, None].expand(-1, 1, 4))
     same = ((colors == first).all(-1) | ~stroke_mask).all()
     opaque = ((colors[..., 3] == 1) | ~stroke_mask).all()
     return bool(same and opaque)
@@ -132,11 +137,17 @@ def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed
         alpha = torch.zeros(batch, height, width, device=points.device, dtype=points.dtype)
         return "union", alpha + keep_graph, None
     if _uniform_opaque(colors, stroke_mask):
+        if image.numel() == stroke_mask.numel():  # no padding: a view, no gather
+            real_points, real_widths = points.flatten(0, 1), half_widths.flatten()
+        else:
+            real_points, real_widths = points[stroke_mask], half_widths[stroke_mask]
         alpha = StrokeCoverage.apply(
-            points[stroke_mask], half_widths[stroke_mask], image, batch, pattern, xy, counts,
-            extra, False,
+            real_points, real_widths, image, batch, pattern, xy, counts, extra, False
         )
-        return "union", alpha, None if colors is None else colors[:, 0, :3]
+        if colors is None:
+            return "union", alpha, None
+        first = _first_real(stroke_mask)
+        return "union", alpha, colors[torch.arange(batch, device=colors.device), first, :3]
     return "rgba", _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra)
 
 

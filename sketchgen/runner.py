@@ -413,6 +413,8 @@ def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] |
     """
     if executor not in ("local", "ray"):
         raise BadInput(f"--executor {executor!r} is not known; use local or ray.")
+    if max_batch_sketches is not None and max_batch_sketches < 1:
+        raise BadInput(f"--batch-sketches {max_batch_sketches} must be at least 1.")
     torch_device = parse_device(device)
     settings = resolve_settings(levels=levels, seeds=seeds, preset=preset, method=method,
                                 iterations=iterations, augmentations=augmentations,

@@ -148,7 +148,6 @@ def on_feedback_seen() -> None:
 
 def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
     st.title(config.title)
-    st.subheader("Information and consent")
     st.markdown(config.consent)
     agree, decline = st.columns(2)
     agree.button("I agree to take part", key="consent-yes", type="primary", width="stretch",
@@ -159,15 +158,14 @@ def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> 
 
 def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
     st.title(config.title)
-    st.subheader("Instructions")
     st.markdown(config.instructions)
     timing = ("Take the time you need." if config.time_limit_s is None
               else f"You have up to {config.time_limit_s:g} seconds for each sketch.")
     n_practice = len(config.practice.stimuli)
     practice = ("" if not n_practice else " First comes a practice sketch." if n_practice == 1
                 else f" First come {n_practice} practice sketches.")
-    st.markdown("Answer by clicking a button, or on a keyboard by pressing the number shown on "
-                f"it. {timing}{practice}")
+    st.caption("Answer by clicking a button, or on a keyboard by pressing the number shown on "
+               f"it. {timing}{practice}")
     st.button("Start", key="instructions-done", type="primary", width="stretch", shortcut="Enter",
               on_click=on_instructions_done, args=(config, storage, ids))
 

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,13 +45,15 @@ def write_synthetic_study(
     time_limit_s: float | None = None,
     redirect_url: str | None = None,
     max_attention_failures: int = 1,
+    study_id: str = "synthetic",
 ) -> Path:
     """Write a small self-contained study (drawn line images, stimuli.csv, study.yaml).
 
     Used by the load bench and the app tests, so neither depends on generated sketches.
     One practice image, one attention (catch) image and (with_none) one foil image come on top of
     `images_per_class` test images per class; every image has one PNG per level, with
-    `n_strokes` random lines (224 x 224 pixels). Returns the path of study.yaml.
+    `n_strokes` random lines (224 x 224 pixels). A fresh `study_id` keeps runs apart in a
+    shared database (PostgreSQL). Returns the path of study.yaml.
     """
     from PIL import Image, ImageDraw
 
@@ -82,7 +85,7 @@ def write_synthetic_study(
         writer.writerows(rows)
     first = {r["image_id"]: r["stimulus_id"] for r in reversed(rows)}
     lines = [
-        "study_id: synthetic",
+        f"study_id: {study_id}",
         "title: Sketch recognition study",
         "stimuli: stimuli.csv",
         f"options: [{', '.join(SYNTHETIC_CLASSES)}]",
@@ -270,6 +273,11 @@ async def run_participant(base_url: str, participant_id: str, rng: random.Random
     return result
 
 
+def storage_backend(url: str) -> str:
+    """`sqlite` or `postgresql` from a database URL (never the URL: it may hold a password)."""
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
 def _percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -279,8 +287,11 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
              double_click_rate: float = 0.1, time_limit_s: float = 240,
-             seed: int = 0) -> dict:
-    """Start a server on a temp SQLite DB, run `clients` participants at once, check the DB.
+             seed: int = 0, storage: str | None = None) -> dict:
+    """Start a server, run `clients` participants at once, then check the database.
+
+    The database is a temporary SQLite file, or `storage` (e.g. PostgreSQL) under a fresh
+    study id.
 
     lost: answers the page moved past (acknowledged) that are not in the database;
     duplicated: rows beyond one per participant x trial, or beyond the trials a
@@ -292,8 +303,10 @@ def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
 
     with tempfile.TemporaryDirectory(prefix="sketchlab-load-") as tmp:
         folder = Path(tmp)
-        config_path = write_synthetic_study(folder)
-        storage_url = f"sqlite:///{folder / 'load.sqlite'}"
+        config_path = write_synthetic_study(folder, study_id=f"load-{uuid.uuid4().hex[:12]}")
+        storage_url = storage or f"sqlite:///{folder / 'load.sqlite'}"
+        config = load_study(config_path, storage=storage_url)
+        Storage(config.storage, config.study_id).close()  # unreachable database: BadInput now
         port = free_port()
         base_url = f"http://127.0.0.1:{port}"
         server = start_server(config_path, storage_url, port, folder / "server.log")
@@ -314,26 +327,26 @@ def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
         finally:
             server.terminate()
             server.wait(timeout=30)
-        config = load_study(config_path, storage=storage_url)
-        storage = Storage(config.storage, config.study_id)
-        frame = storage.responses_frame()
+        database = Storage(config.storage, config.study_id)
+        frame = database.responses_frame()
         lost = duplicated = expected_completed = 0
         for n, result in enumerate(results):
             participant_id = f"load{n:04d}"
             stored = frame[frame["participant_id"] == participant_id]["trial_index"].tolist()
             lost += len(set(result.acknowledged) - set(stored))
-            participant = storage.get_participant(participant_id)
+            participant = database.get_participant(participant_id)
             n_trials = len(trials_for(config, participant_id, participant.condition,
                                       participant.list_id)) if participant else 0
             duplicated += max(len(stored) - len(set(stored)), len(stored) - n_trials, 0)
             expected_completed += n_trials if result.completed else 0
         completed_rows = int(frame["participant_id"].isin(
             [f"load{n:04d}" for n, r in enumerate(results) if r.completed]).sum())
-        storage.close()
+        database.close()
     latencies = [v for r in results for v in r.latencies_ms]
     return {
         "what": "answer-to-next-trial latency (answer sent -> next trial drawn and its image "
                 "loaded), protocol-level websocket clients against one `study serve` on loopback",
+        "storage": storage_backend(storage_url),
         "clients": clients,
         "think_time_s": list(think_s),
         "double_click_rate": double_click_rate,

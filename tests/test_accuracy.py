@@ -161,3 +161,12 @@ def test_cluster_bootstrap_is_wider_than_wilson_when_participants_differ():
     ).all()
     four = merged[merged["n_strokes"] == 4]
     assert ((four["boot_high"] - four["boot_low"]) > 1.3 * (four["ci_high"] - four["ci_low"])).all()
+
+
+def test_parquet_and_csv_give_the_same_tables(tiny, tmp_path):
+    pd.read_csv(TINY, dtype={"list_id": str}).to_parquet(tmp_path / "tiny.parquet", index=False)
+    from_parquet = read_responses(tmp_path / "tiny.parquet")
+    pd.testing.assert_frame_equal(
+        accuracy_table(apply_exclusions(from_parquet).trials),
+        accuracy_table(apply_exclusions(tiny).trials),
+    )

@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,9 +31,10 @@ TIMEOUT_S = 60
 class Study:
     """A synthetic study on disk plus a helper to open participant sessions on it."""
 
-    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch, **options):
+    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str | None = None,
+                 **options):
         self.config_path = write_synthetic_study(folder, **options)
-        self.storage_url = f"sqlite:///{folder / 'study.sqlite'}"
+        self.storage_url = storage_url or f"sqlite:///{folder / 'study.sqlite'}"
         monkeypatch.setenv(CONFIG_ENV, str(self.config_path))
         monkeypatch.setenv(STORAGE_ENV, self.storage_url)
         monkeypatch.delenv("SKETCHLAB_ADMIN_PASSWORD", raising=False)
@@ -261,15 +263,20 @@ def admin(study: Study, secrets: dict | None = None) -> AppTest:
     return study.session({"page": "admin"}, secrets=secrets)
 
 
-def fill_study(study: Study) -> None:
-    """One completed, one in-progress and one declining participant (through the flow)."""
-    done = ParticipantFlow.open(study.config, study.storage, "done1")
+def complete_through_flow(study: Study, participant_id: str) -> None:
+    """A participant who finished the study (written through ParticipantFlow, no page)."""
+    done = ParticipantFlow.open(study.config, study.storage, participant_id)
     done.consent(True)
     done.finish_instructions()
     while done.current_trial is not None:
         trial = done.current_trial
         shown = utc_now()
         done.answer(trial.trial_index, trial.options[0], shown, shown + timedelta(seconds=2))
+
+
+def fill_study(study: Study) -> None:
+    """One completed, one in-progress and one declining participant (through the flow)."""
+    complete_through_flow(study, "done1")
     ParticipantFlow.open(study.config, study.storage, "busy1").consent(True)
     ParticipantFlow.open(study.config, study.storage, "no1").consent(False)
 
@@ -316,9 +323,8 @@ def test_flow_and_page_agree_on_progress(study):
 def test_completion_page_redirects_to_prolific(tmp_path, monkeypatch):
     url = "https://app.prolific.com/submissions/complete?cc=C1234ABC"
     study = Study(tmp_path, monkeypatch, redirect_url=url)
-    at = start(study.session(prolific("p10")))
-    while answer_keys(at):
-        answer_current(at)
+    complete_through_flow(study, "p10")
+    at = study.session(prolific("p10"))
     assert at.get("link_button")[0].proto.url == url
     script = "\n".join(element.proto.body for element in at.get("html"))
     assert f"window.top.location.href = {json.dumps(url)}" in script
@@ -346,3 +352,19 @@ def test_serve_passes_port_address_and_streamlit_options_through():
     assert "--server.port=8600" in command and "--server.address=0.0.0.0" in command
     assert command[-1] == "--server.baseUrlPath=/study", "researcher options come last and win"
     assert "--client.toolbarMode=minimal" in command and "--runner.postScriptGC=false" in command
+
+
+@pytest.mark.postgres
+def test_participant_flow_on_postgresql(tmp_path, monkeypatch, postgres_url):
+    study_id = f"app-{uuid.uuid4().hex[:12]}"  # a fresh study in the shared test database
+    study = Study(tmp_path, monkeypatch, storage_url=postgres_url, study_id=study_id)
+    at = start(study.session(prolific("pg1")))
+    for _ in range(3):
+        answer_current(at)
+    resumed = study.session(prolific("pg1"))
+    assert current_trial_index(resumed) == 3
+    while answer_keys(resumed):
+        answer_current(resumed)
+    assert COMPLETION_CODE in page_text(resumed)
+    assert sorted(study.rows("pg1")) == [t.trial_index for t in study.trials("pg1")]
+    assert study.storage.get_participant("pg1").status == "completed"

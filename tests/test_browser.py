@@ -31,6 +31,7 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+CONNECTED = "[data-testid=stApp][data-test-connection-state=CONNECTED]"
 READY = "[data-testid=stApp][data-test-script-state=notRunning]"
 
 
@@ -70,6 +71,7 @@ def browser(chromium_path):
 def settle(page) -> None:
     """Wait until the app is connected and no script run is in progress."""
     page.wait_for_selector("[data-testid=stAppViewContainer]", timeout=30_000)
+    page.wait_for_selector(CONNECTED, timeout=30_000)
     page.wait_for_selector(READY, timeout=30_000)
     page.wait_for_function("document.querySelectorAll('[data-testid=stSkeleton]').length === 0")
 
@@ -85,7 +87,7 @@ def open_trials(page, base_url: str, participant_id: str) -> None:
     page.goto(f"{base_url}/?PROLIFIC_PID={participant_id}&STUDY_ID=st1&SESSION_ID=se1")
     settle(page)
     act_and_wait(page, lambda: page.get_by_role("button", name="I agree to take part").click(),
-                 "Instructions")
+                 "You will see simple line drawings")
     act_and_wait(page, lambda: page.get_by_role("button", name="Start").click(), "Practice 1 of")
 
 
@@ -135,7 +137,7 @@ def test_participant_completes_study_in_chromium(served_study, browser):
     assert storage.count_responses() == len(trials), "exactly one row per trial, nothing else"
 
 
-def test_trial_page_fits_a_phone(served_study, browser):
+def test_trial_page_fits_a_phone_and_survives_a_reload(served_study, browser):
     base_url, _, storage = served_study
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
@@ -152,5 +154,10 @@ def test_trial_page_fits_a_phone(served_study, browser):
     image = page.locator("[data-testid=stImage] img").bounding_box()
     assert image["width"] > 200, "the sketch is large"
     assert all(buttons.nth(i).bounding_box()["x"] >= 0 for i in range(buttons.count()))
+    option_button(page, "chair").click()
+    page.get_by_text("Sketch 2 of", exact=False).first.wait_for(timeout=30_000)
+    page.reload()  # a reload resumes at the next unanswered trial
+    settle(page)
+    page.get_by_text("Sketch 2 of", exact=False).first.wait_for(timeout=30_000)
     context.close()
-    assert sorted(storage.responses_of("phone1")) == [0]
+    assert sorted(storage.responses_of("phone1")) == [0, 1]

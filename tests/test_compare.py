@@ -83,8 +83,8 @@ def test_pure_criterion_shift_gives_equal_dprime_and_all_caution(foils):
 
 def test_pure_sensitivity_gap_is_not_called_caution():
     strong = simulate_responses(
-        30_000,
-        600,
+        16_000,
+        400,
         conditions=("without_none",),
         dprimes={4: 2.0, 8: 3.0},
         levels=(4, 8),
@@ -95,8 +95,8 @@ def test_pure_sensitivity_gap_is_not_called_caution():
         seed=1,
     )
     weak = simulate_responses(
-        30_000,
-        600,
+        16_000,
+        400,
         conditions=("with_none",),
         dprimes={4: 0.8, 8: 3.0},
         levels=(4, 8),

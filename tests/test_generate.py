@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+from conftest import TEST_DATA
 from PIL import Image
 
-from conftest import TEST_DATA
 from sketchgen.run_folder import STIMULI_COLUMNS
 from sketchgen.svg import read_svg
 from sketchlab.cli import main
@@ -82,6 +82,20 @@ def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, cap
     assert code == 0
     after = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
     assert after == before
+
+
+def test_init_svg_starts_every_seed_from_its_strokes(finished_run, tmp_path, monkeypatch, capsys):
+    start = finished_run / "seeds" / "duck" / "4strokes_seed1.svg"
+    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--init", start,
+                        "--seeds", 0, 1, "--out", tmp_path / "run", "--method", "xdog",
+                        "--preset", "demo", "--iterations", 1, "--device", "cpu", "--no-progress")
+    assert code == 0, err
+    stimuli = pd.read_csv(tmp_path / "run" / "stimuli.csv")
+    assert stimuli["n_strokes"].tolist() == [4, 4] and stimuli["best_iteration"].tolist() == [0, 0]
+    for path in stimuli["svg_path"]:  # one iteration: the kept iterate is the start itself
+        torch.testing.assert_close(read_svg(tmp_path / "run" / path).points,
+                                   read_svg(start).points)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["init"] == "svg"
 
 
 def _write_csv(folder: Path, text: str) -> Path:

@@ -74,7 +74,7 @@ def test_rn101_loss_gives_per_sketch_terms_and_gradients_only_for_sketch_pixels(
 def test_a_sketchs_loss_does_not_depend_on_the_rest_of_the_batch(tiny):
     sketches, targets = _images(3, 4), _images(3, 5)
     targets[2] = targets[0]  # two sketches of one photo, one of another
-    loss = ClipassoLoss(tiny, augmentations=2)
+    loss = ClipassoLoss(tiny, augmentations=1)
 
     batched = loss(sketches, targets, _generators(0, 1000, 2000))
     for b, seed in enumerate((0, 1000, 2000)):
@@ -192,3 +192,14 @@ def test_xdog_loss_prefers_strokes_on_the_photos_edges():
     assert values["total"][0] < values["total"][1] < values["total"][2]
     assert all(torch.equal(values[k], torch.zeros(3)) for k in ("layer2", "layer3", "semantic"))
     assert sketches.grad.abs().sum() > 0
+
+
+def test_half_precision_autocast_stays_close_to_fp32(tiny):
+    sketches = _images(2, 14).requires_grad_(True)
+    target = _images(1, 15)[0]
+    full = ClipassoLoss(tiny)(sketches, target, _generators(0, 1))
+    half = ClipassoLoss(tiny, precision="bf16")(sketches, target, _generators(0, 1))
+    half["total"].sum().backward()
+    assert half["total"].dtype == torch.float32
+    torch.testing.assert_close(half["total"], full["total"], rtol=2e-2, atol=0)
+    assert sketches.grad.dtype == torch.float32 and sketches.grad.abs().sum() > 0

@@ -41,7 +41,7 @@ def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
         SketchJob("cup", 3, 2000, _strokes(3, 12), iterations=3),
     ]
     # a random tiny model's losses are ~1e-5, so the reference's 1e-5 early stop is off here
-    settings = dict(eval_interval=2, early_stop_delta=0.0)
+    settings = {"eval_interval": 2, "early_stop_delta": 0.0}
     batched = optimize_sketches(jobs, targets, tiny_clipasso_loss, **settings)
     for job, together in zip(jobs, batched):
         alone = optimize_sketches([job], targets, tiny_clipasso_loss, **settings)[0]

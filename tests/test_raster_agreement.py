@@ -26,21 +26,44 @@ def results():
     return out
 
 
+def _chord_distance(xy, poly):
+    """Distance from points xy (S, 2) to the polyline poly (S, K+1, 2) or (K+1, 2) -> (S, K)."""
+    if poly.dim() == 2:
+        poly = poly[None]
+    a, ab = poly[:, :-1], poly[:, 1:] - poly[:, :-1]
+    ap = xy[:, None, :] - a
+    u = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-300)).clamp(0, 1)
+    return (ap - u[..., None] * ab).norm(dim=-1)
+
+
 def brute_signed_distance(points: np.ndarray, half_width: np.ndarray, xy: np.ndarray) -> np.ndarray:
-    """min over strokes of (distance to the curve - half-width) for points xy (S, 2), in
-    float64 against a 6000-chord polyline per stroke (the conventions doc's replica)."""
-    t = np.linspace(0.0, 1.0, 6001)
-    s = 1 - t
-    basis = np.stack([s**3, 3 * s * s * t, 3 * s * t * t, t**3], axis=1)
-    best = np.full(len(xy), np.inf)
-    for ctrl, hw in zip(points.astype(np.float64), half_width.astype(np.float64)):
-        poly = basis @ ctrl
-        a, ab = poly[:-1], poly[1:] - poly[:-1]
-        ap = xy[:, None, :] - a[None]
-        u = np.clip((ap * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-300), 0, 1)
-        dist = np.linalg.norm(ap - u[..., None] * ab, axis=-1).min(axis=1)
-        best = np.minimum(best, dist - hw)
-    return best
+    """min over strokes of (distance to the curve - half-width) for points xy (S, 2), float64.
+
+    Independent of the renderer: a 128-chord polyline finds the nearest chord, then 128
+    chords over the 3 chords around it give the distance (error ~1e-6 px).
+    """
+    xy = torch.tensor(xy, dtype=torch.float64)
+    curves = torch.tensor(points, dtype=torch.float64)
+    best = torch.full((len(xy),), float("inf"), dtype=torch.float64)
+
+    def on_curve(k, t):
+        s = 1 - t
+        return torch.stack([s**3, 3 * s * s * t, 3 * s * t * t, t**3], -1) @ curves[k]
+
+    coarse = torch.linspace(0, 1, 129, dtype=torch.float64)
+    for k, hw in enumerate(half_width.astype(np.float64)):
+        poly = on_curve(k, coarse)
+        lo, hi = poly.min(0).values - hw - 1, poly.max(0).values + hw + 1
+        near = ((xy >= lo) & (xy <= hi)).all(1).nonzero().squeeze(1)
+        for chunk in near.split(2048):
+            dist, j = _chord_distance(xy[chunk], poly).min(1)
+            chunk, j = chunk[dist < hw + 0.5], j[dist < hw + 0.5]  # others are far outside
+            t0 = coarse[(j - 1).clamp(0, 128)]
+            t1 = coarse[(j + 2).clamp(0, 128)]
+            fine = t0[:, None] + (t1 - t0)[:, None] * torch.linspace(0, 1, 129, dtype=torch.float64)
+            signed = _chord_distance(xy[chunk], on_curve(k, fine)).min(1).values - hw
+            best[chunk] = torch.minimum(best[chunk], signed)
+    return best.numpy()
 
 
 @pytest.mark.parametrize("name", SCENE_FILES)
@@ -91,9 +114,9 @@ def random_scene(kind: str, n: int, size: int, rng: np.random.Generator) -> np.n
 @pytest.mark.parametrize("kind", ["init", "medium", "long"])
 def test_coverage_of_new_scenes_matches_brute_force(kind):
     rng = np.random.default_rng({"init": 1, "medium": 2, "long": 3}[kind])
-    size = 96
-    points = random_scene(kind, 6, size, rng)
-    half_width = rng.uniform(0.5, 3.0, 6).astype(np.float32)
+    size = 64
+    points = random_scene(kind, 5, size, rng)
+    half_width = rng.uniform(0.5, 3.0, 5).astype(np.float32)
     alpha = render_rgba(torch.tensor(points), torch.tensor(half_width), size)[..., 3].numpy()
     pattern = sample_pattern(size, size, 2, 0)
     signed = brute_signed_distance(points, half_width, pattern.xy.astype(np.float64))
@@ -112,7 +135,7 @@ def test_gradient_points_along_finite_differences_of_area_coverage(kind):
     (a close estimate of the area coverage that diffvg's gradient differentiates)."""
     rng = np.random.default_rng({"init": 4, "medium": 5}[kind])
     size = 48
-    points = torch.tensor(random_scene(kind, 3, size, rng) * (48 / 96) + 12)
+    points = torch.tensor(random_scene(kind, 3, size, rng) * 0.5 + 12)
     weights = torch.tensor(rng.normal(size=(size, size)).astype(np.float32))
     weights = torch.nn.functional.avg_pool2d(weights[None, None], 5, 1, 2)[0, 0]
 
@@ -121,14 +144,16 @@ def test_gradient_points_along_finite_differences_of_area_coverage(kind):
 
     p = points.clone().requires_grad_(True)
     objective(p, 2).backward()
+    # Directional derivatives along random directions (one per control point of each stroke).
+    directions = torch.tensor(rng.normal(size=(8, *points.shape)).astype(np.float32))
     step = 0.25
-    numeric = torch.zeros_like(points)
-    for index in np.ndindex(*points.shape):
-        plus, minus = points.clone(), points.clone()
-        plus[index] += step
-        minus[index] -= step
-        numeric[index] = (objective(plus, 16) - objective(minus, 16)) / (2 * step)
-    ours, theirs = p.grad.flatten(), numeric.flatten()
+    ours = (directions * p.grad).flatten(1).sum(1)
+    theirs = torch.stack(
+        [
+            (objective(points + step * v, 16) - objective(points - step * v, 16)) / (2 * step)
+            for v in directions
+        ]
+    )
     assert torch.nn.functional.cosine_similarity(ours, theirs, dim=0) >= 0.95
     assert 0.8 <= float(ours.norm() / theirs.norm()) <= 1.25
 

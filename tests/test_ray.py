@@ -4,13 +4,13 @@ import pandas as pd
 import pytest
 import ray
 import torch
-
 from conftest import TEST_DATA
+
 from sketchgen.runner import generate
 from sketchgen.svg import read_svg
 
-SETTINGS = dict(levels=(2, 3), seeds=(0, 1), method="xdog", init="edges", preset="demo",
-                iterations=15, device="cpu", progress=False)
+SETTINGS = {"levels": (2, 3), "seeds": (0, 1), "method": "xdog", "init": "edges",
+            "preset": "demo", "iterations": 15, "device": "cpu", "progress": False}
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from analysis.accuracy import ACCURACY_COLUMNS
 from analysis.bench import simulate_responses
 from analysis.report import ReportOptions, build_report
 
-FAST = {"n_boot": 200, "mixed_max_trials": 500}
+FAST = {"n_boot": 200, "mixed_max_trials": 300}
 
 
 def _scores_for(trials: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +100,13 @@ def test_index_html_says_what_is_simulated_and_flags_circular_scores(report):
 
 def test_one_condition_study_in_progress(tmp_path):
     trials = simulate_responses(
-        1_600, 80, conditions=("with_none",), attention_per_participant=0, seed=6
+        900,
+        60,
+        conditions=("with_none",),
+        classes=("cat", "cow", "dog"),
+        levels=(4, 8, 16),
+        attention_per_participant=0,
+        seed=6,
     )
     last_five = trials["participant_id"].isin(trials["participant_id"].unique()[-5:])
     unfinished = last_five & (trials["trial_index"] > 8)

@@ -13,7 +13,7 @@ from sketchgen.saliency import (
     sample_start_points,
 )
 from sketchgen.strokes_init import init_strokes
-from sketchgen.xdog import xdog_edges
+from sketchgen.xdog import clip_normalise, xdog_edges
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,22 @@ def test_saliency_and_edge_inits_start_on_edge_pixels(vit):
     ):
         assert strokes.shape == (8, 4, 2)
         assert (edges[strokes[:, 0, 1].long(), strokes[:, 0, 0].long()] == 1).all()
+
+
+def test_clip_attention_averages_cls_to_patch_attention_over_blocks_and_heads(vit):
+    """Recompute the reference's map by hand: per block, the head-averaged attention
+    probabilities; the CLS row to the 49 patches averaged over blocks; bicubic; min-max."""
+    photo = _bar_photo()
+    visual = vit.visual
+    with torch.no_grad():
+        tokens = visual._embeds(clip_normalise(photo)[None])
+        rows = []
+        for block in visual.transformer.resblocks:
+            normed = block.ln_1(tokens)
+            _, weights = block.attn(normed, normed, normed, need_weights=True)  # mean over heads
+            rows.append(weights[0, 0, 1:])
+            tokens = block(tokens)
+    cls = torch.stack(rows).mean(dim=0).reshape(1, 1, 7, 7)
+    expected = torch.nn.functional.interpolate(cls, size=224, mode="bicubic")[0, 0]
+    expected = (expected - expected.min()) / (expected.max() - expected.min())
+    torch.testing.assert_close(clip_attention(vit, photo), expected, rtol=1e-4, atol=1e-5)

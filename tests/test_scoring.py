@@ -406,3 +406,39 @@ def test_unknown_device_is_bad_input(tmp_path, monkeypatch, capsys):
     )
     assert code == 2
     assert "--device 'gpu' is not a device" in stderr
+
+
+def test_bench_score_reports_score_next_to_bare_encode_image(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "bench.json"
+    code, stdout, stderr = run_cli(
+        monkeypatch,
+        capsys,
+        "bench",
+        "score",
+        "--model",
+        TEST_MODEL,
+        "--n-sketches",
+        "6",
+        "--batch-size",
+        "4",
+        "--repeats",
+        "1",
+        "--threads",
+        "0",
+        "--json",
+        out,
+    )
+    assert code == 0, stderr
+    result = json.loads(out.read_text())
+    assert result == json.loads(stdout)
+    assert result["n_sketches"] == 6 and result["batch_size"] == 4 and result["device"] == "cpu"
+    for key in (
+        "bare_encode_image_sketches_per_s",
+        "score_image_path_sketches_per_s",
+        "score_sketches_per_s",
+    ):
+        assert result[key] > 0
+    assert result["ratio_image_path"] == pytest.approx(
+        result["score_image_path_sketches_per_s"] / result["bare_encode_image_sketches_per_s"],
+        rel=0.02,
+    )

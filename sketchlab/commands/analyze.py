@@ -59,7 +59,7 @@ def analyze(
         typer.Option(
             help="Fit the mixed model on a participant subsample of at most this many trials."
         ),
-    ] = 2000,
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap and the model subsample.")] = 0,
 ) -> None:
     """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and index.html."""

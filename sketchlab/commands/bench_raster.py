@@ -1,6 +1,7 @@
 """`sketchlab bench raster`: agreement with diffvg and speed of the rasterizer, per scene."""
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,12 @@ def bench_raster(
     repeats: Annotated[int, typer.Option(help="Timed runs per scene (median reported).")] = 10,
     threads: Annotated[int, typer.Option(help="torch CPU threads while timing.")] = 2,
 ) -> None:
-    """Render every scene in SCENES; print agreement with diffvg and median times (ms)."""
+    """Render every scene in SCENES; print agreement with diffvg and median times (ms).
+
+    Unless OMP_WAIT_POLICY is set, idle OpenMP threads sleep instead of spinning: on a
+    machine shared with other jobs, spinning threads make 2-thread timings many times slower.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when torch first loads
     from rich.console import Console
     from rich.table import Table
 
@@ -31,7 +37,10 @@ def bench_raster(
     if threads < 1:
         raise BadInput(f"--threads must be at least 1, got {threads}.")
     rows = run_bench(scenes, repeats=repeats, threads=threads)
-    table = Table(title=f"rasterizer vs diffvg ({threads} threads, median of {repeats})")
+    table = Table(
+        title=f"rasterizer vs diffvg ({threads} threads, median of {repeats}, "
+        f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']})"
+    )
     columns = [
         ("file", "scene", "{}"), ("strokes", "N", "{}"), ("size", "px", "{}"),
         ("frac_pixels_off", "px off", "{:.5f}"), ("mean_abs_diff", "mean |d|", "{:.6f}"),

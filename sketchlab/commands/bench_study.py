@@ -10,24 +10,33 @@ import typer
 
 def bench_study(
     json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
-    clients: Annotated[int, typer.Option(help="concurrent participants against one server")] = 50,
+    clients: Annotated[
+        int, typer.Option(min=1, max=500, help="concurrent participants against one server")
+    ] = 50,
     think: Annotated[float, typer.Option(help="mean seconds a participant looks at a sketch")] = 2.0,
-    time_limit: Annotated[float, typer.Option(help="stop the load test after this many seconds")] = 240,
+    time_limit: Annotated[
+        float, typer.Option(min=10, max=3600, help="stop the load test after this many seconds")
+    ] = 240,
     writers: Annotated[int, typer.Option(help="concurrent writers in the storage bench")] = 200,
     postgres: Annotated[
         str | None,
-        typer.Option(help="also run the storage bench on this postgresql+psycopg:// URL"),
+        typer.Option(help="also run both benches on this postgresql+psycopg:// URL"),
     ] = None,
     skip_load: Annotated[bool, typer.Option(help="only the storage bench")] = False,
 ) -> None:
     """Answer-to-next-trial latency (p50/p95/p99), errors, lost and duplicated trials with
-    `clients` protocol-level participants on one loopback server, then the storage bench
-    (SQLite, and PostgreSQL with --postgres). Loopback only; bounded in count and time."""
+    `clients` protocol-level participants on one loopback server, then the storage bench;
+    on SQLite, and again on PostgreSQL with --postgres. Loopback only; bounded in count and
+    time."""
     import tempfile
 
     from study.bench_load import run_load
     from study.bench_storage import storage_bench
 
+    if postgres:  # an unreachable database stops here, before minutes of SQLite benches
+        from study.storage import Storage
+
+        Storage(postgres, "bench-check").close()
     figures: dict = {}
     if not skip_load:
         figures["load"] = run_load(clients=clients, think_s=(0.5 * think, 1.5 * think),
@@ -35,6 +44,10 @@ def bench_study(
     with tempfile.TemporaryDirectory(prefix="sketchlab-storage-") as folder:
         figures["storage_sqlite"] = storage_bench(f"sqlite:///{folder}/bench.sqlite", writers=writers)
     if postgres:
+        if not skip_load:
+            figures["load_postgresql"] = run_load(clients=clients, storage=postgres,
+                                                  think_s=(0.5 * think, 1.5 * think),
+                                                  time_limit_s=time_limit)
         figures["storage_postgresql"] = storage_bench(postgres, writers=writers)
     text = json.dumps(figures, indent=1)
     if json_out:

@@ -75,8 +75,13 @@ def score(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(min=1, help="Images per encode_image call.")] = 32,
     workers: Annotated[
-        int, typer.Option(min=0, help="Processes decoding PNGs ahead of the model (0 = none).")
-    ] = 2,
+        int | None,
+        typer.Option(
+            min=0,
+            help="Processes decoding PNGs ahead of the model (0 = in this process).",
+            show_default="1 on CPU, up to 8 on CUDA",
+        ),
+    ] = None,
     none_threshold: Annotated[
         float, typer.Option(help="'none' when the largest class probability is below this.")
     ] = 0.5,
@@ -162,7 +167,12 @@ def bench_score(
     prompts: Annotated[
         list[str] | None, typer.Option(help="Prompt sets.", show_default="photo")
     ] = None,
-    workers: Annotated[int, typer.Option(min=0, help="PNG decoding processes.")] = 2,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="PNG decoding processes.", show_default="1 on CPU, up to 8 on CUDA"
+        ),
+    ] = None,
     threads: Annotated[
         int, typer.Option(min=0, help="torch CPU threads; 0 = torch's default.")
     ] = 2,
