@@ -15,6 +15,8 @@ control points' Bernstein weights along the normal, and with the half-width.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import torch
 
 from sketchgen.raster_samples import SamplePattern
@@ -27,47 +29,57 @@ _REFINE_BACKWARD = 4
 _NEWTON_STEPS = 2
 
 
+def _take(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """values[index] along dim 0 for a 1-D long index (index_select: several times faster
+    than advanced indexing on CPU)."""
+    return values.index_select(0, index)
+
+
 def _power_basis(points: torch.Tensor) -> torch.Tensor:
-    """Cubic Bézier control points (..., 4, 2) -> power-basis coefficients c0..c3 (..., 4, 2)."""
+    """Cubic Bézier control points (..., 4, 2) -> (..., 7, 2): power-basis coefficients
+    c0..c3 of q(t), then 2*c2, 3*c3 (for q'(t) = c1 + t(2c2 + t 3c3)) and 6*c3 (for q'')."""
     p0, p1, p2, p3 = points.unbind(-2)
-    return torch.stack(
-        [p0, 3 * (p1 - p0), 3 * (p0 - 2 * p1 + p2), p3 - p0 + 3 * (p1 - p2)], dim=-2
-    )
+    c2 = 3 * (p0 - 2 * p1 + p2)
+    c3 = p3 - p0 + 3 * (p1 - p2)
+    return torch.stack([p0, 3 * (p1 - p0), c2, c3, 2 * c2, 3 * c3, 6 * c3], dim=-2)
+
+
+@lru_cache(maxsize=8)
+def _chord_steps(pieces: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """(pieces + 1,) fractions 0..1 that cut a parameter range into equal chords."""
+    return torch.linspace(0.0, 1.0, pieces + 1, device=device, dtype=dtype)
 
 
 def _project_on_cubic(coeffs, p, t_lo, t_hi, pieces):
     """Nearest point to p on each cubic's piece t in [t_lo, t_hi] (clamped to [0, 1]).
 
-    coeffs (n, 4, 2) power basis, p (n, 2). The piece is cut into `pieces` chords to find
-    the right basin, then Newton steps on (q(t) - p) . q'(t) = 0 polish t. Returns (t, q).
+    coeffs (7, 2, n): `_power_basis` rows, x and y planes apart (sums over x, y are then
+    plane adds, not slow reductions over a size-2 axis); p (2, n). The piece is cut into
+    `pieces` chords to find the right basin, then Newton steps on (q(t) - p) . q'(t) = 0
+    polish t. Returns t (n,) and q (2, n).
     """
-    steps = torch.linspace(0.0, 1.0, pieces + 1, device=p.device, dtype=p.dtype)
-    t = t_lo[:, None] + (t_hi - t_lo)[:, None] * steps  # (n, R+1)
-    c = coeffs.reshape(-1, 8)
-    cx0, cy0, cx1, cy1, cx2, cy2, cx3, cy3 = (c[:, i : i + 1] for i in range(8))
-    qx = cx0 + t * (cx1 + t * (cx2 + t * cx3))
-    qy = cy0 + t * (cy1 + t * (cy2 + t * cy3))
-    ax, ay = qx[:, :-1], qy[:, :-1]
-    abx, aby = qx[:, 1:] - ax, qy[:, 1:] - ay
-    px, py = p[:, 0:1] - ax, p[:, 1:2] - ay
-    u = ((px * abx + py * aby) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp_(0.0, 1.0)
-    dx, dy = px - u * abx, py - u * aby
-    best = (dx * dx + dy * dy).argmin(1, keepdim=True)
-    t = t.gather(1, best) + u.gather(1, best) * (t_hi - t_lo)[:, None] / pieces
-    px, py = p[:, 0:1], p[:, 1:2]
+    c0, c1, c2, c3, d2, d3, a3 = coeffs.unsqueeze(3).unbind(0)  # each (2, n, 1)
+    span = (t_hi - t_lo).unsqueeze(1)
+    t = torch.addcmul(t_lo.unsqueeze(1), span, _chord_steps(pieces, p.device, p.dtype))  # (n, R+1)
+    q = torch.addcmul(c0, t, torch.addcmul(c1, t, torch.addcmul(c2, t, c3)))  # (2, n, R+1)
+    a = q[..., :-1]
+    ab = q[..., 1:] - a
+    p = p.unsqueeze(2)
+    pa = p - a
+    u = ((pa * ab).sum(0) / (ab * ab).sum(0).clamp_min(1e-12)).clamp_(0.0, 1.0)
+    d = torch.addcmul(pa, u, ab, value=-1.0)
+    best = (d * d).sum(0).argmin(1, keepdim=True)
+    t = torch.addcmul(t.gather(1, best), u.gather(1, best), span, value=1.0 / pieces)  # (n, 1)
     for _ in range(_NEWTON_STEPS):
-        qx = cx0 + t * (cx1 + t * (cx2 + t * cx3))
-        qy = cy0 + t * (cy1 + t * (cy2 + t * cy3))
-        vx = cx1 + t * (2 * cx2 + t * (3 * cx3))
-        vy = cy1 + t * (2 * cy2 + t * (3 * cy3))
-        ex, ey = qx - px, qy - py
-        speed2 = vx * vx + vy * vy
-        slope = speed2 + ex * (2 * cx2 + 6 * cx3 * t) + ey * (2 * cy2 + 6 * cy3 * t)
-        slope = torch.where(slope > 0.1 * speed2, slope, speed2).clamp_min(1e-12)
-        t = (t - (ex * vx + ey * vy) / slope).clamp_(0.0, 1.0)
-    qx = cx0 + t * (cx1 + t * (cx2 + t * cx3))
-    qy = cy0 + t * (cy1 + t * (cy2 + t * cy3))
-    return t.squeeze(1), torch.cat([qx, qy], dim=1)
+        q = torch.addcmul(c0, t, torch.addcmul(c1, t, torch.addcmul(c2, t, c3)))
+        v = torch.addcmul(c1, t, torch.addcmul(d2, t, d3))
+        e = q - p
+        speed2 = (v * v).sum(0)
+        slope = speed2 + (e * torch.addcmul(d2, t, a3)).sum(0)
+        slope = torch.where(slope > 0.1 * speed2, slope, speed2).clamp_min_(1e-12)
+        t = (t - (e * v).sum(0) / slope).clamp_(0.0, 1.0)
+    q = torch.addcmul(c0, t, torch.addcmul(c1, t, torch.addcmul(c2, t, c3)))
+    return t.squeeze(1), q.squeeze(2)
 
 
 def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
@@ -76,9 +88,9 @@ def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
     It is the density of n.x for x uniform on the square: a trapezoid with plateau 1/a on
     |offset| <= (a-b)/2 falling to 0 at (a+b)/2, where a >= b are |n_x|, |n_y|.
     """
-    absn = normal.abs()
-    a = absn.max(-1).values.clamp_min(_HALF_DIAGONAL)
-    b = absn.min(-1).values
+    nx, ny = normal.abs().unbind(0)
+    a = torch.maximum(nx, ny).clamp_min(_HALF_DIAGONAL)
+    b = torch.minimum(nx, ny)
     ramp = (0.5 * (a + b) - offset.abs()) / (a * b).clamp_min(1e-12)
     return torch.minimum(ramp.clamp_min(0.0), 1.0 / a)
 
@@ -106,6 +118,7 @@ class StrokeGeometry:
         self.points, self.half_widths, self.image = points, half_widths, image
         self.height, self.width, self.n_images = height, width, n_images
         self.coeffs = _power_basis(points)
+        self.coeffs_planar = self.coeffs.permute(1, 2, 0).contiguous()  # (7, 2, M)
         # Segment count per stroke: short enough for the window, flat enough for `error`.
         polygon = (points[:, 1:] - points[:, :-1]).norm(dim=-1).sum(-1)
         second = (points[:, :-2] - 2 * points[:, 1:-1] + points[:, 2:]).norm(dim=-1).amax(-1)
@@ -116,17 +129,17 @@ class StrokeGeometry:
         total = int(counts.sum())
         stroke = torch.repeat_interleave(torch.arange(len(points), device=device), counts, output_size=total)
         starts = torch.cumsum(counts, 0) - counts
-        j = torch.arange(total, device=device) - starts[stroke]
-        k = counts[stroke].to(points.dtype)
+        j = torch.arange(total, device=device) - _take(starts, stroke)
+        k = _take(counts, stroke).to(points.dtype)
         t0 = j.to(points.dtype) / k
         t1 = (j + 1).to(points.dtype) / k
         ts = torch.stack([t0, t1], dim=1)[..., None]  # (S, 2, 1)
-        c = self.coeffs[stroke]  # (S, 4, 2)
+        c = _take(self.coeffs, stroke)  # (S, 7, 2)
         ends = c[:, 0:1] + ts * (c[:, 1:2] + ts * (c[:, 2:3] + ts * c[:, 3:4]))  # (S, 2, 2)
         self.seg_stroke, self.seg_t0, self.seg_dt = stroke, t0, t1 - t0
         self.seg_a, self.seg_ab = ends[:, 0], ends[:, 1] - ends[:, 0]
         # Pixels whose centre lies within `reach` of a segment may see its stroke.
-        self.seg_reach = (half_widths + _HALF_DIAGONAL + self.seg_error)[stroke]
+        self.seg_reach = _take(half_widths + _HALF_DIAGONAL + self.seg_error, stroke)
         lo = torch.minimum(ends[:, 0], ends[:, 1]) - self.seg_reach[:, None]
         hi = torch.maximum(ends[:, 0], ends[:, 1]) + self.seg_reach[:, None]
         # Each segment's window: the pixels whose centre lies in its reach box, on the image.
@@ -143,14 +156,18 @@ class StrokeGeometry:
         seg = torch.repeat_interleave(
             torch.arange(len(first), device=device), n_cells, output_size=total
         )
-        local = torch.arange(total, device=device) - (torch.cumsum(n_cells, 0) - n_cells)[seg]
-        span_x = extent[seg, 0]
-        origin = first[seg]
-        cols = origin[:, 0] + local % span_x
-        rows = origin[:, 1] + local // span_x
-        table = torch.cat(
-            [self.seg_a, self.seg_ab, self.seg_reach[:, None] ** 2], dim=1
-        )[seg]  # (T, 5)
+        # Per segment: window origin, window width and first cell (one gather per cell).
+        cells = _take(
+            torch.stack([first[:, 0], first[:, 1], extent[:, 0], torch.cumsum(n_cells, 0) - n_cells], 1),
+            seg,
+        )
+        local = torch.arange(total, device=device) - cells[:, 3]
+        span_x = cells[:, 2]
+        cols = cells[:, 0] + local % span_x
+        rows = cells[:, 1] + local // span_x
+        table = _take(
+            torch.cat([self.seg_a, self.seg_ab, self.seg_reach[:, None] ** 2], dim=1), seg
+        )  # (T, 5)
         ax = (cols.to(table.dtype) + 0.5) - table[:, 0]
         ay = (rows.to(table.dtype) + 0.5) - table[:, 1]
         abx, aby = table[:, 2], table[:, 3]
@@ -158,26 +175,31 @@ class StrokeGeometry:
         dx, dy = ax - u * abx, ay - u * aby
         dist2 = dx * dx + dy * dy
         keep = (dist2 < table[:, 4]).nonzero().squeeze(1)
-        seg = seg[keep]
+        seg = _take(seg, keep)
         self.pair_seg = seg
-        self.pair_u = u[keep]
-        stroke = self.seg_stroke[seg]
+        stroke = _take(self.seg_stroke, seg)
         self.pair_stroke = stroke
-        self.pair_signed = dist2[keep].sqrt() - self.half_widths[stroke]
-        self.pair_pixel = (self.image[stroke] * self.height + rows[keep]) * self.width + cols[keep]
+        self.pair_signed = _take(dist2, keep).sqrt_() - _take(self.half_widths, stroke)
+        self.pair_pixel = (_take(self.image, stroke) * self.height + _take(rows, keep)) * self.width + _take(
+            cols, keep
+        )
 
-    def coverage_samples(self, pattern: SamplePattern, xy: torch.Tensor) -> torch.Tensor:
-        """Hard per-sample coverage (n_images * H * W * s,) float, 1 = inside some stroke.
+    def coverage_samples(self, pattern: SamplePattern, xy: torch.Tensor):
+        """Hard per-sample coverage, in parts: (full, partial, inside).
 
+        full (n_images * H * W,) bool: pixels whose every sample is inside some stroke;
+        partial (P,) long: the pixels that are neither full nor untouched; inside
+        (n_images * H * W * s,) bool: the inside samples of the partial pixels (False elsewhere).
         xy: (2, H*W*s) sample x and y positions in pixels.
         """
         n_pix_image = self.height * self.width
         n_pix = self.n_images * n_pix_image
         spp = pattern.samples_per_pixel
         dtype = self.seg_a.dtype
-        cover = torch.zeros(n_pix * spp, device=xy.device, dtype=dtype)
+        inside = torch.zeros(n_pix * spp, device=xy.device, dtype=torch.bool)
         if self.pair_seg.numel() == 0:
-            return cover
+            none = torch.zeros(0, device=xy.device, dtype=torch.long)
+            return torch.zeros(n_pix, device=xy.device, dtype=torch.bool), none, inside
         # Per segment: a, ab, 1/|ab|^2, half-width, polyline error (one gather per pair).
         ab2 = (self.seg_ab * self.seg_ab).sum(-1).clamp_min(1e-12)
         table = torch.cat(
@@ -185,47 +207,50 @@ class StrokeGeometry:
                 self.seg_a,
                 self.seg_ab,
                 (1.0 / ab2)[:, None],
-                self.half_widths[self.seg_stroke][:, None],
-                self.seg_error[self.seg_stroke][:, None],
+                _take(self.half_widths, self.seg_stroke)[:, None],
+                _take(self.seg_error, self.seg_stroke)[:, None],
             ],
             dim=1,
         )
         nearest = torch.full((n_pix,), float("inf"), device=xy.device, dtype=dtype)
         nearest.scatter_reduce_(
-            0, self.pair_pixel, self.pair_signed + table[self.pair_seg, 6], "amin"
+            0, self.pair_pixel, self.pair_signed + _take(table[:, 6], self.pair_seg), "amin"
         )
         full = nearest < -_HALF_DIAGONAL  # every sample of the pixel is inside
-        cover.view(n_pix, spp)[full] = 1.0
-        partial = (~full[self.pair_pixel]).nonzero().squeeze(1)
-        seg = self.pair_seg[partial]
-        pixel = self.pair_pixel[partial]
-        tp = table[seg]
+        partial_pixels = ((nearest >= -_HALF_DIAGONAL) & (nearest < float("inf"))).nonzero().squeeze(1)
+        partial = (~_take(full, self.pair_pixel)).nonzero().squeeze(1)
+        seg = _take(self.pair_seg, partial)
+        pixel = _take(self.pair_pixel, partial)
+        tp = _take(table, seg)
         # Expand to samples: (pair, k) for the pixel's own samples.
         sample_local = (pixel % n_pix_image)[:, None] * spp + torch.arange(spp, device=xy.device)
-        ax = xy[0][sample_local] - tp[:, 0:1]
-        ay = xy[1][sample_local] - tp[:, 1:2]
+        sample_xy = xy.index_select(1, sample_local.flatten()).view(2, -1, spp)
+        ax = sample_xy[0] - tp[:, 0:1]
+        ay = sample_xy[1] - tp[:, 1:2]
         abx, aby = tp[:, 2:3], tp[:, 3:4]
         u = ((ax * abx + ay * aby) * tp[:, 4:5]).clamp_(0.0, 1.0)
         dx, dy = ax - u * abx, ay - u * aby
         signed = (dx * dx + dy * dy).sqrt_() - tp[:, 5:6]
         err = tp[:, 6:7]
         sample_global = sample_local + (pixel - pixel % n_pix_image)[:, None] * spp
-        cover[sample_global[signed < -err]] = 1.0
-        unsure = (signed.abs() <= err) & (cover[sample_global] == 0)
+        sample_global = sample_global.flatten()
+        inside.index_fill_(0, sample_global[(signed < -err).flatten()], True)
+        unsure = (signed.abs() <= err) & ~_take(inside, sample_global).view(-1, spp)
         pair_idx, k = unsure.nonzero(as_tuple=True)
         if pair_idx.numel():
-            s = seg[pair_idx]
-            stroke = self.seg_stroke[s]
-            sample = sample_local[pair_idx, k]
-            q_point = xy[:, sample].T
-            _, q = _project_on_cubic(self.coeffs[stroke], q_point, *self._piece(s), _REFINE_FORWARD)
-            inside = (q - q_point).norm(dim=-1) < self.half_widths[stroke]
-            cover[sample_global[pair_idx, k][inside]] = 1.0
-        return cover
+            s = _take(seg, pair_idx)
+            stroke = _take(self.seg_stroke, s)
+            flat = pair_idx * spp + k
+            q_point = sample_xy.view(2, -1).index_select(1, flat)
+            coeffs = self.coeffs_planar.index_select(2, stroke)
+            _, q = _project_on_cubic(coeffs, q_point, *self._piece(s), _REFINE_FORWARD)
+            near = (q - q_point).norm(dim=0) < _take(self.half_widths, stroke)
+            inside.index_fill_(0, _take(sample_global, flat)[near], True)
+        return full, partial_pixels, inside
 
     def _piece(self, seg: torch.Tensor):
         """Parameter range around a coarse segment that holds the curve's nearest point."""
-        t0, dt = self.seg_t0[seg], self.seg_dt[seg]
+        t0, dt = _take(self.seg_t0, seg), _take(self.seg_dt, seg)
         return (t0 - 0.5 * dt).clamp_min(0.0), (t0 + 1.5 * dt).clamp_max(1.0)
 
     def pixel_edges(self):
@@ -246,25 +271,26 @@ class StrokeGeometry:
         best = torch.full((n_pix,), torch.iinfo(torch.int64).max, device=device, dtype=torch.int64)
         best.scatter_reduce_(0, self.pair_pixel, keys, "amin")
         pixels = (best != torch.iinfo(torch.int64).max).nonzero().squeeze(1)
-        best = best[pixels]
+        best = _take(best, pixels)
         pair = best % (1 << 26)
         signed = (best // (1 << 26)).to(self.seg_a.dtype) / scale - offset
-        seg = self.pair_seg[pair]
-        stroke = self.seg_stroke[seg]
+        seg = _take(self.pair_seg, pair)
+        stroke = _take(self.seg_stroke, seg)
         # Chords are non-zero only when an edge is within half a diagonal of the centre.
-        slack = _HALF_DIAGONAL + self.seg_error[stroke] + 1e-3
-        live = (signed > -slack) | (signed + 2 * self.half_widths[stroke] < slack)
-        pixels, seg, stroke = pixels[live], seg[live], stroke[live]
+        slack = _HALF_DIAGONAL + _take(self.seg_error, stroke) + 1e-3
+        live = ((signed > -slack) | (signed + 2 * _take(self.half_widths, stroke) < slack)).nonzero().squeeze(1)
+        pixels, seg, stroke = _take(pixels, live), _take(seg, live), _take(stroke, live)
         local = pixels % (self.height * self.width)
         centre = torch.stack(
             [(local % self.width).to(self.seg_a.dtype) + 0.5, (local // self.width).to(self.seg_a.dtype) + 0.5],
-            dim=1,
+            dim=0,
         )
-        t, q = _project_on_cubic(self.coeffs[stroke], centre, *self._piece(seg), _REFINE_BACKWARD)
+        coeffs = self.coeffs_planar.index_select(2, stroke)
+        t, q = _project_on_cubic(coeffs, centre, *self._piece(seg), _REFINE_BACKWARD)
         diff = centre - q
-        dist = diff.norm(dim=-1)
-        normal = diff / dist.clamp_min(1e-9)[:, None]
-        hw = self.half_widths[stroke]
+        dist = diff.norm(dim=0)
+        normal = diff / dist.clamp_min(1e-9)  # (2, n)
+        hw = _take(self.half_widths, stroke)
         near = _chord_length(dist - hw, normal)
         far = _chord_length(dist + hw, normal)
         return pixels, stroke, t, normal, near, far
@@ -286,22 +312,27 @@ class StrokeCoverage(torch.autograd.Function):
     def forward(ctx, points, half_widths, image, n_images, pattern, xy, counts, extra, per_sample):
         with torch.no_grad():
             geometry = StrokeGeometry(points.detach(), half_widths.detach(), image, n_images, pattern)
-            cover = geometry.coverage_samples(pattern, xy)
+            full, partial, inside = geometry.coverage_samples(pattern, xy)
             spp = pattern.samples_per_pixel
             ctx.geometry = geometry
             ctx.point_shape = points.shape
             ctx.per_sample = per_sample
+            dtype = points.dtype
             if per_sample:
+                cover = (inside.view(-1, spp) | full[:, None]).to(dtype)
                 return cover.view(n_images, -1, spp)
             n_pix_image = pattern.height * pattern.width
-            pixel = cover.view(-1, spp).sum(1)
+            # Samples per pixel that are inside: all of a full pixel's, counted for partial ones.
+            pixel = full.to(dtype) * spp
+            pixel.index_copy_(0, partial, inside.view(-1, spp).index_select(0, partial).sum(1).to(dtype))
             extra_sample, extra_pixel = extra
             if extra_sample.numel():
                 offsets = torch.arange(n_images, device=xy.device)[:, None]
+                sample = (offsets * n_pix_image * spp + extra_sample).flatten()
                 pixel.index_add_(
                     0,
                     (offsets * n_pix_image + extra_pixel).flatten(),
-                    cover[(offsets * n_pix_image * spp + extra_sample).flatten()],
+                    (_take(inside, sample) | _take(full, sample // spp)).to(dtype),
                 )
             pixel = (pixel.view(n_images, -1) / counts).view(n_images, pattern.height, pattern.width)
         return pixel
@@ -316,8 +347,8 @@ class StrokeCoverage(torch.autograd.Function):
         edges = geometry.pixel_edges()
         if edges is not None:
             pixels, stroke, t, normal, near, far = edges
-            g = grad_pixel.reshape(-1)[pixels]
-            along = (g * (near - far))[:, None] * normal  # (n, 2)
+            g = _take(grad_pixel.reshape(-1), pixels)
+            along = (g * (near - far))[:, None] * normal.T  # (n, 2)
             per_point = bernstein(t)[:, :, None] * along[:, None, :]  # (n, 4, 2)
             grad_points.index_add_(0, stroke, per_point)
             grad_hw.index_add_(0, stroke, g * (near + far))

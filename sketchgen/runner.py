@@ -31,7 +31,9 @@ from sketchlab.files import atomic_write
 MAX_STROKES = 1024
 RANDOM_WEIGHTS = "random"  # --weights random: a randomly initialised model (tests, benchmarks)
 RANDOM_INIT_SEED = 0  # torch seed for random-init models, so a resumed run gets the same model
-CPU_BATCH_SKETCHES = 12  # one image's 4 levels x 3 seeds; larger CPU batches gain nothing
+# Default batch sizes. On CPU a CLIPasso sketch in a batch holds ~1 GB of RN101 activations
+# (bench generate), so 4 at a time; the XDoG loss needs little, so one image's 4 x 3.
+CPU_BATCH_SKETCHES = {"clipasso": 4, "xdog": 12}
 GPU_BATCH_SKETCHES = 96
 VERSIONED_PACKAGES = ["sketchlab", "torch", "torchvision", "open_clip_torch", "numpy", "kornia"]
 
@@ -409,7 +411,7 @@ def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] |
     None takes the preset's; `init` "saliency" or "edges" (None: see resolve_settings), or
     `init_svg` a file of start strokes; `weights`/`saliency_weights` are local checkpoints (or
     "random" for a randomly initialised model); `max_batch_sketches` caps how many sketches
-    optimise together (default: 12 on CPU, 96 on a GPU).
+    optimise together (default on CPU: 4 for clipasso, 12 for xdog; 96 on a GPU).
     """
     if executor not in ("local", "ray"):
         raise BadInput(f"--executor {executor!r} is not known; use local or ray.")
@@ -432,7 +434,7 @@ def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] |
     loaded = load_method(settings, torch_device)
     _write_run_json(folder, settings, loaded.models, torch_device, executor, images_csv)
     max_sketches = max_batch_sketches or (
-        GPU_BATCH_SKETCHES if torch_device.type == "cuda" else CPU_BATCH_SKETCHES)
+        GPU_BATCH_SKETCHES if torch_device.type == "cuda" else CPU_BATCH_SKETCHES[settings.method])
     if executor == "ray":
         from sketchgen.ray_executor import run_on_ray
 
