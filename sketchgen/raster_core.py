@@ -83,7 +83,7 @@ def _project_on_cubic(coeffs, p, t_lo, t_hi, pieces):
 
 
 def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
-    """Length of the line {x : n.(x - centre) = offset} inside a unit pixel square.
+    """Length of the line {x : n.(x - centre) = offset} inside a unit pixel square; normal (2, n).
 
     It is the density of n.x for x uniform on the square: a trapezoid with plateau 1/a on
     |offset| <= (a-b)/2 falling to 0 at (a+b)/2, where a >= b are |n_x|, |n_y|.
@@ -118,7 +118,7 @@ class StrokeGeometry:
         self.points, self.half_widths, self.image = points, half_widths, image
         self.height, self.width, self.n_images = height, width, n_images
         self.coeffs = _power_basis(points)
-        self.coeffs_planar = self.coeffs.permute(1, 2, 0).contiguous()  # (7, 2, M)
+        self._coeff_rows = self.coeffs.reshape(len(points), 14)
         # Segment count per stroke: short enough for the window, flat enough for `error`.
         polygon = (points[:, 1:] - points[:, :-1]).norm(dim=-1).sum(-1)
         second = (points[:, :-2] - 2 * points[:, 1:-1] + points[:, 2:]).norm(dim=-1).amax(-1)
@@ -127,7 +127,9 @@ class StrokeGeometry:
         counts = torch.maximum(by_length, by_flatness).clamp(1, max_segments).long()
         self.seg_error = 0.75 * second / counts.to(points.dtype) ** 2  # pixels, per stroke
         total = int(counts.sum())
-        stroke = torch.repeat_interleave(torch.arange(len(points), device=device), counts, output_size=total)
+        stroke = torch.repeat_interleave(
+            torch.arange(len(points), device=device), counts, output_size=total
+        )
         starts = torch.cumsum(counts, 0) - counts
         j = torch.arange(total, device=device) - _take(starts, stroke)
         k = _take(counts, stroke).to(points.dtype)
@@ -150,41 +152,49 @@ class StrokeGeometry:
 
     def _pairs(self, first: torch.Tensor, extent: torch.Tensor) -> None:
         """(segment, pixel) pairs whose pixel centre is within the segment's reach."""
-        device = first.device
+        device, dtype = first.device, self.seg_a.dtype
         n_cells = extent[:, 0] * extent[:, 1]
         total = int(n_cells.sum())
         seg = torch.repeat_interleave(
             torch.arange(len(first), device=device), n_cells, output_size=total
         )
-        # Per segment: window origin, window width and first cell (one gather per cell).
-        cells = _take(
-            torch.stack([first[:, 0], first[:, 1], extent[:, 0], torch.cumsum(n_cells, 0) - n_cells], 1),
-            seg,
-        )
-        local = torch.arange(total, device=device) - cells[:, 3]
-        span_x = cells[:, 2]
-        cols = cells[:, 0] + local % span_x
-        rows = cells[:, 1] + local // span_x
-        table = _take(
-            torch.cat([self.seg_a, self.seg_ab, self.seg_reach[:, None] ** 2], dim=1), seg
-        )  # (T, 5)
-        ax = (cols.to(table.dtype) + 0.5) - table[:, 0]
-        ay = (rows.to(table.dtype) + 0.5) - table[:, 1]
-        abx, aby = table[:, 2], table[:, 3]
-        u = ((ax * abx + ay * aby) / (abx * abx + aby * aby).clamp_min(1e-12)).clamp(0.0, 1.0)
-        dx, dy = ax - u * abx, ay - u * aby
+        # Cell index inside its segment's window (small: exact in floating point).
+        local = (
+            torch.arange(total, device=device) - _take(torch.cumsum(n_cells, 0) - n_cells, seg)
+        ).to(dtype)
+        # Per segment, as rows gathered once per cell: first pixel centre, window width,
+        # a, ab, |ab|^2, reach^2.
+        ab2 = (self.seg_ab * self.seg_ab).sum(1).clamp_min(1e-12)
+        rows = torch.cat(
+            [
+                first.T.to(dtype) + 0.5,
+                extent[:, 0].to(dtype)[None],
+                self.seg_a.T,
+                self.seg_ab.T,
+                ab2[None],
+                (self.seg_reach**2)[None],
+            ]
+        ).index_select(1, seg)
+        origin_x, origin_y, span, a_x, a_y, ab_x, ab_y, ab2, reach2 = rows.unbind(0)
+        row_off = torch.floor((local + 0.5) / span)
+        centre_x = origin_x + torch.addcmul(local, row_off, span, value=-1.0)
+        centre_y = origin_y + row_off
+        ax, ay = centre_x - a_x, centre_y - a_y
+        u = ((ax * ab_x + ay * ab_y) / ab2).clamp_(0.0, 1.0)
+        dx, dy = torch.addcmul(ax, u, ab_x, value=-1.0), torch.addcmul(ay, u, ab_y, value=-1.0)
         dist2 = dx * dx + dy * dy
-        keep = (dist2 < table[:, 4]).nonzero().squeeze(1)
+        keep = (dist2 < reach2).nonzero().squeeze(1)
         seg = _take(seg, keep)
         self.pair_seg = seg
         stroke = _take(self.seg_stroke, seg)
         self.pair_stroke = stroke
         self.pair_signed = _take(dist2, keep).sqrt_() - _take(self.half_widths, stroke)
-        self.pair_pixel = (_take(self.image, stroke) * self.height + _take(rows, keep)) * self.width + _take(
-            cols, keep
-        )
+        row, col = _take(centre_y, keep).long(), _take(centre_x, keep).long()
+        self.pair_pixel = (_take(self.image, stroke) * self.height + row) * self.width + col
 
-    def coverage_samples(self, pattern: SamplePattern, xy: torch.Tensor):
+    def coverage_samples(
+        self, pattern: SamplePattern, xy: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Hard per-sample coverage, in parts: (full, partial, inside).
 
         full (n_images * H * W,) bool: pixels whose every sample is inside some stroke;
@@ -217,16 +227,19 @@ class StrokeGeometry:
             0, self.pair_pixel, self.pair_signed + _take(table[:, 6], self.pair_seg), "amin"
         )
         full = nearest < -_HALF_DIAGONAL  # every sample of the pixel is inside
-        partial_pixels = ((nearest >= -_HALF_DIAGONAL) & (nearest < float("inf"))).nonzero().squeeze(1)
+        partial_pixels = (
+            ((nearest >= -_HALF_DIAGONAL) & (nearest < float("inf"))).nonzero().squeeze(1)
+        )
         partial = (~_take(full, self.pair_pixel)).nonzero().squeeze(1)
         seg = _take(self.pair_seg, partial)
         pixel = _take(self.pair_pixel, partial)
         tp = _take(table, seg)
         # Expand to samples: (pair, k) for the pixel's own samples.
         sample_local = (pixel % n_pix_image)[:, None] * spp + torch.arange(spp, device=xy.device)
-        sample_xy = xy.index_select(1, sample_local.flatten()).view(2, -1, spp)
-        ax = sample_xy[0] - tp[:, 0:1]
-        ay = sample_xy[1] - tp[:, 1:2]
+        sample_x = _take(xy[0], sample_local.flatten()).view(-1, spp)
+        sample_y = _take(xy[1], sample_local.flatten()).view(-1, spp)
+        ax = sample_x - tp[:, 0:1]
+        ay = sample_y - tp[:, 1:2]
         abx, aby = tp[:, 2:3], tp[:, 3:4]
         u = ((ax * abx + ay * aby) * tp[:, 4:5]).clamp_(0.0, 1.0)
         dx, dy = ax - u * abx, ay - u * aby
@@ -241,12 +254,18 @@ class StrokeGeometry:
             s = _take(seg, pair_idx)
             stroke = _take(self.seg_stroke, s)
             flat = pair_idx * spp + k
-            q_point = sample_xy.view(2, -1).index_select(1, flat)
-            coeffs = self.coeffs_planar.index_select(2, stroke)
-            _, q = _project_on_cubic(coeffs, q_point, *self._piece(s), _REFINE_FORWARD)
-            near = (q - q_point).norm(dim=0) < _take(self.half_widths, stroke)
+            q_point = torch.stack([_take(sample_x.view(-1), flat), _take(sample_y.view(-1), flat)])
+            _, q = _project_on_cubic(
+                self._planar_coeffs(stroke), q_point, *self._piece(s), _REFINE_FORWARD
+            )
+            d = q - q_point
+            near = torch.hypot(d[0], d[1]) < _take(self.half_widths, stroke)
             inside.index_fill_(0, _take(sample_global, flat)[near], True)
         return full, partial_pixels, inside
+
+    def _planar_coeffs(self, stroke: torch.Tensor) -> torch.Tensor:
+        """`_power_basis` rows of each stroke in `stroke`, as `_project_on_cubic` takes them (7, 2, n)."""
+        return _take(self._coeff_rows, stroke).T.reshape(7, 2, -1)
 
     def _piece(self, seg: torch.Tensor):
         """Parameter range around a coarse segment that holds the curve's nearest point."""
@@ -254,7 +273,7 @@ class StrokeGeometry:
         return (t0 - 0.5 * dt).clamp_min(0.0), (t0 + 1.5 * dt).clamp_max(1.0)
 
     def pixel_edges(self):
-        """Per pixel near an edge: (pixel, stroke, t, normal, near chord, far chord).
+        """Per pixel near an edge: (pixel, stroke, t, normal (2, n), near chord, far chord).
 
         Uses each pixel's nearest stroke (smallest signed distance from its centre), so an
         edge deep under another stroke contributes nothing, as in the area of the union; where
@@ -278,17 +297,25 @@ class StrokeGeometry:
         stroke = _take(self.seg_stroke, seg)
         # Chords are non-zero only when an edge is within half a diagonal of the centre.
         slack = _HALF_DIAGONAL + _take(self.seg_error, stroke) + 1e-3
-        live = ((signed > -slack) | (signed + 2 * _take(self.half_widths, stroke) < slack)).nonzero().squeeze(1)
+        live = (
+            ((signed > -slack) | (signed + 2 * _take(self.half_widths, stroke) < slack))
+            .nonzero()
+            .squeeze(1)
+        )
         pixels, seg, stroke = _take(pixels, live), _take(seg, live), _take(stroke, live)
         local = pixels % (self.height * self.width)
         centre = torch.stack(
-            [(local % self.width).to(self.seg_a.dtype) + 0.5, (local // self.width).to(self.seg_a.dtype) + 0.5],
+            [
+                (local % self.width).to(self.seg_a.dtype) + 0.5,
+                (local // self.width).to(self.seg_a.dtype) + 0.5,
+            ],
             dim=0,
         )
-        coeffs = self.coeffs_planar.index_select(2, stroke)
-        t, q = _project_on_cubic(coeffs, centre, *self._piece(seg), _REFINE_BACKWARD)
+        t, q = _project_on_cubic(
+            self._planar_coeffs(stroke), centre, *self._piece(seg), _REFINE_BACKWARD
+        )
         diff = centre - q
-        dist = diff.norm(dim=0)
+        dist = torch.hypot(diff[0], diff[1])
         normal = diff / dist.clamp_min(1e-9)  # (2, n)
         hw = _take(self.half_widths, stroke)
         near = _chord_length(dist - hw, normal)
@@ -311,7 +338,9 @@ class StrokeCoverage(torch.autograd.Function):
     @staticmethod
     def forward(ctx, points, half_widths, image, n_images, pattern, xy, counts, extra, per_sample):
         with torch.no_grad():
-            geometry = StrokeGeometry(points.detach(), half_widths.detach(), image, n_images, pattern)
+            geometry = StrokeGeometry(
+                points.detach(), half_widths.detach(), image, n_images, pattern
+            )
             full, partial, inside = geometry.coverage_samples(pattern, xy)
             spp = pattern.samples_per_pixel
             ctx.geometry = geometry
@@ -324,7 +353,9 @@ class StrokeCoverage(torch.autograd.Function):
             n_pix_image = pattern.height * pattern.width
             # Samples per pixel that are inside: all of a full pixel's, counted for partial ones.
             pixel = full.to(dtype) * spp
-            pixel.index_copy_(0, partial, inside.view(-1, spp).index_select(0, partial).sum(1).to(dtype))
+            pixel.index_copy_(
+                0, partial, inside.view(-1, spp).index_select(0, partial).sum(1).to(dtype)
+            )
             extra_sample, extra_pixel = extra
             if extra_sample.numel():
                 offsets = torch.arange(n_images, device=xy.device)[:, None]
@@ -334,7 +365,9 @@ class StrokeCoverage(torch.autograd.Function):
                     (offsets * n_pix_image + extra_pixel).flatten(),
                     (_take(inside, sample) | _take(full, sample // spp)).to(dtype),
                 )
-            pixel = (pixel.view(n_images, -1) / counts).view(n_images, pattern.height, pattern.width)
+            pixel = (pixel.view(n_images, -1) / counts).view(
+                n_images, pattern.height, pattern.width
+            )
         return pixel
 
     @staticmethod
