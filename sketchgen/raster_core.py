@@ -165,16 +165,18 @@ class StrokeGeometry:
         # Per segment, as rows gathered once per cell: first pixel centre, window width,
         # a, ab, |ab|^2, reach^2.
         ab2 = (self.seg_ab * self.seg_ab).sum(1).clamp_min(1e-12)
-        rows = torch.cat(
+        per_segment = torch.cat(
             [
-                first.T.to(dtype) + 0.5,
-                extent[:, 0].to(dtype)[None],
-                self.seg_a.T,
-                self.seg_ab.T,
-                ab2[None],
-                (self.seg_reach**2)[None],
-            ]
-        ).index_select(1, seg)
+                first.to(dtype) + 0.5,
+                extent[:, :1].to(dtype),
+                self.seg_a,
+                self.seg_ab,
+                ab2[:, None],
+                (self.seg_reach**2)[:, None],
+            ],
+            dim=1,
+        )  # (S, 9)
+        rows = _take(per_segment, seg).T.contiguous()  # (9, T): a dim-0 gather is the fast one
         origin_x, origin_y, span, a_x, a_y, ab_x, ab_y, ab2, reach2 = rows.unbind(0)
         row_off = torch.floor((local + 0.5) / span)
         centre_x = origin_x + torch.addcmul(local, row_off, span, value=-1.0)

@@ -60,11 +60,11 @@ def simulate_study(study_yaml: Path, stimuli_csv: Path, out: Path, participants:
     """Simulate the example study over the demo's sketches, in a database of its own."""
     import yaml
 
+    from sketchlab.files import atomic_write
     from study.config import load_study
     from study.export import export
     from study.simulate import simulate
     from study.storage import Storage
-    from sketchlab.files import atomic_write
 
     config = yaml.safe_load(study_yaml.read_text())
     config["stimuli"] = str(stimuli_csv.resolve())
