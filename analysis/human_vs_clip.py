@@ -19,7 +19,7 @@ import seaborn as sns
 from sklearn.metrics import balanced_accuracy_score
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.accuracy import ALL_CLASSES
+from analysis.accuracy import ACCURACY_COLUMNS, ALL_CLASSES
 from analysis.plots import CONDITION_COLORS, CONDITION_LABELS
 from analysis.responses import CONDITIONS
 from sketchlab.errors import BadInput
@@ -34,16 +34,6 @@ SCORE_COLUMNS = (
     "pretrained",
     "prompt_set",
     "correct_top1",
-)
-HUMAN_COLUMNS = (
-    "condition",
-    "class",
-    "n_strokes",
-    "n_trials",
-    "n_correct",
-    "accuracy",
-    "ci_low",
-    "ci_high",
 )
 
 
@@ -180,10 +170,10 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
 
 def _with_pooled_human(human: pd.DataFrame) -> pd.DataFrame:
     """Add class='all' rows (pooled counts, Wilson) when the per-class table lacks them."""
-    missing = [c for c in HUMAN_COLUMNS if c not in human.columns]
+    missing = [c for c in ACCURACY_COLUMNS if c not in human.columns]
     if missing:
         raise BadInput(
-            f"human accuracy table has no column {missing[0]!r} (needs {', '.join(HUMAN_COLUMNS)})"
+            f"human accuracy table has no column {missing[0]!r} (needs {', '.join(ACCURACY_COLUMNS)})"
         )
     human = human.copy()
     human["class"] = human["class"].astype(str)
@@ -195,7 +185,7 @@ def _with_pooled_human(human: pd.DataFrame) -> pd.DataFrame:
     pooled["class"] = ALL_CLASSES
     pooled["accuracy"] = pooled["n_correct"] / pooled["n_trials"]
     pooled["ci_low"], pooled["ci_high"] = _wilson(pooled["n_correct"], pooled["n_trials"])
-    return pd.concat([human, pooled[list(HUMAN_COLUMNS)]], ignore_index=True)
+    return pd.concat([human, pooled[list(ACCURACY_COLUMNS)]], ignore_index=True)
 
 
 def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) -> str:
