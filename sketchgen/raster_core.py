@@ -15,6 +15,7 @@ control points' Bernstein weights along the normal, and with the half-width.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from functools import lru_cache
 
 import torch
@@ -331,6 +332,24 @@ def bernstein(t: torch.Tensor) -> torch.Tensor:
     return torch.stack([s * s * s, 3 * s * s * t, 3 * s * t * t, t * t * t], dim=-1)
 
 
+@contextmanager
+def _one_cpu_thread(device: torch.device):
+    """Run the renderer's ops on one CPU thread, whatever the process uses for CLIP.
+
+    A render is ~500 small tensor operations; on them OpenMP's fork/join costs more than a
+    second thread gives back (bench, 2 vs 1 thread: about 2x slower per call).
+    """
+    threads = torch.get_num_threads()
+    if device.type != "cpu" or threads == 1:
+        yield
+        return
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 class StrokeCoverage(torch.autograd.Function):
     """Coverage of the union of strokes, per pixel (n_images, H, W) or per sample
     (n_images, H*W, s); the backward is the analytic gradient of the pixel's area coverage
@@ -339,7 +358,7 @@ class StrokeCoverage(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, points, half_widths, image, n_images, pattern, xy, counts, extra, per_sample):
-        with torch.no_grad():
+        with torch.no_grad(), _one_cpu_thread(points.device):
             geometry = StrokeGeometry(
                 points.detach(), half_widths.detach(), image, n_images, pattern
             )
@@ -374,6 +393,11 @@ class StrokeCoverage(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_pixel):
+        with _one_cpu_thread(grad_pixel.device):
+            return StrokeCoverage._backward(ctx, grad_pixel)
+
+    @staticmethod
+    def _backward(ctx, grad_pixel):
         geometry = ctx.geometry
         if ctx.per_sample:
             grad_pixel = grad_pixel.sum(-1)
