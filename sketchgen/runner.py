@@ -30,7 +30,6 @@ from sketchlab.files import atomic_write
 
 MAX_STROKES = 1024
 RANDOM_WEIGHTS = "random"  # --weights random: a randomly initialised model (tests, benchmarks)
-RANDOM_INIT_SEED = 0  # torch seed for random-init models, so a resumed run gets the same model
 # Default batch sizes. On CPU a CLIPasso sketch in a batch holds ~1 GB of RN101 activations
 # (bench generate), so 4 at a time; the XDoG loss needs little, so one image's 4 x 3.
 CPU_BATCH_SKETCHES = {"clipasso": 4, "xdog": 12}
@@ -261,7 +260,7 @@ def load_method(settings: RunSettings, device: torch.device) -> Method:
 
 def _load(name: str, pretrained: str | None, weights: str | None, device,
           flag: str) -> torch.nn.Module:
-    from sketchgen.models import load_clip
+    from sketchgen.models import RANDOM_INIT_SEED, load_clip
 
     if weights == RANDOM_WEIGHTS:
         torch.manual_seed(RANDOM_INIT_SEED)
