@@ -1,5 +1,6 @@
 """Writing files so that a crash never leaves a half-written file that looks complete."""
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -42,3 +43,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def print_json(data, path: str | os.PathLike | None = None, indent: int = 1) -> None:
+    """Print `data` as JSON (the bench commands' output) and, if `path` is given, also write
+    it there atomically."""
+    text = json.dumps(data, indent=indent)
+    print(text)
+    if path:
+        with atomic_write(path) as handle:
+            handle.write(text + "\n")

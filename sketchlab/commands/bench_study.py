@@ -1,7 +1,5 @@
 """`sketchlab bench study`: the study server under many participants, and storage alone."""
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -49,13 +47,9 @@ def bench_study(
                                                   think_s=(0.5 * think, 1.5 * think),
                                                   time_limit_s=time_limit)
         figures["storage_postgresql"] = storage_bench(postgres, writers=writers)
-    text = json.dumps(figures, indent=1)
-    if json_out:
-        from sketchlab.files import atomic_write
+    from sketchlab.files import print_json
 
-        with atomic_write(json_out) as handle:
-            handle.write(text)
-    sys.stdout.write(text + "\n")
+    print_json(figures, json_out)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

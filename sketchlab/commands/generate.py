@@ -5,8 +5,6 @@
 """
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -79,13 +77,9 @@ def bench_generate(
     from sketchgen.bench_generate import run_bench
 
     figures = run_bench(device=device, iterations=iterations, threads=threads)
-    text = json.dumps(figures, indent=1)
-    if json_out:
-        from sketchlab.files import atomic_write
+    from sketchlab.files import print_json
 
-        with atomic_write(json_out) as handle:
-            handle.write(text)
-    sys.stdout.write(text + "\n")
+    print_json(figures, json_out)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

@@ -1,6 +1,5 @@
 """`sketchlab score` (zero-shot CLIP classification of the sketches) and `sketchlab bench score`."""
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -180,7 +179,7 @@ def bench_score(
 ) -> None:
     """Sketches/s of `score` next to bare open_clip encode_image (same batches, device, model)."""
     from analysis.bench_score import bench_score as run_bench
-    from sketchlab.files import atomic_write
+    from sketchlab.files import print_json
 
     result = run_bench(
         model_name=model,
@@ -194,11 +193,7 @@ def bench_score(
         threads=threads or None,
         repeats=repeats,
     )
-    text = json.dumps(result, indent=2)
-    print(text)
-    if json_out:
-        with atomic_write(json_out) as handle:
-            handle.write(text + "\n")
+    print_json(result, json_out, indent=2)
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
