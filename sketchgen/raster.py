@@ -117,8 +117,9 @@ def _uniform_opaque(colors: torch.Tensor | None, stroke_mask: torch.Tensor) -> b
     return bool(same and opaque)
 
 
-def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer):
-    """Either ("union", alpha (B, H, W), rgb (B, 3) or None for black) or ("rgba", (B, H, W, 4))."""
+def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, white=False):
+    """Either ("union", alpha (B, H, W), rgb (B, 3) or None for black), ("rgba", (B, H, W, 4))
+    or, for black strokes when `white`, ("white", 1 - coverage (B, H, W))."""
     batch = points.shape[0]
     if renderer == "diffvg":
         from sketchgen.diffvg_backend import render_rgba_diffvg
@@ -141,9 +142,12 @@ def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed
             real_points, real_widths = points.flatten(0, 1), half_widths.flatten()
         else:
             real_points, real_widths = points[stroke_mask], half_widths[stroke_mask]
+        output = "white" if white and colors is None else "alpha"
         alpha = StrokeCoverage.apply(
-            real_points, real_widths, image, batch, pattern, xy, counts, extra, False
+            real_points, real_widths, image, batch, pattern, xy, counts, extra, output
         )
+        if output == "white":
+            return "white", alpha
         if colors is None:
             return "union", alpha, None
         first = _first_real(stroke_mask)
@@ -162,7 +166,7 @@ def _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts
         if image.numel() == 0:
             continue
         cover = StrokeCoverage.apply(
-            points[image, k], half_widths[image, k], image, batch, pattern, xy, counts, extra, True
+            points[image, k], half_widths[image, k], image, batch, pattern, xy, counts, extra, "samples"
         )
         rgba = torch.zeros(batch, 4, device=points.device, dtype=points.dtype)
         rgba = rgba.index_put((image,), colors[image, k])
@@ -235,16 +239,18 @@ def render(
         points, half_widths, size, stroke_mask, colors, samples
     )
     kind, *drawn = _draw(
-        points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer
+        points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, True
     )
-    if kind == "rgba":
+    if kind == "white":  # black strokes: one plane, 1 - coverage, copied to the 3 channels
+        image = drawn[0][:, None].expand(-1, 3, -1, -1).contiguous()
+    elif kind == "rgba":
         rgba = drawn[0]
         alpha = rgba[..., 3:]
         image = (alpha * rgba[..., :3] + (1 - alpha)).movedim(-1, 1)
     else:
         alpha, rgb = drawn
         alpha = alpha[:, None]
-        if rgb is None:  # black: 1 - coverage in every channel
+        if rgb is None:  # black (an empty scene): 1 - coverage in every channel
             image = (1 - alpha).expand(-1, 3, -1, -1).contiguous()
         else:
             image = alpha * alpha * rgb[:, :, None, None] + (1 - alpha)
