@@ -99,18 +99,6 @@ def _strokes(n: int, seed: int) -> torch.Tensor:
     return torch.from_numpy(start + rng.uniform(-6, 6, (n, 4, 2))).float()
 
 
-def _median_ms(work: Callable[[], None], repeats: int, sync: Callable[[], None]) -> float:
-    work()
-    sync()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        sync()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def _sync(dev: torch.device) -> Callable[[], None]:
     return (lambda: torch.cuda.synchronize(dev)) if dev.type == "cuda" else (lambda: None)
 
@@ -131,7 +119,12 @@ def _iteration_ms(jobs: list[SketchJob], photo, loss, dev) -> float:
 
 
 def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
-    """Render / CLIP / other for one 16-stroke sketch, and the bare RN101 floor."""
+    """Render / CLIP / other for one 16-stroke sketch, and the bare RN101 floor.
+
+    Every part is timed between two steps of the same optimisation run (round-robin), so a
+    machine whose speed drifts during the bench (shared cloud cores) slows the steps and
+    the floor alike and their ratio stays meaningful.
+    """
     from sketchgen.augment import apply_views, draw_views
 
     sync = _sync(dev)
@@ -166,23 +159,39 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         with torch.no_grad():
             model.encode_image(views)
 
-    render_ms = _median_ms(render_step, repeats, sync)
-    loss_ms = _median_ms(loss_step, repeats, sync)
-    augment_ms = _median_ms(augment_step, repeats, sync)
-    eval_ms = _median_ms(eval_step, repeats, sync)
-    floor_ms = _median_ms(floor_step, repeats, sync)
-    job = SketchJob("photo", 16, 0, _strokes(16, 0), repeats + 1)
-    total_ms = _iteration_ms([job], photo, loss, dev) + eval_ms / EVAL_INTERVAL
-    clip_ms = loss_ms - augment_ms
+    parts = {"render": render_step, "loss": loss_step, "augmentation": augment_step,
+             "eval": eval_step, "floor": floor_step}
+    times: dict[str, list[float]] = {name: [] for name in [*parts, "step"]}
+    resumed: list[float] = []
+
+    def between_steps(_running: int) -> None:
+        sync()
+        if resumed:  # the step that just ended (the first one also evaluated: not timed)
+            times["step"].append((time.perf_counter() - resumed[-1]) * 1000)
+        for name, work in parts.items():
+            started = time.perf_counter()
+            work()
+            sync()
+            times[name].append((time.perf_counter() - started) * 1000)
+        resumed.append(time.perf_counter())
+
+    job = SketchJob("photo", 16, 0, _strokes(16, 0), repeats + 2)
+    optimize_sketches([job], {"photo": photo}, loss, device=dev, eval_interval=10**9,
+                      on_step=between_steps)
+    # each part's first run is its warm-up
+    ms = {name: statistics.median(values[1:] if name in parts else values)
+          for name, values in times.items()}
+    total_ms = ms["step"] + ms["eval"] / EVAL_INTERVAL
+    clip_ms = ms["loss"] - ms["augmentation"]
     return {
         "total": total_ms,
-        "render": render_ms,
+        "render": ms["render"],
         "clip": clip_ms,
-        "other": total_ms - render_ms - clip_ms,
-        "of_which_augmentation": augment_ms,
-        "of_which_eval_amortised": eval_ms / EVAL_INTERVAL,
-        "bare_model_floor": floor_ms,
-        "total_over_floor": total_ms / floor_ms,
+        "other": total_ms - ms["render"] - clip_ms,
+        "of_which_augmentation": ms["augmentation"],
+        "of_which_eval_amortised": ms["eval"] / EVAL_INTERVAL,
+        "bare_model_floor": ms["floor"],
+        "total_over_floor": total_ms / ms["floor"],
     }
 
 

@@ -11,14 +11,18 @@ count the stem as layer 1) plus 0.1 × (1 − cos) of the RN101 attention-pool e
 over one clean and K = 4 augmented (sketch, target) pairs per sketch, each pair warped with
 the same random parameters (`sketchgen.augment`), CLIP normalisation applied afterwards.
 The reference's MSE is a mean over its 5-view batch; here it is the same mean taken per
-sketch. Target features are computed every call without gradients.
+sketch. Target features are computed without gradients: the augmented views' every
+call, the clean view's once per distinct target.
 """
 
 from __future__ import annotations
 
+import copy
+
 import kornia
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from sketchgen.augment import ViewParams, apply_views, draw_views
 from sketchgen.xdog import clip_normalise, xdog_edges
@@ -46,12 +50,40 @@ def resnet_features(
     return layer2, layer3, visual.attnpool(visual.layer4(layer3))
 
 
+def fold_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
+    """Fold every eval-mode BatchNorm of a ModifiedResNet into the convolution before it
+    (`convN` + `bnN`, and the `downsample` (pool, conv, bn)), in place.
+
+    With running statistics a BatchNorm is an affine map per channel, so the folded
+    convolution computes the same function (to float rounding, ~1e-6 relative) with one
+    pass over each activation fewer, forward and backward.
+    """
+    children = dict(module.named_children())
+    for name, child in children.items():
+        bn_name = "bn" + name[4:]
+        if name.startswith("conv") and isinstance(children.get(bn_name), torch.nn.BatchNorm2d):
+            setattr(module, name, fuse_conv_bn_eval(child, children[bn_name]))
+            setattr(module, bn_name, torch.nn.Identity())
+    if isinstance(module, torch.nn.Sequential):
+        layers = list(module)
+        for i in range(len(layers) - 1):
+            if isinstance(layers[i], torch.nn.Conv2d) and isinstance(layers[i + 1], torch.nn.BatchNorm2d):
+                module[i] = fuse_conv_bn_eval(layers[i], layers[i + 1])
+                module[i + 1] = torch.nn.Identity()
+    for child in module.children():
+        fold_batchnorm(child)
+    return module
+
+
 class ClipassoLoss:
     """CLIPasso's objective on an open_clip ModifiedResNet (RN101 for the paper).
 
-    model: an open_clip CLIP model with a ModifiedResNet image tower (or the tower); it is
-    put in eval mode (BatchNorm uses running statistics, so sketches in a batch do not
-    interact) and frozen (gradients flow to the sketch pixels only).
+    model: an open_clip CLIP model with a ModifiedResNet image tower (or the tower). The
+    loss keeps its own copy of the tower, in eval mode (BatchNorm uses running statistics,
+    so sketches in a batch do not interact), frozen (gradients flow to the sketch pixels
+    only), with BatchNorm folded into the convolutions and channels-last memory (faster
+    convolutions on CPU and GPU; the same function to float rounding). The caller's model
+    is left as it was.
     augmentations: K augmented views per sketch (0 = the clean pair only).
     shared_augmentations: False (paper preset) draws each sketch's K views from its own
     generator, as separate reference runs would; True draws one set of K views per call,
@@ -81,7 +113,9 @@ class ClipassoLoss:
                 "the CLIPasso loss needs a CLIP ResNet image tower such as RN101, not "
                 + type(self.visual).__name__
             )
-        self.visual.eval().requires_grad_(False)
+        self.visual = fold_batchnorm(copy.deepcopy(self.visual).eval().requires_grad_(False))
+        self.visual.to(memory_format=torch.channels_last)
+        self._clean_targets: list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = []
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
         self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
@@ -108,8 +142,14 @@ class ClipassoLoss:
         params = self._draw(batch, views, generators)
 
         with torch.no_grad():
-            target_views = self._target_views(unique_targets, groups, views, params)
-            target_l2, target_l3, target_emb = self._features(target_views)
+            clean = self._clean_target_features(unique_targets)
+            if views == 0:
+                target_l2, target_l3, target_emb = clean
+            else:
+                augmented = self._features(
+                    self._augmented_targets(unique_targets, groups, views, params)
+                )
+                target_l2, target_l3, target_emb = (torch.cat(pair) for pair in zip(clean, augmented))
         sketch_views = (
             sketches
             if views == 0
@@ -121,7 +161,7 @@ class ClipassoLoss:
         per_view = {
             "layer2": (sketch_l2 - target_l2[index]).square().mean(dim=(1, 2, 3)),
             "layer3": (sketch_l3 - target_l3[index]).square().mean(dim=(1, 2, 3)),
-            "semantic": 1.0 - F.cosine_similarity(sketch_emb, target_emb[index], dim=1),
+            "semantic": _one_minus_cosine(sketch_emb, target_emb[index]),
         }
         weights = {**self.layer_weights, "semantic": self.semantic_weight}
         terms = {
@@ -134,8 +174,27 @@ class ClipassoLoss:
         """`resnet_features` of [0, 1] images, under autocast unless fp32; returned as fp32."""
         dtype = AUTOCAST_DTYPES[self.precision]
         with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
-            features = resnet_features(self.visual, clip_normalise(images))
+            features = resnet_features(
+                self.visual, clip_normalise(images).contiguous(memory_format=torch.channels_last)
+            )
         return tuple(f.float() for f in features)
+
+    def _clean_target_features(self, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Features of the un-augmented targets (U, 3, H, W). They are the same at every
+        step, so each distinct target's are computed once and kept (the last 8 targets)."""
+        found = []
+        for target in targets:
+            match = next(
+                (features for known, features in self._clean_targets
+                 if known.shape == target.shape and known.device == target.device
+                 and torch.equal(known, target)),
+                None,
+            )
+            if match is None:
+                match = self._features(target[None])
+                self._clean_targets = [*self._clean_targets[-7:], (target.clone(), match)]
+            found.append(match)
+        return tuple(torch.cat(parts) for parts in zip(*found))
 
     def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
         """Views ordered as the sketch views: sketch 0's K views, then sketch 1's, …"""
@@ -149,21 +208,19 @@ class ClipassoLoss:
             [draw_views(views, generators[b] if generators else None) for b in range(batch)]
         )
 
-    def _target_views(
+    def _augmented_targets(
         self, targets: torch.Tensor, groups: list[int], views: int, params: ViewParams
     ) -> torch.Tensor:
-        """Clean views of each distinct target, then the augmented views the index refers to."""
-        if views == 0:
-            return targets
+        """The augmented target views the index refers to (after the clean ones)."""
         if self.shared_augmentations:
             shared = ViewParams(params.coefficients[:views], params.crops[:views]).repeat(
                 targets.shape[0]
             )
-            return torch.cat([targets, apply_views(targets.repeat_interleave(views, 0), shared)])
+            return apply_views(targets.repeat_interleave(views, 0), shared)
         per_sketch = targets[torch.tensor(groups, device=targets.device)].repeat_interleave(
             views, 0
         )
-        return torch.cat([targets, apply_views(per_sketch, params)])
+        return apply_views(per_sketch, params)
 
     def _target_index(self, groups: list[int], n_targets: int, views: int) -> torch.Tensor:
         """For each sketch view (clean views first, then augmented), its row in the target views."""
@@ -247,6 +304,12 @@ def _group_targets(target: torch.Tensor, batch: int) -> tuple[list[int], torch.T
             match = len(unique) - 1
         groups.append(match)
     return groups, torch.stack(unique)
+
+
+def _one_minus_cosine(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1 - cos(a, b) per row, as half the squared distance of the unit vectors: the same
+    value, without the cancellation of 1 - cos in float32 when a and b are nearly parallel."""
+    return 0.5 * (F.normalize(a, dim=1) - F.normalize(b, dim=1)).square().sum(dim=1)
 
 
 def _per_sketch_mean(per_view: torch.Tensor, batch: int, views: int) -> torch.Tensor:
