@@ -8,7 +8,8 @@ OpenAI weights) and a synthetic photo, so the bench runs offline. Times are medi
   render (forward + backward), CLIP (loss forward + backward minus the augmentation),
   other (augmentation, Adam, eval every 10 iterations amortised, book-keeping), next to
   the bare model floor: open_clip RN101 `encode_image` forward + backward on the same 5
-  sketch views plus the forward of the 5 target views.
+  sketch views plus the forward of the 5 target views; and the same floor on the loss's own
+  tower (BatchNorm folded, channels-last, 4 target views: the clean one's features are kept).
 - throughput in sketch-iterations/s: one batch of 4 levels x 3 seeds, the same batch with
   shared augmentations (fast preset), and 12 separate runs.
 - memory per sketch in the batch: bytes autograd saves for the backward pass (any device)
@@ -159,8 +160,16 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         with torch.no_grad():
             model.encode_image(views)
 
+    def tower_floor_step() -> None:
+        """The floor on the loss's own tower (BatchNorm folded, channels-last), with the 4
+        augmented target views it computes per step (the clean one's features are kept)."""
+        sketch_views = views.clone().requires_grad_(True)
+        loss._features(sketch_views)[2].sum().backward()
+        with torch.no_grad():
+            loss._features(views[1:])
+
     parts = {"render": render_step, "loss": loss_step, "augmentation": augment_step,
-             "eval": eval_step, "floor": floor_step}
+             "eval": eval_step, "floor": floor_step, "tower_floor": tower_floor_step}
     times: dict[str, list[float]] = {name: [] for name in [*parts, "step"]}
     resumed: list[float] = []
 
@@ -192,6 +201,8 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         "of_which_eval_amortised": ms["eval"] / EVAL_INTERVAL,
         "bare_model_floor": ms["floor"],
         "total_over_floor": total_ms / ms["floor"],
+        "loss_tower_floor": ms["tower_floor"],
+        "total_over_loss_tower_floor": total_ms / ms["tower_floor"],
     }
 
 

@@ -18,6 +18,7 @@ def test_bench_generate_reports_every_figure_with_consistent_parts():
     assert set(split) == {
         "total", "render", "clip", "other", "of_which_augmentation",
         "of_which_eval_amortised", "bare_model_floor", "total_over_floor",
+        "loss_tower_floor", "total_over_loss_tower_floor",
     }
     assert all(math.isfinite(v) for v in split.values())
     assert split["total"] > 0 and split["render"] > 0 and split["bare_model_floor"] > 0
