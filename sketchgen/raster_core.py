@@ -32,7 +32,7 @@ from sketchgen.raster_samples import SamplePattern
 
 # Pixel centre to farthest point of its square; a sample is at most this far from the centre.
 _HALF_DIAGONAL = 0.70711
-_NEWTON_STEPS = 2
+_NEWTON_STEPS = 1
 _SEGMENT_LENGTH = 8.0  # pixels: keeps each segment's pixel window small
 _ERROR = 0.1  # pixels: largest distance between a segment and its piece of the curve
 _MAX_SEGMENTS = 256
