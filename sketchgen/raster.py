@@ -119,7 +119,7 @@ def _uniform_opaque(colors: torch.Tensor | None, stroke_mask: torch.Tensor) -> b
 
 def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, white=False):
     """Either ("union", alpha (B, H, W), rgb (B, 3) or None for black), ("rgba", (B, H, W, 4))
-    or, for black strokes when `white`, ("white", 1 - coverage (B, H, W))."""
+    or, for black strokes when `white`, ("white", 1 - coverage (B, 3, H, W))."""
     batch = points.shape[0]
     if renderer == "diffvg":
         from sketchgen.diffvg_backend import render_rgba_diffvg
@@ -241,8 +241,8 @@ def render(
     kind, *drawn = _draw(
         points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, True
     )
-    if kind == "white":  # black strokes: one plane, 1 - coverage, copied to the 3 channels
-        image = drawn[0][:, None].expand(-1, 3, -1, -1).contiguous()
+    if kind == "white":  # black strokes: 1 - coverage in every channel
+        image = drawn[0]
     elif kind == "rgba":
         rgba = drawn[0]
         alpha = rgba[..., 3:]

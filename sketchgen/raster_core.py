@@ -331,7 +331,7 @@ def _one_cpu_thread(device: torch.device):
 
 class StrokeCoverage(torch.autograd.Function):
     """Coverage of the union of strokes: `output` "alpha" per pixel (n_images, H, W), "white"
-    (1 - coverage: black strokes over white, the same shape) or "samples" per sample
+    (1 - coverage in 3 channels: black strokes over white, (n_images, 3, H, W)) or "samples" per sample
     (n_images, H*W, s). The backward is the analytic gradient of the pixel's area coverage
     (each sample of a pixel carries its pixel's area gradient).
     """
@@ -369,7 +369,10 @@ class StrokeCoverage(torch.autograd.Function):
                 covered = _take(samples, (offsets * spp + extra_sample).flatten()).to(dtype)
                 covered /= _take(counts, extra_pixel).repeat(n_images)
                 pixel.index_add_(0, (offsets + extra_pixel).flatten(), covered, alpha=-1.0 if white else 1.0)
-            return pixel.view(n_images, pattern.height, pattern.width)
+            size = (pattern.height, pattern.width)
+            if white:  # the 3 channels are copied here, on the renderer's one thread
+                return pixel.view(n_images, 1, *size).expand(-1, 3, -1, -1).contiguous()
+            return pixel.view(n_images, *size)
 
     @staticmethod
     def backward(ctx, grad):
@@ -380,9 +383,14 @@ class StrokeCoverage(torch.autograd.Function):
             grad_hw = grad.new_zeros(ctx.point_shape[0])
             if ctx.edges is not None:
                 pixels, stroke, t, normal, near, far = ctx.edges
-                g = _take(grad.reshape(-1), pixels)
-                if ctx.output == "white":
-                    g = -g
+                if ctx.output == "white":  # d(1 - coverage) in each of the 3 channels
+                    n_pix_image = grad.shape[-2] * grad.shape[-1]
+                    image, local = pixels // n_pix_image, pixels % n_pix_image
+                    channel = (image * 3)[:, None] + torch.arange(3, device=grad.device)
+                    g = -_take(grad.reshape(-1), (channel * n_pix_image + local[:, None]).flatten())
+                    g = g.view(-1, 3).sum(1)
+                else:
+                    g = _take(grad.reshape(-1), pixels)
                 along = (g * (near - far))[:, None] * normal.T  # (n, 2)
                 grad_points.index_add_(0, stroke, bernstein(t)[:, :, None] * along[:, None, :])
                 grad_hw.index_add_(0, stroke, g * (near + far))
