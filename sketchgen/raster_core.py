@@ -25,6 +25,7 @@ image (tens of microseconds each), not arithmetic.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 import torch
 
@@ -47,14 +48,29 @@ def _take(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return values.index_select(0, index)
 
 
+# Rows: power-basis coefficients c0..c3 of q(t) = c0 + c1 t + c2 t^2 + c3 t^3 from the four
+# control points, then 2*c2, 3*c3 (for q'(t) = c1 + t(2c2 + t 3c3)) and 6*c3 (for q'').
+_POWER_BASIS = (
+    (1, 0, 0, 0),
+    (-3, 3, 0, 0),
+    (3, -6, 3, 0),
+    (-1, 3, -3, 1),
+    (6, -12, 6, 0),
+    (-3, 9, -9, 3),
+    (-6, 18, -18, 6),
+)
+
+
+@lru_cache(maxsize=8)
+def _constant(values: tuple, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """A small constant tensor, made once per device and dtype."""
+    return torch.tensor(values, device=device, dtype=dtype)
+
+
 def _power_basis(points: torch.Tensor) -> torch.Tensor:
-    """Cubic Bézier control points (M, 4, 2) -> (M, 14): power-basis coefficients c0..c3 of
-    q(t), then 2*c2, 3*c3 (for q'(t) = c1 + t(2c2 + t 3c3)) and 6*c3 (for q''), x and y
-    interleaved."""
-    p0, p1, p2, p3 = points.unbind(-2)
-    c2 = 3 * (p0 - 2 * p1 + p2)
-    c3 = p3 - p0 + 3 * (p1 - p2)
-    return torch.stack([p0, 3 * (p1 - p0), c2, c3, 2 * c2, 3 * c3, 6 * c3], dim=1).flatten(1)
+    """Cubic Bézier control points (M, 4, 2) -> (M, 14): the `_POWER_BASIS` rows, x and y
+    interleaved (one matrix product)."""
+    return torch.matmul(_constant(_POWER_BASIS, points.device, points.dtype), points).flatten(1)
 
 
 def _cubic(c0, c1, c2, c3, t):
@@ -105,47 +121,45 @@ class _Segments:
     `stroke` (S,)."""
 
     def __init__(self, points: torch.Tensor, half_widths: torch.Tensor):
-        device, dtype = points.device, points.dtype
-        legs = points[:, 1:] - points[:, :-1]
-        polygon = legs.square().sum(-1).sqrt_().sum(-1)
-        second = (legs[:, 1:] - legs[:, :-1]).square().sum(-1).amax(-1).sqrt_()
+        dtype = points.dtype
+        self.coeff_rows = _power_basis(points)
+        legs = points.diff(dim=1)
+        polygon = legs.norm(dim=2).sum(1)
+        second = legs.diff(dim=1).norm(dim=2).amax(1)
         # Segment count per stroke: short enough for the window, flat enough for `_ERROR`.
         counts = (
-            torch.maximum(polygon / _SEGMENT_LENGTH, torch.sqrt(0.75 / _ERROR * second))
+            torch.maximum(polygon * (1.0 / _SEGMENT_LENGTH), (second * (0.75 / _ERROR)).sqrt_())
             .ceil_()
             .clamp_(1, _MAX_SEGMENTS)
         )
-        error = 0.75 * second / counts**2
-        counts = counts.long()
-        total = int(counts.sum())
-        self.stroke = torch.repeat_interleave(
-            torch.arange(len(points), device=device), counts, output_size=total
-        )
+        error = second * 0.75 / counts.square()
+        whole = counts.long()
+        total = int(whole.sum())
+        self.stroke = torch.repeat_interleave(whole, output_size=total)
         per_stroke = torch.stack(
             [
                 half_widths,
                 error,
                 half_widths + error + _HALF_DIAGONAL,  # reach of a pixel centre
-                1.0 / counts.to(dtype),
-                (torch.cumsum(counts, 0) - counts).to(dtype),
+                counts.reciprocal(),
+                whole.cumsum(0).to(dtype) - counts,
                 (half_widths - error).clamp_min(0.0).square(),  # surely inside within this
                 (half_widths + error).square(),  # surely outside beyond this
             ],
             dim=1,
         )
-        hw, err, reach, dt, start, inner2, outer2 = _take(per_stroke, self.stroke).T
-        t0 = (torch.arange(total, device=device, dtype=dtype) - start) * dt
-        self.coeff_rows = _power_basis(points)
-        c = _take(self.coeff_rows[:, :8], self.stroke).view(total, 4, 2)
-        ts = torch.stack([t0, t0 + dt], dim=1)[..., None]  # (S, 2, 1)
-        ends = c[:, 0:1] + ts * (c[:, 1:2] + ts * (c[:, 2:3] + ts * c[:, 3:4]))  # (S, 2, 2)
+        hw, err, reach, dt, start, inner2, outer2 = _take(per_stroke, self.stroke).unbind(1)
+        t0 = (torch.arange(total, device=points.device, dtype=dtype) - start) * dt
+        c0, c1, c2, c3 = _take(self.coeff_rows[:, :8], self.stroke).view(total, 4, 1, 2).unbind(1)
+        ts = torch.stack([t0, t0 + dt], dim=1)[:, :, None]  # (S, 2, 1)
+        ends = _cubic(c0, c1, c2, c3, ts)  # (S, 2, 2): each segment's start and end
         ab = ends[:, 1] - ends[:, 0]
-        inv_ab2 = 1.0 / (ab * ab).sum(1).clamp_min(1e-12)
+        inv_ab2 = ab.square().sum(1).clamp_min_(1e-12).reciprocal_()
         self.table = torch.cat(
             [ends[:, 0], ab, torch.stack([inv_ab2, hw, err, reach, t0, dt, inner2, outer2], dim=1)],
             dim=1,
         )
-        self.max_error = err.max()
+        self.max_error = error.max()
         self.ends = ends
 
 
@@ -154,21 +168,19 @@ class _Pairs:
     centre's signed distance to the segment (distance - half-width) and the parameter u of
     its nearest point on the segment."""
 
-    def __init__(self, segments: _Segments, image: torch.Tensor, height: int, width: int):
+    def __init__(self, segments: _Segments, image, n_images: int, height: int, width: int):
         device, dtype = image.device, segments.table.dtype
         ends, table = segments.ends, segments.table
         reach = table[:, 7:8]
         lo = torch.minimum(ends[:, 0], ends[:, 1]) - reach
         hi = torch.maximum(ends[:, 0], ends[:, 1]) + reach
         # Each segment's window: the pixels whose centre lies in its reach box, on the image.
-        limit = torch.tensor([width - 1, height - 1], device=device)
+        limit = _constant((width - 1, height - 1), device, torch.int64)
         first = torch.minimum(torch.ceil(lo - 0.5).long().clamp_min(0), limit + 1)
         extent = (torch.minimum(torch.floor(hi - 0.5).long(), limit) - first + 1).clamp_min(0)
         n_cells = extent[:, 0] * extent[:, 1]
         total = int(n_cells.sum())
-        seg = torch.repeat_interleave(
-            torch.arange(len(first), device=device), n_cells, output_size=total
-        )
+        seg = torch.repeat_interleave(n_cells, output_size=total)
         # Per segment, gathered once per cell: first cell index, window width, cell offset,
         # a, ab, 1/|ab|^2, reach^2.
         per_segment = torch.cat(
@@ -199,7 +211,9 @@ class _Pairs:
         self.stroke = _take(segments.stroke, self.seg)
         self.signed = _take(dist2, keep).sqrt_() - _take(table[:, 5], self.seg)
         col, row = _take(centre_x, keep).long(), _take(centre_y, keep).long()
-        self.pixel = (_take(image, self.stroke) * height + row) * width + col
+        self.pixel = row * width + col
+        if n_images > 1:
+            self.pixel += _take(image, self.stroke) * (height * width)
 
 
 def _nearest(pairs: _Pairs, n_pix: int):
@@ -236,7 +250,7 @@ class Raster:
         if len(points) == 0:
             return
         segments = _Segments(points, half_widths)
-        pairs = _Pairs(segments, image, height, width)
+        pairs = _Pairs(segments, image, n_images, height, width)
         if len(pairs.seg) == 0:
             return
         pixel_key, nearest = _nearest(pairs, n_pix)
