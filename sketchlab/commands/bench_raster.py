@@ -20,8 +20,8 @@ def bench_raster(
 ) -> None:
     """Render every scene in SCENES; print agreement with diffvg and median times (ms).
 
-    Unless OMP_WAIT_POLICY is set, idle OpenMP threads sleep instead of spinning: on a
-    machine shared with other jobs, spinning threads make 2-thread timings many times slower.
+    OMP_WAIT_POLICY is left as set in the environment (libgomp's default was the fastest on
+    a quiet machine); the title shows it.
     """
     from rich.console import Console
     from rich.table import Table
