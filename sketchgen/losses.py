@@ -75,6 +75,24 @@ def fold_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
+class PerTarget:
+    """`compute(target)`, done once per distinct target (compared by content, the last 8
+    kept): the photo is the same at every optimisation step."""
+
+    def __init__(self, compute) -> None:
+        self.compute = compute
+        self.known: list[tuple[torch.Tensor, object]] = []
+
+    def __call__(self, target: torch.Tensor):
+        for known, value in self.known:
+            if (known.shape == target.shape and known.device == target.device
+                    and torch.equal(known, target)):
+                return value
+        value = self.compute(target)
+        self.known = [*self.known[-7:], (target.detach().clone(), value)]
+        return value
+
+
 class ClipassoLoss:
     """CLIPasso's objective on an open_clip ModifiedResNet (RN101 for the paper).
 
@@ -115,7 +133,7 @@ class ClipassoLoss:
             )
         self.visual = fold_batchnorm(copy.deepcopy(self.visual).eval().requires_grad_(False))
         self.visual.to(memory_format=torch.channels_last)
-        self._clean_targets: list[tuple[torch.Tensor, tuple[torch.Tensor, ...]]] = []
+        self._clean_features = PerTarget(self._one_target_features)
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
         self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
@@ -142,7 +160,10 @@ class ClipassoLoss:
         params = self._draw(batch, views, generators)
 
         with torch.no_grad():
-            clean = self._clean_target_features(unique_targets)
+            # the clean view's features are the same at every step: computed once per photo
+            clean = tuple(
+                torch.cat(parts) for parts in zip(*map(self._clean_features, unique_targets))
+            )
             if views == 0:
                 target_l2, target_l3, target_emb = clean
             else:
@@ -179,22 +200,8 @@ class ClipassoLoss:
             )
         return tuple(f.float() for f in features)
 
-    def _clean_target_features(self, targets: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Features of the un-augmented targets (U, 3, H, W). They are the same at every
-        step, so each distinct target's are computed once and kept (the last 8 targets)."""
-        found = []
-        for target in targets:
-            match = next(
-                (features for known, features in self._clean_targets
-                 if known.shape == target.shape and known.device == target.device
-                 and torch.equal(known, target)),
-                None,
-            )
-            if match is None:
-                match = self._features(target[None])
-                self._clean_targets = [*self._clean_targets[-7:], (target.clone(), match)]
-            found.append(match)
-        return tuple(torch.cat(parts) for parts in zip(*found))
+    def _one_target_features(self, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self._features(target[None])
 
     def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
         """Views ordered as the sketch views: sketch 0's K views, then sketch 1's, …"""
@@ -250,7 +257,7 @@ class XdogLoss:
 
     def __init__(self, blur_sigma: float = 2.0) -> None:
         self.blur_sigma = blur_sigma
-        self._edge_cache: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._edge_drawing = PerTarget(self._draw_edges)
 
     def __call__(
         self,
@@ -279,14 +286,9 @@ class XdogLoss:
             images, (size, size), (self.blur_sigma, self.blur_sigma), border_type="replicate"
         )
 
-    def _edge_drawing(self, target: torch.Tensor) -> torch.Tensor:
-        """(1, H, W) blurred dark-on-white XDoG edges, computed once per distinct target."""
-        for known, drawing in self._edge_cache:
-            if known.shape == target.shape and torch.equal(known, target.detach().cpu()):
-                return drawing
-        drawing = self._blur((1.0 - xdog_edges(target))[None, None])[0]
-        self._edge_cache = [*self._edge_cache[-7:], (target.detach().cpu().clone(), drawing)]
-        return drawing
+    def _draw_edges(self, target: torch.Tensor) -> torch.Tensor:
+        """(1, H, W) blurred dark-on-white XDoG edges of a target."""
+        return self._blur((1.0 - xdog_edges(target))[None, None])[0]
 
 
 def _group_targets(target: torch.Tensor, batch: int) -> tuple[list[int], torch.Tensor]:
