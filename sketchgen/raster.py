@@ -217,7 +217,7 @@ def render_rgba(
         alpha = alpha[..., None]
         rgb = alpha.new_zeros(3) if rgb is None else rgb[:, None, None, :]
         rgba = torch.cat([alpha * rgb, alpha], dim=-1)
-    return rgba[0] if unbatched else rgba
+    return rgba.squeeze(0) if unbatched else rgba  # squeeze: its backward is a view, not a copy
 
 
 def render(
@@ -254,4 +254,4 @@ def render(
             image = (1 - alpha).expand(-1, 3, -1, -1).contiguous()
         else:
             image = alpha * alpha * rgb[:, :, None, None] + (1 - alpha)
-    return image[0] if unbatched else image
+    return image.squeeze(0) if unbatched else image  # squeeze: its backward is a view, not a copy
