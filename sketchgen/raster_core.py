@@ -96,8 +96,9 @@ def _newton(coeff_rows: torch.Tensor, stroke: torch.Tensor, p: torch.Tensor, t: 
     return t, _cubic(c0, c1, c2, c3, t)
 
 
-def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
-    """Length of the line {x : n.(x - centre) = offset} inside a unit pixel square; normal (2, n).
+def _chord_lengths(offsets: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
+    """Lengths of the lines {x : n.(x - centre) = offset} inside a unit pixel square, for
+    each row of offsets (k, n); normal (2, n).
 
     It is the density of n.x for x uniform on the square: a trapezoid with plateau 1/a on
     |offset| <= (a-b)/2 falling to 0 at (a+b)/2, where a >= b are |n_x|, |n_y|.
@@ -105,7 +106,7 @@ def _chord_length(offset: torch.Tensor, normal: torch.Tensor) -> torch.Tensor:
     nx, ny = normal.abs().unbind(0)
     a = torch.maximum(nx, ny).clamp_min(_HALF_DIAGONAL)
     b = torch.minimum(nx, ny)
-    ramp = (0.5 * (a + b) - offset.abs()) / (a * b).clamp_min(1e-12)
+    ramp = (0.5 * (a + b) - offsets.abs()) / (a * b).clamp_min(1e-12)
     return torch.minimum(ramp.clamp_min(0.0), 1.0 / a)
 
 
@@ -303,8 +304,9 @@ class Raster:
         if with_edges:
             normal = -d[:, n_unsure:] / dist[n_unsure:].clamp_min(1e-9)  # centre minus curve
             dist, hw_edge = dist[n_unsure:], hw_query[n_unsure:]
-            near_chord = _chord_length(dist - hw_edge, normal)
-            far_chord = _chord_length(dist + hw_edge, normal)
+            near_chord, far_chord = _chord_lengths(
+                torch.stack([dist - hw_edge, dist + hw_edge]), normal
+            )
             self.edges = (edge[0], edge[1], t[n_unsure:], normal, near_chord, far_chord)
 
     @staticmethod
