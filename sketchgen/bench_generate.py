@@ -164,9 +164,9 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         """The floor on the loss's own tower (BatchNorm folded, channels-last), with the 4
         augmented target views it computes per step (the clean one's features are kept)."""
         sketch_views = views.clone().requires_grad_(True)
-        loss._features(sketch_views)[2].sum().backward()
+        loss.features(sketch_views)[2].sum().backward()
         with torch.no_grad():
-            loss._features(views[1:])
+            loss.features(views[1:])
 
     parts = {"render": render_step, "loss": loss_step, "augmentation": augment_step,
              "eval": eval_step, "floor": floor_step, "tower_floor": tower_floor_step}

@@ -167,7 +167,7 @@ class ClipassoLoss:
             if views == 0:
                 target_l2, target_l3, target_emb = clean
             else:
-                augmented = self._features(
+                augmented = self.features(
                     self._augmented_targets(unique_targets, groups, views, params)
                 )
                 target_l2, target_l3, target_emb = (torch.cat(pair) for pair in zip(clean, augmented))
@@ -176,7 +176,7 @@ class ClipassoLoss:
             if views == 0
             else torch.cat([sketches, apply_views(sketches.repeat_interleave(views, 0), params)])
         )
-        sketch_l2, sketch_l3, sketch_emb = self._features(sketch_views)
+        sketch_l2, sketch_l3, sketch_emb = self.features(sketch_views)
 
         index = self._target_index(groups, unique_targets.shape[0], views).to(sketch_l2.device)
         per_view = {
@@ -191,7 +191,7 @@ class ClipassoLoss:
         }
         return {"total": terms["layer2"] + terms["layer3"] + terms["semantic"], **terms}
 
-    def _features(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def features(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """`resnet_features` of [0, 1] images, under autocast unless fp32; returned as fp32."""
         dtype = AUTOCAST_DTYPES[self.precision]
         with torch.autocast(images.device.type, dtype=dtype, enabled=dtype is not None):
@@ -201,7 +201,7 @@ class ClipassoLoss:
         return tuple(f.float() for f in features)
 
     def _one_target_features(self, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        return self._features(target[None])
+        return self.features(target[None])
 
     def _draw(self, batch: int, views: int, generators: list[torch.Generator] | None) -> ViewParams:
         """Views ordered as the sketch views: sketch 0's K views, then sketch 1's, …"""
