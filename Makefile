@@ -14,10 +14,12 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/sketchlab demo --out runs/demo
 
-test: $(VENV)/.installed
+# Lint first (fast), then the whole suite; pytest's exit 5 (no tests collected) fails make.
+test: lint
 	$(BIN)/python -m pytest -ra
 
 lint: $(VENV)/.installed
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 clean:

@@ -25,7 +25,8 @@ BENCH_CLASSES = ("cat", "dog", "horse", "car", "chair")
 
 
 def write_synthetic_sketches(folder: Path, n: int, *, size: int = 224, seed: int = 0) -> Path:
-    """`n` black-on-white PNG scribbles (4-32 strokes, 3 px wide) and their stimuli.csv; returns the CSV."""
+    """`n` black-on-white PNG scribbles (4-32 strokes, 3 px wide) and their stimuli.csv;
+    returns the CSV."""
     rng = np.random.default_rng(seed)
     (folder / "png").mkdir(parents=True, exist_ok=True)
     rows = []

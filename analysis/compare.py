@@ -140,7 +140,8 @@ def describe_gap(row: pd.Series) -> str:
     gap, low, high = (round(100 * row[c]) for c in ("difference", "diff_low", "diff_high"))
     text = (
         f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
-        f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage point{'' if gap == 1 else 's'} "
+        f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage "
+        f"point{'' if gap == 1 else 's'} "
         f"(95% CI {low} to {high}). "
         f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
         f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
@@ -150,7 +151,8 @@ def describe_gap(row: pd.Series) -> str:
         text += (
             f"The with-\"none\" group's sensitivity (d' = {row['dprime_with']:.2f}, vs "
             f"{row['dprime_without']:.2f} under forced choice) predicts "
-            f"{row['forced_choice_predicted_with']:.0%} forced-choice accuracy, so about {share:.0%} "
+            f"{row['forced_choice_predicted_with']:.0%} forced-choice accuracy, so about "
+            f"{share:.0%} "
             f"of the gap is caution (a stricter criterion, k = {row['criterion_with']:.2f}) rather "
             "than weaker recognition"
         )
@@ -160,5 +162,8 @@ def describe_gap(row: pd.Series) -> str:
             else "; without foil trials this split rests on the equal-variance model."
         )
     elif row["diff_low"] <= 0:
-        text += "The interval of the gap includes zero, so there is no gap to split into caution and recognition."
+        text += (
+            "The interval of the gap includes zero, so there is no gap to split into caution "
+            "and recognition."
+        )
     return text

@@ -72,14 +72,16 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
     if levels.isna().any():
         row = int(np.argmax(levels.isna()))
         raise BadInput(
-            f"{path} row {row + 2}: column 'n_strokes' is {scores['n_strokes'].iloc[row]!r}, not a number"
+            f"{path} row {row + 2}: column 'n_strokes' is {scores['n_strokes'].iloc[row]!r}, "
+            "not a number"
         )
     scores["n_strokes"] = levels.astype(int)
     correct = pd.to_numeric(scores["correct_top1"], errors="coerce")
     if not correct.isin([0, 1]).all():
         row = int(np.argmax(~correct.isin([0, 1])))
         raise BadInput(
-            f"{path} row {row + 2}: column 'correct_top1' is {scores['correct_top1'].iloc[row]!r}, not 0 or 1"
+            f"{path} row {row + 2}: column 'correct_top1' is "
+            f"{scores['correct_top1'].iloc[row]!r}, not 0 or 1"
         )
     scores["correct_top1"] = correct.astype(int)
     if "circular" not in scores.columns:
@@ -92,7 +94,8 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
             example = min(wanted) if wanted else "(none)"
             raise BadInput(
                 f"{path} does not join to the stimuli: no value of its column 'stimulus_id' "
-                f"(e.g. {scores['stimulus_id'].iloc[0]!r}) matches the responses' stimulus_id (e.g. {example!r})"
+                f"(e.g. {scores['stimulus_id'].iloc[0]!r}) matches the responses' stimulus_id "
+                f"(e.g. {example!r})"
             )
         scores = scores[joined].reset_index(drop=True)
         scores.attrs["unscored_stimuli"] = sorted(wanted - set(scores["stimulus_id"]))
@@ -173,7 +176,8 @@ def _with_pooled_human(human: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in ACCURACY_COLUMNS if c not in human.columns]
     if missing:
         raise BadInput(
-            f"human accuracy table has no column {missing[0]!r} (needs {', '.join(ACCURACY_COLUMNS)})"
+            f"human accuracy table has no column {missing[0]!r} (needs "
+            f"{', '.join(ACCURACY_COLUMNS)})"
         )
     human = human.copy()
     human["class"] = human["class"].astype(str)

@@ -95,7 +95,8 @@ def load_prompt_sets(names: Sequence[str] = ("all",)) -> list[PromptSet]:
         for item in prompt_set_names() if name == "all" else [name]:
             if item not in sets:
                 raise BadInput(
-                    f"unknown prompt set {item!r} in --prompts; choose from {', '.join(sets)} or 'all'"
+                    f"unknown prompt set {item!r} in --prompts; choose from {', '.join(sets)} "
+                    "or 'all'"
                 )
             if item not in wanted:
                 wanted.append(item)
@@ -108,7 +109,8 @@ def default_distractors() -> list[str]:
 
 
 def _canonical_tag(model_name: str, tag: str | None) -> str:
-    """'openai', 'file:RN101.pt' and 'RN101.pt' (OpenAI's own file name) all mean OpenAI's weights."""
+    """'openai', 'file:RN101.pt' and 'RN101.pt' (OpenAI's own file name) all mean OpenAI's
+    weights."""
     tag = (tag or "none").lower().removeprefix("file:")
     return "openai" if tag == f"{model_name.lower()}.pt" else tag
 
@@ -131,7 +133,8 @@ def is_circular(model_name: str, pretrained: str | None, loss_model: str | None 
 
 
 def read_stimuli(path: str | Path) -> tuple[pd.DataFrame, list[Path]]:
-    """stimuli.csv validated for scoring, and the absolute path of every PNG (relative to the CSV)."""
+    """stimuli.csv validated for scoring, and the absolute path of every PNG (relative to the
+    CSV)."""
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such stimuli file")
@@ -169,7 +172,8 @@ def read_stimuli(path: str | Path) -> tuple[pd.DataFrame, list[Path]]:
     for row, png in enumerate(pngs):
         if not png.is_file():
             raise BadInput(
-                f"{path} row {row + 2}: png_path {stimuli['png_path'].iloc[row]!r} does not exist ({png})"
+                f"{path} row {row + 2}: png_path {stimuli['png_path'].iloc[row]!r} does not "
+                f"exist ({png})"
             )
     return stimuli, pngs
 
@@ -249,7 +253,8 @@ def encode_text_trimmed(model, tokens: torch.Tensor) -> torch.Tensor:
 
 
 def fill_template(template: str, class_name: str) -> str:
-    """'a photo of a {c}.' -> 'a photo of a teddy bear.' (underscores in class names become spaces)."""
+    """'a photo of a {c}.' -> 'a photo of a teddy bear.' (underscores in class names become
+    spaces)."""
     return template.replace("{c}", class_name.replace("_", " "))
 
 
@@ -261,7 +266,8 @@ def build_classifier(
     device: torch.device | str = "cpu",
     amp: bool = True,
 ) -> torch.Tensor:
-    """Zero-shot weights (dim, n_classes): per class, normalise each prompt embedding, average, re-normalise."""
+    """Zero-shot weights (dim, n_classes): per class, normalise each prompt embedding, average,
+    re-normalise."""
     device = torch.device(device)
     texts = [fill_template(t, c) for c in class_names for t in templates]
     embeddings = encode_texts(model, tokenizer, texts, device, amp)
@@ -474,7 +480,8 @@ def score_images(
     class_names = sorted(set(stimuli["class"]) | set(extra_classes))
     if len(class_names) < 2:
         raise BadInput(
-            f"zero-shot scoring needs at least 2 classes, got {class_names}; add some with --classes"
+            f"zero-shot scoring needs at least 2 classes, got {class_names}; add some with "
+            "--classes"
         )
     if not 0 <= none_threshold <= 1:
         raise BadInput(f"--none-threshold {none_threshold} is not a probability in [0, 1]")
@@ -562,7 +569,8 @@ def _committed_accuracy(group: pd.DataFrame, none_column: str) -> float:
 def summarize_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """Per model x prompt set x stroke level (plus n_strokes='all'): top-1, top-3, mean per-class
     recall (sklearn balanced accuracy), and for each "none" analogue its rate, the accuracy among
-    committed answers and the with-"none" accuracy (correct and not "none", as people are scored)."""
+    committed answers and the with-"none" accuracy (correct and not "none", as people are
+    scored)."""
     rows = []
     keys = ["model", "pretrained", "prompt_set"]
     for key, group in scores.groupby(keys, sort=False):

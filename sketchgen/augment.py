@@ -90,18 +90,18 @@ def apply_views(images: torch.Tensor, params: ViewParams, size: int = 224) -> to
     boxes = params.crops.tolist()
     if len({(h, w) for _, _, h, w in boxes}) == 1:
         crops = torch.stack(
-            [warped[i, :, t : t + h, l : l + w] for i, (t, l, h, w) in enumerate(boxes)]
+            [warped[i, :, t : t + h, x : x + w] for i, (t, x, h, w) in enumerate(boxes)]
         )
         return F.interpolate(crops, size=(size, size), mode="bilinear", align_corners=False)
     return torch.cat(
         [
             F.interpolate(
-                warped[i : i + 1, :, t : t + h, l : l + w],
+                warped[i : i + 1, :, t : t + h, x : x + w],
                 size=(size, size),
                 mode="bilinear",
                 align_corners=False,
             )
-            for i, (t, l, h, w) in enumerate(boxes)
+            for i, (t, x, h, w) in enumerate(boxes)
         ]
     )
 

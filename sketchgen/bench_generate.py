@@ -33,8 +33,9 @@ AUGMENTATIONS = 4
 EVAL_INTERVAL = 10
 
 
-def run_bench(device: str = "auto", iterations: int = 3, threads: int = 2,
-              model_name: str = "RN101") -> dict:
+def run_bench(
+    device: str = "auto", iterations: int = 3, threads: int = 2, model_name: str = "RN101"
+) -> dict:
     """Run every measurement; returns a JSON-ready dict (milliseconds, MiB, it/s).
     `model_name` other than RN101 (e.g. the test config RN-tiny) only to check the bench."""
     from sketchgen.losses import ClipassoLoss
@@ -50,12 +51,19 @@ def run_bench(device: str = "auto", iterations: int = 3, threads: int = 2,
     photo = _photo().to(dev)
 
     split = _split_16_strokes(model, paper, photo, dev, iterations)
-    batch_jobs = [SketchJob("photo", n, seed, _strokes(n, seed), iterations + 1)
-                  for n in LEVELS for seed in SEEDS]
+    batch_jobs = [
+        SketchJob("photo", n, seed, _strokes(n, seed), iterations + 1)
+        for n in LEVELS
+        for seed in SEEDS
+    ]
     batched = _iteration_ms(batch_jobs, photo, paper, dev)
     shared = _iteration_ms(batch_jobs, photo, fast, dev)
-    single = {n: _iteration_ms([SketchJob("photo", n, 0, _strokes(n, 0), iterations + 1)],
-                               photo, paper, dev) for n in LEVELS}
+    single = {
+        n: _iteration_ms(
+            [SketchJob("photo", n, 0, _strokes(n, 0), iterations + 1)], photo, paper, dev
+        )
+        for n in LEVELS
+    }
     separate_ms = len(SEEDS) * sum(single.values())  # 12 runs, one iteration each
     saved = _saved_bytes(batch_jobs, photo, paper, dev)
     if dev.type == "cuda":
@@ -113,8 +121,7 @@ def _iteration_ms(jobs: list[SketchJob], photo, loss, dev) -> float:
         sync()
         stamps.append(time.perf_counter())
 
-    optimize_sketches(jobs, {"photo": photo}, loss, device=dev, eval_interval=10**9,
-                      on_step=stamp)
+    optimize_sketches(jobs, {"photo": photo}, loss, device=dev, eval_interval=10**9, on_step=stamp)
     steps = np.diff(stamps)  # the first step (which also evaluates) has no predecessor
     return float(np.median(steps)) * 1000
 
@@ -168,8 +175,14 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         with torch.no_grad():
             loss.features(views[1:])
 
-    parts = {"render": render_step, "loss": loss_step, "augmentation": augment_step,
-             "eval": eval_step, "floor": floor_step, "tower_floor": tower_floor_step}
+    parts = {
+        "render": render_step,
+        "loss": loss_step,
+        "augmentation": augment_step,
+        "eval": eval_step,
+        "floor": floor_step,
+        "tower_floor": tower_floor_step,
+    }
     times: dict[str, list[float]] = {name: [] for name in [*parts, "step"]}
     resumed: list[float] = []
 
@@ -185,11 +198,14 @@ def _split_16_strokes(model, loss, photo, dev, repeats: int) -> dict:
         resumed.append(time.perf_counter())
 
     job = SketchJob("photo", 16, 0, _strokes(16, 0), repeats + 2)
-    optimize_sketches([job], {"photo": photo}, loss, device=dev, eval_interval=10**9,
-                      on_step=between_steps)
+    optimize_sketches(
+        [job], {"photo": photo}, loss, device=dev, eval_interval=10**9, on_step=between_steps
+    )
     # each part's first run is its warm-up
-    ms = {name: statistics.median(values[1:] if name in parts else values)
-          for name, values in times.items()}
+    ms = {
+        name: statistics.median(values[1:] if name in parts else values)
+        for name, values in times.items()
+    }
     total_ms = ms["step"] + ms["eval"] / EVAL_INTERVAL
     clip_ms = ms["loss"] - ms["augmentation"]
     return {

@@ -38,7 +38,7 @@ def load_scene(path: Path) -> dict[str, np.ndarray]:
 
 def zero_length_strokes(points: np.ndarray) -> np.ndarray:
     """(N,) bool: strokes whose four points coincide (diffvg gives them no gradient)."""
-    return (np.ptp(points, axis=1).max(axis=-1) == 0)
+    return np.ptp(points, axis=1).max(axis=-1) == 0
 
 
 def render_and_grad(scene: dict[str, np.ndarray], renderer: str = "torch"):
@@ -52,11 +52,16 @@ def render_and_grad(scene: dict[str, np.ndarray], renderer: str = "torch"):
     return image.detach().numpy(), points.grad.numpy()
 
 
-def agreement(scene: dict[str, np.ndarray], image: np.ndarray, grad: np.ndarray) -> dict[str, float]:
+def agreement(
+    scene: dict[str, np.ndarray], image: np.ndarray, grad: np.ndarray
+) -> dict[str, float]:
     """Pixel and gradient agreement with diffvg's stored image and gradient."""
     diff = np.abs(image - scene["image"])
     keep = ~zero_length_strokes(scene["points"])
-    ours, theirs = grad[keep].ravel().astype(np.float64), scene["grad"][keep].ravel().astype(np.float64)
+    ours, theirs = (
+        grad[keep].ravel().astype(np.float64),
+        scene["grad"][keep].ravel().astype(np.float64),
+    )
     norm_ours, norm_theirs = np.linalg.norm(ours), np.linalg.norm(theirs)
     cos = float(ours @ theirs / (norm_ours * norm_theirs)) if norm_ours * norm_theirs > 0 else 0.0
     return {

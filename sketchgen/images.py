@@ -120,15 +120,15 @@ def write_images_csv(images: pd.DataFrame, out: str | os.PathLike) -> Path:
         }
     )
     if "mask_path" in images and images["mask_path"].notna().any():
-        table["mask_path"] = [_relative(p, base) if pd.notna(p) else "" for p in images["mask_path"]]
+        table["mask_path"] = [
+            _relative(p, base) if pd.notna(p) else "" for p in images["mask_path"]
+        ]
     with atomic_write(out, newline="") as handle:
         table.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     return out
 
 
-def read_images_csv(
-    path: str | os.PathLike, *, classes: list[str] | None = None
-) -> pd.DataFrame:
+def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None) -> pd.DataFrame:
     """Read and validate an images.csv (hand-written or from `sketchlab images`).
 
     Returns image_id, class, path and mask_path (absolute paths resolved relative to the
@@ -150,7 +150,8 @@ def read_images_csv(
     if missing:
         raise BadInput(
             f"{csv_path} lacks the column(s) {', '.join(missing)} "
-            f"(needed: {', '.join(REQUIRED_COLUMNS)}[, mask_path]; found: {', '.join(table.columns)})."
+            f"(needed: {', '.join(REQUIRED_COLUMNS)}[, mask_path]; found: "
+            f"{', '.join(table.columns)})."
         )
     if table.empty:
         raise BadInput(f"{csv_path} lists no images.")
@@ -196,7 +197,8 @@ def read_images_csv(
             mask = (base / values["mask_path"]).resolve()
             if not mask.is_file():
                 raise BadInput(
-                    f"{where('mask_path')}: {values['mask_path']} does not exist (looked in {base})."
+                    f"{where('mask_path')}: {values['mask_path']} does not exist (looked in "
+                    f"{base})."
                 )
             _check_mask(mask, size, what=f"{where('mask_path')}: {values['mask_path']}")
         photos.append(str(photo))
@@ -227,7 +229,9 @@ def _is_image(path: Path) -> bool:
 
 def _check_class_name(name: str, *, where: str) -> None:
     if name.strip().lower() == RESERVED_CLASS:
-        raise BadInput(f'{where}: "{name}" cannot be a class, it is the study\'s "none of these" answer.')
+        raise BadInput(
+            f'{where}: "{name}" cannot be a class, it is the study\'s "none of these" answer.'
+        )
     if _BAD_NAME.search(name) or name != name.strip():
         raise BadInput(
             f'{where}: the class name "{name}" may not contain "|", slashes, control '

@@ -67,7 +67,9 @@ def fold_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
     if isinstance(module, torch.nn.Sequential):
         layers = list(module)
         for i in range(len(layers) - 1):
-            if isinstance(layers[i], torch.nn.Conv2d) and isinstance(layers[i + 1], torch.nn.BatchNorm2d):
+            if isinstance(layers[i], torch.nn.Conv2d) and isinstance(
+                layers[i + 1], torch.nn.BatchNorm2d
+            ):
                 module[i] = fuse_conv_bn_eval(layers[i], layers[i + 1])
                 module[i + 1] = torch.nn.Identity()
     for child in module.children():
@@ -85,8 +87,11 @@ class PerTarget:
 
     def __call__(self, target: torch.Tensor):
         for known, value in self.known:
-            if (known.shape == target.shape and known.device == target.device
-                    and torch.equal(known, target)):
+            if (
+                known.shape == target.shape
+                and known.device == target.device
+                and torch.equal(known, target)
+            ):
                 return value
         value = self.compute(target)
         self.known = [*self.known[-7:], (target.detach().clone(), value)]
@@ -170,7 +175,9 @@ class ClipassoLoss:
                 augmented = self.features(
                     self._augmented_targets(unique_targets, groups, views, params)
                 )
-                target_l2, target_l3, target_emb = (torch.cat(pair) for pair in zip(clean, augmented))
+                target_l2, target_l3, target_emb = (
+                    torch.cat(pair) for pair in zip(clean, augmented)
+                )
         sketch_views = (
             sketches
             if views == 0

@@ -229,7 +229,8 @@ def missing_weights_message(name: str, pretrained: str, flag: str, *, reason: st
         sources.append(tag_cfg["url"])
     download = sources[0] + (f" (or the OpenAI original {sources[1]})" if len(sources) > 1 else "")
     put = (
-        f"or put it in the Hugging Face cache {constants.HF_HUB_CACHE} with `hf download {location[0]} {location[1]}`"
+        f"or put it in the Hugging Face cache {constants.HF_HUB_CACHE} with `hf download "
+        f"{location[0]} {location[1]}`"
         if location
         else f"or put it in {OPENAI_URL_CACHE}"
     )

@@ -99,8 +99,9 @@ def optimize_sketches(
     pair (no grad); that iterate is kept if it improves the best by more than
     `early_stop_delta`, and a second non-improving eval within the delta stops the sketch
     (the reference code's rule). `shared_seed` seeds the generator used when the loss
-    shares augmentations across sketches (one draw per iteration for the whole batch). `on_step(n_running)` is called after every iteration,
-    `on_finish(result)` as soon as a sketch stops.
+    shares augmentations across sketches (one draw per iteration for the whole batch).
+    `on_step(n_running)` is called after every iteration, `on_finish(result)` as soon as a
+    sketch stops.
     """
     device = torch.device(device)
     tracks = [_Track(job, torch.Generator().manual_seed(job.seed)) for job in jobs]
@@ -145,8 +146,13 @@ def optimize_sketches(
             for row, track in enumerate(batch):
                 values = dict(zip(term_names, eval_values[row].tolist()))
                 track.rows[-1].update({f"eval_{name}": v for name, v in values.items()})
-                _judge(track, values, before_step[row, : track.job.n_strokes], iteration,
-                       early_stop_delta)
+                _judge(
+                    track,
+                    values,
+                    before_step[row, : track.job.n_strokes],
+                    iteration,
+                    early_stop_delta,
+                )
         for track in batch:
             if track.iterations >= track.job.iterations:
                 track.done = True
@@ -227,14 +233,16 @@ def _flush(buffer: list, iterations: list, batch: list[_Track], names: list[str]
     values = torch.stack(buffer).cpu()  # (T, B, terms)
     for step, iteration in enumerate(iterations):
         for row, track in enumerate(batch):
-            track.rows.append({"iteration": iteration,
-                               **dict(zip(names, values[step, row].tolist()))})
+            track.rows.append(
+                {"iteration": iteration, **dict(zip(names, values[step, row].tolist()))}
+            )
     buffer.clear()
     iterations.clear()
 
 
-def _judge(track: _Track, values: dict[str, float], points: torch.Tensor, iteration: int,
-           delta: float) -> None:
+def _judge(
+    track: _Track, values: dict[str, float], points: torch.Tensor, iteration: int, delta: float
+) -> None:
     """The reference code's best-iterate and early-stop rule, for one sketch at one eval."""
     change = values["total"] - track.best_loss
     if abs(change) > delta:

@@ -57,7 +57,9 @@ def _validate(points, half_widths, size, stroke_mask, colors, samples):
             )
         half_widths = half_widths.to(device=device, dtype=dtype)
     else:
-        raise BadInput(f"half_widths must be a float or a tensor, got {type(half_widths).__name__}.")
+        raise BadInput(
+            f"half_widths must be a float or a tensor, got {type(half_widths).__name__}."
+        )
     if not torch.isfinite(half_widths).all() or (half_widths <= 0).any():
         raise BadInput("half_widths must be finite and > 0.")
     if stroke_mask is None:
@@ -117,7 +119,9 @@ def _uniform_opaque(colors: torch.Tensor | None, stroke_mask: torch.Tensor) -> b
     return bool(same and opaque)
 
 
-def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, white=False):
+def _draw(
+    points, half_widths, height, width, stroke_mask, colors, samples, seed, renderer, white=False
+):
     """Either ("union", alpha (B, H, W), rgb (B, 3) or None for black), ("rgba", (B, H, W, 4))
     or, for black strokes when `white`, ("white", 1 - coverage (B, 3, H, W))."""
     batch = points.shape[0]
@@ -152,7 +156,9 @@ def _draw(points, half_widths, height, width, stroke_mask, colors, samples, seed
             return "union", alpha, None
         first = _first_real(stroke_mask)
         return "union", alpha, colors[torch.arange(batch, device=colors.device), first, :3]
-    return "rgba", _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra)
+    return "rgba", _render_layers(
+        points, half_widths, stroke_mask, colors, pattern, xy, counts, extra
+    )
 
 
 def _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts, extra):
@@ -166,7 +172,15 @@ def _render_layers(points, half_widths, stroke_mask, colors, pattern, xy, counts
         if image.numel() == 0:
             continue
         cover = StrokeCoverage.apply(
-            points[image, k], half_widths[image, k], image, batch, pattern, xy, counts, extra, "samples"
+            points[image, k],
+            half_widths[image, k],
+            image,
+            batch,
+            pattern,
+            xy,
+            counts,
+            extra,
+            "samples",
         )
         rgba = torch.zeros(batch, 4, device=points.device, dtype=points.dtype)
         rgba = rgba.index_put((image,), colors[image, k])

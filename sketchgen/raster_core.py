@@ -240,7 +240,9 @@ class Raster:
     sample positions in pixels. `samples` (n_images * H * W * s,) bool is the coverage.
     """
 
-    def __init__(self, points, half_widths, image, n_images, pattern: SamplePattern, xy, with_edges):
+    def __init__(
+        self, points, half_widths, image, n_images, pattern: SamplePattern, xy, with_edges
+    ):
         device, dtype = points.device, points.dtype
         height, width, spp = pattern.height, pattern.width, pattern.samples_per_pixel
         n_pix_image = height * width
@@ -260,7 +262,9 @@ class Raster:
         # for the polyline error and the key rounding), so all of its samples are covered.
         depth = -(_HALF_DIAGONAL + 1e-4) - segments.max_error
         deep = _decode_signed(pixel_key, dtype) < depth
-        deep_pixels = _take(pairs.pixel, _take(nearest, (_take(deep, nearest)).nonzero().squeeze(1)))
+        deep_pixels = _take(
+            pairs.pixel, _take(nearest, (_take(deep, nearest)).nonzero().squeeze(1))
+        )
         spp_range = torch.arange(spp, device=device)
         self.samples.index_fill_(0, (deep_pixels[:, None] * spp + spp_range).flatten(), True)
         # Pairs whose samples may be on either side: not in a deep pixel, centre near enough.
@@ -285,9 +289,13 @@ class Raster:
         unsure = unsure.nonzero().squeeze(1)
         unsure_pair = unsure // spp
         query_stroke = _take(_take(segments.stroke, seg), unsure_pair)
-        query_p = torch.stack([_take(sample_x.flatten(), unsure), _take(sample_y.flatten(), unsure)])
+        query_p = torch.stack(
+            [_take(sample_x.flatten(), unsure), _take(sample_y.flatten(), unsure)]
+        )
         query_t = torch.addcmul(
-            _take(t0.flatten(), unsure_pair), _take(u.flatten(), unsure), _take(dt.flatten(), unsure_pair)
+            _take(t0.flatten(), unsure_pair),
+            _take(u.flatten(), unsure),
+            _take(dt.flatten(), unsure_pair),
         )
         n_unsure = len(unsure)
         if with_edges:
@@ -347,7 +355,8 @@ def _one_cpu_thread(device: torch.device):
 
 class StrokeCoverage(torch.autograd.Function):
     """Coverage of the union of strokes: `output` "alpha" per pixel (n_images, H, W), "white"
-    (1 - coverage in 3 channels: black strokes over white, (n_images, 3, H, W)) or "samples" per sample
+    (1 - coverage in 3 channels: black strokes over white, (n_images, 3, H, W)) or "samples"
+    per sample
     (n_images, H*W, s). The backward is the analytic gradient of the pixel's area coverage
     (each sample of a pixel carries its pixel's area gradient).
     """
@@ -377,14 +386,18 @@ class StrokeCoverage(torch.autograd.Function):
             value = _take(samples.view(-1, spp), touched).sum(1, dtype=dtype)
             value /= _take(counts, touched % n_pix_image)
             white = output == "white"
-            pixel = torch.full((n_images * n_pix_image,), float(white), device=xy.device, dtype=dtype)
+            pixel = torch.full(
+                (n_images * n_pix_image,), float(white), device=xy.device, dtype=dtype
+            )
             pixel.index_copy_(0, touched, 1.0 - value if white else value)
             extra_sample, extra_pixel = extra
             if extra_sample.numel():  # samples on a pixel edge also count for the neighbour
                 offsets = torch.arange(n_images, device=xy.device)[:, None] * n_pix_image
                 covered = _take(samples, (offsets * spp + extra_sample).flatten()).to(dtype)
                 covered /= _take(counts, extra_pixel).repeat(n_images)
-                pixel.index_add_(0, (offsets + extra_pixel).flatten(), covered, alpha=-1.0 if white else 1.0)
+                pixel.index_add_(
+                    0, (offsets + extra_pixel).flatten(), covered, alpha=-1.0 if white else 1.0
+                )
             size = (pattern.height, pattern.width)
             if white:  # the 3 channels are copied here, on the renderer's one thread
                 return pixel.view(n_images, 1, *size).expand(-1, 3, -1, -1).contiguous()

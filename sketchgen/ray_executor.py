@@ -29,13 +29,27 @@ class _ImageWorker:
     def run(self, image: dict) -> str:
         from sketchgen.runner import process_images
 
-        process_images([image], self.settings, self.method, self.folder, self.device,
-                       max_sketches=self.max_sketches)
+        process_images(
+            [image],
+            self.settings,
+            self.method,
+            self.folder,
+            self.device,
+            max_sketches=self.max_sketches,
+        )
         return image["image_id"]
 
 
-def run_on_ray(pending: Sequence[dict], settings, folder: RunFolder, device: torch.device, *,
-               ray_address: str | None, max_sketches: int, progress: bool = True) -> None:
+def run_on_ray(
+    pending: Sequence[dict],
+    settings,
+    folder: RunFolder,
+    device: torch.device,
+    *,
+    ray_address: str | None,
+    max_sketches: int,
+    progress: bool = True,
+) -> None:
     """Finish `pending` images on a Ray cluster: `ray_address` (e.g. "ray://head:10001" or
     "auto"), or a cluster already initialised in this process, or a new local one."""
     import ray
@@ -47,25 +61,32 @@ def run_on_ray(pending: Sequence[dict], settings, folder: RunFolder, device: tor
         try:
             ray.init(address=ray_address, include_dashboard=False, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            raise BadInput(f"--ray-address {ray_address}: cannot connect to Ray ({error}).") from error
+            raise BadInput(
+                f"--ray-address {ray_address}: cannot connect to Ray ({error})."
+            ) from error
     try:
         resources = ray.cluster_resources()
         if device.type == "cuda":
             slots, options = int(resources.get("GPU", 0)), {"num_gpus": 1}
             if slots == 0:
-                raise BadInput("--executor ray with a CUDA device, but the Ray cluster has no GPUs; "
-                               "use --device cpu or add GPU workers.")
+                raise BadInput(
+                    "--executor ray with a CUDA device, but the Ray cluster has no GPUs; "
+                    "use --device cpu or add GPU workers."
+                )
         else:
             slots, options = int(resources.get("CPU", 1)), {"num_cpus": 1}
         actor = ray.remote(**options)(_ImageWorker)
-        workers = [actor.remote(settings, str(folder.root.resolve()), device.type, max_sketches)
-                   for _ in range(max(1, min(slots, len(pending))))]
+        workers = [
+            actor.remote(settings, str(folder.root.resolve()), device.type, max_sketches)
+            for _ in range(max(1, min(slots, len(pending))))
+        ]
         pool = ActorPool(workers)
         with Progress(disable=not progress) as bar:
             task = bar.add_task(f"images on {len(workers)} Ray workers", total=len(pending))
             try:
-                for _ in pool.map_unordered(lambda worker, image: worker.run.remote(image),
-                                            list(pending)):
+                for _ in pool.map_unordered(
+                    lambda worker, image: worker.run.remote(image), list(pending)
+                ):
                     bar.advance(task)
             except ray.exceptions.RayError as error:
                 cause = getattr(error, "cause", None)

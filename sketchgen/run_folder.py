@@ -3,7 +3,7 @@
     run.json                          settings, versions, models and checkpoint hashes, sessions
     stimuli.csv                       one row per image x level: the best seed's sketch
     svg/<image>_<n>strokes.svg        that sketch (224 canvas); png/ the same, drawn at 448 px
-    seeds/<image>/<n>strokes_seed<s>.svg|.json   every seed's best iterate; the .json is written last
+    seeds/<image>/<n>strokes_seed<s>.svg|.json   every seed's best iterate (.json last)
     curves/<image>/<n>strokes_seed<s>.csv        every iteration's loss terms (+ eval_* every 10)
     curves/<image>.png                eval loss per level and seed
     sheets/<image>.png                photo, then one sketch per level
@@ -29,8 +29,21 @@ from sketchgen.svg import read_svg, write_svg
 from sketchlab.files import atomic_path, atomic_write
 
 STIMULI_COLUMNS = [
-    "stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "svg_path", "png_path",
-    "final_loss", "best_iteration", "iterations", "loss_model", "preset", "seconds", "device",
+    "stimulus_id",
+    "image_id",
+    "class",
+    "n_strokes",
+    "seed",
+    "method",
+    "svg_path",
+    "png_path",
+    "final_loss",
+    "best_iteration",
+    "iterations",
+    "loss_model",
+    "preset",
+    "seconds",
+    "device",
 ]
 PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
 
@@ -62,14 +75,24 @@ class RunFolder:
     def write_sketch(self, result: SketchResult, half_width: float, device: str) -> None:
         """SVG and curve first, then the marker that says both are complete."""
         job = result.job
-        write_svg(self.sketch_svg(job.image_id, job.n_strokes, job.seed), result.points,
-                  torch.full((job.n_strokes,), half_width), (CANVAS, CANVAS))
+        write_svg(
+            self.sketch_svg(job.image_id, job.n_strokes, job.seed),
+            result.points,
+            torch.full((job.n_strokes,), half_width),
+            (CANVAS, CANVAS),
+        )
         with atomic_write(self.sketch_curve(job.image_id, job.n_strokes, job.seed)) as handle:
             result.curve.to_csv(handle, index=False, float_format="%.8g")
         marker = {
-            "image_id": job.image_id, "n_strokes": job.n_strokes, "seed": job.seed,
-            "loss": result.loss, "terms": result.terms, "best_iteration": result.best_iteration,
-            "iterations": result.iterations, "seconds": result.seconds, "device": device,
+            "image_id": job.image_id,
+            "n_strokes": job.n_strokes,
+            "seed": job.seed,
+            "loss": result.loss,
+            "terms": result.terms,
+            "best_iteration": result.best_iteration,
+            "iterations": result.iterations,
+            "seconds": result.seconds,
+            "device": device,
         }
         with atomic_write(self.sketch_marker(job.image_id, job.n_strokes, job.seed)) as handle:
             json.dump(marker, handle, indent=1)
@@ -84,8 +107,9 @@ class RunFolder:
     def image_done(self, image_id: str) -> bool:
         return self.image_marker(image_id).exists()
 
-    def finish_image(self, image: dict, photo: torch.Tensor, levels: list[int], seeds: list[int],
-                     labels: dict) -> None:
+    def finish_image(
+        self, image: dict, photo: torch.Tensor, levels: list[int], seeds: list[int], labels: dict
+    ) -> None:
         """Pick the best seed per level (minimum eval loss), write svg/, png/, the curve plot
         and the contact sheet, then the image's marker with its stimuli.csv rows."""
         image_id, stem = image["image_id"], file_stem(image["image_id"])
@@ -100,20 +124,32 @@ class RunFolder:
             drawing = _draw(svg_path)
             save_png(drawing, png_path)
             sketches.append(drawing)
-            rows.append({
-                "stimulus_id": f"{image_id}_{n_strokes}strokes", "image_id": image_id,
-                "class": image["class"], "n_strokes": n_strokes, "seed": best["seed"],
-                "method": labels["method"], "svg_path": svg_path.relative_to(self.root).as_posix(),
-                "png_path": png_path.relative_to(self.root).as_posix(),
-                "final_loss": best["loss"], "best_iteration": best["best_iteration"],
-                "iterations": best["iterations"], "loss_model": labels["loss_model"],
-                "preset": labels["preset"], "seconds": sum(m["seconds"] for m in markers),
-                "device": best["device"],
-            })
+            rows.append(
+                {
+                    "stimulus_id": f"{image_id}_{n_strokes}strokes",
+                    "image_id": image_id,
+                    "class": image["class"],
+                    "n_strokes": n_strokes,
+                    "seed": best["seed"],
+                    "method": labels["method"],
+                    "svg_path": svg_path.relative_to(self.root).as_posix(),
+                    "png_path": png_path.relative_to(self.root).as_posix(),
+                    "final_loss": best["loss"],
+                    "best_iteration": best["best_iteration"],
+                    "iterations": best["iterations"],
+                    "loss_model": labels["loss_model"],
+                    "preset": labels["preset"],
+                    "seconds": sum(m["seconds"] for m in markers),
+                    "device": best["device"],
+                }
+            )
         self._plot_curves(image_id, levels, seeds)
-        contact_sheet([[photo, *sketches]], self.root / "sheets" / f"{stem}.png",
-                      row_labels=[image_id],
-                      col_labels=["photo", *(f"{n} strokes" for n in levels)])
+        contact_sheet(
+            [[photo, *sketches]],
+            self.root / "sheets" / f"{stem}.png",
+            row_labels=[image_id],
+            col_labels=["photo", *(f"{n} strokes" for n in levels)],
+        )
         with atomic_write(self.image_marker(image_id)) as handle:
             json.dump(rows, handle, indent=1)
 
@@ -151,5 +187,8 @@ def _draw(svg_path: Path) -> torch.Tensor:
     """The stimulus PNG: the SVG drawn at PNG_SCALE x its size (points and widths scaled)."""
     sketch = read_svg(svg_path)
     with torch.no_grad():
-        return render(sketch.points * PNG_SCALE, sketch.half_widths * PNG_SCALE,
-                      (sketch.height * PNG_SCALE, sketch.width * PNG_SCALE))
+        return render(
+            sketch.points * PNG_SCALE,
+            sketch.half_widths * PNG_SCALE,
+            (sketch.height * PNG_SCALE, sketch.width * PNG_SCALE),
+        )

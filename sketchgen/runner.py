@@ -86,10 +86,14 @@ def parse_device(spec: str) -> torch.device:
         if index and not index.isdigit():
             raise BadInput(f"--device {spec!r} is not valid; use auto, cpu, cuda or cuda:N.")
         if not torch.cuda.is_available():
-            raise BadInput(f"--device {spec} was asked for but no CUDA GPU is visible; use --device cpu.")
+            raise BadInput(
+                f"--device {spec} was asked for but no CUDA GPU is visible; use --device cpu."
+            )
         if index and int(index) >= torch.cuda.device_count():
-            raise BadInput(f"--device {spec} does not exist; this machine has "
-                           f"{torch.cuda.device_count()} CUDA device(s).")
+            raise BadInput(
+                f"--device {spec} does not exist; this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s)."
+            )
         return torch.device(spec)
     raise BadInput(f"--device {spec!r} is not valid; use auto, cpu, cuda or cuda:N.")
 
@@ -97,8 +101,20 @@ def parse_device(spec: str) -> torch.device:
 INIT_CHOICES = ("saliency", "edges")
 
 
-def resolve_settings(*, levels, seeds, preset, method, iterations, augmentations, init_svg,
-                     weights, saliency_weights, loss_model=None, init=None) -> RunSettings:
+def resolve_settings(
+    *,
+    levels,
+    seeds,
+    preset,
+    method,
+    iterations,
+    augmentations,
+    init_svg,
+    weights,
+    saliency_weights,
+    loss_model=None,
+    init=None,
+) -> RunSettings:
     """Preset + flags -> checked RunSettings (BadInput names the flag at fault).
 
     init: "saliency" (ViT-B/32 attention x XDoG), "edges" (uniform over XDoG edges, no
@@ -125,13 +141,16 @@ def resolve_settings(*, levels, seeds, preset, method, iterations, augmentations
     levels = tuple(int(n) for n in (levels or (4, 8, 16, 32)))
     for n in levels:
         if not 1 <= n <= MAX_STROKES:
-            raise BadInput(f"--levels {n} is out of range; a level is a stroke count from 1 to "
-                           f"{MAX_STROKES}.")
+            raise BadInput(
+                f"--levels {n} is out of range; a level is a stroke count from 1 to {MAX_STROKES}."
+            )
     if len(set(levels)) != len(levels):
         raise BadInput(f"--levels {' '.join(map(str, levels))} repeats a level.")
     if init_points is not None and levels != (init_points.shape[0],):
-        raise BadInput(f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
-                       f"{init_points.shape[0]} (got {' '.join(map(str, levels))}).")
+        raise BadInput(
+            f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
+            f"{init_points.shape[0]} (got {' '.join(map(str, levels))})."
+        )
     for flag, value in (("--weights", weights), ("--saliency-weights", saliency_weights)):
         if value not in (None, RANDOM_WEIGHTS) and not Path(value).is_file():
             raise BadInput(f"{flag} {value} does not exist or is not a file.")
@@ -142,21 +161,33 @@ def resolve_settings(*, levels, seeds, preset, method, iterations, augmentations
         available = method == "clipasso" or _saliency_available(chosen, saliency_weights)
         init = "saliency" if available else "edges"
         if not available:
-            print(f"sketchlab: no cached {chosen.saliency_model} weights, so the xdog method starts "
-                  "from strokes on XDoG edges (--init edges) instead of the saliency init.",
-                  file=sys.stderr)
+            print(
+                f"sketchlab: no cached {chosen.saliency_model} weights, so the xdog method starts "
+                "from strokes on XDoG edges (--init edges) instead of the saliency init.",
+                file=sys.stderr,
+            )
     return RunSettings(
-        levels=levels, seeds=seeds, preset=preset, method=method,
+        levels=levels,
+        seeds=seeds,
+        preset=preset,
+        method=method,
         iterations=iterations or chosen.iterations,
         augmentations=chosen.augmentations if augmentations is None else augmentations,
-        shared_augmentations=chosen.shared_augmentations, learning_rate=chosen.learning_rate,
-        half_width=chosen.half_width, eval_interval=chosen.eval_interval,
-        early_stop_delta=chosen.early_stop_delta, softmax_temperature=chosen.softmax_temperature,
-        loss_model=loss_model, loss_pretrained=chosen.loss_pretrained,
-        weights=_absolute(weights), saliency_model=chosen.saliency_model,
+        shared_augmentations=chosen.shared_augmentations,
+        learning_rate=chosen.learning_rate,
+        half_width=chosen.half_width,
+        eval_interval=chosen.eval_interval,
+        early_stop_delta=chosen.early_stop_delta,
+        softmax_temperature=chosen.softmax_temperature,
+        loss_model=loss_model,
+        loss_pretrained=chosen.loss_pretrained,
+        weights=_absolute(weights),
+        saliency_model=chosen.saliency_model,
         saliency_pretrained=chosen.saliency_pretrained,
-        saliency_weights=_absolute(saliency_weights), init=init,
-        init_svg=_absolute(init_svg), init_svg_sha256=init_hash,
+        saliency_weights=_absolute(saliency_weights),
+        init=init,
+        init_svg=_absolute(init_svg),
+        init_svg_sha256=init_hash,
     )
 
 
@@ -173,8 +204,9 @@ def _saliency_available(preset, saliency_weights: str | None) -> bool:
     from sketchgen.models import load_clip
 
     try:
-        load_clip(preset.saliency_model, preset.saliency_pretrained,
-                  weights_flag="--saliency-weights")
+        load_clip(
+            preset.saliency_model, preset.saliency_pretrained, weights_flag="--saliency-weights"
+        )
     except BadInput:
         return False
     return True
@@ -194,6 +226,7 @@ def _read_init_svg(path: str) -> tuple[torch.Tensor, str]:
 
 # --- inputs -------------------------------------------------------------------------------
 
+
 def read_images(images_csv: str | Path) -> pd.DataFrame:
     """images.csv, checked: every photo (and mask) loads, and file names stay unique."""
     from sketchgen.images import read_images_csv
@@ -205,8 +238,10 @@ def read_images(images_csv: str | Path) -> pd.DataFrame:
         where = f"{images_csv} row {row} (image_id {image['image_id']!r})"
         stem = file_stem(str(image["image_id"]))
         if stem in stems:
-            raise BadInput(f"{where}: image_id gives the same file name as {stems[stem]!r}; "
-                           "rename one of them.")
+            raise BadInput(
+                f"{where}: image_id gives the same file name as {stems[stem]!r}; "
+                "rename one of them."
+            )
         stems[stem] = image["image_id"]
         try:
             load_target(image["path"], _mask(image))
@@ -224,6 +259,7 @@ def _mask(image: dict) -> str | None:
 
 # --- models -------------------------------------------------------------------------------
 
+
 @dataclass
 class Method:
     """The loaded pieces of a method: the loss, the saliency model (if any), their ids."""
@@ -240,34 +276,50 @@ def load_method(settings: RunSettings, device: torch.device) -> Method:
 
     models: dict = {}
     if settings.method == "clipasso":
-        model = _load(settings.loss_model, settings.loss_pretrained, settings.weights, device,
-                      "--weights")
-        loss = ClipassoLoss(model, augmentations=settings.augmentations,
-                            shared_augmentations=settings.shared_augmentations)
-        models["loss"] = _model_id(settings.loss_model, settings.loss_pretrained,
-                                   settings.weights, model)
+        model = _load(
+            settings.loss_model, settings.loss_pretrained, settings.weights, device, "--weights"
+        )
+        loss = ClipassoLoss(
+            model,
+            augmentations=settings.augmentations,
+            shared_augmentations=settings.shared_augmentations,
+        )
+        models["loss"] = _model_id(
+            settings.loss_model, settings.loss_pretrained, settings.weights, model
+        )
     else:
         loss = XdogLoss()
         models["loss"] = {"name": "xdog", "checkpoint_sha256": None}
     saliency = None
     if settings.init == "saliency":
-        saliency = _load(settings.saliency_model, settings.saliency_pretrained,
-                         settings.saliency_weights, device, "--saliency-weights")
-        models["saliency"] = _model_id(settings.saliency_model, settings.saliency_pretrained,
-                                       settings.saliency_weights, saliency)
+        saliency = _load(
+            settings.saliency_model,
+            settings.saliency_pretrained,
+            settings.saliency_weights,
+            device,
+            "--saliency-weights",
+        )
+        models["saliency"] = _model_id(
+            settings.saliency_model,
+            settings.saliency_pretrained,
+            settings.saliency_weights,
+            saliency,
+        )
     return Method(loss, saliency, models)
 
 
-def _load(name: str, pretrained: str | None, weights: str | None, device,
-          flag: str) -> torch.nn.Module:
+def _load(
+    name: str, pretrained: str | None, weights: str | None, device, flag: str
+) -> torch.nn.Module:
     from sketchgen.models import RANDOM_INIT_SEED, load_clip
 
     if weights == RANDOM_WEIGHTS:
         torch.manual_seed(RANDOM_INIT_SEED)
         model, _ = load_clip(name, None, device=device)
     else:
-        model, _ = load_clip(name, None if weights else pretrained, weights=weights, device=device,
-                             weights_flag=flag)
+        model, _ = load_clip(
+            name, None if weights else pretrained, weights=weights, device=device, weights_flag=flag
+        )
     return model.eval().requires_grad_(False)
 
 
@@ -276,9 +328,14 @@ def _model_id(name: str, pretrained, weights, model: torch.nn.Module) -> dict:
     from sketchgen.models import checkpoint_sha256
 
     if weights != RANDOM_WEIGHTS:
-        return {"name": name, "pretrained": None if weights else pretrained, "weights": weights,
-                "checkpoint_sha256": checkpoint_sha256(name, None if weights else pretrained,
-                                                       weights=weights)}
+        return {
+            "name": name,
+            "pretrained": None if weights else pretrained,
+            "weights": weights,
+            "checkpoint_sha256": checkpoint_sha256(
+                name, None if weights else pretrained, weights=weights
+            ),
+        }
     digest = hashlib.sha256()
     for key, tensor in model.state_dict().items():
         digest.update(key.encode())
@@ -288,8 +345,10 @@ def _model_id(name: str, pretrained, weights, model: torch.nn.Module) -> dict:
 
 # --- one batch of images ------------------------------------------------------------------
 
-def start_distribution(settings: RunSettings, method: Method,
-                       target: torch.Tensor) -> torch.Tensor | None:
+
+def start_distribution(
+    settings: RunSettings, method: Method, target: torch.Tensor
+) -> torch.Tensor | None:
     """The saliency init's (224, 224) start-point probabilities for one photo (None unless
     the init is "saliency"): ViT-B/32 attention x XDoG edges, softmax at the preset's
     temperature. Computed once per image and shared by its levels and seeds."""
@@ -304,9 +363,13 @@ def start_distribution(settings: RunSettings, method: Method,
     return saliency_distribution(attention, xdog_edges(target), settings.softmax_temperature)
 
 
-def initial_strokes(settings: RunSettings, target: torch.Tensor,
-                    probabilities: torch.Tensor | None, n_strokes: int,
-                    seed: int) -> torch.Tensor:
+def initial_strokes(
+    settings: RunSettings,
+    target: torch.Tensor,
+    probabilities: torch.Tensor | None,
+    n_strokes: int,
+    seed: int,
+) -> torch.Tensor:
     """Start strokes (n, 4, 2) px for one sketch, drawn from its own generator seeded with its
     seed (like the reference's set_seed), so they do not depend on the rest of the batch."""
     from sketchgen.saliency import edge_init_strokes, sample_start_points
@@ -320,10 +383,17 @@ def initial_strokes(settings: RunSettings, target: torch.Tensor,
     return init_strokes(sample_start_points(probabilities, n_strokes, rng), rng, canvas=CANVAS)
 
 
-def process_images(images: Sequence[dict], settings: RunSettings, method: Method,
-                   folder: RunFolder, device: torch.device, *,
-                   max_sketches: int, on_step: Callable[[int], None] | None = None,
-                   on_image: Callable[[str], None] | None = None) -> None:
+def process_images(
+    images: Sequence[dict],
+    settings: RunSettings,
+    method: Method,
+    folder: RunFolder,
+    device: torch.device,
+    *,
+    max_sketches: int,
+    on_step: Callable[[int], None] | None = None,
+    on_image: Callable[[str], None] | None = None,
+) -> None:
     """Finish `images` (dicts from images.csv): optimise their missing sketches in one batch,
     then write each image's outputs as soon as its last sketch is done. On a CUDA
     out-of-memory error the unfinished sketches are retried in two halves."""
@@ -333,8 +403,12 @@ def process_images(images: Sequence[dict], settings: RunSettings, method: Method
     jobs = []
     for image in images:
         image_id = image["image_id"]
-        missing = [(n, seed) for n in settings.levels for seed in settings.seeds
-                   if not folder.sketch_done(image_id, n, seed)]
+        missing = [
+            (n, seed)
+            for n in settings.levels
+            for seed in settings.seeds
+            if not folder.sketch_done(image_id, n, seed)
+        ]
         probabilities = start_distribution(settings, method, targets[image_id]) if missing else None
         for n_strokes, seed in missing:
             init = initial_strokes(settings, targets[image_id], probabilities, n_strokes, seed)
@@ -345,13 +419,17 @@ def process_images(images: Sequence[dict], settings: RunSettings, method: Method
     by_id = {image["image_id"]: image for image in images}
 
     def finish_image(image_id: str) -> None:
-        folder.finish_image(by_id[image_id], targets[image_id], list(settings.levels),
-                            list(settings.seeds), labels)
+        folder.finish_image(
+            by_id[image_id], targets[image_id], list(settings.levels), list(settings.seeds), labels
+        )
         if on_image:
             on_image(image_id)
 
-    labels = {"method": settings.method, "loss_model": settings.loss_model_label,
-              "preset": settings.preset}
+    labels = {
+        "method": settings.method,
+        "loss_model": settings.loss_model_label,
+        "preset": settings.preset,
+    }
     for image_id, count in remaining.items():
         if count == 0:
             finish_image(image_id)
@@ -365,20 +443,30 @@ def process_images(images: Sequence[dict], settings: RunSettings, method: Method
     _run_batches(jobs, targets, settings, method, device, max_sketches, on_step, on_finish, folder)
 
 
-def _run_batches(jobs, targets, settings, method, device, max_sketches, on_step, on_finish,
-                 folder) -> None:
+def _run_batches(
+    jobs, targets, settings, method, device, max_sketches, on_step, on_finish, folder
+) -> None:
     for start in range(0, len(jobs), max_sketches):
-        batch = [job for job in jobs[start:start + max_sketches]
-                 if not folder.sketch_done(job.image_id, job.n_strokes, job.seed)]
+        batch = [
+            job
+            for job in jobs[start : start + max_sketches]
+            if not folder.sketch_done(job.image_id, job.n_strokes, job.seed)
+        ]
         if not batch:
             continue
         try:
             optimize_sketches(
-                batch, {job.image_id: targets[job.image_id] for job in batch}, method.loss,
-                device=device, learning_rate=settings.learning_rate,
-                half_width=settings.half_width, eval_interval=settings.eval_interval,
-                early_stop_delta=settings.early_stop_delta, shared_seed=settings.seeds[0],
-                on_step=on_step, on_finish=on_finish,
+                batch,
+                {job.image_id: targets[job.image_id] for job in batch},
+                method.loss,
+                device=device,
+                learning_rate=settings.learning_rate,
+                half_width=settings.half_width,
+                eval_interval=settings.eval_interval,
+                early_stop_delta=settings.early_stop_delta,
+                shared_seed=settings.seeds[0],
+                on_step=on_step,
+                on_finish=on_finish,
             )
         except torch.cuda.OutOfMemoryError as error:
             torch.cuda.empty_cache()
@@ -389,21 +477,33 @@ def _run_batches(jobs, targets, settings, method, device, max_sketches, on_step,
                     "--device cuda:N, or use --device cpu."
                 ) from error
             half = max(1, len(batch) // 2)
-            _run_batches(batch, targets, settings, method, device, half, on_step, on_finish,
-                         folder)
+            _run_batches(batch, targets, settings, method, device, half, on_step, on_finish, folder)
 
 
 # --- the whole run ------------------------------------------------------------------------
 
-def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] | None = None,
-             seeds: Sequence[int] = (0, 1000, 2000), preset: str = "paper",
-             method: str | None = None, device: str = "auto", iterations: int | None = None,
-             augmentations: int | None = None, init_svg: str | None = None,
-             init: str | None = None,
-             weights: str | None = None, saliency_weights: str | None = None,
-             loss_model: str | None = None, executor: str = "local",
-             ray_address: str | None = None, progress: bool = True,
-             max_batch_sketches: int | None = None) -> Path:
+
+def generate(
+    images_csv: str | Path,
+    out: str | Path,
+    *,
+    levels: Sequence[int] | None = None,
+    seeds: Sequence[int] = (0, 1000, 2000),
+    preset: str = "paper",
+    method: str | None = None,
+    device: str = "auto",
+    iterations: int | None = None,
+    augmentations: int | None = None,
+    init_svg: str | None = None,
+    init: str | None = None,
+    weights: str | None = None,
+    saliency_weights: str | None = None,
+    loss_model: str | None = None,
+    executor: str = "local",
+    ray_address: str | None = None,
+    progress: bool = True,
+    max_batch_sketches: int | None = None,
+) -> Path:
     """Make sketches of every image in `images_csv` into the run folder `out` and return it.
 
     Resumable: rerun with the same arguments and it finishes only what is missing. `method`
@@ -417,10 +517,19 @@ def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] |
     if max_batch_sketches is not None and max_batch_sketches < 1:
         raise BadInput(f"--batch-sketches {max_batch_sketches} must be at least 1.")
     torch_device = parse_device(device)
-    settings = resolve_settings(levels=levels, seeds=seeds, preset=preset, method=method,
-                                iterations=iterations, augmentations=augmentations,
-                                init_svg=init_svg, weights=weights, init=init,
-                                saliency_weights=saliency_weights, loss_model=loss_model)
+    settings = resolve_settings(
+        levels=levels,
+        seeds=seeds,
+        preset=preset,
+        method=method,
+        iterations=iterations,
+        augmentations=augmentations,
+        init_svg=init_svg,
+        weights=weights,
+        init=init,
+        saliency_weights=saliency_weights,
+        loss_model=loss_model,
+    )
     images = read_images(images_csv)
     folder = RunFolder(out)
     _check_folder(folder, settings)
@@ -433,13 +542,21 @@ def generate(images_csv: str | Path, out: str | Path, *, levels: Sequence[int] |
     loaded = load_method(settings, torch_device)
     _write_run_json(folder, settings, loaded.models, torch_device, executor, images_csv)
     max_sketches = max_batch_sketches or (
-        GPU_BATCH_SKETCHES if torch_device.type == "cuda" else CPU_BATCH_SKETCHES[settings.method])
+        GPU_BATCH_SKETCHES if torch_device.type == "cuda" else CPU_BATCH_SKETCHES[settings.method]
+    )
     if executor == "ray":
         from sketchgen.ray_executor import run_on_ray
 
         del loaded
-        run_on_ray(pending, settings, folder, torch_device, ray_address=ray_address,
-                   max_sketches=max_sketches, progress=progress)
+        run_on_ray(
+            pending,
+            settings,
+            folder,
+            torch_device,
+            ray_address=ray_address,
+            max_sketches=max_sketches,
+            progress=progress,
+        )
     else:
         _run_local(pending, settings, loaded, folder, torch_device, max_sketches, progress)
     folder.write_stimuli(image_ids)
@@ -450,12 +567,20 @@ def _run_local(pending, settings, method, folder, device, max_sketches, progress
     """Images in batches of up to `max_sketches` sketches, with a progress display."""
     per_image = len(settings.levels) * len(settings.seeds)
     images_per_batch = max(1, max_sketches // per_image)
-    batches = [pending[i:i + images_per_batch] for i in range(0, len(pending), images_per_batch)]
+    batches = [pending[i : i + images_per_batch] for i in range(0, len(pending), images_per_batch)]
     with GenerationProgress(len(pending), settings, enabled=progress) as bar:
         for batch in batches:
             bar.start_batch(batch)
-            process_images(batch, settings, method, folder, device, max_sketches=max_sketches,
-                           on_step=bar.step, on_image=lambda _: bar.image_done())
+            process_images(
+                batch,
+                settings,
+                method,
+                folder,
+                device,
+                max_sketches=max_sketches,
+                on_step=bar.step,
+                on_image=lambda _: bar.image_done(),
+            )
 
 
 class GenerationProgress:
@@ -473,8 +598,12 @@ class GenerationProgress:
 
         self.settings = settings
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TimeRemainingColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
             disable=not enabled,
         )
         self.images = self.progress.add_task("images", total=n_images, rate="")
@@ -494,8 +623,12 @@ class GenerationProgress:
         names += "" if len(images) <= 3 else f" +{len(images) - 3}"
         levels = " ".join(map(str, self.settings.levels))
         total = len(images) * len(self.settings.levels) * len(self.settings.seeds)
-        self.progress.reset(self.iterations, total=total * self.settings.iterations, rate="",
-                            description=f"{names}: levels {levels} x {len(self.settings.seeds)} seeds")
+        self.progress.reset(
+            self.iterations,
+            total=total * self.settings.iterations,
+            rate="",
+            description=f"{names}: levels {levels} x {len(self.settings.seeds)} seeds",
+        )
         self.started, self.done = time.perf_counter(), 0
 
     def step(self, n_running: int) -> None:
@@ -516,19 +649,30 @@ def _check_folder(folder: RunFolder, settings: RunSettings) -> None:
         except (ValueError, KeyError) as error:
             raise BadInput(f"{run_json} is not a readable run.json; use a new --out.") from error
         current = dataclasses.asdict(settings)
-        changed = [key for key in current
-                   if json.loads(json.dumps(current[key])) != previous.get(key)]
+        changed = [
+            key for key in current if json.loads(json.dumps(current[key])) != previous.get(key)
+        ]
         if changed:
             key = changed[0]
-            raise BadInput(f"{folder.root} was made with {key}={previous.get(key)!r}, not "
-                           f"{current[key]!r}; rerun with the same settings or use a new --out.")
+            raise BadInput(
+                f"{folder.root} was made with {key}={previous.get(key)!r}, not "
+                f"{current[key]!r}; rerun with the same settings or use a new --out."
+            )
     elif folder.root.exists() and any(not p.name.startswith(".") for p in folder.root.iterdir()):
-        raise BadInput(f"--out {folder.root} is a folder with other files in it and no run.json; "
-                       "choose a new or empty folder.")
+        raise BadInput(
+            f"--out {folder.root} is a folder with other files in it and no run.json; "
+            "choose a new or empty folder."
+        )
 
 
-def _write_run_json(folder: RunFolder, settings: RunSettings, models: dict,
-                    device: torch.device, executor: str, images_csv) -> None:
+def _write_run_json(
+    folder: RunFolder,
+    settings: RunSettings,
+    models: dict,
+    device: torch.device,
+    executor: str,
+    images_csv,
+) -> None:
     """run.json: the settings (fixed for the folder's life) plus one entry per session."""
     path = folder.root / "run.json"
     sessions = json.loads(path.read_text())["sessions"] if path.exists() else []
@@ -538,14 +682,21 @@ def _write_run_json(folder: RunFolder, settings: RunSettings, models: dict,
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
-    sessions.append({
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "images_csv": str(Path(images_csv).resolve()), "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
-        else platform.processor() or platform.machine(),
-        "executor": executor, "python": platform.python_version(), "versions": versions,
-        "models": models,
-    })
+    sessions.append(
+        {
+            "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "images_csv": str(Path(images_csv).resolve()),
+            "device": str(device),
+            "device_name": torch.cuda.get_device_name(device)
+            if device.type == "cuda"
+            else platform.processor() or platform.machine(),
+            "executor": executor,
+            "python": platform.python_version(),
+            "versions": versions,
+            "models": models,
+        }
+    )
     with atomic_write(path) as handle:
-        json.dump({"settings": dataclasses.asdict(settings), "sessions": sessions}, handle,
-                  indent=1)
+        json.dump(
+            {"settings": dataclasses.asdict(settings), "sessions": sessions}, handle, indent=1
+        )

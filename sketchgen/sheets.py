@@ -28,7 +28,9 @@ def to_pil(image: Image.Image | torch.Tensor) -> Image.Image:
     """RGB PIL image from a (3, H, W) float tensor in [0, 1] or any PIL image
     (transparent parts composited over white, as CLIPasso shows its sketches)."""
     if isinstance(image, Image.Image):
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        if image.mode in ("RGBA", "LA", "PA") or (
+            image.mode == "P" and "transparency" in image.info
+        ):
             rgba = image.convert("RGBA")
             white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             white.alpha_composite(rgba)
@@ -108,10 +110,15 @@ def contact_sheet(
                 if max(picture.size) < cell:  # small pictures grow to fill the cell
                     scale = cell / max(picture.size)
                     picture = picture.resize(
-                        (max(1, round(picture.width * scale)), max(1, round(picture.height * scale))),
+                        (
+                            max(1, round(picture.width * scale)),
+                            max(1, round(picture.height * scale)),
+                        ),
                         Image.LANCZOS,
                     )
-                sheet.paste(picture, (x + (cell - picture.width) // 2, y + (cell - picture.height) // 2))
+                sheet.paste(
+                    picture, (x + (cell - picture.width) // 2, y + (cell - picture.height) // 2)
+                )
             draw.rectangle((x - 1, y - 1, x + cell, y + cell), outline=_GRID)
     with atomic_path(path) as tmp:
         sheet.save(tmp, format="PNG")
@@ -140,5 +147,7 @@ def _render_svg(file: Path) -> torch.Tensor:
 
     sketch = read_svg(file)
     with torch.no_grad():
-        image = render(sketch.points, sketch.half_widths, (sketch.height, sketch.width), colors=sketch.colors)
+        image = render(
+            sketch.points, sketch.half_widths, (sketch.height, sketch.width), colors=sketch.colors
+        )
     return image if image.dim() == 3 else image[0]

@@ -30,7 +30,17 @@ from sketchlab.files import atomic_write
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 # Elements that draw something other than a stroke: a sketch never contains them.
-_UNSUPPORTED_SHAPES = {"rect", "circle", "ellipse", "line", "polyline", "polygon", "text", "image", "use"}
+_UNSUPPORTED_SHAPES = {
+    "rect",
+    "circle",
+    "ellipse",
+    "line",
+    "polyline",
+    "polygon",
+    "text",
+    "image",
+    "use",
+}
 # Style properties that SVG inherits from a <g> to its paths.
 _INHERITED = ("fill", "stroke", "stroke-width", "stroke-opacity", "opacity")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
@@ -68,8 +78,10 @@ def write_svg(
     [0, 1], None = opaque black.
     """
     pts, widths, rgba, height, width = _check_strokes(points, half_widths, size, colors)
-    root = ET.Element("svg", {"version": "1.1", "xmlns": SVG_NAMESPACE,
-                              "width": str(width), "height": str(height)})
+    root = ET.Element(
+        "svg",
+        {"version": "1.1", "xmlns": SVG_NAMESPACE, "width": str(width), "height": str(height)},
+    )
     ET.SubElement(root, "defs")
     group = ET.SubElement(root, "g")
     for stroke_points, half_width, color in zip(pts, widths, rgba):
@@ -111,7 +123,9 @@ def read_svg(path: str | os.PathLike) -> SvgSketch:
     except ET.ParseError as error:
         raise BadInput(f"{path} is not an SVG file: it is not valid XML ({error}).") from error
     if _local(root.tag) != "svg":
-        raise BadInput(f"{path} is not an SVG file: its root element is <{_local(root.tag)}>, not <svg>.")
+        raise BadInput(
+            f"{path} is not an SVG file: its root element is <{_local(root.tag)}>, not <svg>."
+        )
     width = _length(root, "width", path)
     height = _length(root, "height", path)
     view_box = root.get("viewBox")
@@ -130,9 +144,13 @@ def read_svg(path: str | os.PathLike) -> SvgSketch:
         nonlocal path_count
         tag = _local(element.tag)
         if element.get("transform"):
-            raise BadInput(f"{path}: <{tag}> has a transform, which is not supported (CLIPasso writes none).")
+            raise BadInput(
+                f"{path}: <{tag}> has a transform, which is not supported (CLIPasso writes none)."
+            )
         if tag in _UNSUPPORTED_SHAPES:
-            raise BadInput(f"{path} contains a <{tag}>; a sketch SVG may only draw strokes with <path>.")
+            raise BadInput(
+                f"{path} contains a <{tag}>; a sketch SVG may only draw strokes with <path>."
+            )
         style = {**inherited, **_style(element)}
         if tag == "path":
             path_count += 1
@@ -181,7 +199,9 @@ def _check_strokes(points, half_widths, size, colors):
         raise BadInput("half_widths must be positive finite numbers of pixels.")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
     if not (isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0):
-        raise BadInput(f"size must be a positive int or (height, width) of positive ints, got {size!r}.")
+        raise BadInput(
+            f"size must be a positive int or (height, width) of positive ints, got {size!r}."
+        )
     if colors is None:
         rgba = np.tile(np.array([0, 0, 0, 1], np.float32), (n, 1))
     else:
@@ -210,7 +230,9 @@ def _length(root: ET.Element, name: str, path: Path) -> int:
         raise BadInput(f"{path}: the <svg> {name} is {found}; it must be a number of pixels.")
     value = float(match.group(1))
     if not (math.isfinite(value) and value > 0 and value == int(value)):
-        raise BadInput(f"{path}: the <svg> {name} {text!r} must be a positive whole number of pixels.")
+        raise BadInput(
+            f"{path}: the <svg> {name} {text!r} must be a positive whole number of pixels."
+        )
     return int(value)
 
 
@@ -225,11 +247,15 @@ def _style(element: ET.Element) -> dict[str, str]:
     return found
 
 
-def _stroke_style(style: dict[str, str], where: str) -> tuple[float, tuple[float, float, float, float]]:
+def _stroke_style(
+    style: dict[str, str], where: str
+) -> tuple[float, tuple[float, float, float, float]]:
     """(half-width in pixels, RGBA in [0, 1]) of one path."""
     fill = style.get("fill", "none").lower()
     if fill not in ("none", "transparent"):
-        raise BadInput(f'{where} is filled (fill="{style["fill"]}"); sketch strokes must have fill="none".')
+        raise BadInput(
+            f'{where} is filled (fill="{style["fill"]}"); sketch strokes must have fill="none".'
+        )
     stroke = style.get("stroke")
     if stroke is None or stroke.lower() == "none":
         raise BadInput(f"{where} has no stroke colour, so it draws nothing.")
@@ -270,7 +296,9 @@ def _parse_path_data(d: str, where: str) -> list[np.ndarray]:
     while position < len(d):
         match = _PATH_TOKEN.match(d, position)
         if match is None or match.end() == position:
-            raise BadInput(f"{where}: cannot read its d attribute at {d[position:position + 20]!r}.")
+            raise BadInput(
+                f"{where}: cannot read its d attribute at {d[position : position + 20]!r}."
+            )
         tokens.append(match.group(1) or float(match.group(2)))
         position = match.end()
     if not tokens:
@@ -298,11 +326,12 @@ def _parse_path_data(d: str, where: str) -> list[np.ndarray]:
         per = {"m": 2, "l": 2, "c": 6}[command.lower()]
         if not numbers or len(numbers) % per:
             raise BadInput(
-                f"{where}: the {command} command needs a multiple of {per} coordinates, got {len(numbers)}."
+                f"{where}: the {command} command needs a multiple of {per} coordinates, got "
+                f"{len(numbers)}."
             )
         relative = command.islower()
         for start in range(0, len(numbers), per):
-            values = np.array(numbers[start:start + per], np.float64).reshape(-1, 2)
+            values = np.array(numbers[start : start + per], np.float64).reshape(-1, 2)
             if relative:
                 values = values + current
             if command in "Mm" and start == 0:
@@ -312,8 +341,16 @@ def _parse_path_data(d: str, where: str) -> list[np.ndarray]:
                 current = values[-1]
             else:  # L, or the implicit lineto after M's first pair
                 end = values[0]
-                segments.append(np.stack([current, current + (end - current) / 3,
-                                          current + 2 * (end - current) / 3, end]))
+                segments.append(
+                    np.stack(
+                        [
+                            current,
+                            current + (end - current) / 3,
+                            current + 2 * (end - current) / 3,
+                            end,
+                        ]
+                    )
+                )
                 current = end
     if not segments:
         raise BadInput(f"{where} has no curve segments (only a moveto), so it draws no stroke.")

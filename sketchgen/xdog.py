@@ -31,7 +31,8 @@ def clip_normalise(image: torch.Tensor) -> torch.Tensor:
 
 
 def xdog_response(image: torch.Tensor) -> np.ndarray:
-    """The soft XDoG map in [0, 1] (H, W) before Otsu; low values are edges (reference convention)."""
+    """The soft XDoG map in [0, 1] (H, W) before Otsu; low values are edges (reference
+    convention)."""
     normalised = (
         clip_normalise(image.detach().float().cpu()).permute(1, 2, 0).numpy().astype(np.float64)
     )

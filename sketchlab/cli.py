@@ -20,7 +20,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Sketches at 4/8/16/32 strokes, a recognition study, CLIP scoring and the report.",
 )
-bench = typer.Typer(no_args_is_help=True, help="Timings as JSON (rasterizer, generation, study, analysis, scoring).")
+bench = typer.Typer(
+    no_args_is_help=True, help="Timings as JSON (rasterizer, generation, study, analysis, scoring)."
+)
 app.add_typer(bench, name="bench")
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):

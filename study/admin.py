@@ -49,11 +49,20 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     participants = storage.participants_frame()
     status = participants["status"].value_counts().to_dict() if len(participants) else {}
     consented = int(participants["condition"].notna().sum()) if len(participants) else 0
-    completed = participants[participants["status"] == "completed"] if len(participants) else participants
+    completed = (
+        participants[participants["status"] == "completed"] if len(participants) else participants
+    )
     minutes = (
-        (pd.to_datetime(completed["completed_at"]) - pd.to_datetime(completed["consented_at"]))
-        .dt.total_seconds() / 60
-    ) if len(completed) else pd.Series(dtype=float)
+        (
+            (
+                pd.to_datetime(completed["completed_at"])
+                - pd.to_datetime(completed["consented_at"])
+            ).dt.total_seconds()
+            / 60
+        )
+        if len(completed)
+        else pd.Series(dtype=float)
+    )
     return {
         "participants": len(participants),
         "consented": consented,
@@ -74,8 +83,11 @@ def cell_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
     counts = storage.cell_counts()
     statuses = ("completed", "in_progress", "failed_attention", "timed_out")
     rows = [
-        {"condition": condition, "list": list_id,
-         **{name: counts.get((condition, list_id), {}).get(name, 0) for name in statuses}}
+        {
+            "condition": condition,
+            "list": list_id,
+            **{name: counts.get((condition, list_id), {}).get(name, 0) for name in statuses},
+        }
         for condition, list_id in cells(config)
     ]
     return pd.DataFrame(rows)
@@ -88,12 +100,15 @@ def _percent(value: float | None) -> str:
 def admin_page(config: StudyConfig, storage: Storage) -> None:
     st.title("Study admin")
     if configured_password() is None:
-        st.warning(f"The admin page is off: set `admin_password` in .streamlit/secrets.toml "
-                   f"or the {PASSWORD_ENV} environment variable, then restart the server.")
+        st.warning(
+            f"The admin page is off: set `admin_password` in .streamlit/secrets.toml "
+            f"or the {PASSWORD_ENV} environment variable, then restart the server."
+        )
         return
     if not st.session_state.get("admin_ok"):
-        st.text_input("Admin password", type="password", key="admin_password_typed",
-                      on_change=_check_password)
+        st.text_input(
+            "Admin password", type="password", key="admin_password_typed", on_change=_check_password
+        )
         if st.session_state.get("admin_failed"):
             st.error("Wrong password.")
         return
@@ -118,12 +133,15 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
     st.download_button(
         "Download responses (CSV)",
         storage.responses_frame().to_csv(index=False).encode(),
-        file_name=f"{config.study_id}-responses.csv", mime="text/csv", key="download-responses",
+        file_name=f"{config.study_id}-responses.csv",
+        mime="text/csv",
+        key="download-responses",
     )
     st.download_button(
         "Download participants (CSV)",
         storage.participants_frame().to_csv(index=False).encode(),
-        file_name=f"{config.study_id}-participants.csv", mime="text/csv",
+        file_name=f"{config.study_id}-participants.csv",
+        mime="text/csv",
         key="download-participants",
     )
     st.button("Refresh", key="admin-refresh")

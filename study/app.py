@@ -48,9 +48,13 @@ STYLE = """
   .stButton button { min-height: 3rem; font-size: 1.05rem; }
   .st-key-answers > div { flex: 1 1 30%; min-width: 9rem; }
   .sketchlab-timer { height: 6px; background: #e3e6ea; border-radius: 3px; overflow: hidden; }
-  .sketchlab-timer div { height: 100%; background: #2f5d8a; animation: sketchlab-drain linear forwards; }
+  .sketchlab-timer div {
+    height: 100%; background: #2f5d8a; animation: sketchlab-drain linear forwards;
+  }
   @keyframes sketchlab-drain { from { width: 100%; } to { width: 0%; } }
-  .sketchlab-question { font-size: 1.2rem; font-weight: 600; text-align: center; margin: 0.25rem 0; }
+  .sketchlab-question {
+    font-size: 1.2rem; font-weight: 600; text-align: center; margin: 0.25rem 0;
+  }
   @media (max-width: 640px) {
     [data-testid="stImage"] img { max-height: 36vh; }
     .stButton button { min-height: 2.6rem; }
@@ -131,8 +135,14 @@ def on_instructions_done(config: StudyConfig, storage: Storage, ids: dict[str, s
     drawn_flow(config, storage, ids).finish_instructions()
 
 
-def on_answer(config: StudyConfig, storage: Storage, ids: dict[str, str], trial_index: int,
-              response: str, shown_at: datetime) -> None:
+def on_answer(
+    config: StudyConfig,
+    storage: Storage,
+    ids: dict[str, str],
+    trial_index: int,
+    response: str,
+    shown_at: datetime,
+) -> None:
     flow = drawn_flow(config, storage, ids)
     flow.answer(trial_index, response, shown_at, utc_now())
     if flow.feedback(trial_index) is not None:
@@ -150,24 +160,52 @@ def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> 
     st.title(config.title)
     st.markdown(config.consent)
     agree, decline = st.columns(2)
-    agree.button("I agree to take part", key="consent-yes", type="primary", width="stretch",
-                 on_click=on_consent, args=(config, storage, ids, True))
-    decline.button("I do not agree", key="consent-no", width="stretch",
-                   on_click=on_consent, args=(config, storage, ids, False))
+    agree.button(
+        "I agree to take part",
+        key="consent-yes",
+        type="primary",
+        width="stretch",
+        on_click=on_consent,
+        args=(config, storage, ids, True),
+    )
+    decline.button(
+        "I do not agree",
+        key="consent-no",
+        width="stretch",
+        on_click=on_consent,
+        args=(config, storage, ids, False),
+    )
 
 
 def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
     st.title(config.title)
     st.markdown(config.instructions)
-    timing = ("Take the time you need." if config.time_limit_s is None
-              else f"You have up to {config.time_limit_s:g} seconds for each sketch.")
+    timing = (
+        "Take the time you need."
+        if config.time_limit_s is None
+        else f"You have up to {config.time_limit_s:g} seconds for each sketch."
+    )
     n_practice = len(config.practice.stimuli)
-    practice = ("" if not n_practice else " First comes a practice sketch." if n_practice == 1
-                else f" First come {n_practice} practice sketches.")
-    st.caption("Answer by clicking a button, or on a keyboard by pressing the number shown on "
-               f"it. {timing}{practice}")
-    st.button("Start", key="instructions-done", type="primary", width="stretch", shortcut="Enter",
-              on_click=on_instructions_done, args=(config, storage, ids))
+    practice = (
+        ""
+        if not n_practice
+        else " First comes a practice sketch."
+        if n_practice == 1
+        else f" First come {n_practice} practice sketches."
+    )
+    st.caption(
+        "Answer by clicking a button, or on a keyboard by pressing the number shown on "
+        f"it. {timing}{practice}"
+    )
+    st.button(
+        "Start",
+        key="instructions-done",
+        type="primary",
+        width="stretch",
+        shortcut="Enter",
+        on_click=on_instructions_done,
+        args=(config, storage, ids),
+    )
 
 
 def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
@@ -178,8 +216,14 @@ def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
     else:
         st.info(f"The answer was **{option_label(flow.config, feedback.correct_response)}**.")
     st.write("The real study works the same way, without feedback.")
-    st.button("Continue", key=f"feedback-{trial_index}", type="primary", width="stretch",
-              shortcut="Enter", on_click=on_feedback_seen)
+    st.button(
+        "Continue",
+        key=f"feedback-{trial_index}",
+        type="primary",
+        width="stretch",
+        shortcut="Enter",
+        on_click=on_feedback_seen,
+    )
 
 
 def option_label(config: StudyConfig, option: str) -> str:
@@ -203,8 +247,10 @@ def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> 
         done = trial.trial_index - n_practice
         total = flow.n_trials - n_practice
         st.progress(done / total, text=f"Sketch {done + 1} of {total}")
-    st.markdown(f'<p class="sketchlab-question">{html.escape(trial.prompt or config.question)}</p>',
-                unsafe_allow_html=True)
+    st.markdown(
+        f'<p class="sketchlab-question">{html.escape(trial.prompt or config.question)}</p>',
+        unsafe_allow_html=True,
+    )
     st.image(sketch_png(str(trial.image_path)), width="stretch", output_format="PNG")
     if limit is not None:
         countdown(shown_at, limit)
@@ -212,8 +258,9 @@ def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> 
     answer_buttons(config, trial, storage, ids, shown_at)
 
 
-def answer_buttons(config: StudyConfig, trial: Trial, storage: Storage, ids: dict[str, str],
-                   shown_at: datetime) -> None:
+def answer_buttons(
+    config: StudyConfig, trial: Trial, storage: Storage, ids: dict[str, str], shown_at: datetime
+) -> None:
     """One button per option, numbered 1..n in screen order: the classes in one wrapping row
     (three per line on a wide screen, one per line on a phone, always in number order), then
     "None of these" on its own line. One container, not columns, keeps a page to few
@@ -245,8 +292,10 @@ def countdown(shown_at: datetime, limit: float) -> None:
     work while it runs), and one check when they are up: it reruns the page, which records
     the time-out and shows the next trial."""
     remaining = max(0.0, limit - (utc_now() - shown_at).total_seconds())
-    st.html(f'<div class="sketchlab-timer" title="time left">'
-            f'<div style="animation-duration: {remaining:.2f}s"></div></div>')
+    st.html(
+        f'<div class="sketchlab-timer" title="time left">'
+        f'<div style="animation-duration: {remaining:.2f}s"></div></div>'
+    )
     st.caption(f"Please answer within {limit:g} seconds.")
     st.fragment(rerun_when_expired, run_every=remaining + 0.25)(shown_at, limit)
 
@@ -266,8 +315,11 @@ def done_page(flow: ParticipantFlow) -> None:
         st.link_button("Return to Prolific", url, type="primary")
         st.caption("You will be taken back to Prolific in a few seconds.")
         target = json.dumps(url).replace("</", "<\\/")
-        st.html(f"<script>setTimeout(function () {{ window.top.location.href = {target}; }}, 4000);"
-                "</script>", unsafe_allow_javascript=True)
+        st.html(
+            f"<script>setTimeout(function () {{ window.top.location.href = {target}; }}, 4000);"
+            "</script>",
+            unsafe_allow_javascript=True,
+        )
     else:
         st.write("Please copy this code into Prolific. You can close this tab afterwards.")
 
@@ -276,13 +328,17 @@ def ended_page(flow: ParticipantFlow) -> None:
     stage = flow.stage
     st.title("Thank you for your time")
     if stage == "declined":
-        st.write("You chose not to take part, so the study ends here and no answers were "
-                 "recorded. Please return your submission on Prolific.")
+        st.write(
+            "You chose not to take part, so the study ends here and no answers were "
+            "recorded. Please return your submission on Prolific."
+        )
     elif stage == "failed":
         st.markdown(flow.config.attention.failed_markdown)
     else:
-        st.write("This session has ended because it was inactive for too long. "
-                 "Please return your submission on Prolific.")
+        st.write(
+            "This session has ended because it was inactive for too long. "
+            "Please return your submission on Prolific."
+        )
 
 
 def participant_page(config: StudyConfig, storage: Storage) -> None:
@@ -311,12 +367,15 @@ def main() -> None:
     config_path = os.environ.get(CONFIG_ENV)
     if not config_path:
         st.set_page_config(page_title="Study")
-        st.error(f"No study is configured: start the app with `sketchlab study serve study.yaml` "
-                 f"(or set {CONFIG_ENV}).")
+        st.error(
+            f"No study is configured: start the app with `sketchlab study serve study.yaml` "
+            f"(or set {CONFIG_ENV})."
+        )
         return
     config, storage = open_study(config_path, os.environ.get(STORAGE_ENV) or None)
-    st.set_page_config(page_title=config.title, layout="centered",
-                       initial_sidebar_state="collapsed", menu_items={})
+    st.set_page_config(
+        page_title=config.title, layout="centered", initial_sidebar_state="collapsed", menu_items={}
+    )
     st.html(STYLE)
     if st.query_params.get("page") == "admin":
         admin.admin_page(config, storage)

@@ -60,8 +60,11 @@ def write_synthetic_study(
     folder = Path(folder)
     (folder / "png").mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)
-    images = [(f"img{c}{k}", name) for c, name in enumerate(SYNTHETIC_CLASSES)
-              for k in range(images_per_class)]
+    images = [
+        (f"img{c}{k}", name)
+        for c, name in enumerate(SYNTHETIC_CLASSES)
+        for k in range(images_per_class)
+    ]
     images += [("practice0", SYNTHETIC_CLASSES[0]), ("catch0", SYNTHETIC_CLASSES[1])]
     if "with_none" in conditions:
         images.append(("foil0", FOIL_CLASS))
@@ -77,8 +80,15 @@ def write_synthetic_study(
                 draw.line(points, fill="black", width=3)
             png = f"png/{stimulus_id}.png"
             picture.save(folder / png)
-            rows.append({"stimulus_id": stimulus_id, "image_id": image_id, "class": class_name,
-                         "n_strokes": level, "png_path": png})
+            rows.append(
+                {
+                    "stimulus_id": stimulus_id,
+                    "image_id": image_id,
+                    "class": class_name,
+                    "n_strokes": level,
+                    "png_path": png,
+                }
+            )
     with open(folder / "stimuli.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -92,15 +102,21 @@ def write_synthetic_study(
         f"conditions: [{', '.join(conditions)}]",
         f"levels: [{', '.join(map(str, levels))}]",
         f"practice: {{stimuli: [{first['practice0']}], feedback: true}}",
-        (f"attention: {{checks: [{{stimulus: {first['catch0']}}}], "
-         f"max_failures: {max_attention_failures}}}"),
+        (
+            f"attention: {{checks: [{{stimulus: {first['catch0']}}}], "
+            f"max_failures: {max_attention_failures}}}"
+        ),
         f"foil_classes: [{FOIL_CLASS}]" if "with_none" in conditions else "",
-        ("consent: |\n  This study is run by the sketchlab team. It takes about 3 minutes.\n"
-         "  Taking part is voluntary and you may stop at any time."),
+        (
+            "consent: |\n  This study is run by the sketchlab team. It takes about 3 minutes.\n"
+            "  Taking part is voluntary and you may stop at any time."
+        ),
         "instructions: |\n  You will see simple line drawings. Click the object each one shows.",
         f"time_limit_s: {time_limit_s}" if time_limit_s else "",
-        "completion: {code: " + COMPLETION_CODE
-        + (f", redirect_url: '{redirect_url}'" if redirect_url else "") + "}",
+        "completion: {code: "
+        + COMPLETION_CODE
+        + (f", redirect_url: '{redirect_url}'" if redirect_url else "")
+        + "}",
     ]
     path = folder / "study.yaml"
     path.write_text("\n".join(line for line in lines if line) + "\n", encoding="utf-8")
@@ -133,8 +149,20 @@ def wait_for_health(base_url: str, process: subprocess.Popen | None, timeout_s: 
 
 def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> subprocess.Popen:
     """`sketchlab study serve` on loopback as a child process (logs to `log_path`)."""
-    command = [sys.executable, "-m", "sketchlab", "study", "serve", str(config_path),
-               "--storage", storage, "--port", str(port), "--address", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "sketchlab",
+        "study",
+        "serve",
+        str(config_path),
+        "--storage",
+        storage,
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+    ]
     with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
@@ -226,9 +254,14 @@ class ParticipantResult:
     error: str | None = None
 
 
-async def run_participant(base_url: str, participant_id: str, rng: random.Random,
-                          think_s: tuple[float, float], double_click_rate: float,
-                          deadline: float) -> ParticipantResult:
+async def run_participant(
+    base_url: str,
+    participant_id: str,
+    rng: random.Random,
+    think_s: tuple[float, float],
+    double_click_rate: float,
+    deadline: float,
+) -> ParticipantResult:
     """Consent, instructions, every trial (practice feedback included), completion page."""
     result = ParticipantResult()
     query = f"PROLIFIC_PID={participant_id}&STUDY_ID=loadtest&SESSION_ID=s{participant_id}"
@@ -285,9 +318,15 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
 
 
-def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
-             double_click_rate: float = 0.1, time_limit_s: float = 240,
-             seed: int = 0, storage: str | None = None) -> dict:
+def run_load(
+    *,
+    clients: int = 50,
+    think_s: tuple[float, float] = (0.5, 1.5),
+    double_click_rate: float = 0.1,
+    time_limit_s: float = 240,
+    seed: int = 0,
+    storage: str | None = None,
+) -> dict:
     """Start a server, run `clients` participants at once, then check the database.
 
     The database is a temporary SQLite file, or `storage` (e.g. PostgreSQL) under a fresh
@@ -317,10 +356,19 @@ def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
             started = time.perf_counter()
 
             async def everyone() -> list[ParticipantResult]:
-                return await asyncio.gather(*(
-                    run_participant(base_url, f"load{n:04d}", random.Random(rng.random()),
-                                    think_s, double_click_rate, deadline)
-                    for n in range(clients)))
+                return await asyncio.gather(
+                    *(
+                        run_participant(
+                            base_url,
+                            f"load{n:04d}",
+                            random.Random(rng.random()),
+                            think_s,
+                            double_click_rate,
+                            deadline,
+                        )
+                        for n in range(clients)
+                    )
+                )
 
             results = asyncio.run(everyone())
             wall_s = time.perf_counter() - started
@@ -335,17 +383,23 @@ def run_load(*, clients: int = 50, think_s: tuple[float, float] = (0.5, 1.5),
             stored = frame[frame["participant_id"] == participant_id]["trial_index"].tolist()
             lost += len(set(result.acknowledged) - set(stored))
             participant = database.get_participant(participant_id)
-            n_trials = len(trials_for(config, participant_id, participant.condition,
-                                      participant.list_id)) if participant else 0
+            n_trials = (
+                len(trials_for(config, participant_id, participant.condition, participant.list_id))
+                if participant
+                else 0
+            )
             duplicated += max(len(stored) - len(set(stored)), len(stored) - n_trials, 0)
             expected_completed += n_trials if result.completed else 0
-        completed_rows = int(frame["participant_id"].isin(
-            [f"load{n:04d}" for n, r in enumerate(results) if r.completed]).sum())
+        completed_rows = int(
+            frame["participant_id"]
+            .isin([f"load{n:04d}" for n, r in enumerate(results) if r.completed])
+            .sum()
+        )
         database.close()
     latencies = [v for r in results for v in r.latencies_ms]
     return {
         "what": "answer-to-next-trial latency (answer sent -> next trial drawn and its image "
-                "loaded), protocol-level websocket clients against one `study serve` on loopback",
+        "loaded), protocol-level websocket clients against one `study serve` on loopback",
         "storage": storage_backend(storage_url),
         "clients": clients,
         "think_time_s": list(think_s),

@@ -31,8 +31,13 @@ TIMEOUT_S = 60
 class Study:
     """A synthetic study on disk plus a helper to open participant sessions on it."""
 
-    def __init__(self, folder: Path, monkeypatch: pytest.MonkeyPatch, storage_url: str | None = None,
-                 **options):
+    def __init__(
+        self,
+        folder: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        storage_url: str | None = None,
+        **options,
+    ):
         self.config_path = write_synthetic_study(folder, **options)
         self.storage_url = storage_url or f"sqlite:///{folder / 'study.sqlite'}"
         monkeypatch.setenv(CONFIG_ENV, str(self.config_path))
@@ -92,9 +97,21 @@ def answer_current(at: AppTest, position: int = 0) -> AppTest:
 
 def page_text(at: AppTest) -> str:
     """Everything a participant can read or a browser receives as text on this page."""
-    parts = [element.value for kind in ("markdown", "title", "subheader", "caption", "code",
-                                        "success", "info", "error", "warning")
-             for element in getattr(at, kind)]
+    parts = [
+        element.value
+        for kind in (
+            "markdown",
+            "title",
+            "subheader",
+            "caption",
+            "code",
+            "success",
+            "info",
+            "error",
+            "warning",
+        )
+        for element in getattr(at, kind)
+    ]
     parts += [button.label for button in at.button] + [button.key for button in at.button]
     parts += [url for image in at.image for url in image.value]
     return "\n".join(str(part) for part in parts)
@@ -227,21 +244,32 @@ def test_trial_page_does_not_reveal_the_answer(study):
     without_buttons = text
     for label in labels:
         without_buttons = without_buttons.replace(label, "")
-    for secret in (trial.stimulus_id, trial.image_id, trial.image_path.name, trial.true_class,
-                   str(trial.image_path.parent)):
+    for secret in (
+        trial.stimulus_id,
+        trial.image_id,
+        trial.image_path.name,
+        trial.true_class,
+        str(trial.image_path.parent),
+    ):
         assert secret not in without_buttons
-    assert all(re.fullmatch(r"(/mock)?/media/[0-9a-f]+\.png", url)
-               for image in at.image for url in image.value), "images only by content hash"
+    assert all(
+        re.fullmatch(r"(/mock)?/media/[0-9a-f]+\.png", url)
+        for image in at.image
+        for url in image.value
+    ), "images only by content hash"
 
 
-@pytest.mark.parametrize("query", [
-    {},
-    {"STUDY_ID": "st1", "SESSION_ID": "x"},
-    {"PROLIFIC_PID": "x" * 65},
-    {"PROLIFIC_PID": "<script>alert(1)</script>"},
-    {"PROLIFIC_PID": "ok", "SESSION_ID": "bad id with spaces"},
-    {"PROLIFIC_PID": "a'b\"c"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"STUDY_ID": "st1", "SESSION_ID": "x"},
+        {"PROLIFIC_PID": "x" * 65},
+        {"PROLIFIC_PID": "<script>alert(1)</script>"},
+        {"PROLIFIC_PID": "ok", "SESSION_ID": "bad id with spaces"},
+        {"PROLIFIC_PID": "a'b\"c"},
+    ],
+)
 def test_bad_or_missing_url_parameters_get_a_friendly_page(study, query):
     at = study.session(query)
     assert not at.exception
@@ -334,20 +362,29 @@ def test_serve_refuses_bad_input_in_one_sentence(tmp_path):
     study_yaml = write_synthetic_study(tmp_path)
     cases = {
         "missing.yaml": [str(tmp_path / "missing.yaml")],
-        "cannot reach the database": [str(study_yaml), "--storage",
-                                      "postgresql+psycopg://u:secret@127.0.0.1:1/db"],
+        "cannot reach the database": [
+            str(study_yaml),
+            "--storage",
+            "postgresql+psycopg://u:secret@127.0.0.1:1/db",
+        ],
     }
     for expected, args in cases.items():
-        result = subprocess.run([sys.executable, "-m", "sketchlab", "study", "serve", *args],
-                                check=False, capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [sys.executable, "-m", "sketchlab", "study", "serve", *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2
         assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
         assert "secret" not in result.stderr, "the database password is masked"
 
 
 def test_serve_passes_port_address_and_streamlit_options_through():
-    command = streamlit_command(port=8600, address="0.0.0.0",
-                                extra_options=["--server.baseUrlPath=/study"])
+    command = streamlit_command(
+        port=8600, address="0.0.0.0", extra_options=["--server.baseUrlPath=/study"]
+    )
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT)]
     assert "--server.port=8600" in command and "--server.address=0.0.0.0" in command
     assert command[-1] == "--server.baseUrlPath=/study", "researcher options come last and win"

@@ -42,7 +42,8 @@ def served_study(tmp_path_factory):
     port = free_port()
     # The "Prolific" completion redirect points back at this server's health page.
     config_path = write_synthetic_study(
-        folder, redirect_url=f"http://127.0.0.1:{port}/_stcore/health?cc=C1234ABC")
+        folder, redirect_url=f"http://127.0.0.1:{port}/_stcore/health?cc=C1234ABC"
+    )
     storage_url = f"sqlite:///{folder / 'study.sqlite'}"
     server = start_server(config_path, storage_url, port, folder / "server.log")
     try:
@@ -86,8 +87,11 @@ def act_and_wait(page, action, expect_text: str) -> None:
 def open_trials(page, base_url: str, participant_id: str) -> None:
     page.goto(f"{base_url}/?PROLIFIC_PID={participant_id}&STUDY_ID=st1&SESSION_ID=se1")
     settle(page)
-    act_and_wait(page, lambda: page.get_by_role("button", name="I agree to take part").click(),
-                 "You will see simple line drawings")
+    act_and_wait(
+        page,
+        lambda: page.get_by_role("button", name="I agree to take part").click(),
+        "You will see simple line drawings",
+    )
     act_and_wait(page, lambda: page.get_by_role("button", name="Start").click(), "Practice 1 of")
 
 
@@ -102,13 +106,19 @@ def test_participant_completes_study_in_chromium(served_study, browser):
     participant = storage.get_participant("browser1")
     trials = trials_for(config, "browser1", participant.condition, participant.list_id)
     n_main = len(trials) - 1
-    label = {option: ("None of these" if option == "none" else option) for option in trials[0].options}
+    label = {
+        option: ("None of these" if option == "none" else option) for option in trials[0].options
+    }
     expected = {}
     for trial in trials:
         main_index = trial.trial_index - 1
-        after = ("The real study works" if trial.trial_type == "practice"
-                 else f"Sketch {main_index + 2} of {n_main}" if main_index + 1 < n_main
-                 else "Thank you!")
+        after = (
+            "The real study works"
+            if trial.trial_type == "practice"
+            else f"Sketch {main_index + 2} of {n_main}"
+            if main_index + 1 < n_main
+            else "Thank you!"
+        )
         if main_index == 0:
             ARTIFACTS.mkdir(exist_ok=True)
             page.mouse.move(0, 0)  # no hover highlight left over from the last click
@@ -139,8 +149,12 @@ def test_participant_completes_study_in_chromium(served_study, browser):
 
 def test_trial_page_fits_a_phone_and_survives_a_reload(served_study, browser):
     base_url, _, storage = served_study
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                  has_touch=True, device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
     page = context.new_page()
     open_trials(page, base_url, "phone1")
     act_and_wait(page, lambda: option_button(page, "boat").click(), "The real study works")

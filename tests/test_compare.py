@@ -1,4 +1,5 @@
-"""The with/without-"none" comparison and its signal-detection reading, on data with a known answer."""
+"""The with/without-"none" comparison and its signal-detection reading, on data with a known
+answer."""
 
 import numpy as np
 import pandas as pd

@@ -114,4 +114,3 @@ def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
     for index in stored:
         assert final[index] == stored[index], "rows written before the crash are unchanged"
     assert participant.status == "completed"
-

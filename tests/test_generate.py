@@ -16,8 +16,19 @@ from sketchgen.svg import read_svg
 from sketchlab.cli import main
 
 PHOTOS = TEST_DATA / "generate"
-QUICK = ["--method", "xdog", "--init", "edges", "--preset", "demo", "--iterations", "12",
-         "--device", "cpu", "--no-progress"]
+QUICK = [
+    "--method",
+    "xdog",
+    "--init",
+    "edges",
+    "--preset",
+    "demo",
+    "--iterations",
+    "12",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 
 
 def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
@@ -36,9 +47,24 @@ def finished_run(tmp_path_factory) -> Path:
     """A small finished xdog run: 2 photos x levels 2, 4 x seeds 0, 1 (12 iterations)."""
     out = tmp_path_factory.mktemp("run") / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "argv", ["sketchlab", "generate", str(PHOTOS / "images.csv"),
-                                    "--levels", "2", "4", "--seeds", "0", "1", "--out", str(out),
-                                    *QUICK])
+        patch.setattr(
+            sys,
+            "argv",
+            [
+                "sketchlab",
+                "generate",
+                str(PHOTOS / "images.csv"),
+                "--levels",
+                "2",
+                "4",
+                "--seeds",
+                "0",
+                "1",
+                "--out",
+                str(out),
+                *QUICK,
+            ],
+        )
         with pytest.raises(SystemExit) as exit_:
             main()
     assert exit_.value.code in (0, None)
@@ -49,20 +75,37 @@ def test_xdog_run_writes_every_output_of_a_run_folder(finished_run):
     stimuli = pd.read_csv(finished_run / "stimuli.csv")
     assert list(stimuli.columns) == STIMULI_COLUMNS
     assert list(zip(stimuli["image_id"], stimuli["n_strokes"])) == [
-        ("duck", 2), ("duck", 4), ("sedan", 2), ("sedan", 4)]
+        ("duck", 2),
+        ("duck", 4),
+        ("sedan", 2),
+        ("sedan", 4),
+    ]
     assert set(stimuli["method"]) == {"xdog"} and set(stimuli["preset"]) == {"demo"}
     assert set(stimuli["class"]) == {"bird", "car"}
     for row in stimuli.to_dict("records"):
         sketch = read_svg(finished_run / row["svg_path"])
         assert sketch.points.shape == (row["n_strokes"], 4, 2)
         assert Image.open(finished_run / row["png_path"]).size == (448, 448)
-        seeds = [json.loads((finished_run / "seeds" / row["image_id"] /
-                             f"{row['n_strokes']}strokes_seed{s}.json").read_text()) for s in (0, 1)]
+        seeds = [
+            json.loads(
+                (
+                    finished_run
+                    / "seeds"
+                    / row["image_id"]
+                    / f"{row['n_strokes']}strokes_seed{s}.json"
+                ).read_text()
+            )
+            for s in (0, 1)
+        ]
         assert row["final_loss"] == pytest.approx(min(s["loss"] for s in seeds))
         assert row["seed"] == min(seeds, key=lambda s: s["loss"])["seed"]
         assert row["seconds"] > 0 and row["device"] == "cpu" and row["iterations"] <= 12
-        curve = pd.read_csv(finished_run / "curves" / row["image_id"] /
-                            f"{row['n_strokes']}strokes_seed{row['seed']}.csv")
+        curve = pd.read_csv(
+            finished_run
+            / "curves"
+            / row["image_id"]
+            / f"{row['n_strokes']}strokes_seed{row['seed']}.csv"
+        )
         assert len(curve) == row["iterations"] and curve["eval_total"].notna().iloc[0]
         assert curve.loc[row["best_iteration"], "eval_total"] == pytest.approx(row["final_loss"])
     for image_id in ("duck", "sedan"):
@@ -70,15 +113,29 @@ def test_xdog_run_writes_every_output_of_a_run_folder(finished_run):
         assert (finished_run / "curves" / f"{image_id}.png").stat().st_size > 0
     run = json.loads((finished_run / "run.json").read_text())
     assert run["settings"]["levels"] == [2, 4] and run["settings"]["init"] == "edges"
-    assert run["sessions"][0]["versions"]["torch"] == torch.__version__.split("+")[0] or \
-        run["sessions"][0]["versions"]["torch"].startswith(torch.__version__.split("+")[0])
+    assert run["sessions"][0]["versions"]["torch"] == torch.__version__.split("+")[0] or run[
+        "sessions"
+    ][0]["versions"]["torch"].startswith(torch.__version__.split("+")[0])
     assert run["sessions"][0]["models"]["loss"]["name"] == "xdog"
 
 
 def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, capsys):
     before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
-    code, _ = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--levels", 2, 4,
-                      "--seeds", 0, 1, "--out", finished_run, *QUICK)
+    code, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--levels",
+        2,
+        4,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        finished_run,
+        *QUICK,
+    )
     assert code == 0
     after = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
     assert after == before
@@ -86,15 +143,33 @@ def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, cap
 
 def test_init_svg_starts_every_seed_from_its_strokes(finished_run, tmp_path, monkeypatch, capsys):
     start = finished_run / "seeds" / "duck" / "4strokes_seed1.svg"
-    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--init", start,
-                        "--seeds", 0, 1, "--out", tmp_path / "run", "--method", "xdog",
-                        "--preset", "demo", "--iterations", 1, "--device", "cpu", "--no-progress")
+    code, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--init",
+        start,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        tmp_path / "run",
+        "--method",
+        "xdog",
+        "--preset",
+        "demo",
+        "--iterations",
+        1,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
     assert code == 0, err
     stimuli = pd.read_csv(tmp_path / "run" / "stimuli.csv")
     assert stimuli["n_strokes"].tolist() == [4, 4] and stimuli["best_iteration"].tolist() == [0, 0]
     for path in stimuli["svg_path"]:  # one iteration: the kept iterate is the start itself
-        torch.testing.assert_close(read_svg(tmp_path / "run" / path).points,
-                                   read_svg(start).points)
+        torch.testing.assert_close(read_svg(tmp_path / "run" / path).points, read_svg(start).points)
     assert json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["init"] == "svg"
 
 
@@ -117,13 +192,19 @@ BAD_INPUTS = {
     "no rows": (HEADER, [], ["no images"]),
     "no class column": ("image_id,path\nduck,duck.jpg\n", [], ["class"]),
     "duplicate image id": (GOOD + "duck,car,sedan.jpg,\n", [], ["row 3", "image_id", "duck"]),
-    "mask of wrong size": (HEADER + "duck,bird,duck.jpg,small_mask.png\n", [],
-                           ["row 2", "mask_path", "small_mask.png"]),
+    "mask of wrong size": (
+        HEADER + "duck,bird,duck.jpg,small_mask.png\n",
+        [],
+        ["row 2", "mask_path", "small_mask.png"],
+    ),
     "level 0": (GOOD, ["--levels", "0", "4"], ["--levels 0"]),
     "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 1025"]),
     "unknown preset": (GOOD, ["--preset", "slow"], ["--preset", "slow"]),
-    "unknown model": (GOOD, ["--method", "clipasso", "--loss-model", "RN999", "--weights",
-                             "random"], ["RN999"]),
+    "unknown model": (
+        GOOD,
+        ["--method", "clipasso", "--loss-model", "RN999", "--weights", "random"],
+        ["RN999"],
+    ),
     "bad device": (GOOD, ["--device", "tpu"], ["--device", "tpu"]),
     "weights not downloadable": (GOOD, ["--method", "clipasso"], ["RN101", "download"]),
 }
@@ -131,7 +212,8 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
-        case, finished_run, tmp_path, monkeypatch, capsys):
+    case, finished_run, tmp_path, monkeypatch, capsys
+):
     from huggingface_hub import constants
 
     from sketchgen import models
@@ -158,8 +240,21 @@ def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
 
 
 def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monkeypatch, capsys):
-    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--levels", 2, 8,
-                        "--seeds", 0, 1, "--out", finished_run, *QUICK)
+    code, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--levels",
+        2,
+        8,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        finished_run,
+        *QUICK,
+    )
     assert code == 2 and "levels" in err and "new --out" in err
 
 
@@ -177,9 +272,18 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
         return real(jobs, *args, **kwargs)
 
     monkeypatch.setattr(runner, "optimize_sketches", tight_memory)
-    out = runner.generate(PHOTOS / "images.csv", tmp_path / "run", levels=(2, 3), seeds=(0, 1),
-                          preset="demo", init="edges", iterations=3, device="cpu",
-                          progress=False, max_batch_sketches=4)
+    out = runner.generate(
+        PHOTOS / "images.csv",
+        tmp_path / "run",
+        levels=(2, 3),
+        seeds=(0, 1),
+        preset="demo",
+        init="edges",
+        iterations=3,
+        device="cpu",
+        progress=False,
+        max_batch_sketches=4,
+    )
     assert sizes[:3] == [4, 2, 2] and len(pd.read_csv(out / "stimuli.csv")) == 4
 
     def no_memory(jobs, *args, **kwargs):
@@ -187,5 +291,14 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
 
     monkeypatch.setattr(runner, "optimize_sketches", no_memory)
     with pytest.raises(BadInput, match="ran out of memory"):
-        runner.generate(PHOTOS / "images.csv", tmp_path / "run2", levels=(2,), seeds=(0,),
-                        preset="demo", init="edges", iterations=3, device="cpu", progress=False)
+        runner.generate(
+            PHOTOS / "images.csv",
+            tmp_path / "run2",
+            levels=(2,),
+            seeds=(0,),
+            preset="demo",
+            init="edges",
+            iterations=3,
+            device="cpu",
+            progress=False,
+        )

@@ -16,9 +16,27 @@ from PIL import Image
 from sketchgen.svg import read_svg
 
 SKETCHLAB = [sys.executable, "-m", "sketchlab"]
-ARGS = ["--levels", "2", "3", "--seeds", "0", "1", "--method", "xdog", "--init", "edges",
-        "--preset", "demo", "--iterations", "20", "--device", "cpu", "--batch-sketches", "1",
-        "--no-progress"]
+ARGS = [
+    "--levels",
+    "2",
+    "3",
+    "--seeds",
+    "0",
+    "1",
+    "--method",
+    "xdog",
+    "--init",
+    "edges",
+    "--preset",
+    "demo",
+    "--iterations",
+    "20",
+    "--device",
+    "cpu",
+    "--batch-sketches",
+    "1",
+    "--no-progress",
+]
 
 
 def _markers(out: Path) -> dict[Path, tuple[int, str]]:
@@ -29,11 +47,11 @@ def test_kill_9_mid_run_then_rerun_finishes_without_redoing_sketches(tmp_path):
     out = tmp_path / "run"
     for name in ("duck.jpg", "duck_mask.png"):
         shutil.copy(TEST_DATA / "generate" / name, tmp_path / name)
-    (tmp_path / "images.csv").write_text("image_id,class,path,mask_path\n"
-                                         "duck,bird,duck.jpg,duck_mask.png\n")
+    (tmp_path / "images.csv").write_text(
+        "image_id,class,path,mask_path\nduck,bird,duck.jpg,duck_mask.png\n"
+    )
     command = [*SKETCHLAB, "generate", str(tmp_path / "images.csv"), *ARGS, "--out", str(out)]
-    process = subprocess.Popen(command,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not (out / "seeds").exists() or not list((out / "seeds").rglob("*.json")):
         assert process.poll() is None, process.stderr.read().decode()
@@ -47,8 +65,12 @@ def test_kill_9_mid_run_then_rerun_finishes_without_redoing_sketches(tmp_path):
     # whatever is there and not hidden is complete
     for path in out.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
-            {".json": lambda p: json.loads(p.read_text()), ".svg": read_svg,
-             ".png": lambda p: Image.open(p).load(), ".csv": pd.read_csv}[path.suffix](path)
+            {
+                ".json": lambda p: json.loads(p.read_text()),
+                ".svg": read_svg,
+                ".png": lambda p: Image.open(p).load(),
+                ".csv": pd.read_csv,
+            }[path.suffix](path)
 
     rerun = subprocess.run(command, capture_output=True, text=True, check=False)
     assert rerun.returncode == 0, rerun.stderr

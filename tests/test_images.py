@@ -66,24 +66,48 @@ def test_csv_paths_are_relative_to_the_csv_and_read_back(folder: Path, tmp_path:
 def test_csv_without_any_mask_has_no_mask_column(tmp_path: Path) -> None:
     photo(tmp_path / "p" / "a" / "x.png", 1)
     write_images_csv(scan_image_folder(tmp_path / "p"), tmp_path / "images.csv")
-    assert (tmp_path / "images.csv").read_text().splitlines() == ["image_id,class,path", "x,a,p/a/x.png"]
+    assert (tmp_path / "images.csv").read_text().splitlines() == [
+        "image_id,class,path",
+        "x,a,p/a/x.png",
+    ]
 
 
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda r: photo(r / "dog" / "tom.png", 9), r"cat/tom\.png and .*dog/tom\.png share the image_id \"tom\""),
-        (lambda r: (r / "dog" / "copy.png").write_bytes((r / "cat" / "tom.png").read_bytes()), "byte-identical"),
-        (lambda r: (r / "cat" / "broken.jpg").write_text("hello"), r"broken\.jpg is not a readable image"),
+        (
+            lambda r: photo(r / "dog" / "tom.png", 9),
+            r"cat/tom\.png and .*dog/tom\.png share the image_id \"tom\"",
+        ),
+        (
+            lambda r: (r / "dog" / "copy.png").write_bytes((r / "cat" / "tom.png").read_bytes()),
+            "byte-identical",
+        ),
+        (
+            lambda r: (r / "cat" / "broken.jpg").write_text("hello"),
+            r"broken\.jpg is not a readable image",
+        ),
         (lambda r: (r / "bird").mkdir(), r"class folder .*bird holds no photos"),
         (lambda r: photo(r / "loose.png", 7), r"loose\.png is not inside a class folder"),
         (lambda r: mask(r / "cat" / "ghost_mask.png"), r"ghost_mask\.png has no photo beside it"),
-        (lambda r: mask(r / "cat" / "tom_mask.png", size=(5, 5)), r"tom_mask\.png is 5x5 pixels but its photo is 12x8"),
-        (lambda r: photo(r / "none" / "z.png", 8), "\"none\" cannot be a class"),
+        (
+            lambda r: mask(r / "cat" / "tom_mask.png", size=(5, 5)),
+            r"tom_mask\.png is 5x5 pixels but its photo is 12x8",
+        ),
+        (lambda r: photo(r / "none" / "z.png", 8), '"none" cannot be a class'),
         (lambda r: photo(r / "cat" / "tom_mask.jpg", 6), r"tom_mask\.jpg looks like a mask"),
     ],
-    ids=["same-id", "identical-bytes", "corrupt", "empty-class", "no-class", "orphan-mask",
-         "mask-size", "class-none", "jpeg-mask"],
+    ids=[
+        "same-id",
+        "identical-bytes",
+        "corrupt",
+        "empty-class",
+        "no-class",
+        "orphan-mask",
+        "mask-size",
+        "class-none",
+        "jpeg-mask",
+    ],
 )
 def test_folder_problems_are_refused_with_one_sentence(folder: Path, make, expected: str) -> None:
     make(folder)
@@ -107,20 +131,46 @@ def write_csv(path: Path, text: str) -> Path:
     ("rows", "expected"),
     [
         ("image_id,path\nx,photos/cat/tom.png\n", r"images\.csv lacks the column\(s\) class"),
-        ("image_id,class,path\nx,,photos/cat/tom.png\n", r"images\.csv row 2, field class is empty"),
-        ("image_id,class,path\nx,cat,photos/cat/tom.png\nx,cat,photos/cat/felix.jpg\n",
-         r"row 3, field image_id: \"x\" is already used in row 2"),
-        ("image_id,class,path\nx,cat,photos/cat/nope.png\n", r"row 2, field path: photos/cat/nope\.png does not exist"),
-        ("image_id,class,path\nx,cat,photos/cat/tom.png\ny,cat,photos/cat/tom.png\n",
-         r"row 3, field path: photos/cat/tom\.png is already listed in row 2"),
-        ("image_id,class,path\nx,none,photos/cat/tom.png\n", r"row 2, field class: \"none\" cannot be a class"),
-        ("image_id,class,path\na/b,cat,photos/cat/tom.png\n", r"row 2, field image_id: the image_id \"a/b\""),
+        (
+            "image_id,class,path\nx,,photos/cat/tom.png\n",
+            r"images\.csv row 2, field class is empty",
+        ),
+        (
+            "image_id,class,path\nx,cat,photos/cat/tom.png\nx,cat,photos/cat/felix.jpg\n",
+            r"row 3, field image_id: \"x\" is already used in row 2",
+        ),
+        (
+            "image_id,class,path\nx,cat,photos/cat/nope.png\n",
+            r"row 2, field path: photos/cat/nope\.png does not exist",
+        ),
+        (
+            "image_id,class,path\nx,cat,photos/cat/tom.png\ny,cat,photos/cat/tom.png\n",
+            r"row 3, field path: photos/cat/tom\.png is already listed in row 2",
+        ),
+        (
+            "image_id,class,path\nx,none,photos/cat/tom.png\n",
+            r"row 2, field class: \"none\" cannot be a class",
+        ),
+        (
+            "image_id,class,path\na/b,cat,photos/cat/tom.png\n",
+            r"row 2, field image_id: the image_id \"a/b\"",
+        ),
         ("image_id,class,path\n", r"lists no images"),
     ],
-    ids=["missing-column", "empty-class", "duplicate-id", "missing-file", "same-file-twice",
-         "class-none", "id-with-slash", "no-rows"],
+    ids=[
+        "missing-column",
+        "empty-class",
+        "duplicate-id",
+        "missing-file",
+        "same-file-twice",
+        "class-none",
+        "id-with-slash",
+        "no-rows",
+    ],
 )
-def test_hand_written_csv_problems_name_file_row_and_field(folder: Path, rows: str, expected: str) -> None:
+def test_hand_written_csv_problems_name_file_row_and_field(
+    folder: Path, rows: str, expected: str
+) -> None:
     csv_path = write_csv(folder.parent / "images.csv", rows)
     with pytest.raises(BadInput, match=expected):
         read_images_csv(csv_path)
@@ -132,14 +182,20 @@ def test_mask_of_the_wrong_size_is_refused(folder: Path) -> None:
         folder.parent / "images.csv",
         "image_id,class,path,mask_path\nt,cat,photos/cat/tom.png,photos/cat/small.png\n",
     )
-    with pytest.raises(BadInput, match=r"row 2, field mask_path: .*3x3 pixels but its photo is 12x8"):
+    with pytest.raises(
+        BadInput, match=r"row 2, field mask_path: .*3x3 pixels but its photo is 12x8"
+    ):
         read_images_csv(csv_path)
 
 
 def test_unknown_class_is_refused_when_classes_are_given(folder: Path) -> None:
-    csv_path = write_csv(folder.parent / "images.csv", "image_id,class,path\nt,cow,photos/cat/tom.png\n")
+    csv_path = write_csv(
+        folder.parent / "images.csv", "image_id,class,path\nt,cow,photos/cat/tom.png\n"
+    )
     assert read_images_csv(csv_path)["class"].tolist() == ["cow"]
-    with pytest.raises(BadInput, match=r"row 2, field class: \"cow\" is not one of the classes cat, dog"):
+    with pytest.raises(
+        BadInput, match=r"row 2, field class: \"cow\" is not one of the classes cat, dog"
+    ):
         read_images_csv(csv_path, classes=["cat", "dog"])
 
 
@@ -159,7 +215,10 @@ def test_cli_exits_2_with_one_sentence_and_leaves_old_csv(folder: Path, tmp_path
     (folder / "bird").mkdir()
     result = subprocess.run(
         [sys.executable, "-m", "sketchlab", "images", str(folder), "--out", str(out)],
-        check=False, capture_output=True, text=True, cwd=REPO,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("sketchlab: class folder")

@@ -54,7 +54,10 @@ def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
         assert together.loss == pytest.approx(alone.loss, rel=1e-2)
         torch.testing.assert_close(
             torch.tensor(together.curve["total"].to_numpy()),
-            torch.tensor(alone.curve["total"].to_numpy()), rtol=1e-2, atol=1e-8)
+            torch.tensor(alone.curve["total"].to_numpy()),
+            rtol=1e-2,
+            atol=1e-8,
+        )
     # the strokes really moved, so the comparison above is not trivially true
     assert not torch.allclose(batched[1].points, jobs[1].init_points, atol=0.5)
 
@@ -62,25 +65,32 @@ def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
 def test_the_kept_sketch_is_the_one_that_was_scored(tiny_clipasso_loss):
     target = _photo(3)
     job = SketchJob("cat", 4, 0, _strokes(4, 20), iterations=5)
-    result = optimize_sketches([job], {"cat": target}, tiny_clipasso_loss, eval_interval=2,
-                               early_stop_delta=0.0)[0]
+    result = optimize_sketches(
+        [job], {"cat": target}, tiny_clipasso_loss, eval_interval=2, early_stop_delta=0.0
+    )[0]
     with torch.no_grad():
-        rescored = tiny_clipasso_loss(render(result.points[None], 1.5, 224), target[None], None,
-                                      eval=True)
+        rescored = tiny_clipasso_loss(
+            render(result.points[None], 1.5, 224), target[None], None, eval=True
+        )
     assert rescored["total"].item() == pytest.approx(result.loss, rel=1e-5)
     assert result.curve.loc[result.best_iteration, "eval_total"] == pytest.approx(result.loss)
 
 
 def test_curve_has_every_iteration_and_an_eval_every_interval(tiny_clipasso_loss):
     job = SketchJob("cat", 3, 0, _strokes(3, 30), iterations=5)
-    curve = optimize_sketches([job], {"cat": _photo(4)}, tiny_clipasso_loss, eval_interval=2,
-                              early_stop_delta=0.0)[0].curve
+    curve = optimize_sketches(
+        [job], {"cat": _photo(4)}, tiny_clipasso_loss, eval_interval=2, early_stop_delta=0.0
+    )[0].curve
     assert curve["iteration"].tolist() == list(range(5))
     assert {"total", "layer2", "layer3", "semantic", "eval_total"} <= set(curve.columns)
     assert curve["eval_total"].notna().tolist() == [i % 2 == 0 for i in range(5)]
     terms = curve[["layer2", "layer3", "semantic"]].sum(axis=1)
-    torch.testing.assert_close(torch.tensor(terms.to_numpy()),
-                               torch.tensor(curve["total"].to_numpy()), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        torch.tensor(terms.to_numpy()),
+        torch.tensor(curve["total"].to_numpy()),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 class _FlatLoss:

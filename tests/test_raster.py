@@ -45,7 +45,9 @@ def test_batch_with_padding_equals_rendering_each_sketch_alone(device):
         batch[b, : len(p)], half_widths[b, : len(p)], mask[b, : len(p)] = p, w, True
     batch[~mask] = 32.0  # padding strokes sit in the middle of the canvas: must not be drawn
     batch = batch.to(device).requires_grad_(True)
-    weights = torch.rand(len(counts), 3, 64, 64, generator=torch.Generator().manual_seed(9)).to(device)
+    weights = torch.rand(len(counts), 3, 64, 64, generator=torch.Generator().manual_seed(9)).to(
+        device
+    )
     images = render(batch, half_widths.to(device), 64, stroke_mask=mask.to(device))
     (images * weights).sum().backward()
     assert images.shape == (3, 3, 64, 64) and images.device.type == device
@@ -119,9 +121,14 @@ def test_coloured_overlapping_strokes_blend_like_diffvg():
         (lambda: render(torch.zeros(2, 4, 2), torch.tensor([1.0, -1.0]), 64), "half_widths"),
         (lambda: render(torch.zeros(2, 4, 2), torch.ones(3), 64), "half_widths must have shape"),
         (lambda: render(torch.zeros(1, 4, 2), 1.5, 64, samples=0), "samples must be a positive"),
-        (lambda: render(torch.zeros(1, 4, 2), 1.5, 64, colors=torch.ones(1, 3)), "colors must have shape"),
         (
-            lambda: render(torch.zeros(1, 2, 4, 2), 1.5, 64, stroke_mask=torch.ones(2, 2, dtype=torch.bool)),
+            lambda: render(torch.zeros(1, 4, 2), 1.5, 64, colors=torch.ones(1, 3)),
+            "colors must have shape",
+        ),
+        (
+            lambda: render(
+                torch.zeros(1, 2, 4, 2), 1.5, 64, stroke_mask=torch.ones(2, 2, dtype=torch.bool)
+            ),
             "stroke_mask must have shape",
         ),
         (lambda: render(torch.zeros(1, 4, 2), 1.5, 64, renderer="cairo"), "renderer must be"),
@@ -157,7 +164,14 @@ def test_bench_raster_writes_rows_with_agreement_and_speed(tmp_path):
     assert "geometric mean" in result.output
     (row,) = json.loads(out.read_text())
     assert row["file"] == "scene00_init_4s_224px.npz" and row["strokes"] == 4 and row["size"] == 224
-    for key in ("frac_pixels_off", "mean_abs_diff", "grad_cos", "grad_norm_ratio", "fwd_ms", "fwd_bwd_ms"):
+    for key in (
+        "frac_pixels_off",
+        "mean_abs_diff",
+        "grad_cos",
+        "grad_norm_ratio",
+        "fwd_ms",
+        "fwd_bwd_ms",
+    ):
         assert np.isfinite(row[key])
     assert row["grad_cos"] > 0.95
     assert row["speedup"] == pytest.approx(145.58 / row["fwd_bwd_ms"])

@@ -67,7 +67,8 @@ def write_stimuli(folder, n_per_class=2, classes=CLASSES, loss_model="RN101/open
 
 
 def numpy_classifier(scorer, classes, templates):
-    """clip_benchmark's recipe written out: normalise each prompt embedding, average, re-normalise."""
+    """clip_benchmark's recipe written out: normalise each prompt embedding, average,
+    re-normalise."""
     columns = []
     for name in classes:
         texts = [t.replace("{c}", name) for t in templates]

@@ -56,8 +56,13 @@ def test_contact_sheet_puts_photo_then_levels_in_rows(tmp_path: Path) -> None:
         [Image.new("RGB", (64, 64), RED), green, None, sketch],
         [Image.new("RGB", (64, 64), BLUE)],
     ]
-    contact_sheet(rows, tmp_path / "sheet.png", row_labels=["cat_1", "dog_2"],
-                  col_labels=["photo", "4", "8", "16"], cell=96)
+    contact_sheet(
+        rows,
+        tmp_path / "sheet.png",
+        row_labels=["cat_1", "dog_2"],
+        col_labels=["photo", "4", "8", "16"],
+        cell=96,
+    )
     sheet = np.asarray(Image.open(tmp_path / "sheet.png").convert("RGB"))
     red_x, red_y = colour_centre(sheet, RED)
     green_x, green_y = colour_centre(sheet, GREEN)
@@ -68,7 +73,7 @@ def test_contact_sheet_puts_photo_then_levels_in_rows(tmp_path: Path) -> None:
     assert width >= 4 * 96 and height >= 2 * 96
     # the SVG cell (4th column, first row) shows dark stroke pixels on white
     x, y = int(red_x + 3 * (green_x - red_x)), int(red_y)
-    svg_cell = sheet[y - 40:y + 40, x - 40:x + 40]
+    svg_cell = sheet[y - 40 : y + 40, x - 40 : x + 40]
     assert (svg_cell.max(axis=-1) < 80).sum() > 50
     # labels: dark text left of the first cell and above it
     assert (sheet[:, : int(red_x) - 48].max(axis=-1) < 100).sum() > 20

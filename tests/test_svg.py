@@ -35,7 +35,9 @@ def test_round_trip_gives_the_same_tensors(tmp_path: Path) -> None:
 
 def test_round_trip_is_exact_for_tiny_and_huge_coordinates(tmp_path: Path) -> None:
     magnitudes = 10.0 ** torch.arange(-6, 5).repeat_interleave(50).reshape(-1, 1, 1)
-    points = (torch.randn(len(magnitudes), 4, 2, generator=torch.Generator().manual_seed(2)) * magnitudes)
+    points = (
+        torch.randn(len(magnitudes), 4, 2, generator=torch.Generator().manual_seed(2)) * magnitudes
+    )
     write_svg(tmp_path / "s.svg", points, 1.5, 224)
     assert torch.equal(read_svg(tmp_path / "s.svg").points, points)
 
@@ -64,7 +66,12 @@ def test_reads_an_svg_written_by_clipasso() -> None:
     assert (sketch.width, sketch.height) == (224, 224)
     assert torch.equal(sketch.half_widths, torch.full((4,), 1.5))
     assert torch.equal(sketch.colors, torch.tensor([[0.0, 0.0, 0.0, 1.0]] * 4))
-    expected_first = [[96.19178, 54.80331], [103.76416, 51.68472], [119.02869, 55.91301], [124.96317, 62.497]]
+    expected_first = [
+        [96.19178, 54.80331],
+        [103.76416, 51.68472],
+        [119.02869, 55.91301],
+        [124.96317, 62.497],
+    ]
     assert torch.equal(sketch.points[0], torch.tensor(expected_first))
     assert sketch.points[3, 2, 0].item() == pytest.approx(1.2e-05)  # numpy's exponent notation
     assert sketch.points[3, 0, 0].item() < 0  # strokes may leave the canvas
@@ -90,10 +97,12 @@ def stroke(d: str, extra: str = 'fill="none" stroke="black" stroke-width="2"') -
 
 def test_relative_commands_lines_and_inherited_style_are_read(tmp_path: Path) -> None:
     file = tmp_path / "s.svg"
-    file.write_text(svg(
-        '<g stroke="#ff0000" style="stroke-width: 4px">'
-        '<path d="m 10 10 c 5 0 10 5 10 10 L 50 20" fill="none"/></g>'
-    ))
+    file.write_text(
+        svg(
+            '<g stroke="#ff0000" style="stroke-width: 4px">'
+            '<path d="m 10 10 c 5 0 10 5 10 10 L 50 20" fill="none"/></g>'
+        )
+    )
     sketch = read_svg(file)
     assert sketch.points.tolist() == [
         [[10, 10], [15, 10], [20, 15], [20, 20]],
@@ -116,17 +125,38 @@ def test_relative_commands_lines_and_inherited_style_are_read(tmp_path: Path) ->
         (svg(stroke("M 1 1")), "has no curve segments"),
         (svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="red" stroke="black"')), 'is filled (fill="red")'),
         (svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="none"')), "has no stroke colour"),
-        (svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="none" stroke="black" stroke-width="inf"')),
-         'stroke-width="inf"'),
-        (svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="none" stroke="black" transform="scale(2)"')),
-         "has a transform"),
+        (
+            svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="none" stroke="black" stroke-width="inf"')),
+            'stroke-width="inf"',
+        ),
+        (
+            svg(stroke("M 1 1 C 2 2 3 3 4 4", 'fill="none" stroke="black" transform="scale(2)"')),
+            "has a transform",
+        ),
         (svg('<circle cx="1" cy="1" r="2"/>'), "contains a <circle>"),
         (svg(stroke("M 1 1 C 2 2 3 3 4 4"), root='height="80"'), "the <svg> width is missing"),
-        (svg(stroke("M 1 1 C 2 2 3 3 4 4"), root='width="100" height="80" viewBox="0 0 10 8"'),
-         "rescales the drawing"),
+        (
+            svg(stroke("M 1 1 C 2 2 3 3 4 4"), root='width="100" height="80" viewBox="0 0 10 8"'),
+            "rescales the drawing",
+        ),
     ],
-    ids=["not-xml", "not-svg", "no-paths", "quadratic", "closed", "nan", "short-c", "moveto-only",
-         "filled", "no-stroke", "inf-width", "transform", "circle", "no-width", "viewbox"],
+    ids=[
+        "not-xml",
+        "not-svg",
+        "no-paths",
+        "quadratic",
+        "closed",
+        "nan",
+        "short-c",
+        "moveto-only",
+        "filled",
+        "no-stroke",
+        "inf-width",
+        "transform",
+        "circle",
+        "no-width",
+        "viewbox",
+    ],
 )
 def test_corrupt_or_foreign_svg_is_refused_naming_file_and_problem(
     tmp_path: Path, text: str, expected: str
@@ -149,7 +179,9 @@ def test_corrupt_or_foreign_svg_is_refused_naming_file_and_problem(
     ],
     ids=["nan", "empty", "shape", "negative-width", "width-count"],
 )
-def test_bad_strokes_are_refused_and_nothing_is_written(tmp_path: Path, points, half_widths, expected) -> None:
+def test_bad_strokes_are_refused_and_nothing_is_written(
+    tmp_path: Path, points, half_widths, expected
+) -> None:
     with pytest.raises(BadInput, match=re.escape(expected)):
         write_svg(tmp_path / "s.svg", points, half_widths, 224)
     assert list(tmp_path.iterdir()) == []

@@ -23,14 +23,16 @@ def analyze(
         Path | None,
         typer.Option(
             "--participants",
-            help="Participants table (status per session); default: <responses stem>.participants.csv if present.",
+            help="Participants table (status per session); default: "
+            "<responses stem>.participants.csv if present.",
         ),
     ] = None,
     simulated: Annotated[
         bool | None,
         typer.Option(
             "--simulated/--real",
-            help="Mark the responses as simulated or real; default: simulated when participant ids start with 'sim-'.",
+            help="Mark the responses as simulated or real; default: simulated when participant "
+            "ids start with 'sim-'.",
         ),
     ] = None,
     keep_duplicates: Annotated[
@@ -62,7 +64,8 @@ def analyze(
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for the bootstrap and the model subsample.")] = 0,
 ) -> None:
-    """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and index.html."""
+    """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and
+    index.html."""
     from analysis.exclusions import ExclusionRules
     from analysis.report import ReportOptions, build_report
 

@@ -41,20 +41,25 @@ def bench_raster(
         f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')})"
     )
     columns = [
-        ("file", "scene", "{}"), ("strokes", "N", "{}"), ("size", "px", "{}"),
-        ("frac_pixels_off", "px off", "{:.5f}"), ("mean_abs_diff", "mean |d|", "{:.6f}"),
-        ("grad_cos", "grad cos", "{:.4f}"), ("grad_norm_ratio", "norm ratio", "{:.3f}"),
-        ("fwd_ms", "fwd ms", "{:.2f}"), ("fwd_bwd_ms", "f+b ms", "{:.2f}"),
-        ("fwd_bwd_cpu_ms", "f+b cpu ms", "{:.2f}"), ("diffvg_fwd_bwd_ms", "diffvg f+b ms", "{:.1f}"),
-        ("speedup", "speed-up", "{:.1f}x"), ("live_speedup", "live speed-up", "{:.1f}x"),
+        ("file", "scene", "{}"),
+        ("strokes", "N", "{}"),
+        ("size", "px", "{}"),
+        ("frac_pixels_off", "px off", "{:.5f}"),
+        ("mean_abs_diff", "mean |d|", "{:.6f}"),
+        ("grad_cos", "grad cos", "{:.4f}"),
+        ("grad_norm_ratio", "norm ratio", "{:.3f}"),
+        ("fwd_ms", "fwd ms", "{:.2f}"),
+        ("fwd_bwd_ms", "f+b ms", "{:.2f}"),
+        ("fwd_bwd_cpu_ms", "f+b cpu ms", "{:.2f}"),
+        ("diffvg_fwd_bwd_ms", "diffvg f+b ms", "{:.1f}"),
+        ("speedup", "speed-up", "{:.1f}x"),
+        ("live_speedup", "live speed-up", "{:.1f}x"),
     ]
     columns = [column for column in columns if any(column[0] in row for row in rows)]
     for key, label, _ in columns:
         table.add_column(label, justify="left" if key == "file" else "right")
     for row in rows:
-        table.add_row(
-            *(fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns)
-        )
+        table.add_row(*(fmt.format(row[key]) if key in row else "-" for key, _, fmt in columns))
     console = Console(width=max(Console().width, 160))
     console.print(table)
     for key, label in (("speedup", "stored diffvg timings"), ("live_speedup", "live pydiffvg")):

@@ -7,11 +7,15 @@ import typer
 
 
 def bench_study(
-    json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the figures here")
+    ] = None,
     clients: Annotated[
         int, typer.Option(min=1, max=500, help="concurrent participants against one server")
     ] = 50,
-    think: Annotated[float, typer.Option(help="mean seconds a participant looks at a sketch")] = 2.0,
+    think: Annotated[
+        float, typer.Option(help="mean seconds a participant looks at a sketch")
+    ] = 2.0,
     time_limit: Annotated[
         float, typer.Option(min=10, max=3600, help="stop the load test after this many seconds")
     ] = 240,
@@ -37,15 +41,21 @@ def bench_study(
         Storage(postgres, "bench-check").close()
     figures: dict = {}
     if not skip_load:
-        figures["load"] = run_load(clients=clients, think_s=(0.5 * think, 1.5 * think),
-                                   time_limit_s=time_limit)
+        figures["load"] = run_load(
+            clients=clients, think_s=(0.5 * think, 1.5 * think), time_limit_s=time_limit
+        )
     with tempfile.TemporaryDirectory(prefix="sketchlab-storage-") as folder:
-        figures["storage_sqlite"] = storage_bench(f"sqlite:///{folder}/bench.sqlite", writers=writers)
+        figures["storage_sqlite"] = storage_bench(
+            f"sqlite:///{folder}/bench.sqlite", writers=writers
+        )
     if postgres:
         if not skip_load:
-            figures["load_postgresql"] = run_load(clients=clients, storage=postgres,
-                                                  think_s=(0.5 * think, 1.5 * think),
-                                                  time_limit_s=time_limit)
+            figures["load_postgresql"] = run_load(
+                clients=clients,
+                storage=postgres,
+                think_s=(0.5 * think, 1.5 * think),
+                time_limit_s=time_limit,
+            )
         figures["storage_postgresql"] = storage_bench(postgres, writers=writers)
     from sketchlab.files import print_json
 

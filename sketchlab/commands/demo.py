@@ -17,9 +17,12 @@ SCORE_MODEL = ("ViT-B-32", "openai")
 
 
 def demo(
-    out: Annotated[Path, typer.Option(help="run folder for everything the demo writes")] = Path("runs/demo"),
+    out: Annotated[Path, typer.Option(help="run folder for everything the demo writes")] = Path(
+        "runs/demo"
+    ),
     images: Annotated[Path, typer.Option(help="images.csv")] = DATA / "images.csv",
-    study_yaml: Annotated[Path, typer.Option("--study", help="study.yaml to simulate")] = DATA / "study.yaml",
+    study_yaml: Annotated[Path, typer.Option("--study", help="study.yaml to simulate")] = DATA
+    / "study.yaml",
     participants: Annotated[int, typer.Option(help="simulated participants")] = 400,
     clip_preset: Annotated[str, typer.Option(help="preset when CLIP weights are present")] = "fast",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N]")] = "auto",
@@ -35,11 +38,14 @@ def demo(
         typer.echo(f"CLIP weights found: CLIPasso method, preset {clip_preset!r}.")
         preset = clip_preset
     else:
-        typer.echo("No CLIP weights on disk (RN101/openai, ViT-B-32/openai): using the weight-free "
-                   "xdog method; see README 'CLIP weights' to enable the CLIPasso method.")
+        typer.echo(
+            "No CLIP weights on disk (RN101/openai, ViT-B-32/openai): using the weight-free "
+            "xdog method; see README 'CLIP weights' to enable the CLIPasso method."
+        )
         preset = "demo"
-    sketches = generate(images, out / "sketches", levels=(4, 8, 16, 32), seeds=(0,),
-                        preset=preset, device=device)
+    sketches = generate(
+        images, out / "sketches", levels=(4, 8, 16, 32), seeds=(0,), preset=preset, device=device
+    )
     stimuli_csv = sketches / "stimuli.csv"
 
     responses = simulate_study(study_yaml, stimuli_csv, out, participants)
@@ -48,9 +54,11 @@ def demo(
     if checkpoint_file(*SCORE_MODEL):
         scores = score(stimuli_csv, out / "scores.csv", device)
     else:
-        typer.echo("No ViT-B-32/openai weights on disk: skipping CLIP scoring; run "
-                   f"`sketchlab score {stimuli_csv} --model ViT-B-32 --pretrained openai` "
-                   "once the weights are downloaded (see README 'CLIP weights').")
+        typer.echo(
+            "No ViT-B-32/openai weights on disk: skipping CLIP scoring; run "
+            f"`sketchlab score {stimuli_csv} --model ViT-B-32 --pretrained openai` "
+            "once the weights are downloaded (see README 'CLIP weights')."
+        )
 
     build_report(responses, out / "report", ReportOptions(scores_path=scores, simulated=True))
     typer.echo(f"report: {(out / 'report' / 'index.html').resolve()}")
@@ -78,8 +86,10 @@ def simulate_study(study_yaml: Path, stimuli_csv: Path, out: Path, participants:
     try:
         if not storage.participant_ids():
             summary = simulate(study, storage, participants, "paper", seed=0)
-            typer.echo(f"simulated {summary.participants} participants "
-                       f"({summary.responses_written} answers; simulated data, not a result)")
+            typer.echo(
+                f"simulated {summary.participants} participants "
+                f"({summary.responses_written} answers; simulated data, not a result)"
+            )
         responses, _ = export(study, storage, out / "responses.csv")
     finally:
         storage.close()
@@ -91,8 +101,12 @@ def score(stimuli_csv: Path, scores_csv: Path, device: str) -> Path:
     from analysis.scoring import score_stimuli, write_scores
 
     if not scores_csv.exists():
-        write_scores(score_stimuli(stimuli_csv, model_name=SCORE_MODEL[0],
-                                   pretrained=SCORE_MODEL[1], device=device), scores_csv)
+        write_scores(
+            score_stimuli(
+                stimuli_csv, model_name=SCORE_MODEL[0], pretrained=SCORE_MODEL[1], device=device
+            ),
+            scores_csv,
+        )
     return scores_csv
 
 

@@ -18,32 +18,65 @@ def _parser() -> argparse.ArgumentParser:
         "writes stimuli.csv, svg/, png/, run.json, curves/ and sheets/ into --out. Rerun the "
         "same command to resume after an interruption.",
     )
-    parser.add_argument("images_csv", metavar="IMAGES.csv",
-                        help="image_id, class, path[, mask_path] (see `sketchlab images`)")
+    parser.add_argument(
+        "images_csv",
+        metavar="IMAGES.csv",
+        help="image_id, class, path[, mask_path] (see `sketchlab images`)",
+    )
     parser.add_argument("--out", required=True, help="run folder, e.g. runs/NAME")
-    parser.add_argument("--levels", type=int, nargs="+", default=None,
-                        help="stroke counts (default 4 8 16 32, or the --init SVG's count)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1000, 2000],
-                        help="one sketch per seed and level; the lowest eval loss wins")
+    parser.add_argument(
+        "--levels",
+        type=int,
+        nargs="+",
+        default=None,
+        help="stroke counts (default 4 8 16 32, or the --init SVG's count)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1000, 2000],
+        help="one sketch per seed and level; the lowest eval loss wins",
+    )
     parser.add_argument("--preset", default="paper", help="paper (default), fast or demo")
-    parser.add_argument("--method", choices=["clipasso", "xdog"], default=None,
-                        help="loss: CLIP (clipasso) or the weight-free XDoG L2 (default: preset's)")
+    parser.add_argument(
+        "--method",
+        choices=["clipasso", "xdog"],
+        default=None,
+        help="loss: CLIP (clipasso) or the weight-free XDoG L2 (default: preset's)",
+    )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's")
-    parser.add_argument("--augmentations", type=int, default=None,
-                        help="augmented views per step (default 4; 0 = clean pair only)")
-    parser.add_argument("--init", default=None, metavar="saliency|edges|FILE.svg",
-                        help="start strokes: the saliency init (clipasso's default), uniform on "
-                        "XDoG edges (no weights needed), or the strokes of an SVG file")
-    parser.add_argument("--weights", default=None,
-                        help="local checkpoint for the loss model ('random': random init)")
-    parser.add_argument("--saliency-weights", default=None,
-                        help="local checkpoint for the ViT-B/32 saliency model")
+    parser.add_argument(
+        "--augmentations",
+        type=int,
+        default=None,
+        help="augmented views per step (default 4; 0 = clean pair only)",
+    )
+    parser.add_argument(
+        "--init",
+        default=None,
+        metavar="saliency|edges|FILE.svg",
+        help="start strokes: the saliency init (clipasso's default), uniform on "
+        "XDoG edges (no weights needed), or the strokes of an SVG file",
+    )
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="local checkpoint for the loss model ('random': random init)",
+    )
+    parser.add_argument(
+        "--saliency-weights", default=None, help="local checkpoint for the ViT-B/32 saliency model"
+    )
     parser.add_argument("--loss-model", default=None, help="open_clip model name (default RN101)")
     parser.add_argument("--executor", choices=["local", "ray"], default="local")
     parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
-    parser.add_argument("--batch-sketches", type=int, default=None,
-                        help="most sketches optimised together (CPU: 4 clipasso, 12 xdog; GPU: 96)")
+    parser.add_argument(
+        "--batch-sketches",
+        type=int,
+        default=None,
+        help="most sketches optimised together (CPU: 4 clipasso, 12 xdog; GPU: 96)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     return parser
 
@@ -54,20 +87,32 @@ def generate(ctx: typer.Context) -> None:
     from sketchgen.runner import generate as run_generate
 
     folder = run_generate(
-        args.images_csv, args.out, levels=args.levels, seeds=args.seeds, preset=args.preset,
-        method=args.method, device=args.device, iterations=args.iterations,
-        augmentations=args.augmentations, weights=args.weights,
+        args.images_csv,
+        args.out,
+        levels=args.levels,
+        seeds=args.seeds,
+        preset=args.preset,
+        method=args.method,
+        device=args.device,
+        iterations=args.iterations,
+        augmentations=args.augmentations,
+        weights=args.weights,
         init=args.init if args.init in ("saliency", "edges") else None,
         init_svg=None if args.init in (None, "saliency", "edges") else args.init,
-        saliency_weights=args.saliency_weights, loss_model=args.loss_model,
-        executor=args.executor, ray_address=args.ray_address,
-        progress=not args.no_progress, max_batch_sketches=args.batch_sketches,
+        saliency_weights=args.saliency_weights,
+        loss_model=args.loss_model,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        progress=not args.no_progress,
+        max_batch_sketches=args.batch_sketches,
     )
     print(f"wrote {folder / 'stimuli.csv'}")
 
 
 def bench_generate(
-    json_out: Annotated[Path | None, typer.Option("--json", help="also write the figures here")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the figures here")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
     iterations: Annotated[int, typer.Option(help="timed repeats per measurement")] = 3,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
@@ -85,8 +130,11 @@ def bench_generate(
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command(
         "generate",
-        context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
-                          "help_option_names": []},
+        context_settings={
+            "allow_extra_args": True,
+            "ignore_unknown_options": True,
+            "help_option_names": [],
+        },
         add_help_option=False,
     )(generate)
     bench.command("generate")(bench_generate)

@@ -9,7 +9,8 @@ import typer
 def images(
     folder: Annotated[Path, typer.Argument(help="Folder with one sub-folder of photos per class.")],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="CSV to write; its paths are relative to its folder.")
+        Path,
+        typer.Option("--out", "-o", help="CSV to write; its paths are relative to its folder."),
     ] = Path("images.csv"),
 ) -> None:
     """Write images.csv (image_id, class, path[, mask_path]) for FOLDER/<class>/<photo>.

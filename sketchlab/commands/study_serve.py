@@ -12,7 +12,9 @@ def serve(
     ctx: typer.Context,
     study_yaml: StudyYaml,
     storage: StorageUrl = None,
-    port: Annotated[int | None, typer.Option(help="port to listen on (Streamlit's default: 8501)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on (Streamlit's default: 8501)")
+    ] = None,
     address: Annotated[
         str | None, typer.Option(help="address to bind, e.g. 127.0.0.1 or 0.0.0.0")
     ] = None,
@@ -23,8 +25,9 @@ def serve(
     SKETCHLAB_ADMIN_PASSWORD)."""
     from study.serve import serve as serve_study
 
-    serve_study(Path(study_yaml), storage=storage, port=port, address=address,
-                extra_options=ctx.args)
+    serve_study(
+        Path(study_yaml), storage=storage, port=port, address=address, extra_options=ctx.args
+    )
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
