@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.responses import CONDITIONS
+from sketchlab.contracts import CONDITIONS, TEST
 
 ACCURACY_COLUMNS = [
     "condition",
@@ -29,7 +29,7 @@ def test_trials(trials: pd.DataFrame) -> pd.DataFrame:
     """The rows that count towards accuracy, with `class` and integer `n_strokes`.
 
     Returns its input unchanged when that is already such a table (no copy of a large frame)."""
-    is_test = trials["trial_type"] == "test"
+    is_test = trials["trial_type"] == TEST
     if "class" in trials.columns and bool(is_test.all()):
         return trials
     rows = trials[is_test]

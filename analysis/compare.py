@@ -24,8 +24,7 @@ from analysis.signal_detection import (
     pc_mafc,
     yes_no_dprime,
 )
-
-WITHOUT, WITH = "without_none", "with_none"
+from sketchlab.contracts import FOIL, TEST, WITH_NONE, WITHOUT_NONE
 
 
 def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFrame:
@@ -35,24 +34,26 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
     per condition (see `responses.options_per_condition`). Column meanings are in
     docs/analysis.md; differences are without minus with, in proportion units.
     """
-    if not {WITHOUT, WITH} <= set(trials["condition"].unique()):
+    if not {WITHOUT_NONE, WITH_NONE} <= set(trials["condition"].unique()):
         return pd.DataFrame()
     kind = trials["trial_type"]
-    tests = trials.loc[kind == "test", ["condition", "n_strokes", "correct", "is_none"]]
+    tests = trials.loc[kind == TEST, ["condition", "n_strokes", "correct", "is_none"]]
     cells = tests.groupby(["condition", "n_strokes"], observed=True).agg(
         n=("correct", "size"), k=("correct", "sum"), none=("is_none", "sum")
     )
-    foils = trials.loc[(kind == "foil") & (trials["condition"] == WITH), ["n_strokes", "is_none"]]
+    foils = trials.loc[
+        (kind == FOIL) & (trials["condition"] == WITH_NONE), ["n_strokes", "is_none"]
+    ]
     foil_cells = foils.groupby("n_strokes").agg(n=("is_none", "size"), none=("is_none", "sum"))
     people = participant_accuracy(trials)
-    m_without = n_options[WITHOUT]
-    m_with_classes = n_options[WITH] - 1
+    m_without = n_options[WITHOUT_NONE]
+    m_with_classes = n_options[WITH_NONE] - 1
     levels = sorted(
-        set(cells.loc[WITHOUT].index.astype(int)) & set(cells.loc[WITH].index.astype(int))
+        set(cells.loc[WITHOUT_NONE].index.astype(int)) & set(cells.loc[WITH_NONE].index.astype(int))
     )
     rows = []
     for level in levels:
-        without, with_none = cells.loc[(WITHOUT, level)], cells.loc[(WITH, level)]
+        without, with_none = cells.loc[(WITHOUT_NONE, level)], cells.loc[(WITH_NONE, level)]
         k_wo, n_wo = int(without["k"]), int(without["n"])
         k_w, n_w = int(with_none["k"]), int(with_none["n"])
         acc_wo, acc_w = k_wo / n_wo, k_w / n_w
@@ -74,8 +75,8 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
         row["odds_ratio"] = ((k_wo + 0.5) / (n_wo - k_wo + 0.5)) / ((k_w + 0.5) / (n_w - k_w + 0.5))
 
         per_person = people[people["n_strokes"] == level]
-        a = per_person.loc[per_person["condition"] == WITHOUT, "accuracy"].to_numpy()
-        b = per_person.loc[per_person["condition"] == WITH, "accuracy"].to_numpy()
+        a = per_person.loc[per_person["condition"] == WITHOUT_NONE, "accuracy"].to_numpy()
+        b = per_person.loc[per_person["condition"] == WITH_NONE, "accuracy"].to_numpy()
         row["participants_without"], row["participants_with"] = len(a), len(b)
         row["welch_t"], row["welch_p"] = _welch(a, b)
         row["mannwhitney_p"] = (
@@ -90,9 +91,12 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
         row["committed_accuracy_with"] = k_w / committed if committed else np.nan
         low, high = wilson_interval([k_w], [committed])
         row["committed_ci_low"], row["committed_ci_high"] = low[0], high[0]
-        row["chance_without"], row["chance_with"] = 1 / n_options[WITHOUT], 1 / n_options[WITH]
-        row["known_without"] = guessing_corrected(acc_wo, n_options[WITHOUT])
-        row["known_with"] = guessing_corrected(acc_w, n_options[WITH])
+        row["chance_without"], row["chance_with"] = (
+            1 / n_options[WITHOUT_NONE],
+            1 / n_options[WITH_NONE],
+        )
+        row["known_without"] = guessing_corrected(acc_wo, n_options[WITHOUT_NONE])
+        row["known_with"] = guessing_corrected(acc_w, n_options[WITH_NONE])
 
         n_foils = int(foil_cells["n"].get(level, 0))
         foil_none = float(foil_cells["none"][level]) / n_foils if n_foils else None

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sketchlab.contracts import ATTENTION, TEST
 from sketchlab.errors import BadInput
 
 
@@ -80,8 +81,8 @@ def _sessions(
     position = np.arange(len(trials))
     first = np.full(n_sessions, len(trials))
     np.minimum.at(first, code, position)
-    is_test = (trials["trial_type"] == "test").to_numpy()
-    is_attention = (trials["trial_type"] == "attention").to_numpy()
+    is_test = (trials["trial_type"] == TEST).to_numpy()
+    is_attention = (trials["trial_type"] == ATTENTION).to_numpy()
     wrong = trials["correct"].to_numpy() == 0
     sessions = pd.DataFrame(
         {
@@ -172,7 +173,7 @@ def apply_exclusions(
     if rules.min_rt_ms is not None and "rt_ms" in trials.columns:
         fast = (
             kept_rows
-            & (trials["trial_type"] == "test").to_numpy()
+            & (trials["trial_type"] == TEST).to_numpy()
             & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
         )
         rows.append(

@@ -21,20 +21,10 @@ from statsmodels.stats.proportion import proportion_confint
 
 from analysis.accuracy import ACCURACY_COLUMNS, ALL_CLASSES
 from analysis.plots import CONDITION_COLORS, CONDITION_LABELS
-from analysis.responses import CONDITIONS
+from sketchlab.contracts import CONDITIONS, SCORE_REQUIRED
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
 from sketchlab.reference import paper_numbers
-
-SCORE_COLUMNS = (
-    "stimulus_id",
-    "class",
-    "n_strokes",
-    "model",
-    "pretrained",
-    "prompt_set",
-    "correct_top1",
-)
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -60,7 +50,7 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
     """
     path = Path(path)
     scores = _read_table(path)
-    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    missing = [c for c in SCORE_REQUIRED if c not in scores.columns]
     if missing:
         raise BadInput(
             f"{path} has no column {missing[0]!r}; is it a scores table from `sketchlab score`?"

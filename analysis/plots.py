@@ -18,10 +18,10 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.accuracy import ALL_CLASSES
-from analysis.responses import CONDITIONS, NONE_RESPONSE
+from sketchlab.contracts import CONDITIONS, NONE, WITH_NONE, WITHOUT_NONE
 
-CONDITION_COLORS = {"without_none": "#1b6ca8", "with_none": "#d1495b"}
-CONDITION_LABELS = {"without_none": 'without "none" (forced choice)', "with_none": 'with "none"'}
+CONDITION_COLORS = {WITHOUT_NONE: "#1b6ca8", WITH_NONE: "#d1495b"}
+CONDITION_LABELS = {WITHOUT_NONE: 'without "none" (forced choice)', WITH_NONE: 'with "none"'}
 PNG_DPI = 130
 
 
@@ -219,7 +219,7 @@ def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
     conditions = _conditions(counts)
     levels = sorted(int(level) for level in counts["n_strokes"].unique())
     classes = sorted(set(counts["true_class"].astype(str)))
-    answered = set(counts["response"].astype(str)) - {NONE_RESPONSE}
+    answered = set(counts["response"].astype(str)) - {NONE}
     answers = classes + sorted(answered - set(classes))
     size = 0.55 * len(answers) + 1.6
     fig, axes = plt.subplots(
@@ -230,7 +230,7 @@ def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
     )
     annotate = len(answers) <= 8
     for r, condition in enumerate(conditions):
-        columns = answers + ([NONE_RESPONSE] if condition == "with_none" else [])
+        columns = answers + ([NONE] if condition == WITH_NONE else [])
         for c, level in enumerate(levels):
             ax = axes[r, c]
             cell = counts[(counts["condition"] == condition) & (counts["n_strokes"] == level)]
@@ -320,7 +320,7 @@ def plot_none_contrast(
             alpha=0.3,
             label="wrong class (lighter shade)" if i == 0 else None,
         )
-        if condition == "with_none":
+        if condition == WITH_NONE:
             ax.bar(
                 x,
                 rows["none"],

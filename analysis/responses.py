@@ -1,4 +1,4 @@
-"""Read and validate the long responses table (one row per trial; DESIGN.md "responses").
+"""Read and validate the long responses table (one row per trial; `sketchlab.contracts`).
 
 The study app exports it, the simulator writes it, and other tools can produce it: CSV
 or Parquet with the same columns. Everything wrong that a user can fix becomes one
@@ -11,41 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sketchlab.contracts import (
+    CONDITIONS,
+    FOIL,
+    NONE,
+    RESPONSE_REQUIRED,
+    TEST,
+    TRIAL_TYPES,
+    WITH_NONE,
+)
 from sketchlab.errors import BadInput
-
-CONDITIONS = ("without_none", "with_none")
-"""Between-subjects conditions in their fixed display order (forced choice first)."""
-
-TRIAL_TYPES = ("practice", "attention", "foil", "test")
-NONE_RESPONSE = "none"
-
-REQUIRED_COLUMNS = (
-    "participant_id",
-    "condition",
-    "trial_type",
-    "true_class",
-    "n_strokes",
-    "response",
-    "correct",
-)
-"""Columns the analysis cannot do without."""
-
-OPTIONAL_COLUMNS = (
-    "study_id",
-    "session_id",
-    "list_id",
-    "trial_index",
-    "stimulus_id",
-    "image_id",
-    "options_shown",
-    "is_none",
-    "rt_ms",
-    "started_at",
-    "answered_at",
-)
-"""Columns of the full contract that switch on extra analyses when present (duplicate
-sessions need `session_id`, the mixed model's item effect needs `image_id` or
-`stimulus_id`, chance levels use `options_shown`, speed exclusions use `rt_ms`)."""
 
 _TEXT_COLUMNS = (
     "participant_id",
@@ -109,11 +84,11 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
     `source` names the file in error messages.
     """
     frame = frame.reset_index(drop=True)
-    missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
+    missing = [column for column in RESPONSE_REQUIRED if column not in frame.columns]
     if missing:
         raise BadInput(
             f"{source}: missing column '{missing[0]}' (a responses table needs "
-            f"{', '.join(REQUIRED_COLUMNS)})."
+            f"{', '.join(RESPONSE_REQUIRED)})."
         )
     if frame.empty:
         raise BadInput(f"{source}: the responses table has a header but no trials.")
@@ -140,7 +115,7 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
         row = _row_label(frame, not_numeric, source)
         value = frame["n_strokes"].to_numpy()[not_numeric][0]
         raise BadInput(f"{source}: {row} column 'n_strokes' is not a number ({value!r}).")
-    scored = frame["trial_type"].isin(("test", "foil")).to_numpy()
+    scored = frame["trial_type"].isin((TEST, FOIL)).to_numpy()
     lacking = scored & strokes.isna().to_numpy()
     if lacking.any():
         raise BadInput(
@@ -157,7 +132,7 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
     if "is_none" in frame.columns:
         columns["is_none"] = _binary(frame, "is_none", source)
     else:
-        columns["is_none"] = (frame["response"] == NONE_RESPONSE).astype(np.int8)
+        columns["is_none"] = (frame["response"] == NONE).astype(np.int8)
     if "rt_ms" in frame.columns:
         rt = pd.to_numeric(frame["rt_ms"], errors="coerce")
         bad_rt = (rt.isna() & frame["rt_ms"].notna()).to_numpy()
@@ -220,7 +195,7 @@ def options_per_condition(frame: pd.DataFrame) -> dict[str, int]:
     Read from `options_shown` (the most common count on test trials); without that column,
     assume every class was offered, plus "none" in the with_none condition.
     """
-    tests = frame[frame["trial_type"] == "test"]
+    tests = frame[frame["trial_type"] == TEST]
     n_classes = max(int(tests["true_class"].nunique()), 1)
     counts = {}
     for condition in ordered_conditions(frame):
@@ -232,5 +207,5 @@ def options_per_condition(frame: pd.DataFrame) -> dict[str, int]:
             )
             counts[condition] = int(buttons.groupby(level=0).sum().idxmax())
         else:
-            counts[condition] = n_classes + (1 if condition == "with_none" else 0)
+            counts[condition] = n_classes + (1 if condition == WITH_NONE else 0)
     return counts

@@ -34,6 +34,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_write
+from sketchlab.stimuli import read_stimuli as read_stimuli_csv
 
 PROMPTS_FILE = Path(__file__).with_name("prompts.json")
 LOGIT_SCALE = 100.0  # clip_benchmark's fixed scale; argmax does not depend on it, probabilities do
@@ -44,7 +45,6 @@ TOP_K = 3
 LOSS_MODEL = ("RN101", "openai")
 # CLIPasso picks stroke starting points from this model's attention; the paper also scored with it.
 SALIENCY_MODEL = ("ViT-B-32", "openai")
-STIMULI_COLUMNS = ("stimulus_id", "class", "n_strokes", "png_path")
 # stimuli.csv columns copied into every score row, so scores join to responses on their own
 CARRIED_COLUMNS = (
     "stimulus_id",
@@ -133,49 +133,10 @@ def is_circular(model_name: str, pretrained: str | None, loss_model: str | None 
 
 
 def read_stimuli(path: str | Path) -> tuple[pd.DataFrame, list[Path]]:
-    """stimuli.csv validated for scoring, and the absolute path of every PNG (relative to the
-    CSV)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such stimuli file")
-    try:
-        stimuli = pd.read_csv(path, dtype={"stimulus_id": str, "class": str, "png_path": str})
-    except pd.errors.EmptyDataError:
-        raise BadInput(
-            f"{path} is empty; expected a header with {', '.join(STIMULI_COLUMNS)}"
-        ) from None
-    missing = [c for c in STIMULI_COLUMNS if c not in stimuli.columns]
-    if missing:
-        raise BadInput(f"{path} has no column {missing[0]!r} (needs {', '.join(STIMULI_COLUMNS)})")
-    if stimuli.empty:
-        raise BadInput(f"{path} has a header but no rows")
-    for column in ("stimulus_id", "class", "png_path"):
-        blank = stimuli[column].isna() | (stimuli[column].astype(str).str.strip() == "")
-        if blank.any():
-            raise BadInput(f"{path} row {int(np.argmax(blank)) + 2}: column {column!r} is empty")
-    levels = pd.to_numeric(stimuli["n_strokes"], errors="coerce")
-    bad = levels.isna() | (levels < 1) | (levels % 1 != 0)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise BadInput(
-            f"{path} row {row + 2}: column 'n_strokes' is {stimuli['n_strokes'].iloc[row]!r}, "
-            "not a whole number of strokes >= 1"
-        )
-    stimuli["n_strokes"] = levels.astype(int)
-    duplicated = stimuli["stimulus_id"].duplicated()
-    if duplicated.any():
-        row = int(np.argmax(duplicated))
-        raise BadInput(
-            f"{path} row {row + 2}: stimulus_id {stimuli['stimulus_id'].iloc[row]!r} appears twice"
-        )
-    pngs = [(path.parent / p).resolve() for p in stimuli["png_path"]]
-    for row, png in enumerate(pngs):
-        if not png.is_file():
-            raise BadInput(
-                f"{path} row {row + 2}: png_path {stimuli['png_path'].iloc[row]!r} does not "
-                f"exist ({png})"
-            )
-    return stimuli, pngs
+    """stimuli.csv through the shared reader (`sketchlab.stimuli`), and the absolute path of
+    every PNG."""
+    stimuli = read_stimuli_csv(path)
+    return stimuli.drop(columns="png_file"), list(stimuli["png_file"])
 
 
 def open_sketch(path: Path) -> Image.Image:

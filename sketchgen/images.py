@@ -1,10 +1,13 @@
 """The images table (images.csv): which photos to sketch, their classes and optional masks.
 
-An images.csv has the columns `image_id, class, path[, mask_path]`; paths are relative to
-the folder holding the CSV. It is built from a folder tree whose sub-folder names are the
-classes (`scan_image_folder` + `write_images_csv`, i.e. `sketchlab images DIR`) or written by
-hand and checked by `read_images_csv` before any generation starts, so a typo costs one
-clear sentence instead of a crashed overnight run.
+An images.csv has the columns `image_id, class, path[, mask_path, file_name]`
+(`sketchlab.contracts`); paths are relative to the folder holding the CSV. Image ids are
+safe file-name stems derived from the photos' file names (`slug_ids`); `file_name` keeps
+each photo's original name. Class names are display text (accents, spaces, dots allowed).
+It is built from a folder tree whose sub-folder names are the classes (`scan_image_folder` +
+`write_images_csv`, i.e. `sketchlab images DIR`) or written by hand and checked by
+`read_images_csv` before any generation starts, so a typo costs one clear sentence instead
+of a crashed overnight run.
 
 Mask convention: `<name>_mask.png` beside `<name>.<ext>` is that photo's foreground mask
 (white = object, same size as the photo), used instead of CLIPasso's U2-Net mask.
@@ -15,34 +18,36 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
-import re
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from sketchlab.contracts import (
+    IMAGES_COLUMNS,
+    IMAGES_REQUIRED,
+    class_name_problem,
+    image_id_problem,
+    slug_ids,
+)
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_write
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 MASK_SUFFIX = "_mask.png"
-REQUIRED_COLUMNS = ("image_id", "class", "path")
-COLUMNS = (*REQUIRED_COLUMNS, "mask_path")
-# "none" is the study's "none of these" answer and "|" separates the buttons in
-# responses.options_shown, so neither may appear in a class name.
-RESERVED_CLASS = "none"
-_BAD_NAME = re.compile(r"[/\\|\x00-\x1f]")
 
 
 def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
     """One row per photo under `folder`, whose sub-folder names are the classes.
 
-    Returns the columns image_id (file name without extension), class, path and mask_path
-    (absolute paths; mask_path is None where there is no `<name>_mask.png`), sorted by class
-    and image_id. Hidden files and files that are not images (by extension) are ignored.
-    Raises BadInput for a missing folder, photos outside a class folder, an empty class,
-    two photos with one image_id, byte-identical photos, an unreadable photo, an orphan or
-    unreadable mask, or a mask whose size differs from its photo's.
+    Returns the columns image_id, class, path, mask_path and file_name, sorted by class and
+    file name. image_id is the file name without extension made safe (`slug_ids`: ASCII,
+    other characters -> "_", a numeric suffix where two would collide); file_name is the
+    original name; paths are absolute, mask_path None where there is no `<name>_mask.png`.
+    Hidden files and files that are not images (by extension) are ignored. Raises BadInput
+    for a missing folder, photos outside a class folder, a class folder whose name is not a
+    valid class name, an empty class, byte-identical photos, an unreadable photo, an orphan
+    or unreadable mask, or a mask whose size differs from its photo's.
     """
     root = Path(folder)
     if not root.is_dir():
@@ -58,7 +63,6 @@ def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
         raise BadInput(f"{root} has no class sub-folders (expected e.g. {root}/cat/photo.jpg).")
 
     rows: list[dict] = []
-    first_file_of_id: dict[str, Path] = {}
     for class_dir in class_dirs:
         _check_class_name(class_dir.name, where=f"class folder {class_dir}")
         files = _visible_files(class_dir, recursive=True)
@@ -80,36 +84,29 @@ def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
                     f"{mask.name[: -len(MASK_SUFFIX)]}.<ext>."
                 )
         for photo in photos:
-            image_id = photo.stem
-            _check_image_id(image_id, where=f"photo {photo}")
-            if image_id in first_file_of_id:
-                raise BadInput(
-                    f"photos {first_file_of_id[image_id]} and {photo} share the image_id "
-                    f'"{image_id}" (the file name); rename one of them.'
-                )
-            first_file_of_id[image_id] = photo
             size = _image_size(photo, what=f"photo {photo}")
             mask = photo.with_name(photo.stem + MASK_SUFFIX)
             if mask.exists():
                 _check_mask(mask, size, what=f"mask {mask}")
             rows.append(
                 {
-                    "image_id": image_id,
                     "class": class_dir.name,
                     "path": str(photo.resolve()),
                     "mask_path": str(mask.resolve()) if mask.exists() else None,
+                    "file_name": photo.name,
                 }
             )
     _refuse_identical_files([Path(r["path"]) for r in rows], describe=str)
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    ids = slug_ids(Path(r["file_name"]).stem for r in rows)
+    table = pd.DataFrame([{"image_id": i, **r} for i, r in zip(ids, rows)])
     table["mask_path"] = pd.Series([r["mask_path"] for r in rows], dtype=object)
-    return table
+    return table[list(IMAGES_COLUMNS)]
 
 
 def write_images_csv(images: pd.DataFrame, out: str | os.PathLike) -> Path:
     """Write `images` (as from `scan_image_folder`) to `out` atomically, with paths relative
     to out's folder (forward slashes, so the CSV works on every OS). The mask_path column is
-    written only when at least one photo has a mask."""
+    written only when at least one photo has a mask, file_name when the table has it."""
     out = Path(out)
     base = out.resolve().parent
     table = pd.DataFrame(
@@ -123,6 +120,8 @@ def write_images_csv(images: pd.DataFrame, out: str | os.PathLike) -> Path:
         table["mask_path"] = [
             _relative(p, base) if pd.notna(p) else "" for p in images["mask_path"]
         ]
+    if "file_name" in images:
+        table["file_name"] = images["file_name"]
     with atomic_write(out, newline="") as handle:
         table.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
     return out
@@ -131,8 +130,9 @@ def write_images_csv(images: pd.DataFrame, out: str | os.PathLike) -> Path:
 def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None) -> pd.DataFrame:
     """Read and validate an images.csv (hand-written or from `sketchlab images`).
 
-    Returns image_id, class, path and mask_path (absolute paths resolved relative to the
-    CSV's folder; mask_path None, not NaN, where empty), plus any extra columns as they were. With
+    Returns image_id, class, path, mask_path and file_name (absolute paths resolved relative
+    to the CSV's folder; mask_path None, not NaN, where empty; file_name the photo's name
+    where the CSV has no such column), plus any extra columns as they were. With
     `classes`, every row's class must be one of them. Raises BadInput naming the file, row
     (as numbered in a spreadsheet: the header is row 1) and field for: a missing column, an
     empty or invalid value, a duplicate image_id, a missing or unreadable photo or mask,
@@ -146,11 +146,11 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise BadInput(f"{csv_path} is not a readable CSV file ({error}).") from error
     table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    missing = [c for c in IMAGES_REQUIRED if c not in table.columns]
     if missing:
         raise BadInput(
             f"{csv_path} lacks the column(s) {', '.join(missing)} "
-            f"(needed: {', '.join(REQUIRED_COLUMNS)}[, mask_path]; found: "
+            f"(needed: {', '.join(IMAGES_REQUIRED)}[, mask_path]; found: "
             f"{', '.join(table.columns)})."
         )
     if table.empty:
@@ -166,17 +166,18 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
         def where(field: str, _row_no: int = row_no) -> str:
             return f"{csv_path} row {_row_no}, field {field}"
 
-        values = {c: str(row[c]).strip() for c in COLUMNS if c in row}
-        for column in REQUIRED_COLUMNS:
+        values = {c: str(row[c]).strip() for c in IMAGES_COLUMNS if c in row}
+        for column in IMAGES_REQUIRED:
             if not values[column]:
                 raise BadInput(f"{where(column)} is empty.")
         image_id, class_name = values["image_id"], values["class"]
         _check_image_id(image_id, where=where("image_id"))
-        if image_id in seen_ids:
+        if image_id.lower() in seen_ids:  # ids name files; many file systems ignore case
             raise BadInput(
-                f'{where("image_id")}: "{image_id}" is already used in row {seen_ids[image_id]}.'
+                f'{where("image_id")}: "{image_id}" is already used in row '
+                f"{seen_ids[image_id.lower()]} (ids may not differ only in case)."
             )
-        seen_ids[image_id] = row_no
+        seen_ids[image_id.lower()] = row_no
         _check_class_name(class_name, where=where("class"))
         if allowed is not None and class_name not in allowed:
             raise BadInput(
@@ -211,7 +212,9 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
     table["class"] = table["class"].str.strip()
     table["path"] = photos
     table["mask_path"] = pd.Series(masks, dtype=object, index=table.index)
-    return table[list(COLUMNS) + [c for c in table.columns if c not in COLUMNS]]
+    if "file_name" not in table.columns:
+        table["file_name"] = [Path(p).name for p in photos]
+    return table[list(IMAGES_COLUMNS) + [c for c in table.columns if c not in IMAGES_COLUMNS]]
 
 
 def _visible_files(folder: Path, *, recursive: bool) -> list[Path]:
@@ -228,22 +231,17 @@ def _is_image(path: Path) -> bool:
 
 
 def _check_class_name(name: str, *, where: str) -> None:
-    if name.strip().lower() == RESERVED_CLASS:
-        raise BadInput(
-            f'{where}: "{name}" cannot be a class, it is the study\'s "none of these" answer.'
-        )
-    if _BAD_NAME.search(name) or name != name.strip():
-        raise BadInput(
-            f'{where}: the class name "{name}" may not contain "|", slashes, control '
-            "characters or leading/trailing spaces."
-        )
+    problem = class_name_problem(name)
+    if problem:
+        raise BadInput(f"{where}: {problem}.")
 
 
 def _check_image_id(image_id: str, *, where: str) -> None:
-    if _BAD_NAME.search(image_id) or image_id in (".", "..") or image_id != image_id.strip():
+    problem = image_id_problem(image_id)
+    if problem:
         raise BadInput(
-            f'{where}: the image_id "{image_id}" may not contain "|", slashes, control '
-            "characters or leading/trailing spaces (it names output files)."
+            f"{where}: the image_id {problem} (it names output files; `sketchlab images` "
+            "derives valid ones from file names)."
         )
 
 

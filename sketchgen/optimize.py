@@ -18,8 +18,7 @@ import pandas as pd
 import torch
 
 from sketchgen.raster import render
-
-CANVAS = 224  # pixels; CLIPasso's canvas and CLIP's input size
+from sketchlab.contracts import CANVAS
 
 
 class SketchLoss(Protocol):

@@ -16,9 +16,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
 
+from sketchlab.contracts import CANVAS
 from sketchlab.errors import BadInput
-
-CANVAS = 224  # pixels; CLIPasso's `image_scale`
 
 
 def load_target(

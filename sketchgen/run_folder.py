@@ -15,42 +15,20 @@ half-written file for a finished one.
 """
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from sketchgen.optimize import CANVAS, SketchResult
+from sketchgen.optimize import SketchResult
 from sketchgen.raster import render
 from sketchgen.sheets import contact_sheet, save_png
 from sketchgen.svg import read_svg, write_svg
+from sketchlab.contracts import CANVAS, STIMULI_COLUMNS, stimulus_id
 from sketchlab.files import atomic_path, atomic_write
 
-STIMULI_COLUMNS = [
-    "stimulus_id",
-    "image_id",
-    "class",
-    "n_strokes",
-    "seed",
-    "method",
-    "svg_path",
-    "png_path",
-    "final_loss",
-    "best_iteration",
-    "iterations",
-    "loss_model",
-    "preset",
-    "seconds",
-    "device",
-]
 PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
-
-
-def file_stem(image_id: str) -> str:
-    """A file-name-safe form of an image id (runner checks these stay unique)."""
-    return re.sub(r"[^A-Za-z0-9._-]", "_", image_id)
 
 
 class RunFolder:
@@ -61,13 +39,13 @@ class RunFolder:
 
     # --- per sketch (one seed of one level of one image) ---
     def sketch_svg(self, image_id: str, n_strokes: int, seed: int) -> Path:
-        return self.root / "seeds" / file_stem(image_id) / f"{n_strokes}strokes_seed{seed}.svg"
+        return self.root / "seeds" / image_id / f"{n_strokes}strokes_seed{seed}.svg"
 
     def sketch_marker(self, image_id: str, n_strokes: int, seed: int) -> Path:
         return self.sketch_svg(image_id, n_strokes, seed).with_suffix(".json")
 
     def sketch_curve(self, image_id: str, n_strokes: int, seed: int) -> Path:
-        return self.root / "curves" / file_stem(image_id) / f"{n_strokes}strokes_seed{seed}.csv"
+        return self.root / "curves" / image_id / f"{n_strokes}strokes_seed{seed}.csv"
 
     def sketch_done(self, image_id: str, n_strokes: int, seed: int) -> bool:
         return self.sketch_marker(image_id, n_strokes, seed).exists()
@@ -102,7 +80,7 @@ class RunFolder:
 
     # --- per image ---
     def image_marker(self, image_id: str) -> Path:
-        return self.root / "done" / f"{file_stem(image_id)}.json"
+        return self.root / "done" / f"{image_id}.json"
 
     def image_done(self, image_id: str) -> bool:
         return self.image_marker(image_id).exists()
@@ -112,7 +90,7 @@ class RunFolder:
     ) -> None:
         """Pick the best seed per level (minimum eval loss), write svg/, png/, the curve plot
         and the contact sheet, then the image's marker with its stimuli.csv rows."""
-        image_id, stem = image["image_id"], file_stem(image["image_id"])
+        image_id = stem = image["image_id"]
         rows, sketches = [], []
         for n_strokes in levels:
             markers = [self.read_sketch(image_id, n_strokes, seed) for seed in seeds]
@@ -126,7 +104,7 @@ class RunFolder:
             sketches.append(drawing)
             rows.append(
                 {
-                    "stimulus_id": f"{image_id}_{n_strokes}strokes",
+                    "stimulus_id": stimulus_id(image_id, n_strokes),
                     "image_id": image_id,
                     "class": image["class"],
                     "n_strokes": n_strokes,
@@ -167,7 +145,7 @@ class RunFolder:
         axes[0][-1].legend(fontsize="small")
         figure.suptitle(image_id)
         figure.tight_layout()
-        with atomic_path(self.root / "curves" / f"{file_stem(image_id)}.png") as tmp:
+        with atomic_path(self.root / "curves" / f"{image_id}.png") as tmp:
             figure.savefig(tmp, dpi=80)
 
     # --- whole run ---
@@ -177,7 +155,7 @@ class RunFolder:
         for image_id in image_ids:
             if self.image_done(image_id):
                 rows.extend(json.loads(self.image_marker(image_id).read_text()))
-        table = pd.DataFrame(rows, columns=STIMULI_COLUMNS)
+        table = pd.DataFrame(rows, columns=list(STIMULI_COLUMNS))
         with atomic_write(self.root / "stimuli.csv") as handle:
             table.to_csv(handle, index=False)
         return table

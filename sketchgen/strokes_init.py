@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-CANVAS = 224  # pixels
+from sketchlab.contracts import CANVAS
+
 STEP = 0.025  # largest random-walk step per coordinate, as a fraction of the canvas
-HALF_WIDTH = 1.5  # pixels (diffvg stroke_width)
 CONTROL_POINTS = 4  # one cubic segment per stroke
 
 

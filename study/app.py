@@ -24,8 +24,9 @@ from datetime import datetime
 
 import streamlit as st
 
+from sketchlab.contracts import NONE, PRACTICE, is_valid_id
 from study import admin
-from study.config import ID_PATTERN, NONE, StudyConfig, load_study
+from study.config import StudyConfig, load_study
 from study.design import Trial
 from study.flow import ParticipantFlow
 from study.serve import CONFIG_ENV, STORAGE_ENV
@@ -92,7 +93,7 @@ def url_ids() -> dict[str, str] | None:
         if len(values) > 1:
             return None
         if values:
-            if not re.match(ID_PATTERN, values[0]):
+            if not is_valid_id(values[0]):
                 return None
             ids[name] = values[0]
     return ids if "PROLIFIC_PID" in ids else None
@@ -227,7 +228,14 @@ def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
 
 
 def option_label(config: StudyConfig, option: str) -> str:
-    return config.none_label if option == NONE else option
+    """A button's text, shown literally: class names are display text (accents, dots,
+    apostrophes...), so Markdown punctuation in them is escaped rather than rendered."""
+    return escape_markdown(config.none_label if option == NONE else option)
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with every Markdown, emoji-shortcode and LaTeX character backslash-escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>&])", r"\\\1", text)
 
 
 def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> None:
@@ -240,8 +248,8 @@ def trial_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, str]) -> 
         flow.expire(trial.trial_index, shown_at)  # idempotent; redraws the next trial
         st.rerun()
 
-    n_practice = sum(t.trial_type == "practice" for t in flow.trials)
-    if trial.trial_type == "practice":
+    n_practice = sum(t.trial_type == PRACTICE for t in flow.trials)
+    if trial.trial_type == PRACTICE:
         st.progress(0.0, text=f"Practice {trial.trial_index + 1} of {n_practice}")
     else:
         done = trial.trial_index - n_practice
@@ -355,7 +363,7 @@ def participant_page(config: StudyConfig, storage: Storage) -> None:
         consent_page(config, storage, ids)
     elif stage == "instructions":
         instructions_page(config, storage, ids)
-    elif stage in ("practice", "trials"):
+    elif stage in (PRACTICE, "trials"):
         trial_page(flow, storage, ids)
     elif stage == "done":
         done_page(flow)

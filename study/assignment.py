@@ -9,20 +9,21 @@ arrivals see each other's slots and nobody is allocated twice.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
+from sketchlab.contracts import ID_CHARACTERS, MAX_ID_LENGTH, is_valid_id
 from sketchlab.errors import BadInput
-from study.config import ID_PATTERN, StudyConfig
+from study.config import StudyConfig
 from study.design import cells
 from study.storage import Participant, Storage
 
 
 def validate_id(value: object, field: str = "participant id") -> str:
-    """Return `value` if it is 1-64 of [A-Za-z0-9_-]; anything else (HTML, over-long,
-    empty, not a string) is refused with BadInput, never stored."""
-    if not isinstance(value, str) or not re.match(ID_PATTERN, value):
-        raise BadInput(f"the {field} must be 1-64 characters of A-Z, a-z, 0-9, _ or -")
+    """Return `value` if it is a valid id (`sketchlab.contracts`); anything else (HTML,
+    over-long, empty, a trailing newline, not a string) is refused with BadInput, never
+    stored."""
+    if not is_valid_id(value):
+        raise BadInput(f"the {field} must be 1-{MAX_ID_LENGTH} characters of {ID_CHARACTERS}")
     return value
 
 

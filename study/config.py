@@ -11,28 +11,43 @@ URL does too, so a study folder can be moved as a whole.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
+from sketchlab.contracts import (
+    CONDITIONS,
+    WITH_NONE,
+    WITHOUT_NONE,
+    class_name_problem,
+    id_problem,
+)
 from sketchlab.errors import BadInput
+from sketchlab.stimuli import read_stimuli
 
-NONE = "none"
-"""The response value (and option value) of the "None of these" button."""
-TIMEOUT = "timeout"
-"""The response stored when a trial's time limit ran out before an answer."""
-CONDITIONS = ("with_none", "without_none")
-ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-"""Ids that reach the database or a URL: study ids, completion codes, participant ids."""
-CLASS_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _'.-]{0,63}$")
-"""Class names are shown as button labels: plain words, no markup, no '|' separator."""
-REQUIRED_COLUMNS = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
+
+def _valid_id(value: str) -> str:
+    problem = id_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+Id = Annotated[str, AfterValidator(_valid_id)]
+"""Ids that reach the database or a URL: study ids and completion codes."""
 
 
 class _Strict(BaseModel):
@@ -73,7 +88,7 @@ class AttentionConfig(_Strict):
 class CompletionConfig(_Strict):
     """What a participant gets at the end: a code to paste and/or a redirect (Prolific)."""
 
-    code: str = Field(pattern=ID_PATTERN)
+    code: Id
     redirect_url: str | None = None
 
     @field_validator("redirect_url")
@@ -87,16 +102,15 @@ class CompletionConfig(_Strict):
 class StudyConfig(_Strict):
     """The validated study; `catalog` holds the stimuli the design draws from."""
 
-    study_id: str = Field(pattern=ID_PATTERN)
+    study_id: Id
     title: str = "Sketch recognition study"
     stimuli: Path
     options: list[str] = Field(min_length=2)
     option_order: Literal["fixed", "shuffled"] = "fixed"
     none_label: str = "None of these"
     question: str = "Which of these does the sketch show?"
-    conditions: list[Literal["with_none", "without_none"]] = Field(
-        default=["with_none", "without_none"], min_length=1
-    )
+    # Listed order is allocation order; the default allocates with "none" first.
+    conditions: list[Literal[CONDITIONS]] = Field(default=[WITH_NONE, WITHOUT_NONE], min_length=1)
     levels: list[int] | None = None
     design: Literal["latin_square"] = "latin_square"
     practice: PracticeConfig = PracticeConfig()
@@ -117,7 +131,9 @@ class StudyConfig(_Strict):
     @classmethod
     def _plain_class_names(cls, value: list[str]) -> list[str]:
         for name in value:
-            _check_class_name(name)
+            problem = class_name_problem(name)
+            if problem:
+                raise ValueError(problem)
         if len(set(value)) != len(value):
             raise ValueError("lists a class twice")
         return value
@@ -185,15 +201,6 @@ class Catalog:
     test_images: tuple[str, ...]
     foil_images: tuple[str, ...]
     by_image_level: dict[str, dict[int, Stimulus]] = field(repr=False)
-
-
-def _check_class_name(name: str) -> None:
-    if not CLASS_PATTERN.match(name):
-        raise ValueError(
-            f"class name {name!r} must be 1-64 letters, digits, spaces or _'.- (no markup, no '|')"
-        )
-    if name.lower() in (NONE, TIMEOUT):
-        raise ValueError(f"class name {name!r} is reserved")
 
 
 def load_study(
@@ -267,65 +274,32 @@ def _one_sentence(path: Path, error: ValidationError) -> str:
 
 
 def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
-    csv_path = config.stimuli
-    if not csv_path.is_file():
+    """stimuli.csv through the shared reader, then this study's rule: every class is among
+    the options or foil classes (or the stimulus is a practice or attention sketch)."""
+    if not config.stimuli.is_file():
         raise BadInput(
-            f"{path}: field 'stimuli' names {csv_path}, which does not exist "
+            f"{path}: field 'stimuli' names {config.stimuli}, which does not exist "
             "(stimuli.csv is written by `sketchlab generate`)"
         )
-    with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise BadInput(
-                f"{csv_path}: missing column '{missing[0]}' (needs {', '.join(REQUIRED_COLUMNS)})"
-            )
-        rows = list(reader)
-    if not rows:
-        raise BadInput(f"{csv_path}: has no stimuli rows")
+    table = read_stimuli(config.stimuli)
     known = set(config.options) | set(config.foil_classes)
     special = set(config.practice.stimuli) | {check.stimulus for check in config.attention.checks}
     stimuli: dict[str, Stimulus] = {}
-    for number, row in enumerate(rows, start=2):
-        where = f"{csv_path} row {number}"
-        stimulus_id = (row["stimulus_id"] or "").strip()
-        if not re.match(ID_PATTERN, stimulus_id):
+    for number, row in enumerate(table.to_dict("records"), start=2):
+        if row["class"] not in known and row["stimulus_id"] not in special:
             raise BadInput(
-                f"{where}: field 'stimulus_id' {stimulus_id!r} must be 1-64 of A-Z a-z 0-9 _ -"
+                f"{config.stimuli} row {number}: field 'class' {row['class']!r} is not among the "
+                f"options in {path} ({', '.join(config.options)}) nor in foil_classes"
             )
-        if stimulus_id in stimuli:
-            raise BadInput(f"{where}: field 'stimulus_id' {stimulus_id!r} appears twice")
-        class_name = (row["class"] or "").strip()
-        if class_name not in known and stimulus_id not in special:
-            raise BadInput(
-                f"{where}: field 'class' {class_name!r} is not among the options in {path} "
-                f"({', '.join(config.options)}) nor in foil_classes"
-            )
-        try:
-            n_strokes = int(row["n_strokes"])
-        except (TypeError, ValueError):
-            n_strokes = 0
-        if n_strokes < 1:
-            raise BadInput(
-                f"{where}: field 'n_strokes' {row['n_strokes']!r} must be a whole number >= 1"
-            )
-        png = (csv_path.parent / (row["png_path"] or "").strip()).resolve()
-        if not row["png_path"] or not png.is_file():
-            raise BadInput(f"{where}: field 'png_path' names {png}, which does not exist")
-        image_id = (row["image_id"] or "").strip()
-        loss = _float_or_inf(row.get("final_loss"))
-        stimulus = Stimulus(stimulus_id, image_id, class_name, n_strokes, png, loss)
-        if not stimulus.image_id:
-            raise BadInput(f"{where}: field 'image_id' is empty")
-        stimuli[stimulus_id] = stimulus
+        stimuli[row["stimulus_id"]] = Stimulus(
+            row["stimulus_id"],
+            row["image_id"],
+            row["class"],
+            row["n_strokes"],
+            row["png_file"],
+            row["final_loss"],
+        )
     return stimuli
-
-
-def _float_or_inf(value: str | None) -> float:
-    try:
-        return float(value) if value not in (None, "") else float("inf")
-    except ValueError:
-        return float("inf")
 
 
 def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Catalog:
@@ -352,7 +326,7 @@ def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Cata
             raise BadInput(
                 f"{path}: field 'attention.checks' answer {check.answer!r} is not among the options"
             )
-    if config.foil_classes and "with_none" not in config.conditions:
+    if config.foil_classes and WITH_NONE not in config.conditions:
         raise BadInput(
             f"{path}: field 'foil_classes' needs the with_none condition "
             "(a foil's correct answer is 'none')"

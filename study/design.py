@@ -19,7 +19,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.config import NONE, StudyConfig
+from sketchlab.contracts import ATTENTION, FOIL, NONE, PRACTICE, TEST, WITH_NONE
+from study.config import StudyConfig
 
 SECONDS_PER_TRIAL = 4.0
 """Planning estimate for a recognition trial (look, decide, click), used by `study check`."""
@@ -65,7 +66,7 @@ def options_for(config: StudyConfig, participant_id: str, condition: str) -> tup
     options = list(config.options)
     if config.option_order == "shuffled":
         random.Random(participant_seed(config, participant_id) ^ 0x0F7105).shuffle(options)
-    if condition == "with_none":
+    if condition == WITH_NONE:
         options.append(NONE)
     return tuple(options)
 
@@ -95,29 +96,29 @@ def trials_for(
         )
 
     practice = [
-        make(s, "practice", s.class_name, feedback=config.practice.feedback)
+        make(s, PRACTICE, s.class_name, feedback=config.practice.feedback)
         for s in (catalog.stimuli[i] for i in config.practice.stimuli)
     ]
     main = []
     for i, image_id in enumerate(catalog.test_images):
         stimulus = catalog.by_image_level[image_id][levels[(i + list_id) % len(levels)]]
-        main.append(make(stimulus, "test", stimulus.class_name))
-    if condition == "with_none":
+        main.append(make(stimulus, TEST, stimulus.class_name))
+    if condition == WITH_NONE:
         for j, image_id in enumerate(catalog.foil_images):
             stimulus = catalog.by_image_level[image_id][levels[(j + list_id) % len(levels)]]
-            main.append(make(stimulus, "foil", NONE))
+            main.append(make(stimulus, FOIL, NONE))
     rng.shuffle(main)
     checks = config.attention.checks
     n_main = len(main)
     for k, check in enumerate(checks):
         stimulus = catalog.stimuli[check.stimulus]
         if check.answer is None:
-            trial = make(stimulus, "attention", stimulus.class_name, prompt=check.prompt)
+            trial = make(stimulus, ATTENTION, stimulus.class_name, prompt=check.prompt)
         else:
             prompt = check.prompt or (
                 f"Attention check: please select “{check.answer}”, whatever the sketch shows."
             )
-            trial = make(stimulus, "attention", check.answer, prompt=prompt)
+            trial = make(stimulus, ATTENTION, check.answer, prompt=prompt)
         main.insert(round((k + 1) * n_main / (len(checks) + 1)) + k, trial)
     return [Trial(trial_index=index, **fields) for index, fields in enumerate(practice + main)]
 

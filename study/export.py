@@ -1,4 +1,4 @@
-"""`study export`: the responses long table (DESIGN.md columns, in order) and the
+"""`study export`: the responses long table (`sketchlab.contracts.RESPONSE_COLUMNS`) and the
 participants table, written atomically so a crash never leaves a half file that looks done."""
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from sketchlab.contracts import RESPONSE_COLUMNS
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
 from study.config import StudyConfig
-from study.storage import RESPONSE_COLUMNS, Storage
+from study.storage import Storage
 
 PARTICIPANT_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "status",
@@ -32,7 +33,7 @@ def participants_table(storage: Storage) -> pd.DataFrame:
 
 
 def responses_table(storage: Storage) -> pd.DataFrame:
-    """The long table: one row per answered trial, DESIGN.md columns in order."""
+    """The long table: one row per answered trial, RESPONSE_COLUMNS in order."""
     frame = storage.responses_frame()
     for column in ("list_id", "trial_index", "n_strokes", "correct", "is_none", "rt_ms"):
         frame[column] = frame[column].astype("int64")

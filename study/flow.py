@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from sketchlab.contracts import NONE, OPTION_SEPARATOR, PRACTICE, TIMEOUT
 from sketchlab.errors import BadInput
 from study.assignment import active_since, assign, validate_id
-from study.config import NONE, TIMEOUT, StudyConfig
+from study.config import StudyConfig
 from study.design import Trial, trials_for
 from study.storage import Participant, Storage, iso, utc_now
 
@@ -108,7 +109,7 @@ class ParticipantFlow:
         trial = self.current_trial
         if trial is None:
             return "done"
-        return "practice" if trial.trial_type == "practice" else "trials"
+        return PRACTICE if trial.trial_type == PRACTICE else "trials"
 
     @property
     def current_trial(self) -> Trial | None:
@@ -235,7 +236,7 @@ class ParticipantFlow:
 def response_row(
     flow: ParticipantFlow, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
 ) -> dict:
-    """The responses-table row (DESIGN.md columns) for one answer."""
+    """The responses-table row (`sketchlab.contracts.RESPONSE_COLUMNS`) for one answer."""
     participant = flow.participant
     return {
         "participant_id": flow.participant_id,
@@ -249,7 +250,7 @@ def response_row(
         "image_id": trial.image_id,
         "true_class": trial.true_class,
         "n_strokes": trial.n_strokes,
-        "options_shown": "|".join(trial.options),
+        "options_shown": OPTION_SEPARATOR.join(trial.options),
         "response": response,
         "correct": int(response == trial.correct_response),
         "is_none": int(response == NONE),

@@ -44,9 +44,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
+from sketchlab.contracts import ATTENTION, FOIL, NONE, PRACTICE, WITH_NONE, WITHOUT_NONE
 from sketchlab.errors import BadInput
 from sketchlab.reference import paper_numbers
-from study.config import NONE, StudyConfig
+from study.config import StudyConfig
 from study.design import Trial
 from study.flow import ParticipantFlow
 from study.storage import Storage, utc_now
@@ -80,8 +81,8 @@ class ResponseModel:
 def paper_model() -> ResponseModel:
     """The model calibrated to the paper's human category-recognition numbers."""
     human = paper_numbers()["human_category_recognition"]
-    with_none = {int(k): float(v) for k, v in human["with_none"].items()}
-    forced_4 = float(human["without_none"]["4"])
+    with_none = {int(k): float(v) for k, v in human[WITH_NONE].items()}
+    forced_4 = float(human[WITHOUT_NONE]["4"])
     share = (forced_4 - with_none[4]) / (1 - with_none[4])
     without_none = {level: p + share * (1 - p) for level, p in with_none.items()}
     without_none[4] = forced_4
@@ -166,7 +167,7 @@ class _Responder:
         classes = [o for o in trial.options if o != NONE]
         if self.inattentive:
             return _pick(rng, trial.options), max(0.25, rng.lognormal(math.log(0.6), 0.3))
-        if trial.trial_type == "attention":
+        if trial.trial_type == ATTENTION:
             right = rng.random() < self.model.attention_accuracy
             wrong = [o for o in classes if o != trial.correct_response]
             response = trial.correct_response if right else _pick(rng, wrong)
@@ -174,18 +175,18 @@ class _Responder:
             p_right, commit_right = self._p_pick_right(trial)
             commit_wrong = commit_right * self.model.wrong_commit_ratio
             others = [o for o in classes if o != trial.true_class]
-            picked_right = trial.trial_type != "foil" and rng.random() < p_right
+            picked_right = trial.trial_type != FOIL and rng.random() < p_right
             pick = trial.true_class if picked_right else _pick(rng, others)
             if NONE not in trial.options:
                 response = pick
-            elif trial.trial_type == "foil":
+            elif trial.trial_type == FOIL:
                 recognised = rng.random() < p_right  # seen as what it is: not an option
                 response = NONE if recognised or rng.random() > commit_wrong else pick
             else:
                 commit = commit_right if picked_right else commit_wrong
                 response = pick if rng.random() < commit else NONE
         median = 1.2 + 1.6 * (4 / trial.n_strokes) ** 0.7
-        median += 0.4 * (response == NONE) + 1.0 * (trial.trial_type == "practice")
+        median += 0.4 * (response == NONE) + 1.0 * (trial.trial_type == PRACTICE)
         return response, max(0.25, self.speed * rng.lognormal(math.log(median), 0.35))
 
 

@@ -45,15 +45,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from sketchlab.contracts import ATTENTION, RESPONSE_COLUMNS
 from sketchlab.errors import BadInput
-
-STATUSES = ("in_progress", "completed", "declined", "failed_attention", "timed_out")
-RESPONSE_COLUMNS = (
-    "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
-    "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
-    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
-)  # fmt: skip
-"""The responses table of DESIGN.md, in its order (export writes exactly these)."""
 
 metadata = MetaData()
 participants_table = Table(
@@ -365,7 +358,7 @@ class Storage:
             inserted = conn.execute(self._insert_response, values).first() is not None
             if inserted:
                 n_answered += 1
-                failures += int(row["trial_type"] == "attention" and not row["correct"])
+                failures += int(row["trial_type"] == ATTENTION and not row["correct"])
                 if failures > max_attention_failures:
                     status = "failed_attention"
                 elif n_answered >= total_trials:

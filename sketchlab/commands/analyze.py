@@ -99,7 +99,7 @@ def bench_analysis(
     ] = 20_000,
 ) -> None:
     """Time the whole report on a large simulated responses table; prints JSON."""
-    from analysis.bench import run_bench
+    from sketchlab.bench.analysis import run_bench
 
     typer.echo(json.dumps(run_bench(trials, participants, json_out), indent=2))
 

@@ -26,8 +26,8 @@ def bench_raster(
     from rich.console import Console
     from rich.table import Table
 
-    from sketchgen.bench_raster import bench_raster as run_bench
-    from sketchgen.bench_raster import geometric_mean
+    from sketchlab.bench.raster import bench_raster as run_bench
+    from sketchlab.bench.raster import geometric_mean
     from sketchlab.errors import BadInput
     from sketchlab.files import atomic_write
 

@@ -32,8 +32,8 @@ def bench_study(
     time."""
     import tempfile
 
-    from study.bench_load import run_load
-    from study.bench_storage import storage_bench
+    from sketchlab.bench.study_load import run_load
+    from sketchlab.bench.study_storage import storage_bench
 
     if postgres:  # an unreachable database stops here, before minutes of SQLite benches
         from study.storage import Storage

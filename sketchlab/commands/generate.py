@@ -119,7 +119,7 @@ def bench_generate(
 ) -> None:
     """Per-iteration cost of the paper preset at 16 strokes (render / CLIP / other) next to
     the bare RN101 floor, batched vs separate throughput, and peak memory (random weights)."""
-    from sketchgen.bench_generate import run_bench
+    from sketchlab.bench.generate import run_bench
 
     figures = run_bench(device=device, iterations=iterations, threads=threads)
     from sketchlab.files import print_json

@@ -43,8 +43,9 @@ def loss_command(
 
     from sketchgen.losses import ClipassoLoss, sketch_objective
     from sketchgen.models import RANDOM_INIT_SEED, load_clip
-    from sketchgen.preprocess import CANVAS, load_target
+    from sketchgen.preprocess import load_target
     from sketchgen.svg import read_svg
+    from sketchlab.contracts import CANVAS
 
     target = load_target(photo, mask)
     drawn = read_svg(sketch)

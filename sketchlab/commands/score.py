@@ -178,7 +178,7 @@ def bench_score(
     repeats: Annotated[int, typer.Option(min=1)] = 2,
 ) -> None:
     """Sketches/s of `score` next to bare open_clip encode_image (same batches, device, model)."""
-    from analysis.bench_score import bench_score as run_bench
+    from sketchlab.bench.score import bench_score as run_bench
     from sketchlab.files import print_json
 
     result = run_bench(

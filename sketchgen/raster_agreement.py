@@ -1,0 +1,68 @@
+"""Agreement of the rasterizer with diffvg: reference scenes, and the measures compared.
+
+A scene file (npz) holds `points` (N, 4, 2), `half_width` (N,), diffvg's `image` (H, W),
+a `target` (H, W) and diffvg's `grad` of sum((image - target)^2) w.r.t. the points; see
+tests/data/diffvg/README.md.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sketchgen.raster import render
+from sketchlab.errors import BadInput
+
+PIXEL_TOLERANCE = 0.01  # a pixel "differs" when it is off by more than this
+
+
+def load_scene(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of one reference scene; BadInput naming the file if a key is missing."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            scene = {key: data[key] for key in data.files}
+    except (OSError, ValueError) as error:
+        raise BadInput(f"{path}: not a readable npz scene file ({error}).") from error
+    for key in ("points", "half_width", "image", "target", "grad"):
+        if key not in scene:
+            raise BadInput(f"{path}: scene file has no '{key}' array.")
+    return scene
+
+
+def zero_length_strokes(points: np.ndarray) -> np.ndarray:
+    """(N,) bool: strokes whose four points coincide (diffvg gives them no gradient)."""
+    return np.ptp(points, axis=1).max(axis=-1) == 0
+
+
+def render_and_grad(scene: dict[str, np.ndarray], renderer: str = "torch"):
+    """Our image (H, W) and gradient (N, 4, 2) of sum((image - target)^2) for one scene."""
+    points = torch.tensor(scene["points"], dtype=torch.float32, requires_grad=True)
+    half_width = torch.tensor(scene["half_width"], dtype=torch.float32)
+    target = torch.tensor(scene["target"], dtype=torch.float32)
+    height, width = scene["image"].shape
+    image = render(points, half_width, (height, width), renderer=renderer)[0]
+    ((image - target) ** 2).sum().backward()
+    return image.detach().numpy(), points.grad.numpy()
+
+
+def agreement(
+    scene: dict[str, np.ndarray], image: np.ndarray, grad: np.ndarray
+) -> dict[str, float]:
+    """Pixel and gradient agreement with diffvg's stored image and gradient."""
+    diff = np.abs(image - scene["image"])
+    keep = ~zero_length_strokes(scene["points"])
+    ours, theirs = (
+        grad[keep].ravel().astype(np.float64),
+        scene["grad"][keep].ravel().astype(np.float64),
+    )
+    norm_ours, norm_theirs = np.linalg.norm(ours), np.linalg.norm(theirs)
+    cos = float(ours @ theirs / (norm_ours * norm_theirs)) if norm_ours * norm_theirs > 0 else 0.0
+    return {
+        "frac_pixels_off": float(np.mean(diff > PIXEL_TOLERANCE)),
+        "mean_abs_diff": float(diff.mean()),
+        "grad_cos": cos,
+        "grad_norm_ratio": float(norm_ours / norm_theirs) if norm_theirs > 0 else math.inf,
+    }

@@ -1,0 +1,207 @@
+"""Load test of a running study server: many participants answering at once.
+
+Each simulated participant is a protocol-level client: it opens Streamlit's websocket
+(`/_stcore/stream`) like a browser tab does, sends the same `rerun_script` messages a
+browser sends when a button is clicked, reads the page back from the `ForwardMsg`
+stream and fetches the trial image over HTTP, as a browser would. No browser runs, so 50+
+participants fit on a small machine; the server side (Streamlit, the app, ParticipantFlow,
+the database) is exactly what real participants hit.
+
+Buttons are found by their widget keys (`consent-yes`, `instructions-done`,
+`answer-<trial>-<option>`, `feedback-<trial>`), which the app keeps free of class names.
+Latency is measured from sending an answer to the end of the rerun that shows the next
+trial plus loading its image ("answer to next trial"). Some answers are sent twice in a
+row (a double click); afterwards the database is checked for lost and duplicated trials.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from study.protocol import ProtocolClient, free_port, start_server, wait_for_health
+from study.synthetic import COMPLETION_CODE, write_synthetic_study
+
+
+@dataclass
+class ParticipantResult:
+    latencies_ms: list[float] = field(default_factory=list)
+    acknowledged: list[int] = field(default_factory=list)  # trial indexes the page moved past
+    completed: bool = False
+    error: str | None = None
+
+
+async def run_participant(
+    base_url: str,
+    participant_id: str,
+    rng: random.Random,
+    think_s: tuple[float, float],
+    double_click_rate: float,
+    deadline: float,
+) -> ParticipantResult:
+    """Consent, instructions, every trial (practice feedback included), completion page."""
+    result = ParticipantResult()
+    query = f"PROLIFIC_PID={participant_id}&STUDY_ID=loadtest&SESSION_ID=s{participant_id}"
+    try:
+        async with ProtocolClient(base_url, query) as client:
+            await client.send()
+            page = await client.read_page()
+            while time.monotonic() < deadline:
+                answers = sorted(k for k in page.buttons if k.startswith("answer-"))
+                feedback = [k for k in page.buttons if k.startswith("feedback-")]
+                if "consent-yes" in page.buttons:
+                    key = "consent-yes"
+                elif "instructions-done" in page.buttons:
+                    key = "instructions-done"
+                elif answers:
+                    key = rng.choice(answers)
+                elif feedback:
+                    key = feedback[0]
+                else:
+                    result.completed = any(COMPLETION_CODE in text for text in page.texts)
+                    return result
+                await asyncio.sleep(rng.uniform(*think_s) if answers else 0.05)
+                started = time.perf_counter()
+                await client.send(page.buttons[key])
+                double = answers and rng.random() < double_click_rate
+                if double:
+                    await client.send(page.buttons[key])  # a double click during the rerun
+                page = await client.read_page()
+                for url in page.images:
+                    await asyncio.to_thread(client.fetch, url)
+                if answers:
+                    result.latencies_ms.append((time.perf_counter() - started) * 1000)
+                    result.acknowledged.append(int(key.split("-")[1]))
+                if double:  # the second click may have started one more run: take its page
+                    try:
+                        page = await asyncio.wait_for(client.read_page(), timeout=1.0)
+                    except asyncio.TimeoutError:
+                        pass
+            result.error = "deadline reached before the completion page"
+    except Exception as error:  # noqa: BLE001 - every failure is counted, none stops the bench
+        result.error = f"{type(error).__name__}: {error}"
+    return result
+
+
+def storage_backend(url: str) -> str:
+    """`sqlite` or `postgresql` from a database URL (never the URL: it may hold a password)."""
+    return url.split(":", 1)[0].split("+", 1)[0]
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
+
+
+def run_load(
+    *,
+    clients: int = 50,
+    think_s: tuple[float, float] = (0.5, 1.5),
+    double_click_rate: float = 0.1,
+    time_limit_s: float = 240,
+    seed: int = 0,
+    storage: str | None = None,
+) -> dict:
+    """Start a server, run `clients` participants at once, then check the database.
+
+    The database is a temporary SQLite file, or `storage` (e.g. PostgreSQL) under a fresh
+    study id.
+
+    lost: answers the page moved past (acknowledged) that are not in the database;
+    duplicated: rows beyond one per participant x trial, or beyond the trials a
+    participant has.
+    """
+    from study.config import load_study
+    from study.design import trials_for
+    from study.storage import Storage
+
+    with tempfile.TemporaryDirectory(prefix="sketchlab-load-") as tmp:
+        folder = Path(tmp)
+        config_path = write_synthetic_study(folder, study_id=f"load-{uuid.uuid4().hex[:12]}")
+        storage_url = storage or f"sqlite:///{folder / 'load.sqlite'}"
+        config = load_study(config_path, storage=storage_url)
+        Storage(config.storage, config.study_id).close()  # unreachable database: BadInput now
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        server = start_server(config_path, storage_url, port, folder / "server.log")
+        try:
+            wait_for_health(base_url, server)
+            rng = random.Random(seed)
+            deadline = time.monotonic() + time_limit_s
+            started = time.perf_counter()
+
+            async def everyone() -> list[ParticipantResult]:
+                return await asyncio.gather(
+                    *(
+                        run_participant(
+                            base_url,
+                            f"load{n:04d}",
+                            random.Random(rng.random()),
+                            think_s,
+                            double_click_rate,
+                            deadline,
+                        )
+                        for n in range(clients)
+                    )
+                )
+
+            results = asyncio.run(everyone())
+            wall_s = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        database = Storage(config.storage, config.study_id)
+        frame = database.responses_frame()
+        lost = duplicated = expected_completed = 0
+        for n, result in enumerate(results):
+            participant_id = f"load{n:04d}"
+            stored = frame[frame["participant_id"] == participant_id]["trial_index"].tolist()
+            lost += len(set(result.acknowledged) - set(stored))
+            participant = database.get_participant(participant_id)
+            n_trials = (
+                len(trials_for(config, participant_id, participant.condition, participant.list_id))
+                if participant
+                else 0
+            )
+            duplicated += max(len(stored) - len(set(stored)), len(stored) - n_trials, 0)
+            expected_completed += n_trials if result.completed else 0
+        completed_rows = int(
+            frame["participant_id"]
+            .isin([f"load{n:04d}" for n, r in enumerate(results) if r.completed])
+            .sum()
+        )
+        database.close()
+    latencies = [v for r in results for v in r.latencies_ms]
+    return {
+        "what": "answer-to-next-trial latency (answer sent -> next trial drawn and its image "
+        "loaded), protocol-level websocket clients against one `study serve` on loopback",
+        "storage": storage_backend(storage_url),
+        "clients": clients,
+        "think_time_s": list(think_s),
+        "double_click_rate": double_click_rate,
+        "completed": sum(r.completed for r in results),
+        "answers": len(latencies),
+        "errors": sum(r.error is not None for r in results),
+        "error_examples": sorted({r.error for r in results if r.error})[:5],
+        "latency_ms": {
+            "p50": _percentile(latencies, 50),
+            "p95": _percentile(latencies, 95),
+            "p99": _percentile(latencies, 99),
+            "mean": round(statistics.fmean(latencies), 1) if latencies else None,
+            "max": round(max(latencies), 1) if latencies else None,
+        },
+        "rows": len(frame),
+        "rows_of_completed": completed_rows,
+        "expected_rows_of_completed": expected_completed,
+        "lost": lost,
+        "duplicated": duplicated,
+        "wall_s": round(wall_s, 1),
+    }

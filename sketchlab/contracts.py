@@ -1,0 +1,171 @@
+"""The data contracts: the one home of every rule and column list the packages share.
+
+The files flow images.csv -> stimuli.csv (+ svg/, png/) -> study.yaml -> responses ->
+scores.csv -> report/. Every reader and validator in `sketchgen`, `study`, `analysis` and
+`scoring` takes its rules from here, so whatever `generate` accepts, `study check`,
+`analyze` and `score` accept too. The columns of each file are documented in the doc of the
+step that writes it (docs/generation.md, docs/study.md, docs/analysis.md, docs/scoring.md).
+
+Two kinds of names:
+
+- **ids** (image, stimulus, study, participant ids, completion codes) reach file names,
+  URLs and database keys, so they stay plain: 1-64 of A-Z a-z 0-9 _ - (`is_valid_id`).
+  `sketchlab images` derives image ids from file names with `slug_ids`.
+- **class names** are display text (button labels, report headings): any printable Unicode
+  up to 64 characters without markup characters or the option separator `|`
+  (`class_name_problem`), always HTML-escaped where shown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+CANVAS = 224
+"""Side of the square canvas every sketch is optimised and stored on, in pixels."""
+
+# --- ids ----------------------------------------------------------------------------------
+
+MAX_ID_LENGTH = 64
+ID_CHARACTERS = "A-Z a-z 0-9 _ -"
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+MAX_STROKES = 1024
+"""The largest stroke count a level may have."""
+
+
+def is_valid_id(value: object) -> bool:
+    """True for a str of 1-64 of A-Z a-z 0-9 _ - (a full match: no trailing newline)."""
+    return isinstance(value, str) and _ID.fullmatch(value) is not None
+
+
+def id_problem(value: object) -> str | None:
+    """Why `value` is not a valid id (a phrase to follow the field name), or None."""
+    if is_valid_id(value):
+        return None
+    return f"{value!r} must be 1-{MAX_ID_LENGTH} of {ID_CHARACTERS}"
+
+
+def stimulus_id(image_id: str, n_strokes: int) -> str:
+    """The id of an image's sketch at one level, e.g. `duck_4strokes`."""
+    return f"{image_id}_{n_strokes}strokes"
+
+
+MAX_IMAGE_ID_LENGTH = MAX_ID_LENGTH - len(stimulus_id("", MAX_STROKES))
+"""Image ids leave room for the longest stimulus-id suffix (`_1024strokes`)."""
+
+
+def image_id_problem(value: object) -> str | None:
+    """Why `value` cannot be an image id (its stimulus ids must be valid ids too), or None."""
+    if not is_valid_id(value):
+        return f"{value!r} must be 1-{MAX_IMAGE_ID_LENGTH} of {ID_CHARACTERS}"
+    if len(value) > MAX_IMAGE_ID_LENGTH:
+        return (
+            f"{value!r} is {len(value)} characters; at most {MAX_IMAGE_ID_LENGTH}, so that its "
+            f"stimulus ids ({stimulus_id(value, MAX_STROKES)!r}) stay within {MAX_ID_LENGTH}"
+        )
+    return None
+
+
+def slug_ids(names: Iterable[str], max_length: int = MAX_IMAGE_ID_LENGTH) -> list[str]:
+    """Valid, distinct ids for `names` (e.g. file names without extension), in order.
+
+    Accents are transliterated to ASCII ("Café" -> "Cafe"), every other character outside
+    A-Z a-z 0-9 _ - becomes "_" ("Mona.Lisa" -> "Mona_Lisa", "Tree One" -> "Tree_One"), and
+    a name that would repeat an earlier id gets a numeric suffix ("Tree_One_2").
+    """
+    taken: set[str] = set()
+    ids = []
+    for name in names:
+        ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", ascii_name).strip("_") or "image"
+        base = base[:max_length]
+        candidate, number = base, 1
+        while candidate.lower() in taken:  # case-insensitive: file systems often are
+            number += 1
+            suffix = f"_{number}"
+            candidate = base[: max_length - len(suffix)] + suffix
+        taken.add(candidate.lower())
+        ids.append(candidate)
+    return ids
+
+
+# --- class names --------------------------------------------------------------------------
+
+MAX_CLASS_LENGTH = 64
+MARKUP_CHARACTERS = "<>"
+OPTION_SEPARATOR = "|"
+"""Separates the buttons in responses.options_shown, so no class name may contain it."""
+
+
+def class_name_problem(name: object) -> str | None:
+    """Why `name` cannot be a class name (a phrase naming the value), or None.
+
+    Allowed: 1-64 printable Unicode characters (letters with accents, spaces, dots, digits,
+    apostrophes...), no leading or trailing space, none of < > |, and not a reserved answer.
+    """
+    if not isinstance(name, str) or not name:
+        return f"{name!r} is not a class name (it is empty)"
+    if len(name) > MAX_CLASS_LENGTH:
+        return f"class name {name!r} is longer than {MAX_CLASS_LENGTH} characters"
+    if name != name.strip():
+        return f"class name {name!r} starts or ends with a space"
+    if not name.isprintable():
+        return f"class name {name!r} contains a control or non-printable character"
+    bad = sorted(set(name) & set(MARKUP_CHARACTERS + OPTION_SEPARATOR))
+    if bad:
+        return f"class name {name!r} contains {' '.join(bad)} (markup or the option separator)"
+    if name.lower() in RESERVED_ANSWERS:
+        return f"class name {name!r} is reserved: it is the answer {name.lower()!r} in responses"
+    return None
+
+
+# --- answers, conditions, trial types -----------------------------------------------------
+
+NONE = "none"
+"""The response (and option value) of the "None of these" button."""
+TIMEOUT = "timeout"
+"""The response stored when a trial's time limit ran out before an answer."""
+RESERVED_ANSWERS = (NONE, TIMEOUT)
+
+WITHOUT_NONE = "without_none"
+WITH_NONE = "with_none"
+CONDITIONS = (WITHOUT_NONE, WITH_NONE)
+"""Between-subjects conditions, forced choice first (the order of tables and figures)."""
+
+PRACTICE, ATTENTION, FOIL, TEST = TRIAL_TYPES = ("practice", "attention", "foil", "test")
+"""practice (with feedback), attention checks, foils (no correct class shown: "none" is
+right) and test trials (the only ones counted towards accuracy)."""
+
+# --- columns ------------------------------------------------------------------------------
+
+IMAGES_REQUIRED = ("image_id", "class", "path")
+IMAGES_COLUMNS = (*IMAGES_REQUIRED, "mask_path", "file_name")
+"""images.csv; `mask_path` and `file_name` (the photo's original file name, written by
+`sketchlab images`) are optional."""
+
+STIMULI_COLUMNS = (
+    "stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "svg_path", "png_path",
+    "final_loss", "best_iteration", "iterations", "loss_model", "preset", "seconds", "device",
+)  # fmt: skip
+"""stimuli.csv as `sketchlab generate` writes it, one row per sketch."""
+STIMULI_REQUIRED = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
+"""The columns every reader of stimuli.csv needs (a hand-made one may have only these)."""
+
+RESPONSE_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
+    "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
+    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
+)  # fmt: skip
+"""The responses long table, one row per trial, in this order (`study export` writes it)."""
+RESPONSE_REQUIRED = (
+    "participant_id", "condition", "trial_type", "true_class", "n_strokes", "response",
+    "correct",
+)  # fmt: skip
+"""The columns the analysis cannot do without; the others switch on extra analyses."""
+
+SCORE_REQUIRED = (
+    "stimulus_id", "class", "n_strokes", "model", "pretrained", "prompt_set", "correct_top1",
+)  # fmt: skip
+"""The columns of scores.csv the report reads (`sketchlab score` writes many more)."""

@@ -1,0 +1,135 @@
+"""Talking to a running study server the way a browser tab does (Streamlit's websocket
+protocol), and starting one on loopback: used by the load bench and the server tests."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(base_url: str, process: subprocess.Popen | None, timeout_s: float = 60) -> None:
+    """Poll Streamlit's `/_stcore/health` until it answers `ok`; raise if the server process
+    exits first or does not answer within `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"study server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base_url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"study server at {base_url} was not healthy within {timeout_s:.0f} s")
+
+
+def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> subprocess.Popen:
+    """`sketchlab study serve` on loopback as a child process (logs to `log_path`)."""
+    command = [
+        sys.executable,
+        "-m",
+        "sketchlab",
+        "study",
+        "serve",
+        str(config_path),
+        "--storage",
+        storage,
+        "--port",
+        str(port),
+        "--address",
+        "127.0.0.1",
+    ]
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+@dataclass
+class Page:
+    """What one rerun showed: buttons by widget key, image URLs, text."""
+
+    buttons: dict[str, str] = field(default_factory=dict)  # key -> widget id
+    images: list[str] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+class ProtocolClient:
+    """One browser tab, speaking Streamlit's websocket protocol."""
+
+    def __init__(self, base_url: str, query_string: str):
+        self.base_url = base_url
+        self.query_string = query_string
+        self.socket = None
+
+    async def __aenter__(self) -> ProtocolClient:  # noqa: PYI034
+        import websockets
+
+        url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
+        self.socket = await websockets.connect(url, subprotocols=["streamlit"], max_size=None)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.socket.close()
+
+    async def send(self, click: str | None = None) -> None:
+        """Request a rerun, with the button of widget id `click` pressed."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+
+        message = BackMsg()
+        message.rerun_script.query_string = self.query_string
+        message.rerun_script.page_script_hash = ""
+        if click is not None:
+            widget = message.rerun_script.widget_states.widgets.add()
+            widget.id = click
+            widget.trigger_value = True
+        await self.socket.send(message.SerializeToString())
+
+    async def read_page(self) -> Page:
+        """Collect the elements of one complete rerun (a run cut short by the next rerun
+        request, as after a double click, is discarded)."""
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        finished = ForwardMsg.ScriptFinishedStatus
+        page = Page()
+        while True:
+            message = ForwardMsg()
+            message.ParseFromString(await self.socket.recv())
+            kind = message.WhichOneof("type")
+            if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
+                element = message.delta.new_element
+                which = element.WhichOneof("type")
+                if which == "button":
+                    page.buttons[_widget_key(element.button.id)] = element.button.id
+                elif which == "imgs":
+                    page.images.extend(image.url for image in element.imgs.imgs)
+                elif which == "markdown":
+                    page.texts.append(element.markdown.body)
+                elif which == "code":
+                    page.texts.append(element.code.code_text)
+            elif kind == "script_finished":
+                if message.script_finished == finished.FINISHED_SUCCESSFULLY:
+                    return page
+                if message.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
+                    page = Page()
+
+    def fetch(self, url: str) -> int:
+        """GET a media URL as the browser would; returns the byte count."""
+        with urllib.request.urlopen(self.base_url + url, timeout=30) as response:
+            return len(response.read())
+
+
+def _widget_key(widget_id: str) -> str:
+    """`$$ID-<hash>-<user key>` -> `<user key>` (keys may contain '-')."""
+    return widget_id.split("-", 2)[2] if widget_id.startswith("$$ID-") else widget_id

@@ -1,0 +1,136 @@
+"""The report folder: tables, figures, a self-contained index.html, odd studies."""
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.accuracy import ACCURACY_COLUMNS
+from analysis.report import ReportOptions, build_report
+from analysis.synthetic import simulate_responses
+
+FAST = {"n_boot": 200, "mixed_max_trials": 300}
+
+
+def _scores_for(trials: pd.DataFrame) -> pd.DataFrame:
+    """A scores table as `sketchlab score` writes it (two models, one of them the loss model)."""
+    stimuli = trials.loc[
+        trials["trial_type"] == "test", ["stimulus_id", "true_class", "n_strokes"]
+    ].drop_duplicates()
+    rng = np.random.default_rng(0)
+    frames = []
+    for model, pretrained, circular in (
+        ("ViT-B-32", "laion2b_s34b_b79k", 0),
+        ("RN101", "openai", 1),
+    ):
+        frames.append(
+            pd.DataFrame(
+                {
+                    "stimulus_id": stimuli["stimulus_id"].astype(str),
+                    "class": stimuli["true_class"].astype(str),
+                    "n_strokes": stimuli["n_strokes"].astype(int),
+                    "model": model,
+                    "pretrained": pretrained,
+                    "prompt_set": "sketch",
+                    "circular": circular,
+                    "correct_top1": (
+                        rng.random(len(stimuli)) < stimuli["n_strokes"].to_numpy() / 40 + 0.3
+                    ).astype(int),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    trials = simulate_responses(3_000, 120, foils_per_participant=2, seed=5)
+    trials.to_csv(folder / "responses.csv", index=False)
+    _scores_for(trials).to_csv(folder / "scores.csv", index=False)
+    out = folder / "report"
+    build_report(
+        folder / "responses.csv", out, ReportOptions(scores_path=folder / "scores.csv", **FAST)
+    )
+    return out
+
+
+def test_report_has_tables_and_figures(report):
+    accuracy = pd.read_csv(report / "accuracy.csv")
+    assert list(accuracy.columns) == ACCURACY_COLUMNS
+    assert len(accuracy) == 2 * 5 * 4
+    by_level = pd.read_csv(report / "accuracy_by_level.csv")
+    assert list(by_level.columns) == ACCURACY_COLUMNS and set(by_level["class"]) == {"all"}
+    assert by_level["n_trials"].sum() == accuracy["n_trials"].sum()
+    assert set(pd.read_csv(report / "exclusions.csv")["rule"]) >= {
+        "failed attention checks",
+        "too fast (participant)",
+    }
+    comparison = pd.read_csv(report / "comparison.csv")
+    assert list(comparison["n_strokes"]) == [4, 8, 16, 32] and comparison["n_foils"].gt(0).all()
+    assert (report / "mixed_model.csv").is_file()
+    for stem in (
+        "none_contrast",
+        "accuracy_vs_strokes",
+        "accuracy_bars",
+        "confusion",
+        "human_vs_clip",
+    ):
+        for suffix in (".png", ".svg"):
+            assert (report / "figures" / f"{stem}{suffix}").stat().st_size > 1000
+
+
+def test_index_html_is_self_contained(report):
+    page = (report / "index.html").read_text()
+    references = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", page)
+    assert references and all(ref.startswith("data:image/png;base64,") for ref in references)
+    assert "<link" not in page and "@import" not in page
+    assert len(re.findall("<img", page)) == 5
+
+
+def test_index_html_says_what_is_simulated_and_flags_circular_scores(report):
+    page = (report / "index.html").read_text()
+    assert "Simulated responses" in page
+    assert "Circular score" in page and "RN101" in page
+    assert "Mixed-effects logistic model" in page and "Not fitted" not in page
+    assert "36.0%" in page and "76.0%" in page  # the paper's numbers as references
+    assert "caution" in page
+
+
+def test_one_condition_study_in_progress(tmp_path):
+    trials = simulate_responses(
+        900,
+        60,
+        conditions=("with_none",),
+        classes=("cat", "cow", "dog"),
+        levels=(4, 8, 16),
+        attention_per_participant=0,
+        seed=6,
+    )
+    last_five = trials["participant_id"].isin(trials["participant_id"].unique()[-5:])
+    unfinished = last_five & (trials["trial_index"] > 8)
+    trials = trials[~unfinished]
+    trials.to_csv(tmp_path / "responses.csv", index=False)
+    build_report(
+        tmp_path / "responses.csv", tmp_path / "report", ReportOptions(simulated=False, **FAST)
+    )
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "Only one condition" in page and "Simulated responses" not in page
+    exclusions = pd.read_csv(tmp_path / "report" / "exclusions.csv").set_index("rule")
+    assert exclusions.loc["incomplete session", "sessions_excluded"] == 5
+    assert set(pd.read_csv(tmp_path / "report" / "accuracy.csv")["condition"]) == {"with_none"}
+    assert not (tmp_path / "report" / "comparison.csv").exists()
+
+
+def test_study_with_nobody_finished_yet(tmp_path):
+    trials = simulate_responses(200, 10, attention_per_participant=0)
+    status = pd.DataFrame(
+        {"participant_id": trials["participant_id"].unique(), "status": "in_progress"}
+    )
+    trials.to_csv(tmp_path / "responses.csv", index=False)
+    status.to_csv(tmp_path / "responses.participants.csv", index=False)
+    build_report(tmp_path / "responses.csv", tmp_path / "report", ReportOptions(**FAST))
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "No test trials remain" in page
+    assert pd.read_csv(tmp_path / "report" / "accuracy.csv").empty

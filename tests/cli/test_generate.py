@@ -1,0 +1,304 @@
+"""`sketchlab generate` end to end (weight-free xdog method) and every bad input it refuses."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from sketchgen.svg import read_svg
+from sketchlab.cli import main
+from sketchlab.contracts import STIMULI_COLUMNS
+from tests.conftest import TEST_DATA
+
+PHOTOS = TEST_DATA / "generate"
+QUICK = [
+    "--method",
+    "xdog",
+    "--init",
+    "edges",
+    "--preset",
+    "demo",
+    "--iterations",
+    "12",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
+
+
+def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
+    """Run the real CLI in-process; return (exit code, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
+    try:
+        main()
+        code = 0
+    except SystemExit as exit_:
+        code = exit_.code or 0
+    return code, capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A small finished xdog run: 2 photos x levels 2, 4 x seeds 0, 1 (12 iterations)."""
+    out = tmp_path_factory.mktemp("run") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            sys,
+            "argv",
+            [
+                "sketchlab",
+                "generate",
+                str(PHOTOS / "images.csv"),
+                "--levels",
+                "2",
+                "4",
+                "--seeds",
+                "0",
+                "1",
+                "--out",
+                str(out),
+                *QUICK,
+            ],
+        )
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    assert exit_.value.code in (0, None)
+    return out
+
+
+def test_xdog_run_writes_every_output_of_a_run_folder(finished_run):
+    stimuli = pd.read_csv(finished_run / "stimuli.csv")
+    assert tuple(stimuli.columns) == STIMULI_COLUMNS
+    assert list(zip(stimuli["image_id"], stimuli["n_strokes"])) == [
+        ("duck", 2),
+        ("duck", 4),
+        ("sedan", 2),
+        ("sedan", 4),
+    ]
+    assert set(stimuli["method"]) == {"xdog"} and set(stimuli["preset"]) == {"demo"}
+    assert set(stimuli["class"]) == {"bird", "car"}
+    for row in stimuli.to_dict("records"):
+        sketch = read_svg(finished_run / row["svg_path"])
+        assert sketch.points.shape == (row["n_strokes"], 4, 2)
+        assert Image.open(finished_run / row["png_path"]).size == (448, 448)
+        seeds = [
+            json.loads(
+                (
+                    finished_run
+                    / "seeds"
+                    / row["image_id"]
+                    / f"{row['n_strokes']}strokes_seed{s}.json"
+                ).read_text()
+            )
+            for s in (0, 1)
+        ]
+        assert row["final_loss"] == pytest.approx(min(s["loss"] for s in seeds))
+        assert row["seed"] == min(seeds, key=lambda s: s["loss"])["seed"]
+        assert row["seconds"] > 0 and row["device"] == "cpu" and row["iterations"] <= 12
+        curve = pd.read_csv(
+            finished_run
+            / "curves"
+            / row["image_id"]
+            / f"{row['n_strokes']}strokes_seed{row['seed']}.csv"
+        )
+        assert len(curve) == row["iterations"] and curve["eval_total"].notna().iloc[0]
+        assert curve.loc[row["best_iteration"], "eval_total"] == pytest.approx(row["final_loss"])
+    for image_id in ("duck", "sedan"):
+        assert Image.open(finished_run / "sheets" / f"{image_id}.png").width > 448
+        assert (finished_run / "curves" / f"{image_id}.png").stat().st_size > 0
+    run = json.loads((finished_run / "run.json").read_text())
+    assert run["settings"]["levels"] == [2, 4] and run["settings"]["init"] == "edges"
+    assert run["sessions"][0]["versions"]["torch"] == torch.__version__.split("+")[0] or run[
+        "sessions"
+    ][0]["versions"]["torch"].startswith(torch.__version__.split("+")[0])
+    assert run["sessions"][0]["models"]["loss"]["name"] == "xdog"
+
+
+def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, capsys):
+    before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
+    code, _ = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--levels",
+        2,
+        4,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        finished_run,
+        *QUICK,
+    )
+    assert code == 0
+    after = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
+    assert after == before
+
+
+def test_init_svg_starts_every_seed_from_its_strokes(finished_run, tmp_path, monkeypatch, capsys):
+    start = finished_run / "seeds" / "duck" / "4strokes_seed1.svg"
+    code, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--init",
+        start,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        tmp_path / "run",
+        "--method",
+        "xdog",
+        "--preset",
+        "demo",
+        "--iterations",
+        1,
+        "--device",
+        "cpu",
+        "--no-progress",
+    )
+    assert code == 0, err
+    stimuli = pd.read_csv(tmp_path / "run" / "stimuli.csv")
+    assert stimuli["n_strokes"].tolist() == [4, 4] and stimuli["best_iteration"].tolist() == [0, 0]
+    for path in stimuli["svg_path"]:  # one iteration: the kept iterate is the start itself
+        torch.testing.assert_close(read_svg(tmp_path / "run" / path).points, read_svg(start).points)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["settings"]["init"] == "svg"
+
+
+def _write_csv(folder: Path, text: str) -> Path:
+    for name in ("duck.jpg", "duck_mask.png", "sedan.jpg"):
+        shutil.copy(PHOTOS / name, folder / name)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    Image.new("L", (10, 10), 255).save(folder / "small_mask.png")
+    path = folder / "images.csv"
+    path.write_text(text)
+    return path
+
+
+HEADER = "image_id,class,path,mask_path\n"
+GOOD = HEADER + "duck,bird,duck.jpg,duck_mask.png\n"
+BAD_INPUTS = {
+    "missing image": (HEADER + "duck,bird,gone.jpg,\n", [], ["row 2", "path", "gone.jpg"]),
+    "unreadable image": (HEADER + "duck,bird,broken.jpg,\n", [], ["row 2", "broken.jpg"]),
+    "empty csv": ("", [], ["images.csv"]),
+    "no rows": (HEADER, [], ["no images"]),
+    "no class column": ("image_id,path\nduck,duck.jpg\n", [], ["class"]),
+    "duplicate image id": (GOOD + "duck,car,sedan.jpg,\n", [], ["row 3", "image_id", "duck"]),
+    "mask of wrong size": (
+        HEADER + "duck,bird,duck.jpg,small_mask.png\n",
+        [],
+        ["row 2", "mask_path", "small_mask.png"],
+    ),
+    "level 0": (GOOD, ["--levels", "0", "4"], ["--levels 0"]),
+    "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 1025"]),
+    "unknown preset": (GOOD, ["--preset", "slow"], ["--preset", "slow"]),
+    "unknown model": (
+        GOOD,
+        ["--method", "clipasso", "--loss-model", "RN999", "--weights", "random"],
+        ["RN999"],
+    ),
+    "bad device": (GOOD, ["--device", "tpu"], ["--device", "tpu"]),
+    "weights not downloadable": (GOOD, ["--method", "clipasso"], ["RN101", "download"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
+    case, finished_run, tmp_path, monkeypatch, capsys
+):
+    from huggingface_hub import constants
+
+    from sketchgen import models
+
+    csv_text, extra, expected = BAD_INPUTS[case]
+    # offline with empty caches, even on a machine that has the weights or a network
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf"))
+    monkeypatch.setattr(models, "OPENAI_URL_CACHE", tmp_path / "clip")
+    images_csv = _write_csv(tmp_path, csv_text)
+    # a model problem is only found after the run folder's own settings check, so those
+    # cases go to a new folder, which must still not exist afterwards
+    out = tmp_path / "new_run" if "--method" in extra else finished_run
+    before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*")}
+    args = ["--levels", "2", "4", "--seeds", "0", "1", *QUICK]
+    code, err = run_cli(monkeypatch, capsys, "generate", images_csv, "--out", out, *args, *extra)
+    assert code == 2, err
+    assert err.startswith("sketchlab: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    for word in expected:
+        assert word in err
+    assert {p: p.stat().st_mtime_ns for p in finished_run.rglob("*")} == before
+    assert not (tmp_path / "new_run").exists()
+
+
+def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monkeypatch, capsys):
+    code, err = run_cli(
+        monkeypatch,
+        capsys,
+        "generate",
+        PHOTOS / "images.csv",
+        "--levels",
+        2,
+        8,
+        "--seeds",
+        0,
+        1,
+        "--out",
+        finished_run,
+        *QUICK,
+    )
+    assert code == 2 and "levels" in err and "new --out" in err
+
+
+def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkeypatch):
+    from sketchgen import runner
+    from sketchlab.errors import BadInput
+
+    sizes = []
+    real = runner.optimize_sketches
+
+    def tight_memory(jobs, *args, **kwargs):
+        sizes.append(len(jobs))
+        if len(jobs) > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "optimize_sketches", tight_memory)
+    out = runner.generate(
+        PHOTOS / "images.csv",
+        tmp_path / "run",
+        levels=(2, 3),
+        seeds=(0, 1),
+        preset="demo",
+        init="edges",
+        iterations=3,
+        device="cpu",
+        progress=False,
+        max_batch_sketches=4,
+    )
+    assert sizes[:3] == [4, 2, 2] and len(pd.read_csv(out / "stimuli.csv")) == 4
+
+    def no_memory(jobs, *args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(runner, "optimize_sketches", no_memory)
+    with pytest.raises(BadInput, match="ran out of memory"):
+        runner.generate(
+            PHOTOS / "images.csv",
+            tmp_path / "run2",
+            levels=(2,),
+            seeds=(0,),
+            preset="demo",
+            init="edges",
+            iterations=3,
+            device="cpu",
+            progress=False,
+        )

@@ -1,0 +1,297 @@
+"""`sketchlab study check|simulate|export` as a user runs them, and every bad input:
+one sentence naming the file and field on stderr, exit code 2."""
+
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from sketchlab.cli import main
+from tests.conftest import TEST_DATA
+
+
+def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real CLI entry point in-process; returns (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["sketchlab", *args])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    out, err = capsys.readouterr()
+    return exited.value.code or 0, out, err
+
+
+@pytest.fixture
+def study_dir(tmp_path) -> Path:
+    folder = tmp_path / "study"
+    shutil.copytree(TEST_DATA / "study", folder)
+    return folder
+
+
+def edit_yaml(folder: Path, **changes) -> str:
+    path = folder / "study.yaml"
+    data = yaml.safe_load(path.read_text())
+    data.update(changes)
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def test_check_prints_the_design(monkeypatch, capsys, study_dir):
+    code, out, err = run(monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"))
+    assert code == 0, err
+    assert "cells (8)" in out and "with_none/list0" in out
+    assert "with_none: 12 trials per participant" in out and "min" in out
+    assert (study_dir / "test-study.db").is_file()  # default storage: next to the YAML
+
+
+def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postgres_url):
+    code, out, _ = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "check",
+        str(study_dir / "study.yaml"),
+        "--storage",
+        postgres_url,
+    )
+    assert code == 0
+    assert "***" in out and ":postgres@" not in out
+
+
+def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tmp_path):
+    db = f"sqlite:///{tmp_path / 'sim.db'}"
+    yaml_path = str(study_dir / "study.yaml")
+    code, out, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "simulate",
+        yaml_path,
+        "--participants",
+        "24",
+        "--seed",
+        "3",
+        "--storage",
+        db,
+    )
+    assert code == 0, err
+    assert '"participants": 24' in out and "not a result" in out
+    for name in ("responses.csv", "responses.parquet"):
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "study",
+            "export",
+            yaml_path,
+            "--out",
+            str(tmp_path / "out" / name),
+            "--storage",
+            db,
+        )
+        assert code == 0, err
+    csv = pd.read_csv(tmp_path / "out" / "responses.csv")
+    parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
+    assert len(csv) == len(parquet) > 200
+    assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
+    participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
+    assert len(participants) == 24
+    assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+
+
+def test_the_sketchlab_command_runs_as_installed(study_dir):
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "sketchlab"),
+            "study",
+            "check",
+            str(study_dir / "study.yaml"),
+            "--storage",
+            "postgresql+psycopg://u:secret@127.0.0.1:1/none",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("sketchlab: cannot reach the database")
+    assert "secret" not in result.stderr
+    assert "torch" not in result.stderr
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _break_png(folder: Path) -> str:
+    (folder / "png" / "cat0_4strokes.png").write_bytes(b"not a png")
+    return str(folder / "study.yaml")
+
+
+def _remove_png(folder: Path) -> str:
+    (folder / "png" / "dog1_16strokes.png").unlink()
+    return str(folder / "study.yaml")
+
+
+def _unknown_class(folder: Path) -> str:
+    csv = folder / "stimuli.csv"
+    csv.write_text(csv.read_text().replace(",horse,", ",zebra,"))
+    return str(folder / "study.yaml")
+
+
+def _too_few_images(folder: Path) -> str:
+    csv = folder / "stimuli.csv"
+    keep = [
+        line
+        for line in csv.read_text().splitlines()
+        if line.split(",")[1] in ("image_id", "cat0", "dog0", "bird0", "cat_practice", "dog_catch")
+    ]
+    csv.write_text("\n".join(keep) + "\n")
+    return str(folder / "study.yaml")
+
+
+def _missing_level(folder: Path) -> str:
+    csv = folder / "stimuli.csv"
+    csv.write_text(
+        "\n".join(
+            line for line in csv.read_text().splitlines() if not line.startswith("car1_8strokes,")
+        )
+        + "\n"
+    )
+    return str(folder / "study.yaml")
+
+
+def _only_study_id(folder: Path) -> str:
+    (folder / "study.yaml").write_text("study_id: x\n")
+    return str(folder / "study.yaml")
+
+
+def _malformed(folder: Path) -> str:
+    (folder / "study.yaml").write_text("study_id: x\noptions: [cat, dog\n")
+    return str(folder / "study.yaml")
+
+
+BAD_INPUTS = {
+    "malformed YAML": (_malformed, "malformed YAML at line"),
+    "unknown key": (lambda f: edit_yaml(f, colour="blue"), "unknown field 'colour'"),
+    "missing required field": (_only_study_id, "required field 'stimuli' is missing"),
+    "stimuli.csv missing": (lambda f: edit_yaml(f, stimuli="nope.csv"), "field 'stimuli' names"),
+    "stimulus file missing": (_remove_png, "field 'png_path' names"),
+    "unreadable PNG": (_break_png, "is not a readable image"),
+    "class not among options": (_unknown_class, "field 'class' 'zebra' is not among the options"),
+    "fewer images than lists": (_too_few_images, "needs at least 4"),
+    "image missing a level": (_missing_level, "has no sketch with n_strokes=8"),
+    "practice stimulus unknown": (
+        lambda f: edit_yaml(f, practice={"stimuli": ["ghost"]}),
+        "field 'practice.stimuli'",
+    ),
+    "attention answer not an option": (
+        lambda f: edit_yaml(
+            f, attention={"checks": [{"stimulus": "catch_dog", "answer": "zebra"}]}
+        ),
+        "field 'attention.checks'",
+    ),
+    "bad study id": (lambda f: edit_yaml(f, study_id="<script>"), "field 'study_id'"),
+    "option with markup": (lambda f: edit_yaml(f, options=["cat", "<b>dog</b>"]), "field 'options"),
+    "unknown condition": (lambda f: edit_yaml(f, conditions=["maybe_none"]), "field 'conditions"),
+    "missing study file": (lambda f: str(f / "absent.yaml"), "study file does not exist"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_sentence_and_exit_2(monkeypatch, capsys, study_dir, case):
+    make, expected = BAD_INPUTS[case]
+    path = make(study_dir)
+    code, _, err = run(
+        monkeypatch, capsys, "study", "check", path, "--storage", f"sqlite:///{study_dir / 'x.db'}"
+    )
+    assert code == 2
+    assert err.startswith("sketchlab: ") and expected in err, err
+    assert err.count("\n") == 1
+    assert "yaml" in err or "stimuli.csv" in err
+
+
+def test_unreachable_database_is_exit_2_naming_the_url(monkeypatch, capsys, study_dir):
+    url = f"postgresql+psycopg://user:hunter2@127.0.0.1:{_closed_port()}/study"
+    for command in (["check"], ["export", "--out", str(study_dir / "r.csv")]):
+        code, _, err = run(
+            monkeypatch,
+            capsys,
+            "study",
+            command[0],
+            str(study_dir / "study.yaml"),
+            *command[1:],
+            "--storage",
+            url,
+        )
+        assert code == 2
+        assert "cannot reach the database postgresql+psycopg://user:***@127.0.0.1" in err
+        assert "hunter2" not in err
+
+
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "sqlite://", "sqlite:///:memory:", "not a url"])
+def test_unusable_storage_url_is_exit_2(monkeypatch, capsys, study_dir, url):
+    code, _, err = run(
+        monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"), "--storage", url
+    )
+    assert code == 2 and "field 'storage'" in err
+
+
+def test_export_refuses_an_unknown_format(monkeypatch, capsys, study_dir, tmp_path):
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "export",
+        str(study_dir / "study.yaml"),
+        "--out",
+        str(tmp_path / "r.xlsx"),
+        "--storage",
+        f"sqlite:///{tmp_path / 'x.db'}",
+    )
+    assert code == 2 and "must end in .csv or .parquet" in err
+
+
+def test_simulate_refuses_a_database_with_real_participants(
+    monkeypatch, capsys, study_dir, tmp_path
+):
+    from study.config import load_study
+    from study.flow import ParticipantFlow
+    from study.storage import Storage
+
+    db = f"sqlite:///{tmp_path / 'real.db'}"
+    config = load_study(study_dir / "study.yaml", db)
+    storage = Storage(db, config.study_id)
+    ParticipantFlow.open(config, storage, "5f8a9b2c3d4e5f6a7b8c9d0e").consent(True)
+    storage.close()
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "simulate",
+        str(study_dir / "study.yaml"),
+        "--participants",
+        "2",
+        "--storage",
+        db,
+    )
+    assert code == 2 and "real participants" in err
+
+
+def test_study_code_never_imports_torch_or_sketchgen():
+    """A study server needs neither: checked in a fresh interpreter."""
+    probe = (
+        "import sys, study.config, study.design, study.storage, study.assignment, study.flow, "
+        "study.simulate, study.export, study.synthetic, study.protocol, sketchlab.cli; "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'sketchgen')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

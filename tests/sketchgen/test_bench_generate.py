@@ -1,0 +1,45 @@
+"""`sketchlab bench generate`'s figures, on the tiny RN-shaped test model (fast, offline)."""
+
+import math
+
+import torch
+
+from sketchlab.bench.generate import run_bench
+
+
+def test_bench_generate_reports_every_figure_with_consistent_parts():
+    threads = torch.get_num_threads()
+    try:
+        figures = run_bench(device="cpu", iterations=2, threads=1, model_name="RN-tiny")
+    finally:
+        torch.set_num_threads(threads)
+
+    split = figures["per_sketch_16_strokes_paper_ms"]
+    assert set(split) == {
+        "total",
+        "render",
+        "clip",
+        "other",
+        "of_which_augmentation",
+        "of_which_eval_amortised",
+        "bare_model_floor",
+        "total_over_floor",
+        "loss_tower_floor",
+        "total_over_loss_tower_floor",
+    }
+    assert all(math.isfinite(v) for v in split.values())
+    assert split["total"] > 0 and split["render"] > 0 and split["bare_model_floor"] > 0
+    assert math.isclose(split["render"] + split["clip"] + split["other"], split["total"])
+    assert math.isclose(split["total_over_floor"], split["total"] / split["bare_model_floor"])
+    throughput = figures["throughput_sketch_iterations_per_s"]
+    assert all(
+        throughput[key] > 0
+        for key in (
+            "batch_4_levels_x_3_seeds",
+            "batch_4_levels_x_3_seeds_shared_augmentations",
+            "separate_12_runs",
+        )
+    )
+    assert set(throughput["single_run_ms_per_iteration_by_strokes"]) == {4, 8, 16, 32}
+    assert figures["memory_per_sketch_in_batch_mib"]["autograd_saved"] > 0
+    assert figures["torch_threads"] == 1

@@ -1,0 +1,255 @@
+"""Storage and the participant flow on SQLite and on a real PostgreSQL server: nothing lost,
+nothing doubled, balanced assignment, resume, statuses, studies kept apart."""
+
+import threading
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from sketchlab.errors import BadInput
+from study.assignment import assign
+from study.config import load_study
+from study.design import cells
+from study.flow import ParticipantFlow
+from study.storage import Storage
+from tests.conftest import TEST_DATA
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def config(storage_url):
+    """The test study under a unique study_id, so tests sharing one PostgreSQL don't collide."""
+    base = load_study(TEST_DATA / "study" / "study.yaml", storage=storage_url, verify_images=False)
+    return base.model_copy(update={"study_id": f"t-{uuid.uuid4().hex[:12]}"})
+
+
+@pytest.fixture
+def storage(config):
+    db = Storage(config.storage, config.study_id)
+    yield db
+    db.close()
+
+
+def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
+    flow = ParticipantFlow.open(config, storage, participant_id, "sess1", now)
+    flow.consent(True, now)
+    flow.finish_instructions(now)
+    return flow
+
+
+def answer_current(flow, response=None, now=T0) -> bool:
+    trial = flow.current_trial
+    return flow.answer(
+        trial.trial_index, response or trial.correct_response, now, now + timedelta(seconds=2)
+    )
+
+
+def test_double_answer_is_stored_once(config, storage):
+    flow = started(config, storage, "P1")
+    trial = flow.current_trial
+    assert flow.answer(trial.trial_index, trial.correct_response, T0, T0 + timedelta(seconds=1))
+    assert not flow.answer(trial.trial_index, "dog", T0, T0 + timedelta(seconds=2))
+    other_tab = ParticipantFlow.open(config, storage, "P1", "sess1", T0)
+    assert not other_tab.answer(trial.trial_index, "dog", T0, T0 + timedelta(seconds=3))
+    rows = storage.responses_frame()
+    assert len(rows) == 1
+    assert rows.iloc[0]["response"] == trial.correct_response
+
+
+def test_many_threads_answering_the_same_trial_write_exactly_one_row(config, storage):
+    started(config, storage, "P1")
+    flows = [ParticipantFlow.open(config, storage, "P1", "sess1", T0) for _ in range(24)]
+    barrier = threading.Barrier(len(flows))
+    results: list[bool] = []
+
+    def click(flow):
+        barrier.wait()
+        results.append(answer_current(flow))
+
+    threads = [threading.Thread(target=click, args=(f,)) for f in flows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 1
+    assert storage.count_responses() == 1
+    assert storage.get_participant("P1").n_answered == 1
+
+
+def test_resume_rebuilds_the_same_order_and_continues_at_the_next_trial(config, storage):
+    flow = started(config, storage, "P1")
+    order = [t.stimulus_id for t in flow.trials]
+    for _ in range(3):
+        assert answer_current(flow)
+    reopened = ParticipantFlow.open(config, storage, "P1", "sess2", T0 + timedelta(minutes=1))
+    assert [t.stimulus_id for t in reopened.trials] == order
+    assert reopened.current_trial.trial_index == 3
+    assert reopened.stage == "trials"
+    assert reopened.n_answered == 3
+
+
+def test_completed_participant_sees_the_code_again_and_cannot_answer_more(config, storage):
+    flow = started(config, storage, "P1")
+    while flow.current_trial is not None:
+        assert answer_current(flow)
+    assert flow.stage == "done"
+    back = ParticipantFlow.open(config, storage, "P1", "sess1", T0 + timedelta(hours=2))
+    assert back.stage == "done"
+    assert back.completion_code == "TESTCODE1"
+    assert back.redirect_url.endswith("cc=TESTCODE1")
+    assert back.current_trial is None
+    assert not back.answer(0, "cat", T0, T0)
+    assert storage.count_responses() == flow.n_trials
+    participant = storage.get_participant("P1")
+    assert participant.status == "completed" and participant.completed_at is not None
+
+
+def test_new_participants_fill_the_least_filled_cell(config, storage):
+    design_cells = cells(config)
+    for i in range(2 * len(design_cells)):
+        assign(storage, config, f"P{i}", "", T0 + timedelta(seconds=i))
+    counts = Counter(
+        (p.condition, p.list_id) for p in map(storage.get_participant, storage.participant_ids())
+    )
+    assert set(counts) == set(design_cells)
+    assert set(counts.values()) == {2}
+
+
+def test_concurrent_arrivals_stay_balanced_and_are_never_assigned_twice(config, storage):
+    n = 2 * len(cells(config))
+    barrier = threading.Barrier(n)
+
+    def arrive(i):
+        barrier.wait()
+        assign(storage, config, f"P{i}", "", T0)
+        assign(storage, config, f"P{i}", "", T0)  # a reload at the same moment
+
+    threads = [threading.Thread(target=arrive, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    frame = storage.participants_frame()
+    assert len(frame) == n
+    assert set(Counter(zip(frame["condition"], frame["list_id"])).values()) == {2}
+
+
+def test_an_abandoned_session_frees_its_slot(config, storage):
+    first = started(config, storage, "P0")
+    cell = (first.condition, first.participant.list_id)
+    for i in range(1, len(cells(config))):  # fill every other cell once
+        assign(storage, config, f"P{i}", "", T0)
+    later = T0 + timedelta(minutes=config.abandon_after_minutes + 1)
+    for i in range(1, len(cells(config))):  # the others stay active
+        storage.mark(f"P{i}", later)
+    newcomer = assign(storage, config, "NEW", "", later)
+    assert (newcomer.condition, newcomer.list_id) == cell
+    assert storage.get_participant("P0").status == "timed_out"
+    assert ParticipantFlow.open(config, storage, "P0", "", later).stage == "timed_out"
+
+
+def test_idle_participant_returning_after_the_limit_is_timed_out(config, storage):
+    flow = started(config, storage, "P1")
+    answer_current(flow)
+    back = ParticipantFlow.open(config, storage, "P1", "", T0 + timedelta(hours=1))
+    assert back.stage == "timed_out"
+    assert back.current_trial is None
+
+
+def test_declined_consent_is_recorded_and_final(config, storage):
+    flow = ParticipantFlow.open(config, storage, "P1", "", T0)
+    assert flow.consent(False, T0) == "declined"
+    assert storage.get_participant("P1").status == "declined"
+    again = ParticipantFlow.open(config, storage, "P1", "", T0)
+    assert again.consent(True, T0) == "declined"
+    assert storage.cell_counts() == {}
+
+
+def test_failing_attention_checks_ends_the_study(config, storage):
+    flow = started(config, storage, "P1")
+    while flow.current_trial is not None:
+        trial = flow.current_trial
+        wrong = next(o for o in trial.options if o not in (trial.correct_response, "none"))
+        answer_current(flow, wrong if trial.trial_type == "attention" else None)
+    assert flow.stage == "failed"
+    participant = storage.get_participant("P1")
+    assert participant.status == "failed_attention"
+    assert participant.attention_failures == 2
+    attention_rows = storage.responses_frame().query("trial_type == 'attention'")
+    assert list(attention_rows["correct"]) == [0, 0]
+    assert storage.count_responses() < flow.n_trials  # no answers after the second failure
+
+
+def test_response_not_among_the_options_is_refused(config, storage):
+    flow = started(config, storage, "P1")
+    trial = flow.current_trial
+    for bad in ("<script>alert(1)</script>", "bird", "", "none " * 20):
+        with pytest.raises(BadInput):
+            flow.answer(trial.trial_index, bad, T0, T0)
+    assert storage.count_responses() == 0
+
+
+def test_late_answer_is_stored_as_timeout(config, storage):
+    timed = config.model_copy(update={"time_limit_s": 10.0})
+    flow = started(timed, storage, "P1")
+    trial = flow.current_trial
+    assert flow.answer(trial.trial_index, trial.correct_response, T0, T0 + timedelta(seconds=30))
+    assert not flow.expire(flow.current_trial.trial_index, T0, T0 + timedelta(seconds=5))
+    assert flow.expire(flow.current_trial.trial_index, T0, T0 + timedelta(seconds=11))
+    rows = storage.responses_frame()
+    assert list(rows["response"]) == ["timeout", "timeout"]
+    assert list(rows["correct"]) == [0, 0]
+
+
+def test_studies_in_one_database_are_kept_apart(config, storage):
+    other_config = config.model_copy(update={"study_id": config.study_id + "-b"})
+    other = Storage(other_config.storage, other_config.study_id)
+    try:
+        answer_current(started(config, storage, "P1"))
+        flow_b = started(other_config, other, "P1")
+        assert flow_b.n_answered == 0
+        assert other.count_responses() == 0
+        assert storage.count_responses() == 1
+        assert len(other.participants_frame()) == 1
+    finally:
+        other.close()
+
+
+def test_schema_is_created_once_and_reopening_keeps_data(config, storage):
+    answer_current(started(config, storage, "P1"))
+    again = Storage(config.storage, config.study_id)
+    try:
+        assert again.count_responses() == 1
+        with again.engine.connect() as conn:
+            if again.is_sqlite:
+                assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    finally:
+        again.close()
+
+
+def test_storage_bench_counts_no_lost_or_doubled_trials(storage_url):
+    from sketchlab.bench.study_storage import storage_bench
+
+    result = storage_bench(storage_url, writers=12, trials_per_writer=4, resend_every=2)
+    assert result["errors"] == 0
+    assert result["rows"] == result["expected_rows"] == 48
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    assert result["writes_sent"] == 12 * 6 and result["trials_per_s"] > 0
+
+
+def test_rows_keep_the_first_session_id_across_reloads(config, storage):
+    answer_current(started(config, storage, "P1"))  # session "sess1"
+    reload = ParticipantFlow.open(config, storage, "P1", "", T0)  # link without SESSION_ID
+    answer_current(reload)
+    assert set(storage.responses_frame()["session_id"]) == {"sess1"}
