@@ -268,7 +268,7 @@ def _summary(responses, trials, tests, excluded, n_options) -> str:
         f"<li>{len(responses):,} rows, {excluded.sessions_total:,} sessions; {excluded.sessions_included:,} sessions "
         f"included, contributing {len(tests):,} test trials.</li>"
         f"<li>Conditions: {', '.join(ordered_conditions(responses))} ({options}).</li>"
-        f"<li>Classes: {', '.join(map(str, classes)) or '—'}; stroke levels: {', '.join(map(str, levels)) or '—'}.</li>"
+        f"<li>Classes: {html.escape(', '.join(map(str, classes))) or '—'}; stroke levels: {', '.join(map(str, levels)) or '—'}.</li>"
         "</ul><p>Exclusions, applied in this order (each row counts what that rule removed from what was left; "
         "exclusions.csv):</p>" + _table(excluded.table)
     )
