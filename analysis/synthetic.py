@@ -64,7 +64,7 @@ def simulate_responses(
     id_prefix: str = "sim-",
     seed: int = 0,
 ) -> pd.DataFrame:
-    """A responses table (DESIGN.md columns) of `n_trials` test trials.
+    """A responses table (`sketchlab.contracts.RESPONSE_COLUMNS`) of `n_trials` test trials.
 
     Latin-square lists: every participant sees each image once, image j at level
     levels[(j + list) % n_levels]; conditions alternate between participants.

@@ -1,4 +1,4 @@
-"""`sketchlab`: one sub-command per step of the data flow (see DESIGN.md).
+"""`sketchlab`: one sub-command per step of the data flow (the data flow is described in README.md).
 
 Each module in `sketchlab/commands/` is a thin layer over one package's public functions
 and has a `register(app, bench)` that adds its commands here. Command modules import torch

@@ -1,4 +1,4 @@
-"""`sketchlab study check|simulate|export` (and `serve`, added by study/serve's module).
+"""`sketchlab study check|simulate|export`; `serve` is registered by `study_serve.py` beside it.
 
 Every study sub-command takes `--storage URL`, which wins over the YAML's `storage:`.
 Nothing here imports torch or sketchgen.
