@@ -134,6 +134,9 @@ ANSWER_CATEGORIES = (CORRECT, WRONG, NONE, TIMEOUT)
 """What a trial's answer was, for the analysis: the right option, another class, "none", or
 no answer in time. A timeout is neither wrong nor a false alarm: it is not an answer."""
 
+SIMULATED_PREFIX = "sim-"
+"""Participant ids the simulators write start with this; the report reads it as 'simulated'."""
+
 WITHOUT_NONE = "without_none"
 WITH_NONE = "with_none"
 CONDITIONS = (WITHOUT_NONE, WITH_NONE)
