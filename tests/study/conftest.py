@@ -1,13 +1,16 @@
-"""The app tests' helpers: a synthetic study on disk, AppTest sessions on it, and what a
-participant sees.
+"""Fixtures and helpers of the study tests.
 
-Each test writes a small synthetic study (drawn line images) under tmp_path and points the
-app at it and at a fresh SQLite file through the environment, as `sketchlab study serve`
-does. A new AppTest with the same URL is a reload (a new Streamlit session).
+- `storage_url`, `config`, `storage`: the test study (tests/data/study) on a fresh SQLite file
+  and on the real PostgreSQL server, under a unique study_id each time.
+- `Study`, `study` and the page helpers: a synthetic study (drawn line images) under tmp_path,
+  with the app pointed at it and at a fresh SQLite file through the environment, as
+  `sketchlab study serve` does. A new AppTest with the same URL is a reload (a new Streamlit
+  session).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +24,29 @@ from study.flow import ParticipantFlow
 from study.serve import APP_SCRIPT, CONFIG_ENV, STORAGE_ENV
 from study.storage import Storage, utc_now
 from study.synthetic import write_synthetic_study
+from tests.conftest import TEST_DATA
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'study.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def config(storage_url):
+    """The test study under a unique study_id, so tests sharing one PostgreSQL don't collide."""
+    base = load_study(TEST_DATA / "study" / "study.yaml", storage=storage_url, verify_images=False)
+    return base.model_copy(update={"study_id": f"t-{uuid.uuid4().hex[:12]}"})
+
+
+@pytest.fixture
+def storage(config):
+    db = Storage(config.storage, config.study_id)
+    yield db
+    db.close()
+
 
 TIMEOUT_S = 60
 
