@@ -414,20 +414,6 @@ class Storage:
         frame.insert(1, "study_id", self.study_id)
         return frame
 
-    def cell_counts(self) -> dict[tuple[str, int], dict[str, int]]:
-        """Per (condition, list_id): participant counts by status (for the admin page)."""
-        c = _P
-        with self._read() as conn:
-            rows = conn.execute(
-                select(c.condition, c.list_id, c.status, func.count())
-                .where(c.study_id == self.study_id, c.condition.is_not(None))
-                .group_by(c.condition, c.list_id, c.status)
-            ).all()
-        counts: dict[tuple[str, int], dict[str, int]] = {}
-        for condition, list_id, status, n in rows:
-            counts.setdefault((condition, list_id), {})[status] = n
-        return counts
-
     def answers_since(self, moment: datetime) -> dict[tuple[str, int], int]:
         """Per (condition, list_id): answers given at or after `moment` (the live view)."""
         r = _R
