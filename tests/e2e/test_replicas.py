@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -32,6 +33,7 @@ from study.config import StudyConfig, load_study
 from study.design import cells, trials_for
 from study.protocol import Page, ProtocolClient, wait_for_health
 from study.proxy import (
+    CADDYFILE,
     STICKY_COOKIE,
     Proxy,
     caddy_in_front,
@@ -74,6 +76,13 @@ def unit_command(port: int, env: dict[str, str]) -> list[str]:
         else:
             command.append(word)
     return command
+
+
+def test_the_caddy_settings_example_names_every_setting_the_caddyfile_reads():
+    placeholders = set(re.findall(r"\{\$([A-Z_]+)(?::[^}]*)?\}", CADDYFILE.read_text()))
+    defaults = set(re.findall(r"\{\$([A-Z_]+):[^}]*\}", CADDYFILE.read_text()))
+    example = set(read_env_file(REPO / "deploy" / "caddy.env.example"))
+    assert example == placeholders - defaults
 
 
 @dataclass
