@@ -53,3 +53,17 @@ def postgres_url() -> str:
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         missing_service(f"PostgreSQL at {url} is not reachable: {error}")
     return url
+
+
+@pytest.fixture(scope="session")
+def r_lme4() -> str:
+    """Rscript with lme4 (the report's mixed model; .ci/run installs both from apt)."""
+    path = shutil.which("Rscript")
+    if not path:
+        missing_service("Rscript is not installed (apt-get install -y r-base-core r-cran-lme4)")
+    import subprocess
+
+    found = subprocess.run([path, "-e", "library(lme4)"], capture_output=True)
+    if found.returncode != 0:
+        missing_service("R's lme4 is not installed (apt-get install -y r-cran-lme4)")
+    return path
