@@ -1,7 +1,7 @@
 """Shared fixtures.
 
-Services: on a developer machine a test that needs Chromium, PostgreSQL or pydiffvg skips
-when the service is missing; with CI=true it fails instead, so CI cannot pass without
+Services: on a developer machine a test that needs Chromium, Caddy, PostgreSQL or pydiffvg
+skips when the service is missing; with CI=true it fails instead, so CI cannot pass without
 running it.
 """
 
@@ -29,6 +29,15 @@ def chromium_path() -> str:
     path = shutil.which("chromium")
     if not path:
         missing_service("Chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def caddy_path() -> str:
+    """The `caddy` reverse proxy (apt-get install -y caddy), run as a child process."""
+    path = shutil.which("caddy")
+    if not path:
+        missing_service("Caddy is not installed (apt-get install -y caddy)")
     return path
 
 
