@@ -1,6 +1,7 @@
-"""The admin page (`?page=admin`): progress per cell, completion and exclusion rates, median
-duration, every participant for approving or rejecting on Prolific, and downloads of the
-data, behind one password.
+"""The admin page (`?page=admin`): completion and exclusion rates, median duration, the live
+view of every condition x list cell with its warnings (study/monitor.py, the same as
+`sketchlab study status`), every participant for approving or rejecting on Prolific, and
+downloads of the data, behind one password.
 
 The password comes from Streamlit secrets (`admin_password` in .streamlit/secrets.toml) or
 the SKETCHLAB_ADMIN_PASSWORD environment variable; shorter than 12 characters it is refused
