@@ -310,9 +310,9 @@ def test_admin_page_warns_when_a_cell_falls_behind(study, monkeypatch):
     for cell in cells(study.config):
         for n in range(3 if cell != lagging else 0):
             take_part(study.config, study.storage, f"p{cell[0]}{cell[1]}x{n}", utc_now(), cell=cell)
-    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass")
+    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass-phrase")
     at = admin(study)
-    at.text_input[0].input("env-pass").run()
+    at.text_input[0].input("env-pass-phrase").run()
     warnings = [element.value for element in at.warning]
     assert warnings == [
         f"cell {lagging[0]} / list {lagging[1]} falls behind: 0 completed, "
