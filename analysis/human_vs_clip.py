@@ -8,16 +8,16 @@ set x class x level with Wilson intervals over sketches, to draw beside the huma
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import balanced_accuracy_score
 
 from analysis.accuracy import ALL_CLASSES, wilson_interval
-from sketchlab.contracts import SCORE_REQUIRED
+from scoring.circularity import circular_rows
+from scoring.summaries import mean_per_class_recall
+from sketchlab.contracts import SCORE_REQUIRED, SCORE_SERIES
 from sketchlab.errors import BadInput
 
 
@@ -56,7 +56,7 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
     if levels.isna().any():
         row = int(np.argmax(levels.isna()))
         raise BadInput(
-            f"{path} row {row + 2}: column 'n_strokes' is {scores['n_strokes'].iloc[row]!r}, "
+            f"{path} row {row + 2}: column 'n_strokes' is {scores['n_strokes'].tolist()[row]!r}, "
             "not a number"
         )
     scores["n_strokes"] = levels.astype(int)
@@ -65,12 +65,11 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
         row = int(np.argmax(~correct.isin([0, 1])))
         raise BadInput(
             f"{path} row {row + 2}: column 'correct_top1' is "
-            f"{scores['correct_top1'].iloc[row]!r}, not 0 or 1"
+            f"{scores['correct_top1'].tolist()[row]!r}, not 0 or 1"
         )
     scores["correct_top1"] = correct.astype(int)
-    if "circular" not in scores.columns:
-        scores["circular"] = 0
     scores["pretrained"] = scores["pretrained"].fillna("none").astype(str)
+    scores["circular"] = circular_rows(scores).astype(int)
     if stimuli_ids is not None:
         wanted = {str(s) for s in stimuli_ids}
         joined = scores["stimulus_id"].isin(wanted)
@@ -93,7 +92,7 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
     top1, ci_low, ci_high (Wilson 95% over sketches), top3, mean_per_class_recall ('all' rows),
     none_rate_threshold, none_rate_distractor (NaN where the scores lack them).
     """
-    keys = ["model", "pretrained", "prompt_set"]
+    keys = list(SCORE_SERIES)
     data = scores.copy()
     for column in ("correct_top3", "is_none_threshold", "is_none_distractor"):
         if column not in data.columns:
@@ -117,11 +116,7 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
     recall = {}
     if "pred_top1" in data.columns:
         for key, cell in data.groupby([*keys, "n_strokes"]):
-            with warnings.catch_warnings():
-                warnings.simplefilter(
-                    "ignore"
-                )  # predictions may include classes absent at this level
-                recall[key] = balanced_accuracy_score(cell["class"], cell["pred_top1"])
+            recall[key] = mean_per_class_recall(cell["class"], cell["pred_top1"])
     table["mean_per_class_recall"] = [
         recall.get((m, p, s, n), np.nan) if c == ALL_CLASSES else np.nan
         for m, p, s, c, n in zip(

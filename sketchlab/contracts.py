@@ -172,3 +172,10 @@ SCORE_REQUIRED = (
     "stimulus_id", "class", "n_strokes", "model", "pretrained", "prompt_set", "correct_top1",
 )  # fmt: skip
 """The columns of scores.csv the report reads (`sketchlab score` writes many more)."""
+SCORE_CARRIED_COLUMNS = (
+    "stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "loss_model", "png_path",
+)  # fmt: skip
+"""stimuli.csv columns copied into every score row (those present), so scores join to
+responses on their own."""
+SCORE_SERIES = ("model", "pretrained", "prompt_set")
+"""The columns that name one scorer: a model, its weights and a prompt set."""

@@ -44,3 +44,23 @@ def postgres_url() -> str:
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         missing_service(f"PostgreSQL at {url} is not reachable: {error}")
     return url
+
+
+@pytest.fixture
+def run_sketchlab(monkeypatch, capsys):
+    """`sketchlab ARGS` in this process: returns (exit code, stdout, stderr)."""
+    import sys
+
+    from sketchlab.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-LOSS_MODEL = ("RN101", "openai")
-SALIENCY_MODEL = ("ViT-B-32", "openai")
 SCORE_MODEL = ("ViT-B-32", "openai")
 
 
@@ -29,6 +27,7 @@ def demo(
 ) -> None:
     """Sketches, a simulated study, CLIP scores and the report for the bundled photos."""
     from analysis.report import ReportOptions, build_report
+    from scoring.circularity import LOSS_MODEL, SALIENCY_MODEL
     from sketchgen.models import checkpoint_file
     from sketchgen.runner import generate
 
@@ -98,7 +97,9 @@ def simulate_study(study_yaml: Path, stimuli_csv: Path, out: Path, participants:
 
 def score(stimuli_csv: Path, scores_csv: Path, device: str) -> Path:
     """Zero-shot CLIP scores of the sketches with a model that is not the loss model."""
-    from analysis.scoring import score_stimuli, write_scores
+    from scoring.classifier import LOGIT_SCALE
+    from scoring.scorer import score_stimuli
+    from scoring.summaries import write_scores
 
     if not scores_csv.exists():
         write_scores(
@@ -106,6 +107,7 @@ def score(stimuli_csv: Path, scores_csv: Path, device: str) -> Path:
                 stimuli_csv, model_name=SCORE_MODEL[0], pretrained=SCORE_MODEL[1], device=device
             ),
             scores_csv,
+            logit_scale=LOGIT_SCALE,
         )
     return scores_csv
 

@@ -5,8 +5,6 @@ from typing import Annotated
 
 import typer
 
-from sketchlab.errors import BadInput
-
 
 def _pretrained_tag(pretrained: str) -> str | None:
     """'none' means random weights (tests, benches)."""
@@ -88,7 +86,7 @@ def score(
         list[str] | None,
         typer.Option(
             help="Whole prompts standing for 'none' (repeatable).",
-            show_default="analysis/prompts.json's distractors",
+            show_default="scoring/prompts.json's distractors",
         ),
     ] = None,
     no_distractors: Annotated[
@@ -105,23 +103,27 @@ def score(
     """
     from tqdm import tqdm
 
-    from analysis import scoring
+    from scoring.circularity import SALIENCY_MODEL
+    from scoring.classifier import LOGIT_SCALE, check_none_threshold
+    from scoring.data import read_stimuli
+    from scoring.prompts import load_prompt_sets
+    from scoring.scorer import load_scorer, score_images
+    from scoring.summaries import write_scores
 
     tag = _pretrained_tag(pretrained)
     out = out or stimuli.parent / "scores.csv"
-    table, pngs = scoring.read_stimuli(stimuli)
-    prompt_sets = scoring.load_prompt_sets(prompts or ["all"])
-    if not 0 <= none_threshold <= 1:
-        raise BadInput(f"--none-threshold {none_threshold} is not a probability in [0, 1]")
+    table, pngs = read_stimuli(stimuli)
+    prompt_sets = load_prompt_sets(prompts or ["all"])
+    check_none_threshold(none_threshold)
     if tag is None and weights is None:
         print("note: --pretrained none scores with random weights; the numbers mean nothing.")
-    scorer = scoring.load_scorer(model, tag, weights=weights, device=device)
+    scorer = load_scorer(model, tag, weights=weights, device=device)
     print(
         f"scoring {len(table)} sketches with {scorer.model_name}/{scorer.pretrained} on "
         f"{scorer.device}, prompt sets {', '.join(p.name for p in prompt_sets)}"
     )
     with tqdm(total=len(table), unit="sketch", desc="encode") as bar:
-        scores = scoring.score_images(
+        scores = score_images(
             scorer,
             table,
             pngs,
@@ -141,12 +143,12 @@ def score(
             "recognisability; those rows are flagged circular=1. Score with another model for the "
             "main result."
         )
-    elif (scorer.model_name, scorer.pretrained) == scoring.SALIENCY_MODEL:
+    elif (scorer.model_name, scorer.pretrained) == SALIENCY_MODEL:
         print(
             "note: ViT-B-32/openai placed the strokes' starting points (CLIPasso's saliency) and "
             "the paper scored with it too; a LAION-trained model is a more independent judge."
         )
-    summary, paths = scoring.write_scores(scores, out)
+    summary, paths = write_scores(scores, out, logit_scale=LOGIT_SCALE)
     _print_summary(summary)
     print(f"wrote {', '.join(str(p) for p in paths)}")
 
