@@ -26,10 +26,18 @@ from scoring.classifier import (
     encode_texts,
     inference_autocast,
 )
-from scoring.data import ImageFiles, default_workers, read_stimuli, stack_or_error
+from scoring.data import (
+    ImageFiles,
+    PhotoFile,
+    default_workers,
+    read_photos,
+    read_stimuli,
+    stack_or_error,
+)
 from scoring.prompts import PromptSet, default_distractors, load_prompt_sets, text_hash
 from sketchgen.devices import parse_device
 from sketchgen.models import (
+    RANDOM_INIT_SEED,
     file_sha256,
     load_clip,
     load_tokenizer,
@@ -66,6 +74,8 @@ def load_scorer(
 ) -> Scorer:
     """Load a model through sketchgen's loader (offline-aware errors) with its tokenizer."""
     resolved = parse_device(device)
+    if pretrained is None and weights is None:
+        torch.manual_seed(RANDOM_INIT_SEED)  # random weights, the same in every run
     model, preprocess = load_clip(model_name, pretrained, weights=weights, device=resolved)
     checkpoint = getattr(model, "checkpoint_path", None)
     return Scorer(
@@ -126,8 +136,8 @@ def encode_images(
 
 def score_images(
     scorer: Scorer,
-    stimuli: pd.DataFrame,
-    png_paths: Sequence[Path],
+    images: pd.DataFrame,
+    files: Sequence[Path | PhotoFile],
     *,
     prompt_sets: Sequence[PromptSet] | None = None,
     extra_classes: Sequence[str] = (),
@@ -138,16 +148,18 @@ def score_images(
     amp: bool = True,
     progress: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """scores table: one row per sketch x prompt set, for an already loaded model.
+    """scores table: one row per image x prompt set, for an already loaded model.
 
+    `images` is stimuli.csv's table (`data.read_stimuli`), optionally followed by photo rows
+    (`data.read_photos`), and `files` their PNG paths and PhotoFiles, in the same order.
     Images are encoded once and classified against each prompt set's classifier; the class
-    list is the stimuli's classes plus `extra_classes`, sorted. `distractors=None` uses the
+    list is the images' classes plus `extra_classes`, sorted. `distractors=None` uses the
     bundled distractor prompts, `()` switches that analogue off.
     """
     model, tokenizer, device = scorer.model, scorer.tokenizer, scorer.device
     prompt_sets = list(prompt_sets) if prompt_sets is not None else load_prompt_sets()
     distractors = default_distractors() if distractors is None else list(distractors)
-    class_names = sorted(set(stimuli["class"]) | set(extra_classes))
+    class_names = sorted(set(images["class"]) | set(extra_classes))
     if len(class_names) < 2:
         raise BadInput(
             f"zero-shot scoring needs at least 2 classes, got {', '.join(class_names)}; add "
@@ -158,7 +170,7 @@ def score_images(
     image_features = encode_images(
         model,
         scorer.preprocess,
-        list(png_paths),
+        list(files),
         batch_size=batch_size,
         device=device,
         workers=workers,
@@ -168,13 +180,11 @@ def score_images(
     distractor_features = (
         encode_texts(model, tokenizer, distractors, device, amp).cpu() if distractors else None
     )
-    loss_models = (
-        stimuli["loss_model"] if "loss_model" in stimuli.columns else [None] * len(stimuli)
-    )
+    loss_models = images["loss_model"] if "loss_model" in images.columns else [None] * len(images)
     # OpenAI's RN101.pt under another file name still counts as the openai weights.
     tag = LOSS_MODEL[1] if scorer.loss_model_weights else scorer.pretrained
     circular = np.array([is_circular(scorer.model_name, tag, lm) for lm in loss_models], dtype=int)
-    keep = [c for c in SCORE_CARRIED_COLUMNS if c in stimuli.columns]
+    keep = [c for c in SCORE_CARRIED_COLUMNS if c in images.columns]
     frames = []
     for prompt_set in prompt_sets:
         weights = build_classifier(
@@ -183,7 +193,7 @@ def score_images(
         results = classify(
             image_features,
             weights,
-            stimuli["class"].tolist(),
+            images["class"].tolist(),
             class_names,
             none_threshold=none_threshold,
             distractor_features=distractor_features,
@@ -199,11 +209,11 @@ def score_images(
                 "distractor_hash": text_hash(distractors) if distractors else "",
                 "circular": circular,
             },
-            index=stimuli.index,
+            index=images.index,
         )
         frames.append(
             pd.concat(
-                [stimuli[keep].reset_index(drop=True), meta.reset_index(drop=True), results], axis=1
+                [images[keep].reset_index(drop=True), meta.reset_index(drop=True), results], axis=1
             )
         )
     return pd.concat(frames, ignore_index=True)
@@ -212,6 +222,7 @@ def score_images(
 def score_stimuli(
     stimuli_csv: str | Path,
     *,
+    photos_csv: str | Path | None = None,
     model_name: str = "ViT-B-32",
     pretrained: str | None = "openai",
     weights: str | None = None,
@@ -219,8 +230,23 @@ def score_stimuli(
     device: str = "auto",
     **options,
 ) -> pd.DataFrame:
-    """Validate stimuli.csv, load the model and score every PNG (see `score_images` for options)."""
-    stimuli, pngs = read_stimuli(stimuli_csv)
+    """Validate stimuli.csv (and `photos_csv`, an images.csv), load the model and score every
+    sketch (and photo); see `score_images` for the options."""
+    images, files = read_images(stimuli_csv, photos_csv)
     prompt_sets = load_prompt_sets(prompts)
     scorer = load_scorer(model_name, pretrained, weights=weights, device=device)
-    return score_images(scorer, stimuli, pngs, prompt_sets=prompt_sets, **options)
+    return score_images(scorer, images, files, prompt_sets=prompt_sets, **options)
+
+
+def read_images(
+    stimuli_csv: str | Path, photos_csv: str | Path | None = None
+) -> tuple[pd.DataFrame, list[Path | PhotoFile]]:
+    """The sketches of stimuli.csv, then (with `photos_csv`) the photos they were drawn from:
+    the table and files `score_images` takes (`attrs` as `data.read_photos` sets them)."""
+    stimuli, files = read_stimuli(stimuli_csv)
+    if photos_csv is None:
+        return stimuli, list(files)
+    photos, photo_files = read_photos(photos_csv, stimuli)
+    images = pd.concat([stimuli, photos], ignore_index=True)
+    images.attrs = dict(photos.attrs)
+    return images, [*files, *photo_files]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
 
-from sketchlab.contracts import SCORE_SERIES
+from sketchlab.contracts import PHOTO, SCORE_SERIES
 from sketchlab.files import atomic_write
 
 
@@ -35,13 +35,16 @@ def _committed_accuracy(group: pd.DataFrame, none_column: str) -> float:
 
 
 def summarize_scores(scores: pd.DataFrame) -> pd.DataFrame:
-    """Per model x prompt set x stroke level (plus n_strokes='all'): top-1, top-3, mean per-class
-    recall, and for each "none" analogue its rate, the accuracy among committed answers and
-    the with-"none" accuracy (correct and not "none", as people are scored)."""
+    """Per model x prompt set x kind (sketch or photo) x stroke level (plus n_strokes='all'
+    for the sketches): top-1, top-3, mean per-class recall, and for each "none" analogue
+    its rate, the accuracy among committed answers and the with-"none" accuracy (correct and
+    not "none", as people are scored). Photos are one level, n_strokes 0."""
     rows = []
-    keys = list(SCORE_SERIES)
+    keys = [*SCORE_SERIES, "kind"] if "kind" in scores.columns else list(SCORE_SERIES)
     for key, group in scores.groupby(keys, sort=False):
-        levels = [(str(n), g) for n, g in group.groupby("n_strokes")] + [("all", group)]
+        levels = [(str(n), g) for n, g in group.groupby("n_strokes")]
+        if "kind" not in group.columns or not group["kind"].eq(PHOTO).all():
+            levels.append(("all", group))
         for level, cell in levels:
             row = dict(zip(keys, key))
             row.update(
