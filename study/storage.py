@@ -428,6 +428,17 @@ class Storage:
             counts.setdefault((condition, list_id), {})[status] = n
         return counts
 
+    def answers_since(self, moment: datetime) -> dict[tuple[str, int], int]:
+        """Per (condition, list_id): answers given at or after `moment` (the live view)."""
+        r = _R
+        with self._read() as conn:
+            rows = conn.execute(
+                select(r.condition, r.list_id, func.count())
+                .where(r.study_id == self.study_id, r.answered_at >= iso(moment))
+                .group_by(r.condition, r.list_id)
+            ).all()
+        return {(condition, list_id): n for condition, list_id, n in rows}
+
     def count_responses(self) -> int:
         r = _R
         with self._read() as conn:

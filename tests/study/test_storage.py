@@ -2,7 +2,6 @@
 nothing doubled, balanced assignment, resume, statuses, studies kept apart."""
 
 import threading
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -11,34 +10,11 @@ from sqlalchemy import text
 
 from sketchlab.errors import BadInput
 from study.assignment import assign
-from study.config import load_study
 from study.design import cells
 from study.flow import ParticipantFlow
 from study.storage import Storage
-from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'study.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def config(storage_url):
-    """The test study under a unique study_id, so tests sharing one PostgreSQL don't collide."""
-    base = load_study(TEST_DATA / "study" / "study.yaml", storage=storage_url, verify_images=False)
-    return base.model_copy(update={"study_id": f"t-{uuid.uuid4().hex[:12]}"})
-
-
-@pytest.fixture
-def storage(config):
-    db = Storage(config.storage, config.study_id)
-    yield db
-    db.close()
 
 
 def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
