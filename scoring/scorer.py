@@ -74,9 +74,10 @@ def load_scorer(
 ) -> Scorer:
     """Load a model through sketchgen's loader (offline-aware errors) with its tokenizer."""
     resolved = parse_device(device)
-    if pretrained is None and weights is None:
-        torch.manual_seed(RANDOM_INIT_SEED)  # random weights, the same in every run
-    model, preprocess = load_clip(model_name, pretrained, weights=weights, device=resolved)
+    with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
+        if pretrained is None and weights is None:
+            torch.manual_seed(RANDOM_INIT_SEED)  # random weights, the same in every run
+        model, preprocess = load_clip(model_name, pretrained, weights=weights, device=resolved)
     checkpoint = getattr(model, "checkpoint_path", None)
     return Scorer(
         model=model,
