@@ -32,6 +32,16 @@ def participants_table(storage: Storage) -> pd.DataFrame:
     return frame[list(PARTICIPANT_COLUMNS)]
 
 
+def no_participants(storage: Storage) -> str:
+    """Why there is nothing to export: a typo in study_id or --storage, most likely."""
+    others = [study for study in storage.study_ids() if study != storage.study_id]
+    held = f"; it holds studies {', '.join(map(repr, others))}" if others else ""
+    return (
+        f"the database {storage.masked_url} has no participants of study "
+        f"{storage.study_id!r} (field 'study_id' or 'storage', or --storage){held}"
+    )
+
+
 def responses_table(storage: Storage) -> pd.DataFrame:
     """The long table: one row per answered trial, RESPONSE_COLUMNS in order."""
     frame = storage.responses_frame()
@@ -40,13 +50,21 @@ def responses_table(storage: Storage) -> pd.DataFrame:
     return frame[list(RESPONSE_COLUMNS)]
 
 
-def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, Path]:
-    """Write `out` (.csv or .parquet) and `<out stem>.participants.csv` next to it."""
+def checked_out_path(out: str | Path) -> Path:
+    """`out` if it names a format we write (checked before any database is opened)."""
     out = Path(out)
     if out.suffix not in (".csv", ".parquet"):
         raise BadInput(f"--out {out} must end in .csv or .parquet")
-    responses = responses_table(storage)
+    return out
+
+
+def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, Path]:
+    """Write `out` (.csv or .parquet) and `<out stem>.participants.csv` next to it."""
+    out = checked_out_path(out)
     participants = participants_table(storage)
+    if participants.empty:
+        raise BadInput(no_participants(storage))
+    responses = responses_table(storage)
     with atomic_path(out) as tmp:
         if out.suffix == ".csv":
             responses.to_csv(tmp, index=False)

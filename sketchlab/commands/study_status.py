@@ -22,7 +22,7 @@ def status(
     from study.storage import Storage
 
     config = load_study(Path(study_yaml), storage, verify_images=False)
-    db = Storage(config.storage, config.study_id)
+    db = Storage(config.storage, config.study_id, create=False)
     try:
         live = study_status(config, db)
     finally:
