@@ -47,7 +47,9 @@ class PhotoFile:
         return to_pil_image(load_target(self.path, self.mask_path))
 
 
-def read_photos(images_csv: str | Path, stimuli: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+def read_photos(
+    images_csv: str | Path, stimuli: pd.DataFrame
+) -> tuple[pd.DataFrame, list[PhotoFile]]:
     """The photos of images.csv that `stimuli` has sketches of, as score rows to be.
 
     Returns a table (image_id, class, n_strokes 0, kind = photo, photo_path, and the
@@ -57,7 +59,8 @@ def read_photos(images_csv: str | Path, stimuli: pd.DataFrame) -> tuple[pd.DataF
     a photo's class differs from its sketches'.
     """
     images = read_images_csv(images_csv)
-    sketch_class = stimuli.drop_duplicates("image_id").set_index("image_id")["class"]
+    per_image = stimuli.drop_duplicates("image_id").set_index("image_id")
+    sketch_class = per_image["class"]
     matched = images[images["image_id"].isin(sketch_class.index)]
     if matched.empty:
         raise BadInput(
@@ -80,9 +83,8 @@ def read_photos(images_csv: str | Path, stimuli: pd.DataFrame) -> tuple[pd.DataF
             "photo_path": matched["path"],
         }
     ).reset_index(drop=True)
-    if "loss_model" in stimuli.columns:
-        loss_model = stimuli.drop_duplicates("image_id").set_index("image_id")["loss_model"]
-        table["loss_model"] = table["image_id"].map(loss_model)
+    if "loss_model" in per_image.columns:
+        table["loss_model"] = table["image_id"].map(per_image["loss_model"])
     files = [
         PhotoFile(Path(path), Path(mask) if mask else None)
         for path, mask in zip(matched["path"], matched["mask_path"])
