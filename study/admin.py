@@ -1,5 +1,6 @@
-"""The admin page (`?page=admin`): progress per cell, completion and exclusion rates, median
-duration, and downloads of the data, behind one password.
+"""The admin page (`?page=admin`): completion and exclusion rates, median duration, the live
+view of every condition x list cell with its warnings (study/monitor.py, the same as
+`sketchlab study status`), and downloads of the data, behind one password.
 
 The password comes from Streamlit secrets (`admin_password` in .streamlit/secrets.toml) or
 the SKETCHLAB_ADMIN_PASSWORD environment variable and is compared in constant time

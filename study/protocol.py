@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -85,8 +86,10 @@ class ProtocolClient:
         import websockets
 
         url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
+        scheme, host = urllib.parse.urlsplit(self.base_url)[:2]
         self.socket = await websockets.connect(
             url,
+            origin=f"{scheme}://{host}",  # as a browser sends it (the server checks it)
             subprotocols=["streamlit"],
             max_size=None,
             additional_headers=self._cookie_header(),

@@ -33,6 +33,16 @@ def sticky_cookie(secret: str, upstream: str) -> str:
     return hmac.new(secret.encode(), upstream.encode(), hashlib.sha256).hexdigest()
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` different loopback ports that nothing listens on right now."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 def caddy_path() -> str:
     """The `caddy` executable, or BadInput saying how to install it."""
     path = shutil.which("caddy")

@@ -27,8 +27,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.protocol import ProtocolClient, free_port, start_server, wait_for_health
-from study.proxy import Proxy, caddy_in_front, caddy_path, stop_process
+from study.protocol import ProtocolClient, start_server, wait_for_health
+from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports, stop_process
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
 
@@ -113,11 +113,7 @@ def study_servers(
     Caddy (deploy/Caddyfile, sticky sessions); everything is stopped on exit."""
     if replicas:
         caddy_path()  # no caddy: BadInput before any server starts
-    ports: list[int] = []
-    while len(ports) < (replicas or 1):
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
+    ports = free_ports(replicas or 1)
     servers = [
         start_server(config_path, storage_url, port, folder / f"server-{port}.log")
         for port in ports

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -28,10 +29,18 @@ from pathlib import Path
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from study.config import load_study
+from study.config import StudyConfig, load_study
 from study.design import cells, trials_for
-from study.protocol import Page, ProtocolClient, free_port, wait_for_health
-from study.proxy import STICKY_COOKIE, Proxy, caddy_in_front, sticky_cookie, stop_process
+from study.protocol import Page, ProtocolClient, wait_for_health
+from study.proxy import (
+    CADDYFILE,
+    STICKY_COOKIE,
+    Proxy,
+    caddy_in_front,
+    free_ports,
+    sticky_cookie,
+    stop_process,
+)
 from study.storage import Storage
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 from tests.conftest import REPO, missing_service
@@ -69,12 +78,19 @@ def unit_command(port: int, env: dict[str, str]) -> list[str]:
     return command
 
 
+def test_the_caddy_settings_example_names_every_setting_the_caddyfile_reads():
+    placeholders = set(re.findall(r"\{\$([A-Z_]+)(?::[^}]*)?\}", CADDYFILE.read_text()))
+    defaults = set(re.findall(r"\{\$([A-Z_]+):[^}]*\}", CADDYFILE.read_text()))
+    example = set(read_env_file(REPO / "deploy" / "caddy.env.example"))
+    assert example == placeholders - defaults
+
+
 @dataclass
 class Deployment:
     proxy: Proxy
     replicas: dict[str, subprocess.Popen]  # upstream "127.0.0.1:port" -> its process
     storage: Storage
-    config_path: Path
+    config: StudyConfig
     env: dict[str, str]
 
 
@@ -94,13 +110,8 @@ def deployment(tmp_path_factory, postgres_url, caddy_path):
     }
     config = load_study(config_path, storage=postgres_url)
     storage = Storage(config.storage, config.study_id)
-    ports: list[int] = []
-    while len(ports) < 2:
-        port = free_port()
-        if port not in ports:
-            ports.append(port)
     replicas = {}
-    for port in ports:
+    for port in free_ports(2):
         with open(folder / f"replica-{port}.log", "wb") as log:
             replicas[f"127.0.0.1:{port}"] = subprocess.Popen(
                 unit_command(port, env),
@@ -113,7 +124,7 @@ def deployment(tmp_path_factory, postgres_url, caddy_path):
         for upstream, process in replicas.items():
             wait_for_health(f"http://{upstream}{BASE_PATH}", process)
         with caddy_in_front(list(replicas), folder, BASE_PATH) as proxy:
-            yield Deployment(proxy, replicas, storage, config_path, env)
+            yield Deployment(proxy, replicas, storage, config, env)
     finally:
         for process in replicas.values():
             stop_process(process)
@@ -231,8 +242,7 @@ class Participant:
 
     def trials(self, deployment: Deployment):
         participant = deployment.storage.get_participant(self.pid)
-        config = load_study(deployment.config_path, storage=deployment.env["STUDY_DB"])
-        return trials_for(config, self.pid, participant.condition, participant.list_id)
+        return trials_for(deployment.config, self.pid, participant.condition, participant.list_id)
 
 
 async def run_study(deployment: Deployment, participants: list[Participant], victim: str) -> None:
@@ -252,8 +262,7 @@ def test_forty_participants_balance_over_two_replicas_and_survive_a_sigkill(depl
     victim, survivor = list(deployment.replicas)
     asyncio.run(asyncio.wait_for(run_study(deployment, participants, victim), timeout=600))
 
-    storage = deployment.storage
-    config = load_study(deployment.config_path, storage=deployment.env["STUDY_DB"])
+    storage, config = deployment.storage, deployment.config
     frame = storage.participants_frame()
     per_cell = frame.groupby(["condition", "list_id"]).size().to_dict()
     counts = [per_cell.get(cell, 0) for cell in cells(config)]
@@ -311,7 +320,7 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     for tool in ("curl", "pg_dump", "pg_restore"):
         if shutil.which(tool) is None:
             missing_service(f"{tool} is not installed (apt-get install -y curl postgresql)")
-    config = load_study(deployment.config_path, storage=deployment.env["STUDY_DB"])
+    config = deployment.config
     flow = ParticipantFlow.open(config, deployment.storage, "doc001")
     flow.consent(True)
     flow.finish_instructions()

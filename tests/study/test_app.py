@@ -300,3 +300,22 @@ def test_participant_flow_on_postgresql(tmp_path, monkeypatch, postgres_url):
     assert COMPLETION_CODE in page_text(resumed)
     assert sorted(study.rows("pg1")) == [t.trial_index for t in study.trials("pg1")]
     assert study.storage.get_participant("pg1").status == "completed"
+
+
+def test_admin_page_warns_when_a_cell_falls_behind(study, monkeypatch):
+    from study.design import cells
+    from tests.study.test_monitor import take_part
+
+    lagging = cells(study.config)[-1]
+    for cell in cells(study.config):
+        for n in range(3 if cell != lagging else 0):
+            take_part(study.config, study.storage, f"p{cell[0]}{cell[1]}x{n}", utc_now(), cell=cell)
+    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass")
+    at = admin(study)
+    at.text_input[0].input("env-pass").run()
+    warnings = [element.value for element in at.warning]
+    assert warnings == [
+        f"cell {lagging[0]} / list {lagging[1]} falls behind: 0 completed, "
+        "3 fewer than the fullest cell (3)"
+    ]
+    assert at.dataframe[0].value["completed"].sum() == 3 * (len(cells(study.config)) - 1)

@@ -151,7 +151,7 @@ def test_declined_consent_is_recorded_and_final(config, storage):
     assert storage.get_participant("P1").status == "declined"
     again = ParticipantFlow.open(config, storage, "P1", "", T0)
     assert again.consent(True, T0) == "declined"
-    assert storage.cell_counts() == {}
+    assert storage.get_participant("P1").condition is None, "no cell taken"
 
 
 def test_failing_attention_checks_ends_the_study(config, storage):
