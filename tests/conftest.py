@@ -1,11 +1,13 @@
 """Shared fixtures.
 
-Services: on a developer machine a test that needs Chromium, Caddy or PostgreSQL skips when the
-service is missing; with CI=true it fails instead, so CI cannot pass without running it.
+Services: on a developer machine a test that needs Chromium, Caddy, PostgreSQL or pydiffvg
+skips when the service is missing; with CI=true it fails instead, so CI cannot pass without
+running it.
 """
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,3 +69,38 @@ def r_lme4() -> str:
     if found.returncode != 0:
         missing_service("R's lme4 is not installed (apt-get install -y r-cran-lme4)")
     return path
+
+
+@pytest.fixture(scope="session")
+def pydiffvg() -> None:
+    """pydiffvg is importable (.ci/run installs a prebuilt CPU wheel; docs/rasterizer.md)."""
+    from sketchgen.diffvg_backend import diffvg_available
+
+    if not diffvg_available():
+        missing_service(
+            "pydiffvg is not installed (build it from https://github.com/BachiLi/diffvg)"
+        )
+
+
+@pytest.fixture
+def without_pydiffvg(monkeypatch) -> None:
+    """`import pydiffvg` fails, as on a machine without it (whether or not this one has it)."""
+    monkeypatch.setitem(sys.modules, "pydiffvg", None)
+
+
+@pytest.fixture
+def run_sketchlab(monkeypatch, capsys):
+    """`sketchlab ARGS` in this process: returns (exit code, stdout, stderr)."""
+    from sketchlab.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
