@@ -156,9 +156,12 @@ STIMULI_REQUIRED = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
 RESPONSE_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
     "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
-    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
+    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at", "too_fast",
 )  # fmt: skip
-"""The responses long table, one row per trial, in this order (`study export` writes it)."""
+"""The responses long table, one row per trial, in this order (`study export` writes it).
+`too_fast` (appended last) is 1 when rt_ms < FAST_RT_MS."""
+FAST_RT_MS = 200
+"""Answers faster than this (ms from the trial being drawn) are flagged `too_fast`."""
 RESPONSE_REQUIRED = (
     "participant_id", "condition", "trial_type", "true_class", "n_strokes", "response",
     "correct",

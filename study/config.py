@@ -119,6 +119,11 @@ class StudyConfig(_Strict):
     consent: str
     instructions: str
     time_limit_s: float | None = Field(default=None, gt=0)
+    # A double key press must not answer the next trial: answers this soon after a trial is
+    # drawn are ignored.
+    min_answer_ms: int = Field(default=250, ge=0, le=10_000)
+    # A tab left open on a timed study ends as timed_out (its slot freed), never "completed".
+    max_consecutive_timeouts: int = Field(default=3, ge=1)
     completion: CompletionConfig
     abandon_after_minutes: float = Field(default=30.0, gt=0)
     seed_salt: str | None = None
