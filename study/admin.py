@@ -1,5 +1,6 @@
-"""The admin page (`?page=admin`): progress per cell, completion and exclusion rates, median
-duration, and downloads of the data, behind one password.
+"""The admin page (`?page=admin`): completion and exclusion rates, median duration, the live
+view of every condition x list cell with its warnings (study/monitor.py, the same as
+`sketchlab study status`), and downloads of the data, behind one password.
 
 The password comes from Streamlit secrets (`admin_password` in .streamlit/secrets.toml) or
 the SKETCHLAB_ADMIN_PASSWORD environment variable and is compared in constant time
@@ -17,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from study.config import StudyConfig
-from study.design import cells
+from study.monitor import study_status
 from study.storage import Storage
 
 PASSWORD_ENV = "SKETCHLAB_ADMIN_PASSWORD"
@@ -78,19 +79,21 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     }
 
 
-def cell_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
-    """One row per condition x list cell, participant counts by status."""
-    counts = storage.cell_counts()
-    statuses = ("completed", "in_progress", "failed_attention", "timed_out")
-    rows = [
-        {
-            "condition": condition,
-            "list": list_id,
-            **{name: counts.get((condition, list_id), {}).get(name, 0) for name in statuses},
-        }
-        for condition, list_id in cells(config)
-    ]
-    return pd.DataFrame(rows)
+def live_status_section(config: StudyConfig, storage: Storage) -> None:
+    """Per cell: completed, in progress, timed out, failed attention, median duration and
+    recent answers, with the monitor's warnings (study/monitor.py, as `sketchlab study
+    status` shows them)."""
+    live = study_status(config, storage)
+    st.subheader("Participants per cell")
+    for warning in live.warnings:
+        st.warning(warning)
+    st.dataframe(live.table(), hide_index=True, width="stretch")
+    st.caption(
+        f"{live.recent_answers} answers in the last {live.window_minutes:g} minutes. "
+        f"Sessions that ended timed out or failed the attention checks: "
+        f"{_percent(live.recent_failure_rate)} in the last {live.window_minutes:g} minutes, "
+        f"{_percent(live.earlier_failure_rate)} before."
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -127,8 +130,7 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
         f"Median duration of completed sessions: "
         f"{'–' if median is None else f'{median:.1f} min'}."
     )
-    st.subheader("Participants per cell")
-    st.dataframe(cell_table(config, storage), hide_index=True, width="stretch")
+    live_status_section(config, storage)
     st.subheader("Data")
     st.download_button(
         "Download responses (CSV)",

@@ -1,6 +1,6 @@
 """Shared fixtures.
 
-Services: on a developer machine a test that needs Chromium or PostgreSQL skips when the
+Services: on a developer machine a test that needs Chromium, Caddy or PostgreSQL skips when the
 service is missing; with CI=true it fails instead, so CI cannot pass without running it.
 """
 
@@ -27,6 +27,15 @@ def chromium_path() -> str:
     path = shutil.which("chromium")
     if not path:
         missing_service("Chromium is not installed (apt-get install -y chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def caddy_path() -> str:
+    """The `caddy` reverse proxy (apt-get install -y caddy), run as a child process."""
+    path = shutil.which("caddy")
+    if not path:
+        missing_service("Caddy is not installed (apt-get install -y caddy)")
     return path
 
 

@@ -27,13 +27,14 @@ StorageUrl = Annotated[
 
 @study_app.command("check")
 def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
-    """Validate study.yaml and its stimuli, reach the database, and print the design."""
+    """Validate study.yaml and its stimuli, reach the database (creating nothing), and print
+    the design."""
     from study.config import load_study
     from study.design import describe
-    from study.storage import Storage, masked_url
+    from study.storage import check_reachable, masked_url
 
     config = load_study(study_yaml, storage)
-    Storage(config.storage, config.study_id).close()
+    check_reachable(config.storage)
     design = describe(config)
     design["storage"] = masked_url(config.storage)
     typer.echo(f"{study_yaml}: OK")
@@ -101,11 +102,13 @@ def export(
 ) -> None:
     """Write the responses long table and <out stem>.participants.csv."""
     from study.config import load_study
+    from study.export import checked_out_path
     from study.export import export as run_export
     from study.storage import Storage
 
     config = load_study(study_yaml, storage, verify_images=False)
-    db = Storage(config.storage, config.study_id)
+    checked_out_path(out)
+    db = Storage(config.storage, config.study_id, create=False)
     try:
         responses, participants = run_export(config, db, out)
     finally:

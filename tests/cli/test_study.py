@@ -3,6 +3,7 @@ one sentence naming the file and field on stderr, exit code 2."""
 
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from sketchlab.cli import main
-from tests.conftest import TEST_DATA
+from tests.conftest import REPO, TEST_DATA
 
 
 def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -44,7 +45,77 @@ def test_check_prints_the_design(monkeypatch, capsys, study_dir):
     assert code == 0, err
     assert "cells (8)" in out and "with_none/list0" in out
     assert "with_none: 12 trials per participant" in out and "min" in out
-    assert (study_dir / "test-study.db").is_file()  # default storage: next to the YAML
+    assert "storage: sqlite:///" in out and "test-study.db" in out
+    assert not (study_dir / "test-study.db").exists(), "check creates no database"
+
+
+def test_check_of_the_bundled_study_writes_nothing_into_data(monkeypatch, capsys, tmp_path):
+    before = sorted(path for path in (REPO / "data").rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(monkeypatch, capsys, "study", "check", str(REPO / "data" / "study.yaml"))
+    assert code == 0, err
+    assert sorted(path for path in (REPO / "data").rglob("*")) == before
+
+
+def test_export_never_creates_a_database(monkeypatch, capsys, study_dir, tmp_path):
+    typo = tmp_path / "typo.db"
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "export",
+        str(study_dir / "study.yaml"),
+        "--out",
+        str(tmp_path / "r.csv"),
+        "--storage",
+        f"sqlite:///{typo}",
+    )
+    assert code == 2 and "there is no database at sqlite:///" in err and err.count("\n") == 1
+    assert not typo.exists() and not (tmp_path / "r.csv").exists()
+
+
+def test_export_of_a_file_without_study_tables_is_exit_2(monkeypatch, capsys, study_dir, tmp_path):
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).close()
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "export",
+        str(study_dir / "study.yaml"),
+        "--out",
+        str(tmp_path / "r.csv"),
+        "--storage",
+        f"sqlite:///{empty}",
+    )
+    assert code == 2 and "holds no study tables" in err
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_export_of_a_database_without_this_study_is_exit_2(
+    monkeypatch, capsys, study_dir, tmp_path
+):
+    db = f"sqlite:///{tmp_path / 'other.db'}"
+    other = edit_yaml(study_dir, study_id="another-study")
+    code, _, err = run(
+        monkeypatch, capsys, "study", "simulate", other, "--participants", "2", "--storage", db
+    )
+    assert code == 0, err
+    edit_yaml(study_dir, study_id="test-study")
+    code, _, err = run(
+        monkeypatch,
+        capsys,
+        "study",
+        "export",
+        str(study_dir / "study.yaml"),
+        "--out",
+        str(tmp_path / "r.csv"),
+        "--storage",
+        db,
+    )
+    assert code == 2 and err.count("\n") == 1
+    assert "has no participants of study 'test-study'" in err and "'another-study'" in err
+    assert not (tmp_path / "r.csv").exists()
 
 
 def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postgres_url):
@@ -96,8 +167,11 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
     assert len(csv) == len(parquet) > 200
     assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
+    assert list(csv.columns)[-2:] == ["answered_at", "too_fast"], "contract columns, then flags"
     participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
     assert len(participants) == 24
+    assert list(participants.columns)[-4:] == ["screen_width", "screen_height",
+                                               "viewport_width", "viewport_height"]  # fmt: skip
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
 
 
@@ -200,6 +274,22 @@ BAD_INPUTS = {
     "option with markup": (lambda f: edit_yaml(f, options=["cat", "<b>dog</b>"]), "field 'options"),
     "unknown condition": (lambda f: edit_yaml(f, conditions=["maybe_none"]), "field 'conditions"),
     "missing study file": (lambda f: str(f / "absent.yaml"), "study file does not exist"),
+    "outcome code with markup": (
+        lambda f: edit_yaml(f, completion={"code": "OK1", "declined": {"code": "<b>"}}),
+        "field 'completion.declined.code'",
+    ),
+    "outcome redirect not a URL": (
+        lambda f: edit_yaml(
+            f, completion={"code": "OK1", "failed_attention": {"redirect_url": "javascript:x"}}
+        ),
+        "field 'completion.failed_attention.redirect_url'",
+    ),
+    "unknown outcome": (
+        lambda f: edit_yaml(f, completion={"code": "OK1", "returned": {"code": "R1"}}),
+        "unknown field 'completion.returned'",
+    ),
+    "target per cell zero": (lambda f: edit_yaml(f, target_per_cell=0), "'target_per_cell'"),
+    "short preview token": (lambda f: edit_yaml(f, preview_token="abc"), "'preview_token'"),
 }
 
 
