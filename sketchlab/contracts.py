@@ -129,6 +129,11 @@ TIMEOUT = "timeout"
 """The response stored when a trial's time limit ran out before an answer."""
 RESERVED_ANSWERS = (NONE, TIMEOUT)
 
+CORRECT, WRONG = "correct", "wrong"
+ANSWER_CATEGORIES = (CORRECT, WRONG, NONE, TIMEOUT)
+"""What a trial's answer was, for the analysis: the right option, another class, "none", or
+no answer in time. A timeout is neither wrong nor a false alarm: it is not an answer."""
+
 SIMULATED_PREFIX = "sim-"
 """Participant ids the simulators write start with this; the report reads it as 'simulated'."""
 
