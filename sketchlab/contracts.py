@@ -170,6 +170,22 @@ RESPONSE_COLUMNS = (
 `too_fast` (appended last) is 1 when rt_ms < FAST_RT_MS."""
 FAST_RT_MS = 200
 """Answers faster than this (ms from the trial being drawn) are flagged `too_fast`."""
+PARTICIPANT_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "status",
+    "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
+    "last_seen_at", "attention_failures", "n_answered", "duration_s", "prolific_study_id",
+    "screen_width", "screen_height", "viewport_width", "viewport_height",
+)  # fmt: skip
+"""`<responses>.participants.csv`, one row per participant (`study export` writes it);
+`prolific_study_id` is Prolific's STUDY_ID (a pilot and the main run apart); the last four
+are the CSS pixels the participant's browser reported (empty if it never did)."""
+DEVICE_COLUMNS = PARTICIPANT_COLUMNS[-4:]
+REVIEW_COLUMNS = (
+    "participant_id", "prolific_study_id", "session_id", "status", "attention",
+    "attention_failures", "n_answered", "duration_s", "flags", "action",
+)  # fmt: skip
+"""`study export --participants` and the admin page: one row per participant for approving
+or rejecting on Prolific (`action`: approve, review, reject, return or wait)."""
 RESPONSE_REQUIRED = (
     "participant_id", "condition", "trial_type", "true_class", "n_strokes", "response",
     "correct",
