@@ -105,7 +105,7 @@ def deployment(tmp_path_factory, postgres_url, caddy_path):
         "STUDY_YAML": str(config_path),
         "STUDY_DB": postgres_url,
         "STUDY_SERVE_OPTIONS": f"--server.baseUrlPath={BASE_PATH.strip('/')}",
-        "SKETCHLAB_ADMIN_PASSWORD": "admin-pass",
+        "SKETCHLAB_ADMIN_PASSWORD": "replica-admin-pass",
         "BACKUP_DIR": str(folder / "backups"),
     }
     config = load_study(config_path, storage=postgres_url)
