@@ -129,6 +129,11 @@ TIMEOUT = "timeout"
 """The response stored when a trial's time limit ran out before an answer."""
 RESERVED_ANSWERS = (NONE, TIMEOUT)
 
+CORRECT, WRONG = "correct", "wrong"
+ANSWER_CATEGORIES = (CORRECT, WRONG, NONE, TIMEOUT)
+"""What a trial's answer was, for the analysis: the right option, another class, "none", or
+no answer in time. A timeout is neither wrong nor a false alarm: it is not an answer."""
+
 SIMULATED_PREFIX = "sim-"
 """Participant ids the simulators write start with this; the report reads it as 'simulated'."""
 
@@ -162,6 +167,19 @@ RESPONSE_COLUMNS = (
     "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
 )  # fmt: skip
 """The responses long table, one row per trial, in this order (`study export` writes it)."""
+PARTICIPANT_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "status",
+    "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
+    "last_seen_at", "attention_failures", "n_answered", "duration_s", "prolific_study_id",
+)  # fmt: skip
+"""`<responses>.participants.csv`, one row per participant (`study export` writes it);
+`prolific_study_id` is Prolific's STUDY_ID (a pilot and the main run apart)."""
+REVIEW_COLUMNS = (
+    "participant_id", "prolific_study_id", "session_id", "status", "attention",
+    "attention_failures", "n_answered", "duration_s", "flags", "action",
+)  # fmt: skip
+"""`study export --participants` and the admin page: one row per participant for approving
+or rejecting on Prolific (`action`: approve, review, reject, return or wait)."""
 RESPONSE_REQUIRED = (
     "participant_id", "condition", "trial_type", "true_class", "n_strokes", "response",
     "correct",

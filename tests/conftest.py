@@ -1,11 +1,13 @@
 """Shared fixtures.
 
-Services: on a developer machine a test that needs Chromium, Caddy or PostgreSQL skips when the
-service is missing; with CI=true it fails instead, so CI cannot pass without running it.
+Services: on a developer machine a test that needs Chromium, Caddy, PostgreSQL or pydiffvg
+skips when the service is missing; with CI=true it fails instead, so CI cannot pass without
+running it.
 """
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -53,3 +55,20 @@ def postgres_url() -> str:
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         missing_service(f"PostgreSQL at {url} is not reachable: {error}")
     return url
+
+
+@pytest.fixture(scope="session")
+def pydiffvg() -> None:
+    """pydiffvg is importable (.ci/run installs a prebuilt CPU wheel; docs/rasterizer.md)."""
+    from sketchgen.diffvg_backend import diffvg_available
+
+    if not diffvg_available():
+        missing_service(
+            "pydiffvg is not installed (build it from https://github.com/BachiLi/diffvg)"
+        )
+
+
+@pytest.fixture
+def without_pydiffvg(monkeypatch) -> None:
+    """`import pydiffvg` fails, as on a machine without it (whether or not this one has it)."""
+    monkeypatch.setitem(sys.modules, "pydiffvg", None)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from sketchlab.cli import main
+from sketchlab.contracts import REVIEW_COLUMNS
 from tests.conftest import REPO, TEST_DATA
 
 
@@ -382,3 +383,55 @@ def test_study_code_never_imports_torch_or_sketchgen():
         [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_participants_lists_everyone_for_prolific(monkeypatch, capsys, study_dir, tmp_path):
+    db = f"sqlite:///{tmp_path / 'sim.db'}"
+    yaml_path = str(study_dir / "study.yaml")
+    code, _, err = run(
+        monkeypatch, capsys, "study", "simulate", yaml_path, "-n", "30", "--storage", db
+    )
+    assert code == 0, err
+    code, printed, err = run(
+        monkeypatch, capsys, "study", "export", yaml_path, "--participants", "--storage", db
+    )
+    assert code == 0, err
+    assert printed.splitlines()[0].split() == list(REVIEW_COLUMNS)
+    assert len(printed.splitlines()) == 31
+    out = tmp_path / "review.csv"
+    code, stdout, err = run(
+        monkeypatch, capsys, "study", "export", yaml_path, "--participants", "--out", str(out),
+        "--storage", db,
+    )  # fmt: skip
+    assert code == 0 and stdout.strip() == f"wrote {out}", err
+    review = pd.read_csv(out, keep_default_na=False)
+    assert len(review) == 30 and review["participant_id"].is_unique
+    expected = {
+        "completed": {"approve", "review"},
+        "failed_attention": {"reject"},
+        "declined": {"return"},
+        "timed_out": {"return"},
+        "in_progress": {"wait"},
+    }
+    for row in review.itertuples():
+        assert row.action in expected[row.status], row
+    assert set(review.loc[review["status"] == "failed_attention", "attention"]) <= {"failed"}
+    assert set(review.loc[review["status"] == "declined", "attention"]) <= {""}
+    assert "passed" in set(review.loc[review["status"] == "completed", "attention"])
+
+
+def test_export_needs_out_unless_listing_participants(monkeypatch, capsys, study_dir):
+    code, _, err = run(monkeypatch, capsys, "study", "export", str(study_dir / "study.yaml"))
+    assert code == 2 and "needs --out" in err
+
+
+def test_preview_prints_the_link_or_says_how_to_set_a_token(monkeypatch, capsys, study_dir):
+    code, _, err = run(monkeypatch, capsys, "study", "preview", str(study_dir / "study.yaml"))
+    assert code == 2 and "field 'preview_token' is not set" in err and err.count("\n") == 1
+    token = "pilot-token-0123456789"
+    path = edit_yaml(study_dir, preview_token=token)
+    code, out, err = run(
+        monkeypatch, capsys, "study", "preview", path, "--url", "https://study.example.org/s/"
+    )
+    assert code == 0, err
+    assert out.strip() == f"https://study.example.org/s/?PREVIEW={token}"

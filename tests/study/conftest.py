@@ -167,3 +167,13 @@ def fill_study(study: Study) -> None:
     complete_through_flow(study, "done1")
     ParticipantFlow.open(study.config, study.storage, "busy1").consent(True)
     ParticipantFlow.open(study.config, study.storage, "no1").consent(False)
+
+
+def finish_correctly(study: Study, participant_id: str) -> None:
+    """A participant who completed the study with every answer right (through the flow)."""
+    flow = ParticipantFlow.open(study.config, study.storage, participant_id)
+    flow.consent(True)
+    flow.finish_instructions()
+    while (trial := flow.current_trial) is not None:
+        shown = utc_now()
+        flow.answer(trial.trial_index, trial.correct_response, shown, shown + timedelta(seconds=2))

@@ -5,17 +5,16 @@ ids refused whole (helpers in tests/study/conftest.py)."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 
 import pytest
 
 from study.flow import ParticipantFlow
-from study.storage import utc_now
 from study.synthetic import COMPLETION_CODE
 from tests.study.conftest import (
     Study,
     answer_current,
     answer_keys,
+    finish_correctly,
     page_text,
     prolific,
     start,
@@ -31,16 +30,6 @@ EXITS = {
         "redirect_url": "https://app.prolific.com/submissions/complete?cc=NOCONSENT",
     },
 }
-
-
-def finish_correctly(study: Study, participant_id: str) -> None:
-    """A participant who completed the study with every answer right (through the flow)."""
-    flow = ParticipantFlow.open(study.config, study.storage, participant_id)
-    flow.consent(True)
-    flow.finish_instructions()
-    while (trial := flow.current_trial) is not None:
-        shown = utc_now()
-        flow.answer(trial.trial_index, trial.correct_response, shown, shown + timedelta(seconds=2))
 
 
 def test_preview_goes_through_the_real_flow_but_is_never_counted(tmp_path, monkeypatch):
