@@ -196,3 +196,16 @@ SCORE_REQUIRED = (
     "stimulus_id", "class", "n_strokes", "model", "pretrained", "prompt_set", "correct_top1",
 )  # fmt: skip
 """The columns of scores.csv the report reads (`sketchlab score` writes many more)."""
+SCORE_CARRIED_COLUMNS = (
+    "stimulus_id", "image_id", "class", "n_strokes", "kind", "seed", "method", "loss_model",
+    "png_path", "photo_path",
+)  # fmt: skip
+"""Columns of the scored images (stimuli.csv's, and `kind`/`photo_path`) copied into every
+score row (those present), so scores join to responses on their own."""
+SKETCH, PHOTO = SCORE_KINDS = ("sketch", "photo")
+"""scores.csv's `kind`: a sketch of stimuli.csv, or (`score --photos images.csv`) the photo a
+sketch was drawn from, with `n_strokes` PHOTO_STROKES, no stimulus_id and its `photo_path`.
+Tables without the column hold sketches only."""
+PHOTO_STROKES = 0
+SCORE_SERIES = ("model", "pretrained", "prompt_set")
+"""The columns that name one scorer: a model, its weights and a prompt set."""

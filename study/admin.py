@@ -20,7 +20,7 @@ import streamlit as st
 
 from study.config import StudyConfig
 from study.export import review_table
-from study.login import LoginThrottle, password_problem
+from study.login import LoginThrottle, log_to_stderr, password_problem
 from study.monitor import study_status
 from study.storage import Storage
 
@@ -39,6 +39,7 @@ def configured_password() -> str | None:
 @st.cache_resource(show_spinner=False)
 def login_throttle(scope: str) -> LoginThrottle:
     """One throttle per study and database, shared by every session of this server process."""
+    log_to_stderr()
     return LoginThrottle()
 
 
@@ -139,7 +140,7 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
             type="password",
             key="admin_password_typed",
             on_change=_check_password,
-            args=(login_throttle(f"{config.study_id} {storage.url}"),),
+            args=(login_throttle(f"{config.study_id} {storage.masked_url}"),),
         )
         locked_for = st.session_state.get("admin_locked_for_s", 0.0)
         if locked_for > 0:

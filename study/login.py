@@ -32,6 +32,16 @@ FAILURE_DELAY_S = 1.0
 log = logging.getLogger(__name__)
 
 
+def log_to_stderr() -> None:
+    """Write this module's log lines, with time and level, to stderr (the server's log, e.g.
+    the journal): a Streamlit server has no handler of its own for them. Once per process."""
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+
+
 @dataclass(frozen=True)
 class LoginResult:
     """`ok`: the password was right. `locked_for_s` > 0: refused without comparing, because

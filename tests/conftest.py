@@ -72,3 +72,21 @@ def pydiffvg() -> None:
 def without_pydiffvg(monkeypatch) -> None:
     """`import pydiffvg` fails, as on a machine without it (whether or not this one has it)."""
     monkeypatch.setitem(sys.modules, "pydiffvg", None)
+
+
+@pytest.fixture
+def run_sketchlab(monkeypatch, capsys):
+    """`sketchlab ARGS` in this process: returns (exit code, stdout, stderr)."""
+    from sketchlab.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -58,39 +58,30 @@ def test_check_of_the_bundled_study_writes_nothing_into_data(monkeypatch, capsys
     assert sorted(path for path in (REPO / "data").rglob("*")) == before
 
 
-def test_export_never_creates_a_database(monkeypatch, capsys, study_dir, tmp_path):
-    typo = tmp_path / "typo.db"
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "study",
-        "export",
-        str(study_dir / "study.yaml"),
-        "--out",
-        str(tmp_path / "r.csv"),
-        "--storage",
-        f"sqlite:///{typo}",
-    )
-    assert code == 2 and "there is no database at sqlite:///" in err and err.count("\n") == 1
-    assert not typo.exists() and not (tmp_path / "r.csv").exists()
+def export_to(monkeypatch, capsys, study_yaml, out: Path, storage: str) -> tuple[int, str, str]:
+    """`sketchlab study export STUDY_YAML --out OUT --storage STORAGE`."""
+    return run(
+        monkeypatch, capsys, "study", "export", str(study_yaml), "--out", str(out),
+        "--storage", storage,
+    )  # fmt: skip
 
 
-def test_export_of_a_file_without_study_tables_is_exit_2(monkeypatch, capsys, study_dir, tmp_path):
-    empty = tmp_path / "empty.db"
-    sqlite3.connect(empty).close()
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "study",
-        "export",
-        str(study_dir / "study.yaml"),
-        "--out",
-        str(tmp_path / "r.csv"),
-        "--storage",
-        f"sqlite:///{empty}",
-    )
-    assert code == 2 and "holds no study tables" in err
-    assert not (tmp_path / "r.csv").exists()
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda path: None, "there is no database at sqlite:///"),
+        (lambda path: sqlite3.connect(path).close(), "holds no study tables"),
+    ],
+    ids=["missing file", "file without study tables"],
+)
+def test_export_never_creates_a_database(monkeypatch, capsys, study_dir, tmp_path, make, expected):
+    db = tmp_path / "typo.db"
+    make(db)
+    existed = db.exists()
+    out = tmp_path / "r.csv"
+    code, _, err = export_to(monkeypatch, capsys, study_dir / "study.yaml", out, f"sqlite:///{db}")
+    assert code == 2 and expected in err and err.count("\n") == 1
+    assert db.exists() == existed and not out.exists()
 
 
 def test_export_of_a_database_without_this_study_is_exit_2(
@@ -103,20 +94,11 @@ def test_export_of_a_database_without_this_study_is_exit_2(
     )
     assert code == 0, err
     edit_yaml(study_dir, study_id="test-study")
-    code, _, err = run(
-        monkeypatch,
-        capsys,
-        "study",
-        "export",
-        str(study_dir / "study.yaml"),
-        "--out",
-        str(tmp_path / "r.csv"),
-        "--storage",
-        db,
-    )
+    out = tmp_path / "r.csv"
+    code, _, err = export_to(monkeypatch, capsys, study_dir / "study.yaml", out, db)
     assert code == 2 and err.count("\n") == 1
     assert "has no participants of study 'test-study'" in err and "'another-study'" in err
-    assert not (tmp_path / "r.csv").exists()
+    assert not out.exists()
 
 
 def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postgres_url):
