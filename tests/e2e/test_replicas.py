@@ -97,15 +97,15 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, postgres_url, caddy_path):
     folder = tmp_path_factory.mktemp("replicas")
-    config_path = write_synthetic_study(
-        folder, images_per_class=1, study_id=f"replicas-{uuid.uuid4().hex[:12]}"
+    config_path = write_synthetic_study(  # the clients answer at once: no minimum time
+        folder, images_per_class=1, study_id=f"replicas-{uuid.uuid4().hex[:12]}", min_answer_ms=0
     )
     env = {
         **read_env_file(STUDY_ENV),
         "STUDY_YAML": str(config_path),
         "STUDY_DB": postgres_url,
         "STUDY_SERVE_OPTIONS": f"--server.baseUrlPath={BASE_PATH.strip('/')}",
-        "SKETCHLAB_ADMIN_PASSWORD": "admin-pass",
+        "SKETCHLAB_ADMIN_PASSWORD": "replica-admin-pass",
         "BACKUP_DIR": str(folder / "backups"),
     }
     config = load_study(config_path, storage=postgres_url)
@@ -291,6 +291,34 @@ def test_forty_participants_balance_over_two_replicas_and_survive_a_sigkill(depl
     assert storage.count_responses() == expected_rows, "no duplicated rows"
 
 
+def venv_environment(settings: dict[str, str]) -> dict[str, str]:
+    """This environment plus `settings`, with the venv's `sketchlab` script on the PATH."""
+    bin_folder = str(Path(sys.executable).parent)
+    return {**os.environ, **settings, "PATH": bin_folder + os.pathsep + os.environ["PATH"]}
+
+
+def test_the_backup_job_copies_a_study_on_sqlite(tmp_path):
+    """deploy/backup-study.sh with a sqlite:/// URL (the doc's run covers PostgreSQL)."""
+    import sqlite3
+
+    study_yaml = write_synthetic_study(tmp_path / "study")
+    settings = {
+        "STUDY_YAML": str(study_yaml),
+        "STUDY_DB": f"sqlite:///{tmp_path / 'live.db'}",
+        "BACKUP_DIR": str(tmp_path / "backups"),
+    }
+    env = venv_environment(settings)
+    simulate = ["sketchlab", "study", "simulate", str(study_yaml), "-n", "5", "--storage"]
+    subprocess.run([*simulate, settings["STUDY_DB"]], env=env, check=True, capture_output=True)
+    subprocess.run([str(REPO / "deploy" / "backup-study.sh")], env=env, check=True)
+
+    copies = list((tmp_path / "backups").iterdir())
+    assert len(copies) == 1 and re.fullmatch(r"study-\d{8}T\d{6}Z\.db", copies[0].name)
+    with sqlite3.connect(copies[0]) as copy, sqlite3.connect(tmp_path / "live.db") as live:
+        count = "SELECT count(*) FROM study_responses"
+        assert copy.execute(count).fetchone() == live.execute(count).fetchone() != (0,)
+
+
 DEPLOY_DOC = REPO / "docs" / "deploy.md"
 HOST_SPECIFIC = "# host-specific"
 
@@ -315,7 +343,6 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     from datetime import timedelta
 
     from study.flow import ParticipantFlow
-    from study.storage import utc_now
 
     for tool in ("curl", "pg_dump", "pg_restore"):
         if shutil.which(tool) is None:
@@ -325,20 +352,14 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     flow.consent(True)
     flow.finish_instructions()
     while flow.current_trial is not None:
-        shown = utc_now()
         trial = flow.current_trial
-        flow.answer(trial.trial_index, trial.options[0], shown, shown + timedelta(seconds=2))
+        shown = flow.shown_at(trial.trial_index)
+        flow.answer(trial.trial_index, trial.options[0], shown + timedelta(seconds=2))
 
     blocks = shell_blocks(DEPLOY_DOC.read_text(encoding="utf-8"))
     tested = [block for block in blocks if not block.startswith(HOST_SPECIFIC)]
     assert len(tested) >= 5 and len(blocks) > len(tested)
-    bin_folder = str(Path(sys.executable).parent)  # where the venv's `sketchlab` script is
-    env = {
-        **os.environ,
-        **deployment.env,
-        "STUDY_URL": deployment.proxy.base_url,
-        "PATH": bin_folder + os.pathsep + os.environ["PATH"],
-    }
+    env = {**venv_environment(deployment.env), "STUDY_URL": deployment.proxy.base_url}
     outputs = []
     for block in tested:
         result = subprocess.run(
@@ -357,7 +378,9 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     assert config.study_id in printed and "completed" in printed, "study status ran"
     backups = Path(deployment.env["BACKUP_DIR"])
     dumps = sorted(backups.glob("study-*.dump"))
-    assert len(dumps) == 1 and not list(backups.glob("*.part"))
+    assert len(dumps) == 1
+    written = {dumps[0].name, "responses.csv", "responses.participants.csv"}
+    assert {f.name for f in backups.iterdir()} == written, "no half-written files left"
     rows = subprocess.run(
         ["pg_restore", "--data-only", "--table=study_participants", "--file=-", str(dumps[0])],
         capture_output=True,
