@@ -14,9 +14,7 @@ from sketchgen.raster import render, render_rgba
 from sketchgen.raster_samples import sample_pattern
 from sketchlab.cli import app
 from sketchlab.errors import BadInput
-from tests.conftest import TEST_DATA
-
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+from tests.conftest import CPU_AND_CUDA, TEST_DATA
 
 
 def strokes(n: int, seed: int, size: int = 64) -> torch.Tensor:
@@ -33,7 +31,7 @@ def test_sample_positions_reproduce_diffvgs_edge_samples():
     assert sorted(pattern.counts[pattern.extra_pixel].tolist()) == [5.0] * 4
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device", CPU_AND_CUDA)
 def test_batch_with_padding_equals_rendering_each_sketch_alone(device):
     counts = [3, 5, 1]
     sketches = [strokes(n, seed) for seed, n in enumerate(counts)]
