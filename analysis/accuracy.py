@@ -3,7 +3,7 @@
 Wilson 95% intervals per cell (statsmodels `proportion_confint(method="wilson")`) treat
 trials as independent; the participant-cluster bootstrap resamples whole participants
 (within their condition, which is between-subjects) and so respects that one person's
-answers go together (shared reference study-and-analysis §4.1-4.2). Only test trials count.
+answers go together (docs/analysis.md, "Statistics"). Only test trials count.
 """
 
 import numpy as np

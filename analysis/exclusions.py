@@ -1,6 +1,6 @@
 """Exclusion rules, applied in a fixed order and reported with counts.
 
-Pre-registered criteria (shared reference study-and-analysis §1.10), each switchable:
+Pre-registered criteria (docs/analysis.md, "Exclusions"), each switchable:
 duplicate participant ids (keep the first complete session), failed attention checks,
 incomplete sessions, participants whose median answer time is implausibly fast, and single
 too-fast answers. Rules run in the order above; each row of the exclusions table counts

@@ -1,9 +1,9 @@
-"""CLIP zero-shot accuracy next to human recognition accuracy, per class and stroke level.
+"""CLIP zero-shot accuracy per class and stroke level, from the scores `sketchlab score` writes.
 
-Reads the scores table that `sketchlab score` writes (no torch here), turns it into
-accuracy per model x prompt set x class x level with Wilson intervals over sketches, and
-draws it beside the human curves with the paper's CLIP figures (ViT-B/32 top-1 at 16 and
-32 strokes, pooled over classes) as reference points.
+No torch here (the scoring itself lives in the `scoring` package): the report reads the
+scores table, keeps the sketches people saw and turns it into accuracy per model x prompt
+set x class x level with Wilson intervals over sketches, to draw beside the human curves
+(`plots.plot_human_vs_clip`; docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -12,19 +12,13 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from sklearn.metrics import balanced_accuracy_score
-from statsmodels.stats.proportion import proportion_confint
 
-from analysis.accuracy import ACCURACY_COLUMNS, ALL_CLASSES
-from analysis.plots import CONDITION_COLORS, CONDITION_LABELS
-from sketchlab.contracts import CONDITIONS, SCORE_REQUIRED
+from analysis.accuracy import ALL_CLASSES, wilson_interval
+from sketchlab.contracts import SCORE_REQUIRED
 from sketchlab.errors import BadInput
-from sketchlab.files import atomic_path
-from sketchlab.reference import paper_numbers
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -92,11 +86,6 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
     return scores
 
 
-def _wilson(n_correct: pd.Series, n: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    low, high = proportion_confint(n_correct.to_numpy(), n.to_numpy(), alpha=0.05, method="wilson")
-    return np.asarray(low), np.asarray(high)
-
-
 def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
     """CLIP top-1 per model x prompt set x class x stroke level, plus class='all' pooled rows.
 
@@ -124,7 +113,7 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
         rows.append(table)
     table = pd.concat(rows, ignore_index=True)
     table["top1"] = table["n_correct"] / table["n_sketches"]
-    table["ci_low"], table["ci_high"] = _wilson(table["n_correct"], table["n_sketches"])
+    table["ci_low"], table["ci_high"] = wilson_interval(table["n_correct"], table["n_sketches"])
     recall = {}
     if "pred_top1" in data.columns:
         for key, cell in data.groupby([*keys, "n_strokes"]):
@@ -159,153 +148,3 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
         "none_rate_distractor",
     ]
     return table[columns]
-
-
-def _with_pooled_human(human: pd.DataFrame) -> pd.DataFrame:
-    """Add class='all' rows (pooled counts, Wilson) when the per-class table lacks them."""
-    missing = [c for c in ACCURACY_COLUMNS if c not in human.columns]
-    if missing:
-        raise BadInput(
-            f"human accuracy table has no column {missing[0]!r} (needs "
-            f"{', '.join(ACCURACY_COLUMNS)})"
-        )
-    human = human.copy()
-    human["class"] = human["class"].astype(str)
-    if (human["class"] == ALL_CLASSES).any():
-        return human
-    pooled = human.groupby(["condition", "n_strokes"], as_index=False)[
-        ["n_trials", "n_correct"]
-    ].sum()
-    pooled["class"] = ALL_CLASSES
-    pooled["accuracy"] = pooled["n_correct"] / pooled["n_trials"]
-    pooled["ci_low"], pooled["ci_high"] = _wilson(pooled["n_correct"], pooled["n_trials"])
-    return pd.concat([human, pooled[list(ACCURACY_COLUMNS)]], ignore_index=True)
-
-
-def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) -> str:
-    label = f"CLIP {model}/{pretrained} · {prompt_set}"
-    return f"{label} (circular: loss model)" if circular else label
-
-
-def plot_human_vs_clip(
-    human_accuracy: pd.DataFrame, clip_accuracy: pd.DataFrame, out_stem: str | Path
-) -> list[Path]:
-    """One panel per class (first: all classes pooled): human accuracy per condition (solid,
-    Wilson bars) and CLIP top-1 per model x prompt set (dashed, Wilson bars over sketches)
-    against stroke count on a log2 axis; the paper's ViT-B/32 top-1 figures are drawn as stars
-    in the pooled panel. Writes `<out_stem>.png` and `.svg` atomically and returns both paths."""
-    human = _with_pooled_human(human_accuracy)
-    clip = clip_accuracy.copy()
-    clip["class"] = clip["class"].astype(str)
-    classes = sorted((set(human["class"]) | set(clip["class"])) - {ALL_CLASSES})
-    panels = [ALL_CLASSES, *classes]
-    conditions = [c for c in CONDITIONS if c in set(human["condition"])]
-    conditions += sorted(set(human["condition"]) - set(conditions))
-    series = (
-        clip[["model", "pretrained", "prompt_set", "circular"]]
-        .drop_duplicates()
-        .sort_values(["model", "pretrained", "prompt_set"])
-    )
-    clip_colors = dict(
-        zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
-    )
-    other_colors = iter(sns.color_palette("muted", 10).as_hex())
-    condition_colors = {c: CONDITION_COLORS.get(c) or next(other_colors) for c in conditions}
-    reference = paper_numbers()["clip_vit_b32_zero_shot"]["top1"]
-    levels = sorted(set(human["n_strokes"]) | set(clip["n_strokes"]) | {int(n) for n in reference})
-
-    # Each series sits slightly left or right of its level so error bars do not hide each other.
-    n_series = len(conditions) + len(clip_colors)
-    dodge = iter(2.0 ** np.linspace(-0.08, 0.08, n_series) if n_series > 1 else [1.0])
-    shift = {name: next(dodge) for name in [*conditions, *clip_colors]}
-
-    n_cols = min(3, len(panels))
-    n_rows = int(np.ceil(len(panels) / n_cols))
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False, sharey=True
-    )
-    for ax, panel in zip(axes.flat, panels):
-        for condition in conditions:
-            cell = human[(human["class"] == panel) & (human["condition"] == condition)].sort_values(
-                "n_strokes"
-            )
-            if cell.empty:
-                continue
-            ax.errorbar(
-                cell["n_strokes"] * shift[condition],
-                cell["accuracy"],
-                yerr=np.clip(
-                    [cell["accuracy"] - cell["ci_low"], cell["ci_high"] - cell["accuracy"]], 0, None
-                ),
-                color=condition_colors[condition],
-                marker="o",
-                capsize=3,
-                label=f"people, {CONDITION_LABELS.get(condition, condition)}",
-            )
-        for key, color in clip_colors.items():
-            model, pretrained, prompt_set, circular = key
-            cell = clip[
-                (clip["class"] == panel)
-                & (clip["model"] == model)
-                & (clip["pretrained"] == pretrained)
-                & (clip["prompt_set"] == prompt_set)
-            ].sort_values("n_strokes")
-            if cell.empty:
-                continue
-            ax.errorbar(
-                cell["n_strokes"] * shift[key],
-                cell["top1"],
-                yerr=np.clip(
-                    [cell["top1"] - cell["ci_low"], cell["ci_high"] - cell["top1"]], 0, None
-                ),
-                color=color,
-                marker="s",
-                linestyle="--",
-                capsize=3,
-                label=_clip_label(model, pretrained, prompt_set, bool(circular)),
-            )
-        if panel == ALL_CLASSES:
-            ax.scatter(
-                [int(n) for n in reference],
-                list(reference.values()),
-                marker="*",
-                s=160,
-                color="black",
-                zorder=5,
-                label="paper: CLIP ViT-B/32 top-1",
-            )
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(levels, [str(n) for n in levels])
-        ax.minorticks_off()
-        ax.set_ylim(0, 1.02)
-        ax.set_title("all classes" if panel == ALL_CLASSES else panel)
-        ax.set_xlabel("strokes")
-        ax.set_ylabel("accuracy / CLIP top-1")
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(panels) :]:
-        ax.set_visible(False)
-    handles, labels = {}, []
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in handles:
-                handles[label] = handle
-                labels.append(label)
-    fig.legend(
-        [handles[label] for label in labels],
-        labels,
-        loc="lower center",
-        ncol=2,
-        frameon=False,
-        bbox_to_anchor=(0.5, 0),
-    )
-    legend_rows = int(np.ceil(len(labels) / 2))
-    fig.tight_layout(rect=(0, 0.06 * legend_rows / n_rows, 1, 1))
-    out_stem = Path(out_stem)
-    paths = []
-    for suffix in (".png", ".svg"):
-        target = out_stem.with_name(out_stem.name + suffix)
-        with atomic_path(target) as tmp:
-            fig.savefig(tmp, dpi=130, format=suffix[1:])
-        paths.append(target)
-    plt.close(fig)
-    return paths

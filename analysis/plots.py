@@ -1,11 +1,16 @@
 """Report figures: one function per plot, tidy tables in, PNG + SVG out.
 
 Colours and orders are fixed so a condition, class or stroke level looks the same in every
-figure (and in `human_vs_clip`'s): conditions in CONDITIONS order with CONDITION_COLORS,
-classes sorted, stroke levels ascending on a log2 axis with a sequential palette. Each
-function returns the paths it wrote (`<out_stem>.png`, `<out_stem>.svg`).
+figure: conditions in CONDITIONS order with CONDITION_COLORS, classes sorted, stroke levels
+ascending on a log2 axis with a sequential palette. Each `plot_*` function returns the
+paths it wrote (`<out_stem>.png`, `<out_stem>.svg`). Labels are data (class and model
+names), so text is never parsed as mathtext: a `$` in a class name stays a `$`.
+
+A new figure is one `plot_*` function here, called from `analysis.results` and shown by a
+section of `analysis.report_html` (docs/analysis.md lists the figures).
 """
 
+import functools
 from pathlib import Path
 
 import matplotlib
@@ -19,10 +24,22 @@ import seaborn as sns
 
 from analysis.accuracy import ALL_CLASSES
 from sketchlab.contracts import CONDITIONS, NONE, WITH_NONE, WITHOUT_NONE
+from sketchlab.reference import paper_numbers
 
 CONDITION_COLORS = {WITHOUT_NONE: "#1b6ca8", WITH_NONE: "#d1495b"}
 CONDITION_LABELS = {WITHOUT_NONE: 'without "none" (forced choice)', WITH_NONE: 'with "none"'}
 PNG_DPI = 130
+
+
+def plain_text(plot):
+    """Run a plot function with mathtext off, so labels drawn from data show as written."""
+
+    @functools.wraps(plot)
+    def without_mathtext(*args, **kwargs):
+        with plt.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return without_mathtext
 
 
 def level_palette(levels) -> dict[int, tuple]:
@@ -34,6 +51,7 @@ def level_palette(levels) -> dict[int, tuple]:
 def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
     """Write `<out_stem>.png` and `.svg` and close the figure."""
     out_stem = Path(out_stem)
+    out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_name(out_stem.name + suffix) for suffix in (".png", ".svg")]
     # One tight box for both files (bbox_inches="tight" would lay the figure out twice per file).
     box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
@@ -62,6 +80,7 @@ def _log2_axis(ax: plt.Axes, levels) -> None:
     ax.set_xlim(min(levels) / 1.3, max(levels) * 1.3)
 
 
+@plain_text
 def plot_accuracy_vs_strokes(
     per_class: pd.DataFrame, pooled: pd.DataFrame, out_stem: Path, paper: dict | None = None
 ) -> list[Path]:
@@ -146,6 +165,7 @@ def plot_accuracy_vs_strokes(
     return save_figure(fig, out_stem)
 
 
+@plain_text
 def plot_accuracy_bars(
     per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path
 ) -> list[Path]:
@@ -212,6 +232,7 @@ def confusion_counts(tests: pd.DataFrame) -> pd.DataFrame:
     return counts.rename("n").reset_index()
 
 
+@plain_text
 def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
     """Row-normalised confusion matrices (rows: true class, columns: answer), one panel per
     stroke level (columns) and condition (rows); the with-"none" panels get a "none" column.
@@ -284,6 +305,7 @@ def answer_composition(tests: pd.DataFrame) -> pd.DataFrame:
     return table[["condition", "n_strokes", "n", "correct", "wrong class", "none"]]
 
 
+@plain_text
 def plot_none_contrast(
     composition: pd.DataFrame, comparison: pd.DataFrame, out_stem: Path, paper: dict | None = None
 ) -> list[Path]:
@@ -385,4 +407,121 @@ def plot_none_contrast(
     )
     ax.set_title('Where the answers go: with vs without "none"')
     fig.tight_layout()
+    return save_figure(fig, out_stem)
+
+
+def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) -> str:
+    label = f"CLIP {model}/{pretrained} · {prompt_set}"
+    return f"{label} (circular: loss model)" if circular else label
+
+
+@plain_text
+def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) -> list[Path]:
+    """Human accuracy and CLIP top-1 against stroke count, one panel per class after a first
+    panel of all classes pooled.
+
+    `human`: accuracy rows (`accuracy.ACCURACY_COLUMNS`) per class and pooled (class "all"),
+    drawn per condition as solid lines with Wilson bars. `clip`:
+    `human_vs_clip.clip_accuracy_by_level`, one dashed series per model x prompt set with
+    Wilson bars over sketches. The paper's ViT-B/32 top-1 figures are stars in the pooled
+    panel.
+    """
+    human = human.assign(**{"class": human["class"].astype(str)})
+    clip = clip.assign(**{"class": clip["class"].astype(str)})
+    classes = sorted((set(human["class"]) | set(clip["class"])) - {ALL_CLASSES})
+    panels = [ALL_CLASSES, *classes]
+    conditions = _conditions(human)
+    series = (
+        clip[["model", "pretrained", "prompt_set", "circular"]]
+        .drop_duplicates()
+        .sort_values(["model", "pretrained", "prompt_set"])
+    )
+    clip_colors = dict(
+        zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
+    )
+    reference = paper_numbers()["clip_vit_b32_zero_shot"]["top1"]
+    levels = sorted(set(human["n_strokes"]) | set(clip["n_strokes"]) | {int(n) for n in reference})
+
+    # Each series sits slightly left or right of its level so error bars do not hide each other.
+    n_series = len(conditions) + len(clip_colors)
+    dodge = iter(2.0 ** np.linspace(-0.08, 0.08, n_series) if n_series > 1 else [1.0])
+    shift = {name: next(dodge) for name in [*conditions, *clip_colors]}
+
+    n_cols = min(3, len(panels))
+    n_rows = int(np.ceil(len(panels) / n_cols))
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False, sharey=True
+    )
+    for ax, panel in zip(axes.flat, panels):
+        for condition in conditions:
+            cell = human[(human["class"] == panel) & (human["condition"] == condition)].sort_values(
+                "n_strokes"
+            )
+            if cell.empty:
+                continue
+            ax.errorbar(
+                cell["n_strokes"] * shift[condition],
+                cell["accuracy"],
+                yerr=_yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
+                color=CONDITION_COLORS[condition],
+                marker="o",
+                capsize=3,
+                label=f"people, {CONDITION_LABELS[condition]}",
+            )
+        for key, color in clip_colors.items():
+            model, pretrained, prompt_set, circular = key
+            cell = clip[
+                (clip["class"] == panel)
+                & (clip["model"] == model)
+                & (clip["pretrained"] == pretrained)
+                & (clip["prompt_set"] == prompt_set)
+            ].sort_values("n_strokes")
+            if cell.empty:
+                continue
+            ax.errorbar(
+                cell["n_strokes"] * shift[key],
+                cell["top1"],
+                yerr=_yerr(cell["top1"], cell["ci_low"], cell["ci_high"]),
+                color=color,
+                marker="s",
+                linestyle="--",
+                capsize=3,
+                label=_clip_label(model, pretrained, prompt_set, bool(circular)),
+            )
+        if panel == ALL_CLASSES:
+            ax.scatter(
+                [int(n) for n in reference],
+                list(reference.values()),
+                marker="*",
+                s=160,
+                color="black",
+                zorder=5,
+                label="paper: CLIP ViT-B/32 top-1",
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(levels, [str(n) for n in levels])
+        ax.minorticks_off()
+        ax.set_ylim(0, 1.02)
+        ax.set_title("all classes" if panel == ALL_CLASSES else panel)
+        ax.set_xlabel("strokes")
+        ax.set_ylabel("accuracy / CLIP top-1")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    fig.legend(
+        [handles[label] for label in labels],
+        labels,
+        loc="lower center",
+        ncol=2,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0),
+    )
+    legend_rows = int(np.ceil(len(labels) / 2))
+    fig.tight_layout(rect=(0, 0.06 * legend_rows / n_rows, 1, 1))
     return save_figure(fig, out_stem)

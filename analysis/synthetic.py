@@ -13,7 +13,16 @@ import pandas as pd
 from scipy import optimize
 
 from analysis.signal_detection import dprime_mafc, none_model_rates
-from sketchlab.contracts import ATTENTION, CONDITIONS, FOIL, NONE, TEST, WITH_NONE, WITHOUT_NONE
+from sketchlab.contracts import (
+    ATTENTION,
+    CONDITIONS,
+    FOIL,
+    NONE,
+    SIMULATED_PREFIX,
+    TEST,
+    WITH_NONE,
+    WITHOUT_NONE,
+)
 from sketchlab.reference import paper_numbers
 
 DEFAULT_CLASSES = ("cat", "dog", "horse", "cow", "sheep")
@@ -61,7 +70,7 @@ def simulate_responses(
     image_sd: float = 0.3,
     attention_per_participant: int = 2,
     foils_per_participant: int = 0,
-    id_prefix: str = "sim-",
+    id_prefix: str = SIMULATED_PREFIX,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A responses table (`sketchlab.contracts.RESPONSE_COLUMNS`) of `n_trials` test trials.

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sketchgen.devices import parse_device
 from sketchgen.optimize import SketchJob, SketchResult, optimize_sketches
 from sketchgen.presets import get_preset
 from sketchgen.run_folder import RunFolder
@@ -74,29 +75,6 @@ class RunSettings:
         if self.weights:
             return f"{self.loss_model}/{Path(self.weights).name}"
         return f"{self.loss_model}/{self.loss_pretrained}"
-
-
-def parse_device(spec: str) -> torch.device:
-    """`auto`, `cpu`, `cuda` or `cuda:N` -> a device that exists here (BadInput otherwise)."""
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if spec == "cpu":
-        return torch.device("cpu")
-    if spec == "cuda" or spec.startswith("cuda:"):
-        index = spec.partition(":")[2]
-        if index and not index.isdigit():
-            raise BadInput(f"--device {spec!r} is not valid; use auto, cpu, cuda or cuda:N.")
-        if not torch.cuda.is_available():
-            raise BadInput(
-                f"--device {spec} was asked for but no CUDA GPU is visible; use --device cpu."
-            )
-        if index and int(index) >= torch.cuda.device_count():
-            raise BadInput(
-                f"--device {spec} does not exist; this machine has "
-                f"{torch.cuda.device_count()} CUDA device(s)."
-            )
-        return torch.device(spec)
-    raise BadInput(f"--device {spec!r} is not valid; use auto, cpu, cuda or cuda:N.")
 
 
 INIT_CHOICES = ("saliency", "edges")

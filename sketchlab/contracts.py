@@ -129,6 +129,9 @@ TIMEOUT = "timeout"
 """The response stored when a trial's time limit ran out before an answer."""
 RESERVED_ANSWERS = (NONE, TIMEOUT)
 
+SIMULATED_PREFIX = "sim-"
+"""Participant ids the simulators write start with this; the report reads it as 'simulated'."""
+
 WITHOUT_NONE = "without_none"
 WITH_NONE = "with_none"
 CONDITIONS = (WITHOUT_NONE, WITH_NONE)

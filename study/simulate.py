@@ -44,7 +44,15 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from sketchlab.contracts import ATTENTION, FOIL, NONE, PRACTICE, WITH_NONE, WITHOUT_NONE
+from sketchlab.contracts import (
+    ATTENTION,
+    FOIL,
+    NONE,
+    PRACTICE,
+    SIMULATED_PREFIX,
+    WITH_NONE,
+    WITHOUT_NONE,
+)
 from sketchlab.errors import BadInput
 from sketchlab.reference import paper_numbers
 from study.config import StudyConfig
@@ -52,8 +60,6 @@ from study.design import Trial
 from study.flow import ParticipantFlow
 from study.storage import Storage, utc_now
 
-SIM_PREFIX = "sim-"
-"""Simulated participant ids start with this; real (Prolific) ids never do."""
 MODELS = ("paper",)
 
 
@@ -218,7 +224,7 @@ def simulate(
     if n < 1:
         raise BadInput(f"--participants must be at least 1 (got {n})")
     response_model = get_model(model) if isinstance(model, str) else model
-    real = [p for p in storage.participant_ids() if not p.startswith(SIM_PREFIX)]
+    real = [p for p in storage.participant_ids() if not p.startswith(SIMULATED_PREFIX)]
     if real:
         raise BadInput(
             f"study {config.study_id!r} in {storage.masked_url} already holds {len(real)} real "
@@ -233,11 +239,11 @@ def simulate(
         participant_rng = _seeded(seed, "participant", i)
         responder = _Responder(response_model, config, seed, participant_rng)
         flow = ParticipantFlow.open(
-            config, storage, f"{SIM_PREFIX}{seed}-{i:05d}", f"simsession{i}", clock
+            config, storage, f"{SIMULATED_PREFIX}{seed}-{i:05d}", f"simsession{i}", clock
         )
         written += _run_participant(flow, responder, response_model, participant_rng, clock)
     ours = storage.participants_frame()
-    ours = ours[ours["participant_id"].str.startswith(f"{SIM_PREFIX}{seed}-")]
+    ours = ours[ours["participant_id"].str.startswith(f"{SIMULATED_PREFIX}{seed}-")]
     statuses = {str(k): int(v) for k, v in ours["status"].value_counts().items()}
     return SimulationSummary(n, statuses, written, time.perf_counter() - began, response_model.name)
 

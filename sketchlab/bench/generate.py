@@ -39,9 +39,9 @@ def run_bench(
 ) -> dict:
     """Run every measurement; returns a JSON-ready dict (milliseconds, MiB, it/s).
     `model_name` other than RN101 (e.g. the test config RN-tiny) only to check the bench."""
+    from sketchgen.devices import parse_device
     from sketchgen.losses import ClipassoLoss
     from sketchgen.models import load_clip
-    from sketchgen.runner import parse_device
 
     torch.set_num_threads(threads)
     dev = parse_device(device)

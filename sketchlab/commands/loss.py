@@ -35,18 +35,20 @@ def loss_command(
     seed: Annotated[int, typer.Option(help="Seed of the augmentation draws.")] = 0,
     model: Annotated[str, typer.Option(help="open_clip ResNet model of the loss.")] = "RN101",
     pretrained: Annotated[str, typer.Option(help="open_clip pretrained tag.")] = "openai",
-    device: Annotated[str, typer.Option(help="cpu or cuda[:N].")] = "cpu",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "cpu",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the CLIPasso objective (total, layer2, layer3, semantic as weighted in the total)."""
     import torch
 
+    from sketchgen.devices import parse_device
     from sketchgen.losses import ClipassoLoss, sketch_objective
     from sketchgen.models import RANDOM_INIT_SEED, load_clip
     from sketchgen.preprocess import load_target
     from sketchgen.svg import read_svg
     from sketchlab.contracts import CANVAS
 
+    torch_device = parse_device(device)
     target = load_target(photo, mask)
     drawn = read_svg(sketch)
     scale = torch.tensor([CANVAS / drawn.width, CANVAS / drawn.height])
@@ -60,9 +62,11 @@ def loss_command(
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(RANDOM_INIT_SEED)
-            clip, _ = load_clip(model, None, device=device)
+            clip, _ = load_clip(model, None, device=torch_device)
     else:
-        clip, _ = load_clip(model, None if weights else pretrained, weights=weights, device=device)
+        clip, _ = load_clip(
+            model, None if weights else pretrained, weights=weights, device=torch_device
+        )
     values = sketch_objective(
         ClipassoLoss(clip, augmentations=augmentations),
         points,

@@ -134,3 +134,16 @@ def test_study_with_nobody_finished_yet(tmp_path):
     page = (tmp_path / "report" / "index.html").read_text()
     assert "No test trials remain" in page
     assert pd.read_csv(tmp_path / "report" / "accuracy.csv").empty
+
+
+def test_class_names_are_escaped_in_the_page_and_drawn_as_written(tmp_path):
+    classes = ("salt & pepper", "$5 or $6", "$\\oops$", "cat")
+    trials = simulate_responses(480, 24, classes=classes, attention_per_participant=0, seed=2)
+    trials.to_csv(tmp_path / "responses.csv", index=False)
+    build_report(tmp_path / "responses.csv", tmp_path / "report", ReportOptions(**FAST))
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "salt &amp; pepper" in page and "salt & pepper" not in page
+    assert "$5 or $6" in page
+    for figure in ("accuracy_vs_strokes", "accuracy_bars", "confusion"):
+        svg = (tmp_path / "report" / "figures" / f"{figure}.svg").read_text()
+        assert "salt &amp; pepper" in svg and "$5 or $6" in svg and "$\\oops$" in svg, figure

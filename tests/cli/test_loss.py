@@ -61,3 +61,12 @@ def test_missing_photo_exits_2_naming_the_file(monkeypatch, capsys, tmp_path):
         cli.main()
     assert stopped.value.code == 2
     assert f"sketchlab: the image file {missing} does not exist" in capsys.readouterr().err
+
+
+def test_unknown_device_exits_2_naming_the_choices(monkeypatch, capsys):
+    argv = ["sketchlab", "loss", str(PHOTO), str(SKETCH), *TINY, "--device", "tpu"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    assert stopped.value.code == 2
+    assert "--device 'tpu' is not valid; use auto, cpu, cuda or cuda:N." in capsys.readouterr().err

@@ -1,0 +1,388 @@
+"""index.html from the computed results: one self-contained page, one function per section.
+
+Everything here formats; nothing computes (the numbers come from `analysis.results`). Each
+section is a function of `ReportResults` returning HTML ('' when it has nothing to show),
+listed in `SECTIONS` in page order. Every value that comes from the data (class names,
+paths, model names) is HTML-escaped; pandas' `to_html` escapes table cells. What each
+section means is explained in docs/analysis.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.compare import describe_gap
+from analysis.results import ReportResults
+from sketchlab.contracts import SIMULATED_PREFIX
+
+TITLE = "Sketch recognition report"
+
+
+def render_page(results: ReportResults) -> str:
+    """The whole page: header, data summary, then every section (or why there is none)."""
+    parts = [_header(results), _simulated_note(results), _data_and_exclusions(results)]
+    if not results.has_tests:
+        parts += [_no_tests_note(results), _paper(results)]
+    else:
+        parts += [section(results) for section in SECTIONS]
+    return _page(parts)
+
+
+def _header(results: ReportResults) -> str:
+    sources = f"Data: <code>{html.escape(str(results.responses_path))}</code>"
+    if results.participants_path:
+        sources += (
+            f" · participants table: <code>{html.escape(str(results.participants_path))}</code>"
+        )
+    return f"<h1>{TITLE}</h1><p class='meta'>{sources} · built {results.built}</p>"
+
+
+def _simulated_note(results: ReportResults) -> str:
+    flag, n_sim, n_ids = results.simulated, results.simulated_ids, results.participant_ids
+    if flag is False or (flag is None and n_sim == 0):
+        return ""
+    marker = f"start with '{SIMULATED_PREFIX}', the simulator's marker"
+    if flag is True and n_sim < n_ids:
+        who = "marked simulated with --simulated"
+    elif n_sim == n_ids:
+        who = f"all {n_ids} participant ids {marker}"
+    else:
+        who = f"{n_sim} of {n_ids} participant ids {marker}"
+    return (
+        "<div class='warn'><b>Simulated responses.</b> The participants in this report are "
+        f"simulated ({who}): their answers come from a response model, not from people, so "
+        "every accuracy, comparison and model below shows what the analysis does, not how "
+        "people recognise these sketches. The sketches and any CLIP scores are real "
+        "computations.</div>"
+    )
+
+
+def _data_and_exclusions(results: ReportResults) -> str:
+    excluded = results.excluded
+    options = ", ".join(
+        f"{c}: {n} buttons (chance {1 / n:.1%})" for c, n in results.n_options.items()
+    )
+    classes = html.escape(", ".join(map(str, results.classes))) or "—"
+    levels = ", ".join(map(str, results.levels)) or "—"
+    return (
+        "<h2>Data and exclusions</h2><ul>"
+        f"<li>{results.n_rows:,} rows, {excluded.sessions_total:,} sessions; "
+        f"{excluded.sessions_included:,} sessions included, contributing "
+        f"{results.n_test_trials:,} test trials.</li>"
+        f"<li>Conditions: {', '.join(results.conditions)} ({options}).</li>"
+        f"<li>Classes: {classes}; stroke levels: {levels}.</li>"
+        "</ul><p>Exclusions, applied in this order (each row counts what that rule removed "
+        "from what was left; exclusions.csv):</p>" + _table(excluded.table)
+    )
+
+
+def _no_tests_note(results: ReportResults) -> str:
+    return (
+        "<div class='warn'>No test trials remain after the exclusions, so there is nothing to "
+        "analyse yet (a study still in progress, or every session excluded: see the "
+        "exclusions table).</div>"
+    )
+
+
+def _comparison(results: ReportResults) -> str:
+    head = '<h2>With vs without "none"</h2>'
+    comparison, figure = results.comparison, results.figures["contrast"]
+    if comparison.empty:
+        return head + (
+            f"<p>Only one condition ({', '.join(results.tested_conditions)}) is in the included "
+            "data, so there is no with/without comparison. The figure shows how its answers "
+            "split.</p>" + _figure(figure)
+        )
+    sentences = "".join(
+        f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
+    )
+    return (
+        head + "<p>Conditions are between-subjects, so the participant is the unit of the tests "
+        "(Welch and Mann-Whitney on per-participant accuracy); the Newcombe interval treats "
+        "trials as independent and is the paper-style descriptive figure. 'Caution share' is "
+        "the part of the gap that the with-\"none\" group's own sensitivity (d') would have "
+        "recovered under forced choice: the gap it explains is a stricter criterion, not "
+        "weaker recognition (equal-variance model, docs/analysis.md; shown clipped to "
+        "0-100%, raw in comparison.csv, and only where the gap's interval excludes "
+        "zero).</p><ul>"
+        + sentences
+        + "</ul>"
+        + _figure(figure)
+        + _foil_note(comparison)
+        + _table(_comparison_table(comparison))
+        + "<p>All columns: comparison.csv.</p>"
+    )
+
+
+def _comparison_table(shown: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "strokes": shown["n_strokes"],
+            "without none": _pct_ci(shown, "accuracy_without", "ci_low_without", "ci_high_without"),
+            "with none": _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
+            "difference (Newcombe 95%)": _pct_ci(shown, "difference", "diff_low", "diff_high"),
+            "odds ratio": shown["odds_ratio"].map("{:.2f}".format),
+            "participants (w/o, with)": shown["participants_without"].astype(str)
+            + ", "
+            + shown["participants_with"].astype(str),
+            "Welch p": shown["welch_p"].map(_p),
+            "Mann-Whitney p": shown["mannwhitney_p"].map(_p),
+            '"none" rate': shown["none_rate_with"].map("{:.1%}".format),
+            "committed accuracy": _pct_ci(
+                shown, "committed_accuracy_with", "committed_ci_low", "committed_ci_high"
+            ),
+            "known (guessing-corrected) w/o, with": shown["known_without"].map("{:.1%}".format)
+            + ", "
+            + shown["known_with"].map("{:.1%}".format),
+            "d' w/o, with": shown["dprime_without"].map("{:.2f}".format)
+            + ", "
+            + shown["dprime_with"].map("{:.2f}".format),
+            "criterion k (with)": shown["criterion_with"].map("{:.2f}".format),
+            "caution share of gap": shown["caution_share"].map(
+                lambda v: f"{min(max(v, 0), 1):.0%}" if np.isfinite(v) else "—"
+            ),
+        }
+    )
+    if _has_foils(shown):
+        table["foils"] = shown["n_foils"].astype(int)
+        table["hit / false-alarm rate"] = [
+            f"{h:.1%} / {f:.1%}" if np.isfinite(f) else "—"
+            for h, f in zip(shown["hit_rate"], shown["false_alarm_rate"])
+        ]
+        table["yes/no d', c"] = [
+            f"{d:.2f}, {c:.2f}" if np.isfinite(d) else "—"
+            for d, c in zip(shown["dprime_yes_no"], shown["criterion_yes_no"])
+        ]
+    return table
+
+
+def _has_foils(comparison: pd.DataFrame) -> bool:
+    return "hit_rate" in comparison.columns and comparison["n_foils"].sum() > 0
+
+
+def _foil_note(comparison: pd.DataFrame) -> str:
+    if not _has_foils(comparison):
+        return ""
+    return (
+        '<p>Foil trials (no correct class among the buttons, where "none" is right) give hit '
+        "rate = committing on a real trial and false-alarm rate = committing on a foil; the "
+        "yes/no d' and criterion c below use them (a different scale from the m-alternative "
+        "d').</p>"
+    )
+
+
+def _accuracy(results: ReportResults) -> str:
+    return (
+        "<h2>Accuracy by stroke count</h2>"
+        "<p>Thick bars: 95% participant-cluster bootstrap (participants resampled within "
+        f"their condition, {results.n_boot} draws); thin capped bars: Wilson 95% (treats "
+        "trials as independent, so narrower when participants differ). Open diamonds: the "
+        "paper's reported rates.</p>"
+        + _figure(results.figures["lines"])
+        + _figure(results.figures["bars"])
+        + "<h3>Pooled over classes (accuracy_by_level.csv)</h3>"
+        + _table(_with_boot(results.pooled))
+        + "<details><summary>Per class (accuracy.csv)</summary>"
+        + _table(_with_boot(results.per_class))
+        + "</details>"
+    )
+
+
+def _confusions(results: ReportResults) -> str:
+    return (
+        "<h2>Confusions</h2><p>Rows: true class; columns: answer, as a share of that class's "
+        "answers.</p>" + _figure(results.figures["confusion"])
+    )
+
+
+def _mixed_model(results: ReportResults) -> str:
+    head = "<h2>Mixed-effects logistic model</h2>"
+    model = results.model
+    if model is None:
+        return ""
+    if not model.fitted:
+        return head + f"<div class='warn'>Not fitted: {html.escape(model.reason)}</div>"
+    note = (
+        f" Fitted on a random subsample of {model.n_participants:,} whole participants "
+        f"({model.n_trials:,} test trials), balanced over conditions, to keep the variational "
+        "fit fast; the tables above use all trials."
+        if model.subsampled
+        else f" Fitted on all {model.n_trials:,} included test trials from "
+        f"{model.n_participants:,} participants."
+    )
+    shown = model.table.assign(
+        **{
+            column: model.table[column].map("{:.3g}".format)
+            for column in ("posterior_mean", "posterior_sd", "odds_ratio", "or_low", "or_high")
+        }
+    )
+    effects = model.random_effects
+    return (
+        head + f"<p><code>{html.escape(model.formula)}</code>; statsmodels BinomialBayesMixedGLM, "
+        "variational Bayes (posterior mean and SD on the log-odds scale; odds ratios with "
+        "mean ± 1.96 SD)."
+        + note
+        + "</p>"
+        + _table(shown)
+        + "<p>Random-intercept SDs (log-odds):</p>"
+        + _table(effects.assign(sd=effects["sd"].map("{:.3g}".format)))
+    )
+
+
+def _human_vs_clip(results: ReportResults) -> str:
+    clip = results.clip
+    if clip is None:
+        return ""
+    warning = (
+        "<div class='warn'><b>Circular score.</b> Some CLIP scores come from RN101, the model "
+        "the sketches were optimised against (CLIPasso's loss); they measure how well the "
+        "optimiser fit that network, not how recognisable the sketches are. Use a different "
+        "model family or pretraining as the main scorer.</div>"
+        if clip.circular
+        else ""
+    )
+    unscored = clip.unscored_stimuli
+    missing = f"<p>{len(unscored)} stimuli people saw have no CLIP score.</p>" if unscored else ""
+    pooled = clip.accuracy[clip.accuracy["class"] == "all"]
+    return (
+        "<h2>Human vs CLIP</h2>"
+        + warning
+        + "<p>CLIP zero-shot top-1 per stroke level (Wilson 95% over sketches) next to human "
+        "accuracy; stars: the paper's ViT-B/32 top-1 (78% at 16 strokes, 91% at 32). All "
+        "rows: clip_accuracy.csv.</p>" + missing + _figure(clip.figure) + _table(pooled.round(3))
+    )
+
+
+def _paper(results: ReportResults) -> str:
+    paper = results.paper
+    rows = [
+        {
+            "measure": f"people, category, {cond.replace('_', ' ')}",
+            **{f"{k} strokes": f"{v:.1%}" for k, v in vals.items()},
+        }
+        for cond, vals in paper["human_category_recognition"].items()
+    ]
+    rows.append(
+        {
+            "measure": "people, instance",
+            **{f"{k} strokes": f"{v:.1%}" for k, v in paper["human_instance_recognition"].items()},
+        }
+    )
+    for metric, vals in paper["clip_vit_b32_zero_shot"].items():
+        if isinstance(vals, dict):
+            rows.append(
+                {
+                    "measure": f"CLIP ViT-B/32 zero-shot {metric}",
+                    **{f"{k} strokes": f"{v:.0%}" for k, v in vals.items()},
+                }
+            )
+    table = pd.DataFrame(rows).fillna("—")
+    return (
+        "<h2>The paper's numbers (references)</h2><p>"
+        + html.escape(paper["source"])
+        + "</p>"
+        + _table(table)
+    )
+
+
+def _methods(results: ReportResults) -> str:
+    rules = results.rules
+    attention = rules.max_attention_errors if rules.max_attention_errors is not None else "any"
+    return (
+        "<h2>Methods in brief</h2><ul>"
+        "<li>Only test trials of included sessions count; practice, attention and foil trials "
+        "do not enter accuracy.</li>"
+        f"<li>Exclusion settings: duplicates {'on' if rules.duplicates else 'off'}; attention "
+        f"errors allowed {attention}; incomplete sessions "
+        f"{'excluded' if rules.incomplete else 'kept'}; participant median answer-time floor "
+        f"{_ms(rules.min_median_rt_ms)}; single-answer floor {_ms(rules.min_rt_ms)}.</li>"
+        '<li>Chance is 1 / (buttons shown): 1/5 with five classes and no "none", 1/6 with it. '
+        "Guessing-corrected ('known') rate: (p − 1/m) / (1 − 1/m).</li>"
+        '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer says '
+        '"none" when the strongest option is below a criterion k. A pure change in caution '
+        "moves k and leaves d'.</li>"
+        "</ul>"
+    )
+
+
+SECTIONS = (_comparison, _accuracy, _confusions, _mixed_model, _human_vs_clip, _paper, _methods)
+"""The sections after the data summary, in page order (when there are test trials)."""
+
+
+def _ms(threshold: float | None) -> str:
+    return "off" if threshold is None else f"{threshold:g} ms"
+
+
+def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
+    shown = pd.DataFrame(
+        {
+            "condition": table["condition"],
+            "class": table["class"],
+            "strokes": table["n_strokes"],
+            "correct / trials": table["n_correct"].astype(str)
+            + " / "
+            + table["n_trials"].astype(str),
+            "accuracy (Wilson 95%)": _pct_ci(table, "accuracy", "ci_low", "ci_high"),
+        }
+    )
+    if "boot_low" in table:
+        shown["participant bootstrap 95%"] = [
+            f"[{lo:.1%}, {hi:.1%}]" for lo, hi in zip(table["boot_low"], table["boot_high"])
+        ]
+    return shown
+
+
+def _pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
+    return [
+        f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])
+    ]
+
+
+def _p(value: float) -> str:
+    if not np.isfinite(value):
+        return "—"
+    return "< 1e-16" if value < 1e-16 else f"{value:.2g}"
+
+
+def _figure(path: Path) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    name = html.escape(path.stem)
+    return (
+        f"<figure><img alt='{name}' src='data:image/png;base64,{data}'>"
+        f"<figcaption>figures/{name}.png / .svg</figcaption></figure>"
+    )
+
+
+def _table(frame: pd.DataFrame) -> str:
+    table = frame.to_html(
+        index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—"
+    )
+    return f"<div class='wide'>{table}</div>"
+
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1150px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+.meta{color:#666;font-size:.9em} code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+.warn{background:#fff6d6;border:1px solid #e0c060;padding:.7em 1em;border-radius:6px;margin:1em 0}
+table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+.tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}
+.tbl th{background:#f6f6f6} .tbl td:first-child,.tbl th:first-child{text-align:left}
+.wide{overflow-x:auto} figure{margin:1em 0} figure img{max-width:100%}
+figcaption{color:#777;font-size:.8em}
+"""
+
+
+def _page(parts: list[str]) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{TITLE}</title><style>{_STYLE}</style></head><body>"
+        + "".join(parts)
+        + "</body></html>"
+    )

@@ -1,0 +1,223 @@
+"""What the report shows, computed from the data: every table, CSV and figure of `analyze`.
+
+`compute_results` writes the CSVs and figures into the report folder as it computes them
+and returns them in a `ReportResults`; `analysis.report_html` turns that into index.html and
+computes nothing. A new result is a field and a few lines here, plus one section function
+there. The statistics are described in docs/analysis.md.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import plots
+from analysis.accuracy import accuracy_table, cluster_bootstrap, test_trials
+from analysis.compare import compare_none
+from analysis.exclusions import ExclusionResult, ExclusionRules
+from analysis.mixed_model import MixedModelResult, fit_mixed_model
+from analysis.responses import options_per_condition, ordered_conditions
+from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
+from sketchlab.reference import paper_numbers
+
+ANALYSED_COLUMNS = (
+    "participant_id", "condition", "trial_type", "stimulus_id", "image_id", "true_class",
+    "n_strokes", "response", "correct", "is_none",
+)  # fmt: skip
+"""The responses columns the analyses read; narrow copies of the trials keep only these."""
+BOOT_KEYS = ["condition", "class", "n_strokes"]
+
+
+@dataclass(frozen=True)
+class ClipResults:
+    """CLIP's zero-shot accuracy on the sketches people saw (from `sketchlab score`)."""
+
+    accuracy: pd.DataFrame
+    """`human_vs_clip.clip_accuracy_by_level` of the joined scores (clip_accuracy.csv)."""
+    circular: bool
+    """Some scores come from the network the sketches were optimised against."""
+    unscored_stimuli: list[str]
+    """Stimulus ids people saw that have no score."""
+    figure: Path
+
+
+@dataclass(frozen=True)
+class ReportResults:
+    """Everything index.html shows; the CSVs and figures named here are already written."""
+
+    responses_path: Path
+    participants_path: Path | None
+    built: str
+    """When the report was built (UTC)."""
+    rules: ExclusionRules
+    n_boot: int
+    paper: dict
+    """The paper's numbers (sketchlab/reference_numbers.json)."""
+    n_rows: int
+    """Rows of the responses table, before exclusions."""
+    participant_ids: int
+    simulated_ids: int
+    """Participant ids that start with the simulator's marker (SIMULATED_PREFIX)."""
+    simulated: bool | None
+    """The --simulated/--real override; None: decided from the ids."""
+    conditions: list[str]
+    """Conditions in the responses, in CONDITIONS order."""
+    n_options: dict[str, int]
+    """Buttons shown per condition (chance = 1 / buttons)."""
+    excluded: ExclusionResult
+    n_test_trials: int
+    """Included test trials: the ones accuracy counts."""
+    classes: list[str]
+    levels: list[int]
+    per_class: pd.DataFrame
+    """accuracy.csv (+ boot_low, boot_high once there are test trials)."""
+    pooled: pd.DataFrame
+    """accuracy_by_level.csv (+ boot_low, boot_high)."""
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """comparison.csv: with vs without "none" per level; empty with one condition."""
+    tested_conditions: list[str] = field(default_factory=list)
+    """Conditions among the included test trials."""
+    figures: dict[str, Path] = field(default_factory=dict)
+    """Figure name -> PNG path (an SVG sits beside each)."""
+    model: MixedModelResult | None = None
+    clip: ClipResults | None = None
+
+    @property
+    def has_tests(self) -> bool:
+        return self.n_test_trials > 0
+
+
+def compute_results(
+    responses: pd.DataFrame,
+    excluded: ExclusionResult,
+    folder: Path,
+    *,
+    rules: ExclusionRules,
+    responses_path: Path,
+    participants_path: Path | None = None,
+    scores: pd.DataFrame | None = None,
+    simulated: bool | None = None,
+    n_boot: int = 1000,
+    mixed_max_trials: int = 1000,
+    seed: int = 0,
+    lap: Callable[[str], None] = lambda step: None,
+) -> ReportResults:
+    """Compute every result of the report into `folder` (CSVs, figures/) and return them.
+
+    `responses` is the validated table, `excluded` its exclusions, `scores` the validated
+    CLIP scores joined to the stimuli people saw (or None); `lap(step)` is called after each
+    step, for the timings.
+    """
+    trials = excluded.trials
+    figures = folder / "figures"
+    figures.mkdir()
+    paper = paper_numbers()
+    # Narrow copies once: every later step reads these instead of the full table.
+    used = [c for c in ANALYSED_COLUMNS if c in trials.columns]
+    scored = trials.loc[trials["trial_type"].isin((TEST, FOIL)), used]
+    tests = test_trials(scored)
+    per_class = accuracy_table(tests)
+    pooled = accuracy_table(tests, pooled=True)
+    per_class.to_csv(folder / "accuracy.csv", index=False)
+    pooled.to_csv(folder / "accuracy_by_level.csv", index=False)
+    excluded.table.to_csv(folder / "exclusions.csv", index=False)
+    lap("accuracy")
+    n_options = options_per_condition(responses)
+    ids = pd.Series(responses["participant_id"].unique()).astype(str)
+    results = ReportResults(
+        responses_path=responses_path,
+        participants_path=participants_path,
+        built=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        rules=rules,
+        n_boot=n_boot,
+        paper=paper,
+        n_rows=len(responses),
+        participant_ids=len(ids),
+        simulated_ids=int(ids.str.startswith(SIMULATED_PREFIX).sum()),
+        simulated=simulated,
+        conditions=ordered_conditions(responses),
+        n_options=n_options,
+        excluded=excluded,
+        n_test_trials=len(tests),
+        classes=sorted(tests["class"].unique()) if not tests.empty else [],
+        levels=sorted(int(v) for v in tests["n_strokes"].unique()) if not tests.empty else [],
+        per_class=per_class,
+        pooled=pooled,
+    )
+    if tests.empty:
+        return results
+
+    boot = cluster_bootstrap(tests, n_boot=n_boot, seed=seed)
+    boot.to_csv(folder / "accuracy_bootstrap.csv", index=False)
+    per_class = per_class.merge(boot, on=BOOT_KEYS, how="left")
+    pooled = pooled.merge(boot, on=BOOT_KEYS, how="left")
+    lap("bootstrap")
+
+    comparison = compare_none(scored, n_options)
+    if not comparison.empty:
+        comparison.to_csv(folder / "comparison.csv", index=False)
+    lap("comparison")
+
+    confusion = plots.confusion_counts(tests)
+    composition = plots.answer_composition(tests)
+    confusion.to_csv(folder / "confusion.csv", index=False)
+    composition.to_csv(folder / "answer_composition.csv", index=False)
+    chance = {condition: 1 / n for condition, n in n_options.items()}
+    human_paper = paper["human_category_recognition"]
+    figure_paths = {
+        "contrast": plots.plot_none_contrast(
+            composition, comparison, figures / "none_contrast", human_paper
+        ),
+        "lines": plots.plot_accuracy_vs_strokes(
+            per_class, pooled, figures / "accuracy_vs_strokes", human_paper
+        ),
+        "bars": plots.plot_accuracy_bars(per_class, chance, figures / "accuracy_bars"),
+        "confusion": plots.plot_confusion(confusion, figures / "confusion"),
+    }
+    lap("figures")
+
+    model = fit_mixed_model(tests, max_trials=mixed_max_trials, seed=seed)
+    if model.fitted:
+        model.table.to_csv(folder / "mixed_model.csv", index=False)
+        model.random_effects.to_csv(folder / "mixed_model_random_effects.csv", index=False)
+    lap("mixed_model")
+
+    clip = None
+    if scores is not None:
+        clip = _clip_results(scores, per_class, pooled, folder)
+        lap("clip")
+    return replace(
+        results,
+        per_class=per_class,
+        pooled=pooled,
+        comparison=comparison,
+        tested_conditions=ordered_conditions(tests),
+        figures={name: paths[0] for name, paths in figure_paths.items()},
+        model=model,
+        clip=clip,
+    )
+
+
+def _clip_results(
+    scores: pd.DataFrame, per_class: pd.DataFrame, pooled: pd.DataFrame, folder: Path
+) -> ClipResults:
+    from analysis import human_vs_clip
+
+    clip = human_vs_clip.clip_accuracy_by_level(scores)
+    clip.to_csv(folder / "clip_accuracy.csv", index=False)
+    human = pd.concat([per_class, pooled], ignore_index=True)
+    paths = plots.plot_human_vs_clip(human, clip, folder / "figures" / "human_vs_clip")
+    circular = (
+        bool(clip["circular"].astype(bool).any())
+        or clip["model"].astype(str).str.upper().str.contains("RN101").any()
+    )
+    return ClipResults(
+        accuracy=clip,
+        circular=bool(circular),
+        unscored_stimuli=list(scores.attrs.get("unscored_stimuli", [])),
+        figure=paths[0],
+    )
