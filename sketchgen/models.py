@@ -264,3 +264,56 @@ def _first_line(error: BaseException) -> str:
     """The error's text on one line, cut to 300 characters (messages stay one sentence)."""
     text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     return text[:300] or type(error).__name__
+
+
+RANDOM_WEIGHTS = "random"
+"""`--weights random`: a randomly initialised model, the same one every time (tests, benches)."""
+
+
+def load_frozen_clip(
+    name: str,
+    pretrained: str | None,
+    weights: str | None,
+    *,
+    device: str | torch.device = "cpu",
+    weights_flag: str = "--weights",
+) -> torch.nn.Module:
+    """A CLIP model for a run, in eval mode without gradients.
+
+    weights: a local checkpoint, RANDOM_WEIGHTS (initialised from RANDOM_INIT_SEED, leaving
+    the caller's torch random state alone), or None for the `pretrained` tag's weights.
+    """
+    if weights == RANDOM_WEIGHTS:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_INIT_SEED)
+            model, _ = load_clip(name, None, device=device)
+    else:
+        model, _ = load_clip(
+            name,
+            None if weights else pretrained,
+            weights=weights,
+            device=device,
+            weights_flag=weights_flag,
+        )
+    return model.eval().requires_grad_(False)
+
+
+def model_record(
+    name: str, pretrained: str | None, weights: str | None, model: torch.nn.Module
+) -> dict:
+    """Which weights a run used, for run.json: the checkpoint file's sha256, or for
+    RANDOM_WEIGHTS a sha256 of the tensors themselves."""
+    if weights != RANDOM_WEIGHTS:
+        return {
+            "name": name,
+            "pretrained": None if weights else pretrained,
+            "weights": weights,
+            "checkpoint_sha256": checkpoint_sha256(
+                name, None if weights else pretrained, weights=weights
+            ),
+        }
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return {"name": name, "pretrained": "random-init", "state_dict_sha256": digest.hexdigest()}

@@ -2,16 +2,16 @@
 
 A preset fixes everything that changes the sketches (iterations, views, model names,
 optimiser constants); command-line flags may override a few of them. Add a preset by
-adding an entry to the JSON file.
+adding an entry to the JSON file; its "method" is one of sketchgen/methods.py's.
 """
 
 import json
 from functools import cache
 from importlib import resources
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from sketchgen.methods import METHODS, method_names
 from sketchlab.errors import BadInput
 
 
@@ -21,7 +21,7 @@ class Preset(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     description: str
-    method: Literal["clipasso", "xdog"]
+    method: str
     iterations: int = Field(ge=1)
     augmentations: int = Field(ge=0)
     shared_augmentations: bool
@@ -34,6 +34,13 @@ class Preset(BaseModel):
     loss_pretrained: str | None
     saliency_model: str
     saliency_pretrained: str | None
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, method: str) -> str:
+        if method not in METHODS:
+            raise ValueError(f"{method!r} is not a method; use {method_names()}")
+        return method
 
 
 @cache

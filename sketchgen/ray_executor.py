@@ -1,4 +1,5 @@
-"""`--executor ray`: the same per-image work as the local executor, spread over Ray workers.
+"""`--executor ray`: the same per-image work as the local executor (both call
+`sketchgen.batch_worker`), spread over Ray workers.
 
 One actor per GPU (or per CPU when the run is on CPU) loads the models once and then takes
 images one at a time; each writes into the same run folder (so the folder must be on a file
@@ -10,16 +11,16 @@ from collections.abc import Sequence
 
 import torch
 
+from sketchgen.batch_worker import load_method, process_images
 from sketchgen.run_folder import RunFolder
+from sketchgen.settings import RunSettings
 from sketchlab.errors import BadInput
 
 
 class _ImageWorker:
     """Runs on a Ray worker: loads the method once, then finishes one image per call."""
 
-    def __init__(self, settings, root: str, device_type: str, max_sketches: int):
-        from sketchgen.runner import load_method
-
+    def __init__(self, settings: RunSettings, root: str, device_type: str, max_sketches: int):
         self.settings = settings
         self.folder = RunFolder(root)
         self.device = torch.device("cuda" if device_type == "cuda" else "cpu")
@@ -27,8 +28,6 @@ class _ImageWorker:
         self.method = load_method(settings, self.device)
 
     def run(self, image: dict) -> str:
-        from sketchgen.runner import process_images
-
         process_images(
             [image],
             self.settings,
@@ -42,7 +41,7 @@ class _ImageWorker:
 
 def run_on_ray(
     pending: Sequence[dict],
-    settings,
+    settings: RunSettings,
     folder: RunFolder,
     device: torch.device,
     *,

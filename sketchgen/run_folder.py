@@ -11,10 +11,15 @@
 
 Every file is written atomically, and a marker (.json) is written after the files it
 vouches for, so a run killed at any moment resumes from the markers and never mistakes a
-half-written file for a finished one.
+half-written file for a finished one. run.json's settings are fixed for the folder's life:
+a rerun with other settings is refused before anything is loaded or written.
 """
 
+import dataclasses
+import importlib.metadata
 import json
+import platform
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -23,12 +28,15 @@ from matplotlib.figure import Figure
 
 from sketchgen.optimize import SketchResult
 from sketchgen.raster import render
+from sketchgen.settings import RunSettings
 from sketchgen.sheets import contact_sheet, save_png
 from sketchgen.svg import read_svg, write_svg
 from sketchlab.contracts import CANVAS, STIMULI_COLUMNS, stimulus_id
+from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path, atomic_write
 
 PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
+VERSIONED_PACKAGES = ["sketchlab", "torch", "torchvision", "open_clip_torch", "numpy", "kornia"]
 
 
 class RunFolder:
@@ -149,6 +157,72 @@ class RunFolder:
             figure.savefig(tmp, dpi=80)
 
     # --- whole run ---
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    def check_settings(self, settings: RunSettings) -> None:
+        """Refuse to mix settings in one run folder, or to write into an unrelated folder."""
+        if self.run_json.exists():
+            try:
+                previous = json.loads(self.run_json.read_text())["settings"]
+            except (ValueError, KeyError) as error:
+                raise BadInput(
+                    f"{self.run_json} is not a readable run.json; use a new --out."
+                ) from error
+            current = dataclasses.asdict(settings)
+            changed = [
+                key for key in current if json.loads(json.dumps(current[key])) != previous.get(key)
+            ]
+            if changed:
+                key = changed[0]
+                raise BadInput(
+                    f"{self.root} was made with {key}={previous.get(key)!r}, not "
+                    f"{current[key]!r}; rerun with the same settings or use a new --out."
+                )
+        elif self.root.exists() and any(not p.name.startswith(".") for p in self.root.iterdir()):
+            raise BadInput(
+                f"--out {self.root} is a folder with other files in it and no run.json; "
+                "choose a new or empty folder."
+            )
+
+    def start_session(
+        self,
+        settings: RunSettings,
+        models: dict,
+        device: torch.device,
+        executor: str,
+        images_csv: str | Path,
+    ) -> None:
+        """run.json: the settings (fixed for the folder's life) plus one entry per session."""
+        sessions = (
+            json.loads(self.run_json.read_text())["sessions"] if self.run_json.exists() else []
+        )
+        versions = {}
+        for package in VERSIONED_PACKAGES:
+            try:
+                versions[package] = importlib.metadata.version(package)
+            except importlib.metadata.PackageNotFoundError:
+                versions[package] = None
+        sessions.append(
+            {
+                "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "images_csv": str(Path(images_csv).resolve()),
+                "device": str(device),
+                "device_name": torch.cuda.get_device_name(device)
+                if device.type == "cuda"
+                else platform.processor() or platform.machine(),
+                "executor": executor,
+                "python": platform.python_version(),
+                "versions": versions,
+                "models": models,
+            }
+        )
+        with atomic_write(self.run_json) as handle:
+            json.dump(
+                {"settings": dataclasses.asdict(settings), "sessions": sessions}, handle, indent=1
+            )
+
     def write_stimuli(self, image_ids: list[str]) -> pd.DataFrame:
         """Rebuild stimuli.csv from the finished images' markers, in images.csv order."""
         rows = []

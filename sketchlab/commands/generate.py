@@ -12,6 +12,8 @@ import typer
 
 
 def _parser() -> argparse.ArgumentParser:
+    from sketchgen.methods import METHODS
+
     parser = argparse.ArgumentParser(
         prog="sketchlab generate",
         description="CLIPasso sketches of every photo in IMAGES.csv at several stroke counts; "
@@ -41,9 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", default="paper", help="paper (default), fast or demo")
     parser.add_argument(
         "--method",
-        choices=["clipasso", "xdog"],
+        choices=list(METHODS),
         default=None,
-        help="loss: CLIP (clipasso) or the weight-free XDoG L2 (default: preset's)",
+        help="the loss (default: the preset's): "
+        + "; ".join(f"{name}: {method.description}" for name, method in METHODS.items()),
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's")

@@ -14,8 +14,6 @@ from typing import Annotated
 
 import typer
 
-RANDOM_WEIGHTS = "random"  # --weights random, as in `sketchlab generate`
-
 
 def loss_command(
     photo: Annotated[Path, typer.Argument(help="The photo the sketch depicts.")],
@@ -43,7 +41,7 @@ def loss_command(
 
     from sketchgen.devices import parse_device
     from sketchgen.losses import ClipassoLoss, sketch_objective
-    from sketchgen.models import RANDOM_INIT_SEED, load_clip
+    from sketchgen.models import RANDOM_WEIGHTS, load_frozen_clip
     from sketchgen.preprocess import load_target
     from sketchgen.svg import read_svg
     from sketchlab.contracts import CANVAS
@@ -60,13 +58,7 @@ def loss_command(
             "the numbers mean nothing outside tests.",
             file=sys.stderr,
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(RANDOM_INIT_SEED)
-            clip, _ = load_clip(model, None, device=torch_device)
-    else:
-        clip, _ = load_clip(
-            model, None if weights else pretrained, weights=weights, device=torch_device
-        )
+    clip = load_frozen_clip(model, pretrained, weights, device=torch_device)
     values = sketch_objective(
         ClipassoLoss(clip, augmentations=augmentations),
         points,

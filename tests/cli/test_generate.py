@@ -259,11 +259,11 @@ def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monk
 
 
 def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkeypatch):
-    from sketchgen import runner
+    from sketchgen import batch_worker, runner
     from sketchlab.errors import BadInput
 
     sizes = []
-    real = runner.optimize_sketches
+    real = batch_worker.optimize_sketches
 
     def tight_memory(jobs, *args, **kwargs):
         sizes.append(len(jobs))
@@ -271,7 +271,7 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
             raise torch.cuda.OutOfMemoryError("CUDA out of memory")
         return real(jobs, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "optimize_sketches", tight_memory)
+    monkeypatch.setattr(batch_worker, "optimize_sketches", tight_memory)
     out = runner.generate(
         PHOTOS / "images.csv",
         tmp_path / "run",
@@ -289,7 +289,7 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
     def no_memory(jobs, *args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(runner, "optimize_sketches", no_memory)
+    monkeypatch.setattr(batch_worker, "optimize_sketches", no_memory)
     with pytest.raises(BadInput, match="ran out of memory"):
         runner.generate(
             PHOTOS / "images.csv",

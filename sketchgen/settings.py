@@ -1,0 +1,202 @@
+"""A run's settings and every check that must pass before any model is loaded or file written.
+
+`resolve_settings` turns a preset plus command-line flags into `RunSettings` (BadInput names
+the flag at fault); `read_images` checks images.csv and loads every photo and mask. Both run
+before any compute, so a mistake costs seconds, not a GPU run.
+"""
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from sketchgen.methods import get_method
+from sketchgen.models import RANDOM_WEIGHTS
+from sketchgen.presets import Preset, get_preset
+from sketchlab.contracts import CANVAS, MAX_STROKES
+from sketchlab.errors import BadInput
+
+INIT_CHOICES = ("saliency", "edges")
+DEFAULT_LEVELS = (4, 8, 16, 32)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything that decides the sketches; a run folder keeps one of these for life."""
+
+    levels: tuple[int, ...]
+    seeds: tuple[int, ...]
+    preset: str
+    method: str
+    iterations: int
+    augmentations: int
+    shared_augmentations: bool
+    learning_rate: float
+    half_width: float
+    eval_interval: int
+    early_stop_delta: float
+    softmax_temperature: float
+    loss_model: str
+    loss_pretrained: str | None
+    weights: str | None
+    saliency_model: str
+    saliency_pretrained: str | None
+    saliency_weights: str | None
+    init: str  # "saliency", "edges" or "svg"
+    init_svg: str | None
+    init_svg_sha256: str | None
+
+    @property
+    def loss_model_label(self) -> str:
+        """The loss_model column of stimuli.csv."""
+        if not get_method(self.method).uses_clip:
+            return self.method
+        if self.weights == RANDOM_WEIGHTS:
+            return f"{self.loss_model}/random-init"
+        if self.weights:
+            return f"{self.loss_model}/{Path(self.weights).name}"
+        return f"{self.loss_model}/{self.loss_pretrained}"
+
+
+def resolve_settings(
+    *,
+    levels,
+    seeds,
+    preset,
+    method,
+    iterations,
+    augmentations,
+    init_svg,
+    weights,
+    saliency_weights,
+    loss_model=None,
+    init=None,
+) -> RunSettings:
+    """Preset + flags -> checked RunSettings (BadInput names the flag at fault).
+
+    init: "saliency" (ViT-B/32 attention x XDoG), "edges" (uniform over XDoG edges, no
+    weights) or None: saliency for a method that uses CLIP; for a weight-free one (xdog)
+    saliency when ViT-B/32 weights are available offline, else edges. `init_svg` (a file)
+    overrides both.
+    """
+    if init is not None and init not in INIT_CHOICES:
+        raise BadInput(f"--init {init!r} is neither saliency, edges nor an existing SVG file.")
+    chosen = get_preset(preset)
+    method = method or chosen.method
+    uses_clip = get_method(method).uses_clip
+    seeds = tuple(int(s) for s in seeds)
+    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise BadInput(f"--seeds {' '.join(map(str, seeds))} must be distinct integers >= 0.")
+    if iterations is not None and iterations < 1:
+        raise BadInput(f"--iterations {iterations} must be at least 1.")
+    if augmentations is not None and augmentations < 0:
+        raise BadInput(f"--augmentations {augmentations} must be 0 or more.")
+    init_points, init_hash = None, None
+    if init_svg is not None:
+        init_points, init_hash = read_init_svg(init_svg)
+        levels = levels or (init_points.shape[0],)
+    levels = tuple(int(n) for n in (levels or DEFAULT_LEVELS))
+    for n in levels:
+        if not 1 <= n <= MAX_STROKES:
+            raise BadInput(
+                f"--levels {n} is out of range; a level is a stroke count from 1 to {MAX_STROKES}."
+            )
+    if len(set(levels)) != len(levels):
+        raise BadInput(f"--levels {' '.join(map(str, levels))} repeats a level.")
+    if init_points is not None and levels != (init_points.shape[0],):
+        raise BadInput(
+            f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
+            f"{init_points.shape[0]} (got {' '.join(map(str, levels))})."
+        )
+    for flag, value in (("--weights", weights), ("--saliency-weights", saliency_weights)):
+        if value not in (None, RANDOM_WEIGHTS) and not Path(value).is_file():
+            raise BadInput(f"{flag} {value} does not exist or is not a file.")
+    loss_model = loss_model or chosen.loss_model
+    if init_svg is not None:
+        init = "svg"
+    elif init is None:
+        available = uses_clip or _saliency_available(chosen, saliency_weights)
+        init = "saliency" if available else "edges"
+        if not available:
+            print(
+                f"sketchlab: no cached {chosen.saliency_model} weights, so the {method} method "
+                "starts from strokes on XDoG edges (--init edges) instead of the saliency init.",
+                file=sys.stderr,
+            )
+    return RunSettings(
+        levels=levels,
+        seeds=seeds,
+        preset=preset,
+        method=method,
+        iterations=iterations or chosen.iterations,
+        augmentations=chosen.augmentations if augmentations is None else augmentations,
+        shared_augmentations=chosen.shared_augmentations,
+        learning_rate=chosen.learning_rate,
+        half_width=chosen.half_width,
+        eval_interval=chosen.eval_interval,
+        early_stop_delta=chosen.early_stop_delta,
+        softmax_temperature=chosen.softmax_temperature,
+        loss_model=loss_model,
+        loss_pretrained=chosen.loss_pretrained,
+        weights=_absolute(weights),
+        saliency_model=chosen.saliency_model,
+        saliency_pretrained=chosen.saliency_pretrained,
+        saliency_weights=_absolute(saliency_weights),
+        init=init,
+        init_svg=_absolute(init_svg),
+        init_svg_sha256=init_hash,
+    )
+
+
+def _absolute(path: str | None) -> str | None:
+    if path in (None, RANDOM_WEIGHTS):
+        return path
+    return str(Path(path).resolve())
+
+
+def _saliency_available(preset: Preset, saliency_weights: str | None) -> bool:
+    """Whether the ViT-B/32 saliency model can be loaded here without a download."""
+    if saliency_weights:
+        return True
+    from sketchgen.models import load_clip
+
+    try:
+        load_clip(
+            preset.saliency_model, preset.saliency_pretrained, weights_flag="--saliency-weights"
+        )
+    except BadInput:
+        return False
+    return True
+
+
+def read_init_svg(path: str) -> tuple[torch.Tensor, str]:
+    """Strokes of an --init SVG, scaled to the 224 canvas, and the file's sha256."""
+    from sketchgen.models import file_sha256
+    from sketchgen.svg import read_svg
+
+    if not Path(path).is_file():
+        raise BadInput(f"--init {path} does not exist.")
+    sketch = read_svg(path)
+    scale = torch.tensor([CANVAS / sketch.width, CANVAS / sketch.height])
+    return sketch.points.float() * scale, file_sha256(path)
+
+
+def read_images(images_csv: str | Path) -> pd.DataFrame:
+    """images.csv, checked (ids and class names by the contracts' rules, so whatever is
+    generated here passes `study check`, `analyze` and `score`) and every photo (and mask)
+    loaded, before any model is loaded or anything is written."""
+    from sketchgen.images import read_images_csv
+    from sketchgen.preprocess import load_target
+
+    images = read_images_csv(images_csv)
+    for row, image in enumerate(images.to_dict("records"), start=2):
+        where = f"{images_csv} row {row} (image_id {image['image_id']!r})"
+        try:
+            load_target(image["path"], image["mask_path"])
+        except BadInput as error:
+            raise BadInput(f"{where}: {error}") from error
+        except Exception as error:  # any failure to read is the user's file
+            raise BadInput(f"{where}: cannot read {image['path']}: {error}") from error
+    return images
