@@ -18,9 +18,7 @@ call, the clean view's once per distinct target.
 from __future__ import annotations
 
 import copy
-from contextlib import contextmanager, nullcontext
-from functools import cache
-from pathlib import Path
+from contextlib import nullcontext
 
 import kornia
 import torch
@@ -28,6 +26,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from sketchgen.augment import ViewParams, apply_views, draw_views
+from sketchgen.precision import AUTOCAST_DTYPES, cuda_tf32, resolve_precision
 from sketchgen.xdog import clip_normalise, xdog_edges
 from sketchlab.errors import BadInput
 
@@ -35,53 +34,6 @@ LAYER_WEIGHTS = {"layer2": 1.0, "layer3": 1.0}
 SEMANTIC_WEIGHT = 0.1
 AUGMENTATIONS = 4
 TERMS = ("layer2", "layer3", "semantic")
-# "fp32" is IEEE float32 on every device (CUDA's TF32 convolutions off, so a GPU computes
-# what the CPU does); "tf32" lets CUDA use TF32 tensor cores (fp32 elsewhere); "bf16" and
-# "fp16" run the ResNet under autocast.
-AUTOCAST_DTYPES = {"fp32": None, "tf32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
-BF16_IF_NATIVE = "bf16-if-native"  # bf16 where the device computes it natively, else fp32
-PRECISIONS = (*AUTOCAST_DTYPES, BF16_IF_NATIVE)
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether `device` has bfloat16 arithmetic in hardware: a CUDA GPU of compute capability
-    8.0 or newer, or a CPU with AVX512-BF16 or AMX. Elsewhere bf16 is emulated and slower than
-    fp32 (about 5x for RN101's convolutions on an AVX-512 CPU without BF16)."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_capability(device)[0] >= 8
-    return device.type == "cpu" and bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-@cache
-def _cpu_flags() -> frozenset[str]:
-    """The CPU feature flags the Linux kernel reports (empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    flags = next((line for line in text.splitlines() if line.startswith("flags")), "")
-    return frozenset(flags.partition(":")[2].split())
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """A precision as asked for (`PRECISIONS`) -> the one used on `device`."""
-    if precision not in PRECISIONS:
-        raise BadInput(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
-    if precision == BF16_IF_NATIVE:
-        return "bf16" if native_bf16(device) else "fp32"
-    return precision
-
-
-@contextmanager
-def cuda_tf32(enabled: bool):
-    """CUDA's TF32 convolutions and matrix products on or off for the block (the backward
-    pass reads these flags too, so the whole step must run inside). No effect on CPU."""
-    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = enabled
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def resnet_features(

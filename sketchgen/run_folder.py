@@ -35,6 +35,8 @@ from sketchlab.contracts import CANVAS, STIMULI_COLUMNS, stimulus_id
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path, atomic_write
 
+# Settings added after run folders were first written, with the value those folders used.
+SETTINGS_BEFORE_THEY_WERE_RECORDED = {"precision": "fp32"}
 PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
 VERSIONED_PACKAGES = ["sketchlab", "torch", "torchvision", "open_clip_torch", "numpy", "kornia"]
 
@@ -171,6 +173,7 @@ class RunFolder:
                     f"{self.run_json} is not a readable run.json; use a new --out."
                 ) from error
             current = dataclasses.asdict(settings)
+            previous = {**SETTINGS_BEFORE_THEY_WERE_RECORDED, **previous}
             changed = [
                 key for key in current if json.loads(json.dumps(current[key])) != previous.get(key)
             ]

@@ -33,6 +33,7 @@ class RunSettings:
     iterations: int
     augmentations: int
     shared_augmentations: bool
+    precision: str  # as asked (sketchgen/precision.py); run.json's session says what was used
     learning_rate: float
     half_width: float
     eval_interval: int
@@ -133,6 +134,7 @@ def resolve_settings(
         iterations=iterations or chosen.iterations,
         augmentations=chosen.augmentations if augmentations is None else augmentations,
         shared_augmentations=chosen.shared_augmentations,
+        precision=chosen.precision,
         learning_rate=chosen.learning_rate,
         half_width=chosen.half_width,
         eval_interval=chosen.eval_interval,

@@ -33,7 +33,8 @@ def bf16_agreement(
     """The agreement figures (see the module docstring) for the first `n_photos` photos of
     `images_csv` (all of them for the gradient cosine when None; at most 2 are optimised)."""
     from sketchgen.images import read_images_csv
-    from sketchgen.losses import ClipassoLoss, native_bf16
+    from sketchgen.losses import ClipassoLoss
+    from sketchgen.precision import native_bf16
     from sketchgen.preprocess import load_target
     from sketchgen.presets import get_preset
     from sketchgen.saliency import edge_init_strokes

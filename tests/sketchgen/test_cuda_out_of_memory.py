@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from sketchgen import runner
+from sketchgen import batch_worker, runner
 from tests.conftest import TEST_DATA
 
 pytestmark = pytest.mark.cuda
@@ -45,13 +45,13 @@ def test_out_of_memory_halves_the_batch_until_it_fits(tmp_path, monkeypatch):
     assert per_sketch > 0
 
     sizes: list[int] = []
-    real = runner.optimize_sketches
+    real = batch_worker.optimize_sketches
 
     def counted(jobs, *args, **kwargs):
         sizes.append(len(jobs))
         return real(jobs, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "optimize_sketches", counted)  # counts; the work is real
+    monkeypatch.setattr(batch_worker, "optimize_sketches", counted)  # counts; the work is real
     total = torch.cuda.get_device_properties(0).total_memory
     torch.cuda.empty_cache()
     torch.cuda.set_per_process_memory_fraction((fixed + 3 * per_sketch) / total)
