@@ -20,7 +20,7 @@ from analysis.accuracy import participant_accuracy, wilson_interval
 from analysis.signal_detection import (
     dprime_mafc,
     fit_none_model,
-    guessing_corrected,
+    known_rate,
     pc_mafc,
     yes_no_dprime,
 )
@@ -95,8 +95,9 @@ def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFram
             1 / n_options[WITHOUT_NONE],
             1 / n_options[WITH_NONE],
         )
-        row["known_without"] = guessing_corrected(acc_wo, n_options[WITHOUT_NONE])
-        row["known_with"] = guessing_corrected(acc_w, n_options[WITH_NONE])
+        row["known_without"] = known_rate(acc_wo, 1 - acc_wo, m_without)
+        wrong_w = (n_w - k_w - int(with_none["none"])) / n_w
+        row["known_with"] = known_rate(acc_w, wrong_w, m_with_classes)
 
         n_foils = int(foil_cells["n"].get(level, 0))
         foil_none = float(foil_cells["none"][level]) / n_foils if n_foils else None

@@ -1,10 +1,13 @@
 """Exclusion rules, applied in a fixed order and reported with counts.
 
-Pre-registered criteria (docs/analysis.md, "Exclusions"), each switchable:
-duplicate participant ids (keep the first complete session), failed attention checks,
-incomplete sessions, participants whose median answer time is implausibly fast, and single
-too-fast answers. Rules run in the order above; each row of the exclusions table counts
-what that rule removed among what the earlier rules left, so the counts add up.
+Pre-registered criteria (docs/analysis.md "Exclusions"), each switchable: duplicate
+participant ids (keep the first complete session), failed attention checks, incomplete
+sessions, sessions with too many timeouts, participants whose median answer time is
+implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm) and single
+too-fast answers. Rules run in that order; each row of the exclusions table counts what
+that rule removed among what the earlier rules left, so the counts add up. A rule the data
+cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not applied" and
+has no counts, rather than claiming it excluded nobody.
 """
 
 from dataclasses import dataclass
@@ -13,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sketchlab.contracts import ATTENTION, TEST
+from sketchlab.contracts import ATTENTION, FOIL, TEST, TIMEOUT
 from sketchlab.errors import BadInput
 
 
@@ -32,6 +35,10 @@ class ExclusionRules:
     """Exclude sessions whose median test-trial answer time (ms) is below this."""
     min_rt_ms: float | None = 150.0
     """Drop single test answers faster than this (ms): too fast to have seen the sketch."""
+    max_timeouts: int | None = None
+    """Exclude sessions with more timed-out test trials than this (None: off)."""
+    time_limit_s: float | None = None
+    """The study's per-trial time limit (study.yaml `time_limit_s`), named in the table."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +46,8 @@ class ExclusionResult:
     trials: pd.DataFrame
     """All rows of included sessions, minus too-fast test answers."""
     table: pd.DataFrame
-    """rule, setting, sessions_excluded, test_trials_excluded (one row per rule)."""
+    """rule, setting, sessions_excluded, test_trials_excluded (one row per rule; counts
+    empty where the rule was not applied)."""
     sessions_total: int
     sessions_included: int
 
@@ -84,6 +92,7 @@ def _sessions(
     is_test = (trials["trial_type"] == TEST).to_numpy()
     is_attention = (trials["trial_type"] == ATTENTION).to_numpy()
     wrong = trials["correct"].to_numpy() == 0
+    timed_out = (trials["response"] == TIMEOUT).to_numpy()
     sessions = pd.DataFrame(
         {
             "participant_id": trials["participant_id"].to_numpy()[first],
@@ -92,13 +101,17 @@ def _sessions(
             "attention_errors": np.bincount(
                 code, weights=is_attention & wrong, minlength=n_sessions
             ).astype(int),
+            "timeouts": np.bincount(code, weights=is_test & timed_out, minlength=n_sessions).astype(
+                int
+            ),
         }
     )
     if "session_id" in trials.columns:
         sessions["session_id"] = trials["session_id"].to_numpy()[first]
     sessions["start"] = _earliest_time(trials, code, n_sessions)
     if "rt_ms" in trials.columns:
-        test_rt = pd.Series(trials["rt_ms"].to_numpy()[is_test], index=code[is_test])
+        answered = is_test & ~timed_out
+        test_rt = pd.Series(trials["rt_ms"].to_numpy()[answered], index=code[answered])
         sessions["median_rt_ms"] = (
             test_rt.groupby(level=0).median().reindex(range(n_sessions)).to_numpy()
         )
@@ -139,23 +152,34 @@ def apply_exclusions(
     n_test = sessions["n_test"].to_numpy()
     keep = np.ones(len(sessions), dtype=bool)
     rows = []
+    has_rt = "rt_ms" in trials.columns and bool(trials["rt_ms"].notna().any())
 
     def record(rule: str, setting: str, drop: np.ndarray) -> None:
         drop = drop & keep
         rows.append((rule, setting, int(drop.sum()), int(n_test[drop].sum())))
         keep[drop] = False
 
+    def not_applied(rule: str, why: str) -> None:
+        rows.append((rule, f"not applied: {why}", pd.NA, pd.NA))
+
     if rules.duplicates:
-        order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
-            ["incomplete", "start", "first_row"], na_position="last", kind="stable"
-        )
-        first_kept = ~order.duplicated("participant_id")
-        drop = np.zeros(len(sessions), dtype=bool)
-        drop[order.index[~first_kept.to_numpy()]] = True
-        record("duplicate participant id", "keep the first complete session", drop)
+        if "session_id" not in trials.columns:
+            not_applied("duplicate participant id", "no session_id column to tell sessions apart")
+        else:
+            order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
+                ["incomplete", "start", "first_row"], na_position="last", kind="stable"
+            )
+            first_kept = ~order.duplicated("participant_id")
+            drop = np.zeros(len(sessions), dtype=bool)
+            drop[order.index[~first_kept.to_numpy()]] = True
+            record("duplicate participant id", "keep the first complete session", drop)
     if rules.max_attention_errors is not None:
-        drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
-        record("failed attention checks", f"more than {rules.max_attention_errors} wrong", drop)
+        rule = "failed attention checks"
+        if not (trials["trial_type"] == ATTENTION).any():
+            not_applied(rule, "no attention trials")
+        else:
+            drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
+            record(rule, f"more than {rules.max_attention_errors} wrong", drop)
     if rules.incomplete:
         source = (
             "participants table status"
@@ -163,26 +187,43 @@ def apply_exclusions(
             else "fewer test trials than the longest session"
         )
         record("incomplete session", source, ~sessions["complete"].to_numpy())
+    if rules.max_timeouts is not None:
+        drop = sessions["timeouts"].to_numpy() > rules.max_timeouts
+        record("too many timeouts (participant)", f"more than {rules.max_timeouts}", drop)
     if rules.min_median_rt_ms is not None:
-        drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
-        record(
-            "too fast (participant)", f"median answer time < {rules.min_median_rt_ms:g} ms", drop
-        )
+        rule = "too fast (participant)"
+        if not has_rt:
+            not_applied(rule, "no answer times (rt_ms)")
+        else:
+            drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
+            record(rule, f"median answer time < {rules.min_median_rt_ms:g} ms", drop)
 
     kept_rows = keep[code]
-    if rules.min_rt_ms is not None and "rt_ms" in trials.columns:
-        fast = (
-            kept_rows
-            & (trials["trial_type"] == TEST).to_numpy()
-            & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
+    is_test = (trials["trial_type"] == TEST).to_numpy()
+    timed_out = kept_rows & (trials["response"] == TIMEOUT).to_numpy()
+    timed_out &= is_test | (trials["trial_type"] == FOIL).to_numpy()
+    limit = f" of {rules.time_limit_s:g} s" if rules.time_limit_s else ""
+    rows.append(
+        (
+            "timed out (answer)",
+            f"no answer within the time limit{limit}: not an answer, so neither wrong nor a "
+            "false alarm",
+            0,
+            int((timed_out & is_test).sum()),
         )
-        rows.append(
-            ("too fast (answer)", f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum()))
-        )
-        kept_rows &= ~fast
+    )
+    kept_rows &= ~timed_out
+    if rules.min_rt_ms is not None:
+        rule = "too fast (answer)"
+        if not has_rt:
+            not_applied(rule, "no answer times (rt_ms)")
+        else:
+            fast = kept_rows & is_test & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
+            rows.append((rule, f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum())))
+            kept_rows &= ~fast
     table = pd.DataFrame(
         rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
-    )
+    ).astype({"sessions_excluded": "Int64", "test_trials_excluded": "Int64"})
     return ExclusionResult(
         trials=trials[kept_rows].reset_index(drop=True),
         table=table,

@@ -8,16 +8,16 @@ set x class x level with Wilson intervals over sketches, to draw beside the huma
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import balanced_accuracy_score
 
 from analysis.accuracy import ALL_CLASSES, wilson_interval
-from sketchlab.contracts import SCORE_REQUIRED
+from scoring.circularity import circular_rows
+from scoring.summaries import mean_per_class_recall
+from sketchlab.contracts import PHOTO, SCORE_KINDS, SCORE_REQUIRED, SCORE_SERIES, SKETCH
 from sketchlab.errors import BadInput
 
 
@@ -37,10 +37,11 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 
 def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> pd.DataFrame:
-    """The validated scores table; with `stimuli_ids` (e.g. the responses' stimulus_id values),
-    only the scored sketches people saw, and BadInput when none of them join.
+    """The validated scores table, `kind` filled in (sketch where the column is absent).
 
-    `attrs["unscored_stimuli"]` lists the given ids that have no score.
+    With `stimuli_ids` (e.g. the responses' stimulus_id values), only the scored sketches
+    people saw and the photos they were drawn from (`score --photos`), and BadInput when no
+    sketch joins. `attrs["unscored_stimuli"]` lists the given ids that have no score.
     """
     path = Path(path)
     scores = _read_table(path)
@@ -51,50 +52,60 @@ def read_scores(path: str | Path, stimuli_ids: Iterable[str] | None = None) -> p
         )
     if scores.empty:
         raise BadInput(f"{path} has a header but no rows")
-    scores["stimulus_id"] = scores["stimulus_id"].astype(str)
+    scores["kind"] = scores["kind"].fillna(SKETCH) if "kind" in scores.columns else SKETCH
+    _check_values(path, scores, "kind", scores["kind"].isin(SCORE_KINDS), "sketch or photo")
+    photo = (scores["kind"] == PHOTO).to_numpy().copy()
+    scores["stimulus_id"] = scores["stimulus_id"].astype(str).where(~photo, "")
     levels = pd.to_numeric(scores["n_strokes"], errors="coerce")
-    if levels.isna().any():
-        row = int(np.argmax(levels.isna()))
-        raise BadInput(
-            f"{path} row {row + 2}: column 'n_strokes' is {scores['n_strokes'].iloc[row]!r}, "
-            "not a number"
-        )
+    _check_values(path, scores, "n_strokes", levels.notna(), "a number")
     scores["n_strokes"] = levels.astype(int)
     correct = pd.to_numeric(scores["correct_top1"], errors="coerce")
-    if not correct.isin([0, 1]).all():
-        row = int(np.argmax(~correct.isin([0, 1])))
-        raise BadInput(
-            f"{path} row {row + 2}: column 'correct_top1' is "
-            f"{scores['correct_top1'].iloc[row]!r}, not 0 or 1"
-        )
+    _check_values(path, scores, "correct_top1", correct.isin([0, 1]), "0 or 1")
     scores["correct_top1"] = correct.astype(int)
-    if "circular" not in scores.columns:
-        scores["circular"] = 0
     scores["pretrained"] = scores["pretrained"].fillna("none").astype(str)
-    if stimuli_ids is not None:
-        wanted = {str(s) for s in stimuli_ids}
-        joined = scores["stimulus_id"].isin(wanted)
-        if not joined.any():
-            example = min(wanted) if wanted else "(none)"
-            raise BadInput(
-                f"{path} does not join to the stimuli: no value of its column 'stimulus_id' "
-                f"(e.g. {scores['stimulus_id'].iloc[0]!r}) matches the responses' stimulus_id "
-                f"(e.g. {example!r})"
-            )
-        scores = scores[joined].reset_index(drop=True)
-        scores.attrs["unscored_stimuli"] = sorted(wanted - set(scores["stimulus_id"]))
+    scores["circular"] = circular_rows(scores).astype(int)
+    if stimuli_ids is None:
+        return scores
+    wanted = {str(s) for s in stimuli_ids}
+    joined = ~photo & scores["stimulus_id"].isin(wanted).to_numpy()
+    if not joined.any():
+        example = min(wanted) if wanted else "(none)"
+        sketch_ids = scores.loc[~photo, "stimulus_id"]
+        theirs = f"e.g. {sketch_ids.iloc[0]!r}" if len(sketch_ids) else "it has only photo rows"
+        raise BadInput(
+            f"{path} does not join to the stimuli: no value of its column 'stimulus_id' "
+            f"({theirs}) matches the responses' stimulus_id (e.g. {example!r})"
+        )
+    if "image_id" in scores.columns:  # the photos of the sketches people saw
+        photo &= scores["image_id"].isin(set(scores.loc[joined, "image_id"])).to_numpy()
+    unscored = sorted(wanted - set(scores.loc[joined, "stimulus_id"]))
+    scores = scores[joined | photo].reset_index(drop=True)
+    scores.attrs["unscored_stimuli"] = unscored
     return scores
 
 
-def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
-    """CLIP top-1 per model x prompt set x class x stroke level, plus class='all' pooled rows.
+def _check_values(path: Path, scores: pd.DataFrame, column: str, ok: pd.Series, what: str) -> None:
+    """BadInput naming the first row whose `column` is not `what` (plain value, CSV row)."""
+    if ok.all():
+        return
+    row = int(np.argmax(~ok.to_numpy()))
+    raise BadInput(
+        f"{path} row {row + 2}: column {column!r} is {scores[column].tolist()[row]!r}, not {what}"
+    )
 
-    Columns: model, pretrained, prompt_set, circular, class, n_strokes, n_sketches, n_correct,
-    top1, ci_low, ci_high (Wilson 95% over sketches), top3, mean_per_class_recall ('all' rows),
+
+def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
+    """CLIP top-1 per model x prompt set x kind x class x stroke level, plus class='all' rows.
+
+    Columns: model, pretrained, prompt_set, kind (sketches first, then the photos, n_strokes
+    0), circular, class, n_strokes, n_sketches (images: photos on photo rows), n_correct,
+    top1, ci_low, ci_high (Wilson 95% over images), top3, mean_per_class_recall ('all' rows),
     none_rate_threshold, none_rate_distractor (NaN where the scores lack them).
     """
-    keys = ["model", "pretrained", "prompt_set"]
+    keys = [*SCORE_SERIES, "kind"]
     data = scores.copy()
+    if "kind" not in data.columns:
+        data["kind"] = SKETCH
     for column in ("correct_top3", "is_none_threshold", "is_none_distractor"):
         if column not in data.columns:
             data[column] = np.nan
@@ -117,21 +128,15 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
     recall = {}
     if "pred_top1" in data.columns:
         for key, cell in data.groupby([*keys, "n_strokes"]):
-            with warnings.catch_warnings():
-                warnings.simplefilter(
-                    "ignore"
-                )  # predictions may include classes absent at this level
-                recall[key] = balanced_accuracy_score(cell["class"], cell["pred_top1"])
+            recall[key] = mean_per_class_recall(cell["class"], cell["pred_top1"])
     table["mean_per_class_recall"] = [
-        recall.get((m, p, s, n), np.nan) if c == ALL_CLASSES else np.nan
-        for m, p, s, c, n in zip(
-            table["model"],
-            table["pretrained"],
-            table["prompt_set"],
-            table["class"],
-            table["n_strokes"],
+        recall.get((*key, n), np.nan) if c == ALL_CLASSES else np.nan
+        for key, c, n in zip(
+            table[keys].itertuples(index=False, name=None), table["class"], table["n_strokes"]
         )
     ]
+    kind_order = table["kind"].map({kind: i for i, kind in enumerate(SCORE_KINDS)})
+    table = table.iloc[np.argsort(kind_order.to_numpy(), kind="stable")].reset_index(drop=True)
     columns = [
         *keys,
         "circular",

@@ -23,7 +23,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.accuracy import ALL_CLASSES
-from sketchlab.contracts import CONDITIONS, NONE, WITH_NONE, WITHOUT_NONE
+from sketchlab.contracts import CONDITIONS, NONE, PHOTO, SCORE_SERIES, WITH_NONE, WITHOUT_NONE
 from sketchlab.reference import paper_numbers
 
 CONDITION_COLORS = {WITHOUT_NONE: "#1b6ca8", WITH_NONE: "#d1495b"}
@@ -287,7 +287,14 @@ def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
                     fontsize=7,
                     color="white" if value > 0.55 else "#222",
                 )
-    ax.set_xticks(range(values.shape[1]), rates.columns, rotation=45 if values.shape[1] > 6 else 0)
+    crowded = values.shape[1] > 6 or max(len(str(c)) for c in rates.columns) > 8
+    ax.set_xticks(
+        range(values.shape[1]),
+        rates.columns,
+        rotation=45 if crowded else 0,
+        ha="right" if crowded else "center",
+        rotation_mode="anchor",
+    )
     ax.set_yticks(range(values.shape[0]), rates.index)
     ax.tick_params(length=0)
     ax.grid(False)
@@ -418,29 +425,39 @@ def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) ->
 @plain_text
 def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) -> list[Path]:
     """Human accuracy and CLIP top-1 against stroke count, one panel per class after a first
-    panel of all classes pooled.
+    panel of all classes pooled, with CLIP on the photos themselves as the ceiling.
 
     `human`: accuracy rows (`accuracy.ACCURACY_COLUMNS`) per class and pooled (class "all"),
     drawn per condition as solid lines with Wilson bars. `clip`:
     `human_vs_clip.clip_accuracy_by_level`, one dashed series per model x prompt set with
-    Wilson bars over sketches. The paper's ViT-B/32 top-1 figures are stars in the pooled
-    panel.
+    Wilson bars over sketches; its photo rows (kind "photo") are drawn in the same colour
+    at a "photo" position right of the stroke levels, with a dotted line across the panel:
+    what CLIP makes of the photos the sketches were drawn from. The paper's ViT-B/32 top-1
+    figures are stars in the pooled panel.
     """
     human = human.assign(**{"class": human["class"].astype(str)})
     clip = clip.assign(**{"class": clip["class"].astype(str)})
+    photos = clip[clip["kind"] == PHOTO] if "kind" in clip.columns else clip.iloc[:0]
+    sketches = clip.drop(photos.index)
     classes = sorted((set(human["class"]) | set(clip["class"])) - {ALL_CLASSES})
     panels = [ALL_CLASSES, *classes]
     conditions = _conditions(human)
     series = (
-        clip[["model", "pretrained", "prompt_set", "circular"]]
-        .drop_duplicates()
-        .sort_values(["model", "pretrained", "prompt_set"])
+        clip[[*SCORE_SERIES, "circular"]]
+        .groupby(list(SCORE_SERIES), as_index=False)["circular"]
+        .max()
+        .sort_values(list(SCORE_SERIES))
     )
     clip_colors = dict(
         zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
     )
     reference = paper_numbers()["clip_vit_b32_zero_shot"]["top1"]
-    levels = sorted(set(human["n_strokes"]) | set(clip["n_strokes"]) | {int(n) for n in reference})
+    levels = sorted(
+        set(human["n_strokes"]) | set(sketches["n_strokes"]) | {int(n) for n in reference}
+    )
+    photo_x = 2 * max(levels)
+    ticks = [*levels, photo_x] if len(photos) else levels
+    tick_labels = [str(n) for n in levels] + (["photo"] if len(photos) else [])
 
     # Each series sits slightly left or right of its level so error bars do not hide each other.
     n_series = len(conditions) + len(clip_colors)
@@ -470,24 +487,40 @@ def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) 
             )
         for key, color in clip_colors.items():
             model, pretrained, prompt_set, circular = key
-            cell = clip[
+            label = _clip_label(model, pretrained, prompt_set, bool(circular))
+            in_series = (
                 (clip["class"] == panel)
                 & (clip["model"] == model)
                 & (clip["pretrained"] == pretrained)
                 & (clip["prompt_set"] == prompt_set)
-            ].sort_values("n_strokes")
-            if cell.empty:
-                continue
-            ax.errorbar(
-                cell["n_strokes"] * shift[key],
-                cell["top1"],
-                yerr=_yerr(cell["top1"], cell["ci_low"], cell["ci_high"]),
-                color=color,
-                marker="s",
-                linestyle="--",
-                capsize=3,
-                label=_clip_label(model, pretrained, prompt_set, bool(circular)),
             )
+            cell = sketches[in_series[sketches.index]].sort_values("n_strokes")
+            if not cell.empty:
+                ax.errorbar(
+                    cell["n_strokes"] * shift[key],
+                    cell["top1"],
+                    yerr=_yerr(cell["top1"], cell["ci_low"], cell["ci_high"]),
+                    color=color,
+                    marker="s",
+                    linestyle="--",
+                    capsize=3,
+                    label=label,
+                )
+            ceiling = photos[in_series[photos.index]]
+            if not ceiling.empty:
+                ax.axhline(ceiling["top1"].iloc[0], color=color, linestyle=":", linewidth=1.2)
+                ax.errorbar(
+                    [photo_x * shift[key]],
+                    ceiling["top1"],
+                    yerr=_yerr(ceiling["top1"], ceiling["ci_low"], ceiling["ci_high"]),
+                    color=color,
+                    marker="^",
+                    markersize=8,
+                    markerfacecolor="white",
+                    linestyle=":",
+                    capsize=3,
+                    label=f"{label}, on the photos (ceiling)",
+                )
         if panel == ALL_CLASSES:
             ax.scatter(
                 [int(n) for n in reference],
@@ -498,8 +531,10 @@ def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) 
                 zorder=5,
                 label="paper: CLIP ViT-B/32 top-1",
             )
+        if len(photos):
+            ax.axvline(photo_x / 2**0.5, color="grey", linewidth=0.6)
         ax.set_xscale("log", base=2)
-        ax.set_xticks(levels, [str(n) for n in levels])
+        ax.set_xticks(ticks, tick_labels)
         ax.minorticks_off()
         ax.set_ylim(0, 1.02)
         ax.set_title("all classes" if panel == ALL_CLASSES else panel)

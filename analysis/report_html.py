@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.accuracy import ALL_CLASSES
 from analysis.compare import describe_gap
 from analysis.results import ReportResults
-from sketchlab.contracts import SIMULATED_PREFIX
+from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
 
 TITLE = "Sketch recognition report"
 
@@ -248,13 +249,37 @@ def _human_vs_clip(results: ReportResults) -> str:
     )
     unscored = clip.unscored_stimuli
     missing = f"<p>{len(unscored)} stimuli people saw have no CLIP score.</p>" if unscored else ""
-    pooled = clip.accuracy[clip.accuracy["class"] == "all"]
+    pooled = clip.accuracy[clip.accuracy["class"] == ALL_CLASSES]
     return (
         "<h2>Human vs CLIP</h2>"
         + warning
         + "<p>CLIP zero-shot top-1 per stroke level (Wilson 95% over sketches) next to human "
         "accuracy; stars: the paper's ViT-B/32 top-1 (78% at 16 strokes, 91% at 32). All "
-        "rows: clip_accuracy.csv.</p>" + missing + _figure(clip.figure) + _table(pooled.round(3))
+        "rows: clip_accuracy.csv.</p>"
+        + _photo_ceiling(pooled)
+        + missing
+        + _figure(clip.figure)
+        + _table(pooled.round(3))
+    )
+
+
+def _photo_ceiling(pooled: pd.DataFrame) -> str:
+    """One sentence per scorer on its accuracy on the photos, or how to get it."""
+    photos = pooled[pooled["kind"] == PHOTO]
+    if photos.empty:
+        return (
+            "<p>No photo scores: <code>sketchlab score STIMULI --photos images.csv</code> also "
+            "scores the photos the sketches were drawn from, CLIP's natural ceiling.</p>"
+        )
+    items = "".join(
+        f"<li>{html.escape(f'{row.model}/{row.pretrained} · {row.prompt_set}')}: "
+        f"{row.top1:.0%} [{row.ci_low:.0%}, {row.ci_high:.0%}] of {row.n_sketches} photos</li>"
+        for row in photos.itertuples(index=False)
+    )
+    return (
+        "<p>The ceiling: CLIP on the photos the sketches were drawn from (as the optimiser saw "
+        "them, masked on white), with the same prompts and classes; the triangles and dotted "
+        f"lines in the figure, kind <code>{PHOTO}</code> in the table.</p><ul>{items}</ul>"
     )
 
 

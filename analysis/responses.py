@@ -3,7 +3,10 @@
 The study app exports it, the simulator writes it, and other tools can produce it: CSV
 or Parquet with the same columns. Everything wrong that a user can fix becomes one
 `BadInput` sentence naming the file, the row (CSV rows count the header as row 1) and the
-column, so the report never starts on data it would misread.
+column, so the report never starts on data it would misread: a trial recorded twice, an
+answer that was not among the buttons shown, "none" where it was not offered, a `correct`
+or `is_none` that contradicts the answer, fewer than two options. A "timeout" answer is
+valid anywhere (the time ran out); the analysis counts it as no answer (`answer_category`).
 """
 
 from pathlib import Path
@@ -12,13 +15,19 @@ import numpy as np
 import pandas as pd
 
 from sketchlab.contracts import (
+    ATTENTION,
     CONDITIONS,
+    CORRECT,
     FOIL,
     NONE,
+    OPTION_SEPARATOR,
     RESPONSE_REQUIRED,
     TEST,
+    TIMEOUT,
     TRIAL_TYPES,
     WITH_NONE,
+    WITHOUT_NONE,
+    WRONG,
 )
 from sketchlab.errors import BadInput
 
@@ -141,7 +150,157 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
                 f"{source}: {_row_label(frame, bad_rt, source)} column 'rt_ms' is not a number."
             )
         columns["rt_ms"] = rt.astype(float)
-    return frame.assign(**columns)
+    frame = frame.assign(**columns)
+    _check_unique_trials(frame, source)
+    _check_options(frame, source)
+    _check_outcomes(frame, source)
+    return frame
+
+
+def _check_unique_trials(frame: pd.DataFrame, source: str) -> None:
+    """A (participant, session, trial_index) recorded twice would be counted twice."""
+    if "trial_index" not in frame.columns:
+        return
+    keys = [c for c in ("participant_id", "session_id", "trial_index") if c in frame.columns]
+    group = frame.groupby(keys, sort=False, dropna=False, observed=True).ngroup().to_numpy()
+    repeated = frame.duplicated(keys).to_numpy()
+    if repeated.any():
+        row = int(repeated.argmax())
+        first = group == group[row]
+        first[row:] = False
+        who = ", ".join(f"{key} {_plain(frame[key].iloc[row])!r}" for key in keys[:-1])
+        raise BadInput(
+            f"{source}: {_row_label(frame, repeated, source)} field 'trial_index' repeats trial "
+            f"{_plain(frame['trial_index'].iloc[row])} of {who} (first at "
+            f"{_row_label(frame, first, source)}), so that trial would be counted twice."
+        )
+
+
+def _check_options(frame: pd.DataFrame, source: str) -> None:
+    """Every answer was a button on screen: at least two buttons, "none" only where offered."""
+    response = frame["response"]
+    is_none = (response == NONE).to_numpy()
+    without = (frame["condition"] == WITHOUT_NONE).to_numpy()
+    refused = without & is_none
+    if refused.any():
+        raise BadInput(
+            f"{source}: {_row_label(frame, refused, source)} field 'response' is 'none', but the "
+            'without_none condition offers no "none" button.'
+        )
+    foil_without = without & (frame["trial_type"] == FOIL).to_numpy()
+    if foil_without.any():
+        raise BadInput(
+            f"{source}: {_row_label(frame, foil_without, source)} field 'trial_type' is a foil in "
+            "the without_none condition, where no button is right for a foil."
+        )
+    if "options_shown" not in frame.columns or frame["options_shown"].isna().all():
+        _check_assumed_options(frame, source)
+        return
+    shown = frame["options_shown"]
+    listed = [str(text).split(OPTION_SEPARATOR) for text in shown.cat.categories]
+    code = shown.cat.codes.to_numpy()
+    has = code >= 0
+    count = np.array([len(options) for options in listed] + [0])[code]
+    few = has & (count < 2)
+    if few.any():
+        value = _plain(shown[few].iloc[0])
+        raise BadInput(
+            f"{source}: {_row_label(frame, few, source)} field 'options_shown' ({value!r}) lists "
+            "fewer than 2 options, so the trial was no choice."
+        )
+    offers_none = np.array([NONE in options for options in listed] + [False])[code]
+    if (without & offers_none).any():
+        raise BadInput(
+            f"{source}: {_row_label(frame, without & offers_none, source)} field 'options_shown' "
+            'offers "none" in the without_none condition.'
+        )
+    answers = response.cat.categories
+    pair = code.astype(np.int64) * (len(answers) + 1) + response.cat.codes.to_numpy()
+    pairs, inverse = np.unique(pair[has], return_inverse=True)
+    allowed = np.array(
+        [
+            answers[p % (len(answers) + 1)] in (*listed[p // (len(answers) + 1)], TIMEOUT)
+            for p in pairs
+        ]
+    )
+    outside = np.zeros(len(frame), dtype=bool)
+    outside[np.flatnonzero(has)[~allowed[inverse]]] = True
+    if outside.any():
+        row = outside.argmax()
+        raise BadInput(
+            f"{source}: {_row_label(frame, outside, source)} field 'response' "
+            f"({_plain(response.iloc[row])!r}) is not among the options shown "
+            f"({_plain(shown.iloc[row])!r})."
+        )
+
+
+def _check_assumed_options(frame: pd.DataFrame, source: str) -> None:
+    """Without options_shown the buttons are taken to be the test classes (+ "none"): at
+    least two, or there is no chance level."""
+    for condition, buttons in _assumed_options(frame).items():
+        if buttons < 2:
+            rows = (frame["condition"] == condition).to_numpy()
+            raise BadInput(
+                f"{source}: {_row_label(frame, rows, source)} field 'options_shown' is missing, "
+                f"and the test trials of {condition} have one class ('true_class'), so the "
+                "buttons shown (taken to be the classes) are fewer than 2."
+            )
+
+
+def _check_outcomes(frame: pd.DataFrame, source: str) -> None:
+    """`correct` and `is_none` must say what the answer says (attention checks may ask for
+    any option, so only their timeouts are checked)."""
+    response = frame["response"]
+    timed_out = (response == TIMEOUT).to_numpy()
+    said_none = (response == NONE).to_numpy()
+    kind = frame["trial_type"]
+    expected = np.where(
+        (kind == FOIL).to_numpy(), said_none, _equal_text(response, frame["true_class"])
+    )
+    expected &= ~timed_out
+    checked = ((kind != ATTENTION).to_numpy() | timed_out) & frame["correct"].notna().to_numpy()
+    contradicts = checked & (frame["correct"].to_numpy() != expected)
+    if contradicts.any():
+        row = contradicts.argmax()
+        raise BadInput(
+            f"{source}: {_row_label(frame, contradicts, source)} field 'correct' is "
+            f"{int(frame['correct'].iloc[row])}, but the answer {_plain(response.iloc[row])!r} to "
+            f"a {_plain(kind.iloc[row])} trial of true class "
+            f"{_plain(frame['true_class'].iloc[row])!r} is {_outcome(bool(expected[row]))}."
+        )
+    wrong_flag = frame["is_none"].to_numpy() != said_none
+    if wrong_flag.any():
+        row = wrong_flag.argmax()
+        raise BadInput(
+            f"{source}: {_row_label(frame, wrong_flag, source)} field 'is_none' is "
+            f"{int(frame['is_none'].iloc[row])}, but the answer is "
+            f"{_plain(response.iloc[row])!r}."
+        )
+
+
+def _outcome(right: bool) -> str:
+    return "right (1)" if right else "not right (0)"
+
+
+def _equal_text(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Elementwise a == b for two categorical text columns (a missing value equals nothing)."""
+    union = a.cat.categories.union(b.cat.categories)
+    codes_a = a.cat.set_categories(union).cat.codes.to_numpy()
+    codes_b = b.cat.set_categories(union).cat.codes.to_numpy()
+    return (codes_a == codes_b) & (codes_a >= 0)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the plain Python value (messages show 3, not np.int64(3))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def answer_category(trials: pd.DataFrame) -> pd.Series:
+    """correct / wrong / none / timeout per row (`sketchlab.contracts.ANSWER_CATEGORIES`)."""
+    category = np.where(trials["correct"].to_numpy() == 1, CORRECT, WRONG).astype(object)
+    category[(trials["is_none"].to_numpy() == 1) & (category == WRONG)] = NONE
+    category[(trials["response"] == TIMEOUT).to_numpy()] = TIMEOUT
+    return pd.Series(category, index=trials.index, name="answer")
 
 
 def _as_text_category(values: pd.Series) -> pd.Series:
@@ -196,16 +355,25 @@ def options_per_condition(frame: pd.DataFrame) -> dict[str, int]:
     assume every class was offered, plus "none" in the with_none condition.
     """
     tests = frame[frame["trial_type"] == TEST]
-    n_classes = max(int(tests["true_class"].nunique()), 1)
-    counts = {}
-    for condition in ordered_conditions(frame):
+    counts = _assumed_options(frame)
+    for condition in counts:
         rows = tests[tests["condition"] == condition]
         if "options_shown" in rows.columns and rows["options_shown"].notna().any():
             shown = rows["options_shown"].value_counts()
             buttons = pd.Series(
-                shown.to_numpy(), index=pd.Index(shown.index.astype(str)).str.count(r"\|") + 1
+                shown.to_numpy(),
+                index=pd.Index(shown.index.astype(str)).str.count(f"\\{OPTION_SEPARATOR}") + 1,
             )
             counts[condition] = int(buttons.groupby(level=0).sum().idxmax())
-        else:
-            counts[condition] = n_classes + (1 if condition == WITH_NONE else 0)
     return counts
+
+
+def _assumed_options(frame: pd.DataFrame) -> dict[str, int]:
+    """Buttons per condition when options_shown does not say: the test trials' classes, plus
+    "none" in the with_none condition."""
+    tests = frame[frame["trial_type"] == TEST]
+    n_classes = max(int(tests["true_class"].nunique()), 1)
+    return {
+        condition: n_classes + (1 if condition == WITH_NONE else 0)
+        for condition in ordered_conditions(frame)
+    }

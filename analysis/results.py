@@ -39,7 +39,8 @@ class ClipResults:
     accuracy: pd.DataFrame
     """`human_vs_clip.clip_accuracy_by_level` of the joined scores (clip_accuracy.csv)."""
     circular: bool
-    """Some scores come from the network the sketches were optimised against."""
+    """Some scores come from the network the sketches were optimised against (the rule of
+    `scoring.circularity`, applied when the scores are read)."""
     unscored_stimuli: list[str]
     """Stimulus ids people saw that have no score."""
     figure: Path
@@ -211,13 +212,9 @@ def _clip_results(
     clip.to_csv(folder / "clip_accuracy.csv", index=False)
     human = pd.concat([per_class, pooled], ignore_index=True)
     paths = plots.plot_human_vs_clip(human, clip, folder / "figures" / "human_vs_clip")
-    circular = (
-        bool(clip["circular"].astype(bool).any())
-        or clip["model"].astype(str).str.upper().str.contains("RN101").any()
-    )
     return ClipResults(
         accuracy=clip,
-        circular=bool(circular),
+        circular=bool(clip["circular"].any()),
         unscored_stimuli=list(scores.attrs.get("unscored_stimuli", [])),
         figure=paths[0],
     )

@@ -99,7 +99,14 @@ def yes_no_dprime(
     return float(z_hit - z_fa), float(-(z_hit + z_fa) / 2)
 
 
-def guessing_corrected(accuracy: float, n_options: int) -> float:
-    """High-threshold 'known' rate (p - g) / (1 - g) with guessing rate g = 1/n_options."""
-    guess = 1.0 / n_options
-    return (accuracy - guess) / (1 - guess)
+def known_rate(p_correct: float, p_wrong: float, n_classes: int) -> float:
+    """High-threshold 'known' rate: correct answers minus the lucky guesses that the wrong
+    answers reveal, p_correct - p_wrong / (n_classes - 1).
+
+    Someone who does not know the class and still picks one is right 1 time in n_classes and
+    wrong n_classes - 1 times, so the wrong answers estimate how often guesses were lucky.
+    Under forced choice (p_wrong = 1 - p_correct) this is the classic (p - 1/m) / (1 - 1/m);
+    with a "none" button it does not assume that people who do not know click at random:
+    those who say "none" instead guess less, and the correction shrinks accordingly.
+    """
+    return p_correct - p_wrong / (n_classes - 1)

@@ -137,11 +137,13 @@ def simulate_responses(
         failing = rng.random(n_participants) < 0.01
         who = np.repeat(np.arange(n_participants), attention_per_participant)
         ok = ~(failing[who] & (np.arange(len(who)) % attention_per_participant == 0))
-        extra.append(
-            _side_trials(
-                who, ATTENTION, classes[0], ok, condition_of, list_of, conditions, rng, id_prefix
-            )
+        attention = _side_trials(
+            who, ATTENTION, classes[0], ok, condition_of, list_of, conditions, id_prefix
         )
+        attention["trial_index"] += 1000
+        attention["response"] = np.where(ok, classes[0], classes[1 % n_classes])
+        attention["rt_ms"] = rng.lognormal(np.log(1400), 0.45, len(who)).round()
+        extra.append(attention)
     if foils_per_participant and WITH_NONE in conditions:
         who = np.repeat(
             np.flatnonzero(np.array(conditions)[condition_of] == WITH_NONE), foils_per_participant
@@ -150,8 +152,9 @@ def simulate_responses(
         foil_max = rng.standard_normal((len(who), n_classes)).max(axis=1)
         rejected = foil_max < criterion
         foils = _side_trials(
-            who, FOIL, FOIL_CLASS, rejected, condition_of, list_of, conditions, rng, id_prefix
+            who, FOIL, FOIL_CLASS, rejected, condition_of, list_of, conditions, id_prefix
         )
+        foils["trial_index"] += 2000
         foils["n_strokes"] = foil_level
         foils["response"] = np.where(
             rejected,
@@ -159,6 +162,7 @@ def simulate_responses(
             np.array(classes, dtype=object)[rng.integers(0, n_classes, len(who))],
         )
         foils["is_none"] = rejected.astype(np.int8)
+        foils["rt_ms"] = rng.lognormal(np.log(1400), 0.45, len(who)).round()
         extra.append(foils)
     table = pd.concat(extra, ignore_index=True)
     table["study_id"] = "bench"
@@ -182,23 +186,23 @@ def _ids(person: np.ndarray, prefix: str) -> np.ndarray:
 
 
 def _side_trials(
-    who, kind, true_class, correct, condition_of, list_of, conditions, rng, prefix
+    who, kind, true_class, correct, condition_of, list_of, conditions, prefix
 ) -> pd.DataFrame:
-    """Attention or foil rows for participants `who` (index arrays)."""
+    """Attention or foil rows for participants `who` (sorted index array), numbered 0, 1, ...
+    within each participant; the caller sets responses, response times and index offsets."""
+    position = np.arange(len(who)) - np.searchsorted(who, who)
     return pd.DataFrame(
         {
             "participant_id": _ids(who, prefix),
             "condition": np.array(conditions, dtype=object)[condition_of[who]],
             "list_id": (list_of[who] + 1).astype(str),
-            "trial_index": 1000 + np.arange(len(who)) % 50,
+            "trial_index": position,
             "trial_type": kind,
             "stimulus_id": f"{kind}-{true_class}",
             "image_id": f"{kind}-{true_class}",
             "true_class": true_class,
             "n_strokes": np.nan,
-            "response": np.where(correct, true_class, "dog"),
             "correct": correct.astype(np.int8),
             "is_none": 0,
-            "rt_ms": rng.lognormal(np.log(1400), 0.45, len(who)).round(),
         }
     )

@@ -129,7 +129,12 @@ def process_images(
 
     def finish_image(image_id: str) -> None:
         folder.finish_image(
-            by_id[image_id], targets[image_id], list(settings.levels), list(settings.seeds), labels
+            by_id[image_id],
+            targets[image_id],
+            list(settings.levels),
+            list(settings.seeds),
+            labels,
+            settings.renderer,
         )
         if on_image:
             on_image(image_id)
@@ -174,6 +179,7 @@ def _run_batches(
                 eval_interval=settings.eval_interval,
                 early_stop_delta=settings.early_stop_delta,
                 shared_seed=settings.seeds[0],
+                renderer=settings.renderer,
                 on_step=on_step,
                 on_finish=on_finish,
             )

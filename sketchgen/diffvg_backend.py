@@ -1,14 +1,17 @@
 """The optional diffvg backend: the same interface as `sketchgen.raster`, rendered by pydiffvg.
 
 pydiffvg is a compiled extension that most users cannot install, so it is imported only
-when asked for; without it the request fails with one sentence saying so.
+when asked for; without it the request fails with one sentence saying how to get it.
 """
 
 from __future__ import annotations
 
 import torch
 
+from sketchgen.raster import RENDERERS
 from sketchlab.errors import BadInput
+
+DIFFVG_SOURCE = "https://github.com/BachiLi/diffvg"
 
 
 def diffvg_available() -> bool:
@@ -20,13 +23,22 @@ def diffvg_available() -> bool:
     return True
 
 
-def _import_pydiffvg():
+def check_renderer(renderer: str) -> str:
+    """`--renderer`, checked before any compute: torch always draws; diffvg needs pydiffvg."""
+    if renderer not in RENDERERS:
+        raise BadInput(f"--renderer {renderer!r} is not known; use torch or diffvg.")
+    if renderer == "diffvg":
+        _import_pydiffvg(asked_as="--renderer diffvg", instead="--renderer torch")
+    return renderer
+
+
+def _import_pydiffvg(asked_as: str = "renderer 'diffvg'", instead: str = "renderer 'torch'"):
     try:
         import pydiffvg
     except ImportError as error:
         raise BadInput(
-            "renderer 'diffvg' needs pydiffvg, which is not installed "
-            "(build it from https://github.com/BachiLi/diffvg, or use renderer 'torch')."
+            f"{asked_as} needs pydiffvg, which is not installed; build it from {DIFFVG_SOURCE} "
+            f"(its README says how), or use {instead}."
         ) from error
     return pydiffvg
 

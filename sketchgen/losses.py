@@ -386,12 +386,13 @@ def sketch_objective(
     *,
     colors: torch.Tensor | None = None,
     seed: int = 0,
+    renderer: str = "torch",
 ) -> dict[str, float]:
     """The objective of one given sketch (N, 4, 2) pixel control points on the 224 canvas.
 
-    Rendered exactly as the optimizer renders (`sketchgen.raster.render`, 2×2 samples,
-    seed 0). With `loss.augmentations == 0` this is the optimizer's clean-pair eval loss;
-    otherwise the K views are drawn from a generator seeded with `seed`.
+    Rendered exactly as the optimizer renders (`sketchgen.raster.render` with `renderer`,
+    2×2 samples, seed 0). With `loss.augmentations == 0` this is the optimizer's clean-pair
+    eval loss; otherwise the K views are drawn from a generator seeded with `seed`.
     """
     from sketchgen.raster import render
 
@@ -410,6 +411,7 @@ def sketch_objective(
             else half_widths,
             224,
             colors=None if opaque_black else colors[None].to(device),
+            renderer=renderer,
         )
         clean = getattr(loss, "augmentations", 0) == 0
         values = loss(sketch, target.to(device), [torch.Generator().manual_seed(seed)], eval=clean)

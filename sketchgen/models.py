@@ -154,6 +154,20 @@ def checkpoint_sha256(
     return file_sha256(path) if path else None
 
 
+def load_tokenizer(name: str) -> Callable:
+    """The open_clip tokenizer of model `name` (texts -> token tensor), for zero-shot prompts."""
+    _register_local_configs()
+    return open_clip.get_tokenizer(name.replace("/", "-"))
+
+
+def published_sha256(name: str, pretrained: str) -> str | None:
+    """The sha256 a tag's download URL carries (OpenAI publishes its checkpoints under it), so
+    a local file can be recognised as those weights whatever it is called; None without one."""
+    url = get_pretrained_cfg(name.replace("/", "-"), pretrained).get("url", "")
+    digest = url.rstrip("/").split("/")[-2] if url.count("/") > 3 else ""
+    return digest if len(digest) == 64 else None
+
+
 def _existing_file(path: str | os.PathLike, flag: str) -> Path:
     path = Path(path).expanduser()
     if not path.is_file():

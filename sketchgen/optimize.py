@@ -90,6 +90,7 @@ def optimize_sketches(
     eval_interval: int = 10,
     early_stop_delta: float = 1e-5,
     shared_seed: int = 0,
+    renderer: str = "torch",
     on_step: Callable[[int], None] | None = None,
     on_finish: Callable[[SketchResult], None] | None = None,
 ) -> list[SketchResult]:
@@ -102,6 +103,7 @@ def optimize_sketches(
     `early_stop_delta`, and a second non-improving eval within the delta stops the sketch
     (the reference code's rule). `shared_seed` seeds the generator used when the loss
     shares augmentations across sketches (one draw per iteration for the whole batch).
+    `renderer` is `sketchgen.raster.render`'s ("torch" or "diffvg").
     `on_step(n_running)` is called after every iteration, `on_finish(result)` as soon as a
     sketch stops.
     """
@@ -124,7 +126,7 @@ def optimize_sketches(
             started = time.perf_counter()
             batch = [tracks[i] for i in running]
             optimizer.zero_grad(set_to_none=True)
-            sketches = render(points, half_width, CANVAS, stroke_mask=mask)
+            sketches = render(points, half_width, CANVAS, stroke_mask=mask, renderer=renderer)
             losses = _call_loss(loss, sketches, batch, batch_target, shared_generator, eval=False)
             losses["total"].sum().backward()
             points.grad.mul_(mask[:, :, None, None])

@@ -17,6 +17,9 @@ from sketchgen.raster_core import StrokeCoverage
 from sketchgen.raster_samples import sample_pattern
 from sketchlab.errors import BadInput
 
+RENDERERS = ("torch", "diffvg")
+"""`renderer=`: this module's pure-PyTorch rasterizer, or pydiffvg when it is installed."""
+
 
 def _validate(points, half_widths, size, stroke_mask, colors, samples):
     if not isinstance(points, torch.Tensor):
@@ -131,7 +134,7 @@ def _draw(
         return "rgba", render_rgba_diffvg(
             points, half_widths, height, width, stroke_mask, colors, samples, seed
         )
-    if renderer != "torch":
+    if renderer not in RENDERERS:
         raise BadInput(f"renderer must be 'torch' or 'diffvg', got {renderer!r}.")
     pattern, xy, counts, extra = _pattern_tensors(
         height, width, samples, seed, points.device, points.dtype

@@ -35,10 +35,10 @@ from sketchlab.contracts import CANVAS, STIMULI_COLUMNS, stimulus_id
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path, atomic_write
 
-# Settings added after run folders were first written, with the value those folders used.
-SETTINGS_BEFORE_THEY_WERE_RECORDED = {"precision": "fp32"}
 PNG_SCALE = 2  # stimuli PNGs are drawn at 2 x 224 px, like the reference's final_sketch.png
-VERSIONED_PACKAGES = ["sketchlab", "torch", "torchvision", "open_clip_torch", "numpy", "kornia"]
+VERSIONED_PACKAGES = [
+    "sketchlab", "torch", "torchvision", "open_clip_torch", "numpy", "kornia", "diffvg",
+]  # fmt: skip
 
 
 class RunFolder:
@@ -96,10 +96,17 @@ class RunFolder:
         return self.image_marker(image_id).exists()
 
     def finish_image(
-        self, image: dict, photo: torch.Tensor, levels: list[int], seeds: list[int], labels: dict
+        self,
+        image: dict,
+        photo: torch.Tensor,
+        levels: list[int],
+        seeds: list[int],
+        labels: dict,
+        renderer: str = "torch",
     ) -> None:
-        """Pick the best seed per level (minimum eval loss), write svg/, png/, the curve plot
-        and the contact sheet, then the image's marker with its stimuli.csv rows."""
+        """Pick the best seed per level (minimum eval loss), write svg/, png/ (drawn by
+        `renderer`), the curve plot and the contact sheet, then the image's marker with its
+        stimuli.csv rows."""
         image_id = stem = image["image_id"]
         rows, sketches = [], []
         for n_strokes in levels:
@@ -109,7 +116,7 @@ class RunFolder:
             png_path = self.root / "png" / f"{stem}_{n_strokes}strokes.png"
             with atomic_write(svg_path) as handle:
                 handle.write(self.sketch_svg(image_id, n_strokes, best["seed"]).read_text())
-            drawing = _draw(svg_path)
+            drawing = _draw(svg_path, renderer)
             save_png(drawing, png_path)
             sketches.append(drawing)
             rows.append(
@@ -173,10 +180,12 @@ class RunFolder:
                     f"{self.run_json} is not a readable run.json; use a new --out."
                 ) from error
             current = dataclasses.asdict(settings)
-            previous = {**SETTINGS_BEFORE_THEY_WERE_RECORDED, **previous}
-            changed = [
-                key for key in current if json.loads(json.dumps(current[key])) != previous.get(key)
-            ]
+            # a setting added since the folder was made is taken at its default (its old value)
+            for field in dataclasses.fields(settings):
+                if field.default is not dataclasses.MISSING:
+                    previous.setdefault(field.name, field.default)
+            current = json.loads(json.dumps(current))  # tuples as lists, as in the file
+            changed = [key for key in current if current[key] != previous.get(key)]
             if changed:
                 key = changed[0]
                 raise BadInput(
@@ -238,7 +247,7 @@ class RunFolder:
         return table
 
 
-def _draw(svg_path: Path) -> torch.Tensor:
+def _draw(svg_path: Path, renderer: str) -> torch.Tensor:
     """The stimulus PNG: the SVG drawn at PNG_SCALE x its size (points and widths scaled)."""
     sketch = read_svg(svg_path)
     with torch.no_grad():
@@ -246,4 +255,5 @@ def _draw(svg_path: Path) -> torch.Tensor:
             sketch.points * PNG_SCALE,
             sketch.half_widths * PNG_SCALE,
             (sketch.height * PNG_SCALE, sketch.width * PNG_SCALE),
+            renderer=renderer,
         )

@@ -37,6 +37,7 @@ def generate(
     weights: str | None = None,
     saliency_weights: str | None = None,
     loss_model: str | None = None,
+    renderer: str = "torch",
     executor: str = "local",
     ray_address: str | None = None,
     progress: bool = True,
@@ -47,8 +48,10 @@ def generate(
     Resumable: rerun with the same arguments and it finishes only what is missing. `method`
     None takes the preset's; `init` "saliency" or "edges" (None: see resolve_settings), or
     `init_svg` a file of start strokes; `weights`/`saliency_weights` are local checkpoints (or
-    "random" for a randomly initialised model); `max_batch_sketches` caps how many sketches
-    optimise together (default on CPU: the method's, 4 for clipasso, 12 for xdog; 96 on a GPU).
+    "random" for a randomly initialised model); `renderer` "torch" or "diffvg" (pydiffvg,
+    when installed) draws the sketches while optimising and the PNGs; `max_batch_sketches`
+    caps how many sketches optimise together (default on CPU: the method's, 4 for clipasso
+    and 12 for xdog; 96 on a GPU).
     """
     if executor not in EXECUTORS:
         raise BadInput(f"--executor {executor!r} is not known; use local or ray.")
@@ -67,6 +70,7 @@ def generate(
         init=init,
         saliency_weights=saliency_weights,
         loss_model=loss_model,
+        renderer=renderer,
     )
     images = read_images(images_csv)
     folder = RunFolder(out)

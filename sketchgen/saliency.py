@@ -113,24 +113,6 @@ def _min_max(values: torch.Tensor) -> torch.Tensor:
     return (values - values.min()) / span if span > 0 else torch.zeros_like(values)
 
 
-def saliency_init_strokes(
-    vit_model: torch.nn.Module,
-    image: torch.Tensor,
-    n: int,
-    rng: np.random.Generator,
-    temperature: float = TEMPERATURE,
-) -> torch.Tensor:
-    """The paper's init in one call: (n, 4, 2) control points in pixels.
-
-    For several seeds or stroke counts of one image, compute `clip_attention`, `xdog_edges`
-    and `saliency_distribution` once and call `sample_start_points` + `init_strokes` per seed.
-    """
-    probabilities = saliency_distribution(
-        clip_attention(vit_model, image), xdog_edges(image), temperature
-    )
-    return init_strokes(sample_start_points(probabilities, n, rng), rng)
-
-
 def edge_init_strokes(image: torch.Tensor, n: int, rng: np.random.Generator) -> torch.Tensor:
     """Weight-free init (xdog method, demo): start points uniform over XDoG edge pixels."""
     edges = xdog_edges(image)

@@ -33,7 +33,6 @@ class RunSettings:
     iterations: int
     augmentations: int
     shared_augmentations: bool
-    precision: str  # as asked (sketchgen/precision.py); run.json's session says what was used
     learning_rate: float
     half_width: float
     eval_interval: int
@@ -48,6 +47,11 @@ class RunSettings:
     init: str  # "saliency", "edges" or "svg"
     init_svg: str | None
     init_svg_sha256: str | None
+    renderer: str = "torch"
+    """One of sketchgen.raster's RENDERERS. Settings added later have defaults: the value
+    a run folder made before them was run with."""
+    precision: str = "fp32"
+    """As asked (sketchgen/precision.py); run.json's session records the one used."""
 
     @property
     def loss_model_label(self) -> str:
@@ -74,14 +78,18 @@ def resolve_settings(
     saliency_weights,
     loss_model=None,
     init=None,
+    renderer="torch",
 ) -> RunSettings:
     """Preset + flags -> checked RunSettings (BadInput names the flag at fault).
 
     init: "saliency" (ViT-B/32 attention x XDoG), "edges" (uniform over XDoG edges, no
     weights) or None: saliency for a method that uses CLIP; for a weight-free one (xdog)
     saliency when ViT-B/32 weights are available offline, else edges. `init_svg` (a file)
-    overrides both.
+    overrides both. renderer: "torch", or "diffvg" when pydiffvg is installed.
     """
+    from sketchgen.diffvg_backend import check_renderer
+
+    check_renderer(renderer)
     if init is not None and init not in INIT_CHOICES:
         raise BadInput(f"--init {init!r} is neither saliency, edges nor an existing SVG file.")
     chosen = get_preset(preset)
@@ -149,6 +157,7 @@ def resolve_settings(
         init=init,
         init_svg=_absolute(init_svg),
         init_svg_sha256=init_hash,
+        renderer=renderer,
     )
 
 

@@ -129,6 +129,11 @@ TIMEOUT = "timeout"
 """The response stored when a trial's time limit ran out before an answer."""
 RESERVED_ANSWERS = (NONE, TIMEOUT)
 
+CORRECT, WRONG = "correct", "wrong"
+ANSWER_CATEGORIES = (CORRECT, WRONG, NONE, TIMEOUT)
+"""What a trial's answer was, for the analysis: the right option, another class, "none", or
+no answer in time. A timeout is neither wrong nor a false alarm: it is not an answer."""
+
 SIMULATED_PREFIX = "sim-"
 """Participant ids the simulators write start with this; the report reads it as 'simulated'."""
 
@@ -162,6 +167,19 @@ RESPONSE_COLUMNS = (
     "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
 )  # fmt: skip
 """The responses long table, one row per trial, in this order (`study export` writes it)."""
+PARTICIPANT_COLUMNS = (
+    "participant_id", "study_id", "session_id", "condition", "list_id", "status",
+    "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
+    "last_seen_at", "attention_failures", "n_answered", "duration_s", "prolific_study_id",
+)  # fmt: skip
+"""`<responses>.participants.csv`, one row per participant (`study export` writes it);
+`prolific_study_id` is Prolific's STUDY_ID (a pilot and the main run apart)."""
+REVIEW_COLUMNS = (
+    "participant_id", "prolific_study_id", "session_id", "status", "attention",
+    "attention_failures", "n_answered", "duration_s", "flags", "action",
+)  # fmt: skip
+"""`study export --participants` and the admin page: one row per participant for approving
+or rejecting on Prolific (`action`: approve, review, reject, return or wait)."""
 RESPONSE_REQUIRED = (
     "participant_id", "condition", "trial_type", "true_class", "n_strokes", "response",
     "correct",
@@ -172,3 +190,16 @@ SCORE_REQUIRED = (
     "stimulus_id", "class", "n_strokes", "model", "pretrained", "prompt_set", "correct_top1",
 )  # fmt: skip
 """The columns of scores.csv the report reads (`sketchlab score` writes many more)."""
+SCORE_CARRIED_COLUMNS = (
+    "stimulus_id", "image_id", "class", "n_strokes", "kind", "seed", "method", "loss_model",
+    "png_path", "photo_path",
+)  # fmt: skip
+"""Columns of the scored images (stimuli.csv's, and `kind`/`photo_path`) copied into every
+score row (those present), so scores join to responses on their own."""
+SKETCH, PHOTO = SCORE_KINDS = ("sketch", "photo")
+"""scores.csv's `kind`: a sketch of stimuli.csv, or (`score --photos images.csv`) the photo a
+sketch was drawn from, with `n_strokes` PHOTO_STROKES, no stimulus_id and its `photo_path`.
+Tables without the column hold sketches only."""
+PHOTO_STROKES = 0
+SCORE_SERIES = ("model", "pretrained", "prompt_set")
+"""The columns that name one scorer: a model, its weights and a prompt set."""

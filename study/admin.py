@@ -1,28 +1,30 @@
-"""The admin page (`?page=admin`): progress per cell, completion and exclusion rates, median
-duration, and downloads of the data, behind one password.
+"""The admin page (`?page=admin`): completion and exclusion rates, median duration, the live
+view of every condition x list cell with its warnings (study/monitor.py, the same as
+`sketchlab study status`), every participant for approving or rejecting on Prolific, and
+downloads of the data, behind one password.
 
 The password comes from Streamlit secrets (`admin_password` in .streamlit/secrets.toml) or
-the SKETCHLAB_ADMIN_PASSWORD environment variable and is compared in constant time
-(`hmac.compare_digest`). Without a configured password the page stays off; without the
-right password nothing about the study is shown. Every view reads the database afresh.
+the SKETCHLAB_ADMIN_PASSWORD environment variable; shorter than 12 characters it is refused
+and the page stays off, as it does without one. Logins go through one throttle per server
+process (study/login.py: one guess per second across all sessions, a lockout after repeated
+failures, each failure logged). Without the right password nothing about the study is shown.
+Every view reads the database afresh.
 """
 
 from __future__ import annotations
 
-import hmac
 import os
-import time
 
 import pandas as pd
 import streamlit as st
 
 from study.config import StudyConfig
-from study.design import cells
+from study.export import review_table
+from study.login import LoginThrottle, log_to_stderr, password_problem
+from study.monitor import study_status
 from study.storage import Storage
 
 PASSWORD_ENV = "SKETCHLAB_ADMIN_PASSWORD"
-WRONG_PASSWORD_DELAY_S = 1.0
-"""Slows down guessing: each wrong password costs this long."""
 
 
 def configured_password() -> str | None:
@@ -34,14 +36,28 @@ def configured_password() -> str | None:
     return str(password) if password else os.environ.get(PASSWORD_ENV) or None
 
 
-def _check_password() -> None:
+@st.cache_resource(show_spinner=False)
+def login_throttle(scope: str) -> LoginThrottle:
+    """One throttle per study and database, shared by every session of this server process."""
+    log_to_stderr()
+    return LoginThrottle()
+
+
+def _client() -> str:
+    """Who is trying to log in, for the log: the proxy's X-Forwarded-For, else the peer."""
+    try:
+        forwarded = st.context.headers.get("X-Forwarded-For")
+        return (forwarded or st.context.ip_address or "unknown").split(",")[0].strip()
+    except (AttributeError, RuntimeError):
+        return "unknown"
+
+
+def _check_password(throttle: LoginThrottle) -> None:
     typed = st.session_state.pop("admin_password_typed", "") or ""
-    expected = configured_password() or ""
-    ok = bool(expected) and hmac.compare_digest(typed.encode(), expected.encode())
-    st.session_state["admin_ok"] = ok
-    st.session_state["admin_failed"] = not ok
-    if not ok:
-        time.sleep(WRONG_PASSWORD_DELAY_S)
+    result = throttle.attempt(typed, configured_password() or "", _client())
+    st.session_state["admin_ok"] = result.ok
+    st.session_state["admin_failed"] = not result.ok
+    st.session_state["admin_locked_for_s"] = result.locked_for_s
 
 
 def study_summary(config: StudyConfig, storage: Storage) -> dict:
@@ -49,6 +65,8 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     participants = storage.participants_frame()
     status = participants["status"].value_counts().to_dict() if len(participants) else {}
     consented = int(participants["condition"].notna().sum()) if len(participants) else 0
+    # Rates are of sessions that have ended: people still answering are neither yet.
+    ended = consented - int(status.get("in_progress", 0))
     completed = (
         participants[participants["status"] == "completed"] if len(participants) else participants
     )
@@ -71,26 +89,29 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
         "completed": int(status.get("completed", 0)),
         "failed_attention": int(status.get("failed_attention", 0)),
         "timed_out": int(status.get("timed_out", 0)),
-        "completion_rate": status.get("completed", 0) / consented if consented else None,
-        "exclusion_rate": status.get("failed_attention", 0) / consented if consented else None,
+        "ended": ended,
+        "completion_rate": status.get("completed", 0) / ended if ended else None,
+        "exclusion_rate": status.get("failed_attention", 0) / ended if ended else None,
         "median_minutes": float(minutes.median()) if len(minutes) else None,
         "responses": storage.count_responses(),
     }
 
 
-def cell_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
-    """One row per condition x list cell, participant counts by status."""
-    counts = storage.cell_counts()
-    statuses = ("completed", "in_progress", "failed_attention", "timed_out")
-    rows = [
-        {
-            "condition": condition,
-            "list": list_id,
-            **{name: counts.get((condition, list_id), {}).get(name, 0) for name in statuses},
-        }
-        for condition, list_id in cells(config)
-    ]
-    return pd.DataFrame(rows)
+def live_status_section(config: StudyConfig, storage: Storage) -> None:
+    """Per cell: completed, in progress, timed out, failed attention, median duration and
+    recent answers, with the monitor's warnings (study/monitor.py, as `sketchlab study
+    status` shows them)."""
+    live = study_status(config, storage)
+    st.subheader("Participants per cell")
+    for warning in live.warnings:
+        st.warning(warning)
+    st.dataframe(live.table(), hide_index=True, width="stretch")
+    st.caption(
+        f"{live.recent_answers} answers in the last {live.window_minutes:g} minutes. "
+        f"Sessions that ended timed out or failed the attention checks: "
+        f"{_percent(live.recent_failure_rate)} in the last {live.window_minutes:g} minutes, "
+        f"{_percent(live.earlier_failure_rate)} before."
+    )
 
 
 def _percent(value: float | None) -> str:
@@ -99,17 +120,35 @@ def _percent(value: float | None) -> str:
 
 def admin_page(config: StudyConfig, storage: Storage) -> None:
     st.title("Study admin")
-    if configured_password() is None:
+    password = configured_password()
+    if password is None:
         st.warning(
             f"The admin page is off: set `admin_password` in .streamlit/secrets.toml "
             f"or the {PASSWORD_ENV} environment variable, then restart the server."
         )
         return
+    problem = password_problem(password)
+    if problem:
+        st.error(
+            f"The admin page is off: {problem} (`admin_password` in .streamlit/secrets.toml "
+            f"or {PASSWORD_ENV}), then restart the server."
+        )
+        return
     if not st.session_state.get("admin_ok"):
         st.text_input(
-            "Admin password", type="password", key="admin_password_typed", on_change=_check_password
+            "Admin password",
+            type="password",
+            key="admin_password_typed",
+            on_change=_check_password,
+            args=(login_throttle(f"{config.study_id} {storage.masked_url}"),),
         )
-        if st.session_state.get("admin_failed"):
+        locked_for = st.session_state.get("admin_locked_for_s", 0.0)
+        if locked_for > 0:
+            st.error(
+                "Too many wrong passwords: logging in is locked for "
+                f"{max(1, round(locked_for / 60))} more minutes (or restart the server)."
+            )
+        elif st.session_state.get("admin_failed"):
             st.error("Wrong password.")
         return
 
@@ -124,11 +163,12 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
     st.write(
         f"{summary['consented']} consented, {summary['declined']} declined, "
         f"{summary['timed_out']} timed out, {summary['responses']} answers stored. "
+        f"Rates are of the {summary['ended']} sessions that have ended. "
         f"Median duration of completed sessions: "
         f"{'–' if median is None else f'{median:.1f} min'}."
     )
-    st.subheader("Participants per cell")
-    st.dataframe(cell_table(config, storage), hide_index=True, width="stretch")
+    live_status_section(config, storage)
+    participants_section(config, storage)
     st.subheader("Data")
     st.download_button(
         "Download responses (CSV)",
@@ -145,3 +185,18 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
         key="download-participants",
     )
     st.button("Refresh", key="admin-refresh")
+
+
+def participants_section(config: StudyConfig, storage: Storage) -> None:
+    """Every participant with status, attention result, duration, flags and the suggested
+    action on Prolific (the same table as `sketchlab study export --participants`)."""
+    st.subheader("Participants for Prolific")
+    review = review_table(config, storage)
+    st.dataframe(review, hide_index=True, width="stretch", key="participants-review")
+    st.download_button(
+        "Download this list (CSV)",
+        review.to_csv(index=False).encode(),
+        file_name=f"{config.study_id}-review.csv",
+        mime="text/csv",
+        key="download-review",
+    )

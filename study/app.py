@@ -10,29 +10,33 @@ Nothing on the page names the answer: the sketch is sent as re-encoded PNG bytes
 a content-hash URL, never a file name or stimulus id), and widget keys hold only trial and
 button positions. Prolific ids come from the URL (`PROLIFIC_PID`, `STUDY_ID`, `SESSION_ID`);
 anything that is not a plain 1-64 character id is refused, never echoed or stored.
+`?PREVIEW=<preview_token>` runs the researcher's preview (real flow, never counted).
 `?page=admin` shows the password-protected admin page (study/admin.py).
 """
 
 from __future__ import annotations
 
+import hmac
 import html
 import io
 import json
 import os
 import re
+import secrets
 from datetime import datetime
 
 import streamlit as st
 
 from sketchlab.contracts import NONE, PRACTICE, is_valid_id
 from study import admin
-from study.config import StudyConfig, load_study
+from study.config import Exit, StudyConfig, load_study
 from study.design import Trial
 from study.flow import ParticipantFlow
 from study.serve import CONFIG_ENV, STORAGE_ENV
 from study.storage import Storage, utc_now
 
-URL_IDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
+URL_IDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "PREVIEW")
+PREVIEW_PREFIX = "preview-"
 MAX_SHORTCUTS = 9
 
 STYLE = """
@@ -84,9 +88,13 @@ def sketch_png(path: str) -> bytes:
     return buffer.getvalue()
 
 
-def url_ids() -> dict[str, str] | None:
+def url_ids(config: StudyConfig) -> dict[str, str] | None:
     """Prolific ids from the URL, or None if PROLIFIC_PID is missing or any id is malformed
-    (over-long, repeated, markup, anything outside A-Z a-z 0-9 _ -)."""
+    (over-long, repeated, markup, a trailing newline, anything outside A-Z a-z 0-9 _ -).
+
+    With `PREVIEW` equal to the study's preview_token the session is a preview; a preview
+    without PROLIFIC_PID gets a fresh `preview-...` id, put into the URL so a reload resumes.
+    A wrong token is refused like any tampered link."""
     ids = {}
     for name in URL_IDS:
         values = st.query_params.get_all(name)
@@ -96,6 +104,13 @@ def url_ids() -> dict[str, str] | None:
             if not is_valid_id(values[0]):
                 return None
             ids[name] = values[0]
+    if "PREVIEW" in ids:
+        token = config.preview_token
+        if token is None or not hmac.compare_digest(ids["PREVIEW"].encode(), token.encode()):
+            return None
+        if "PROLIFIC_PID" not in ids:
+            ids["PROLIFIC_PID"] = PREVIEW_PREFIX + secrets.token_hex(6)
+            st.query_params["PROLIFIC_PID"] = ids["PROLIFIC_PID"]
     return ids if "PROLIFIC_PID" in ids else None
 
 
@@ -110,7 +125,14 @@ def bad_link_page() -> None:
 
 def open_flow(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> ParticipantFlow:
     """The participant's state read afresh from the database (once per page draw)."""
-    flow = ParticipantFlow.open(config, storage, ids["PROLIFIC_PID"], ids.get("SESSION_ID", ""))
+    flow = ParticipantFlow.open(
+        config,
+        storage,
+        ids["PROLIFIC_PID"],
+        ids.get("SESSION_ID", ""),
+        prolific_study_id=ids.get("STUDY_ID"),
+        preview="PREVIEW" in ids,
+    )
     st.session_state["flow"] = flow
     return flow
 
@@ -129,7 +151,13 @@ def drawn_flow(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> Pa
 
 
 def on_consent(config: StudyConfig, storage: Storage, ids: dict[str, str], accepted: bool) -> None:
+    st.session_state.pop("confirm_decline", None)
     drawn_flow(config, storage, ids).consent(accepted)
+
+
+def on_decline_asked(asked: bool) -> None:
+    """ "I do not agree" first asks to confirm (declining is final); "Back" undoes that."""
+    st.session_state["confirm_decline"] = asked
 
 
 def on_instructions_done(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
@@ -159,9 +187,30 @@ def on_feedback_seen() -> None:
 
 def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
     st.title(config.title)
+    preview_note("PREVIEW" in ids)
     st.markdown(config.consent)
-    agree, decline = st.columns(2)
-    agree.button(
+    if st.session_state.get("confirm_decline"):
+        st.warning(
+            "Are you sure you do not want to take part? The study then ends here and you "
+            "cannot come back to it."
+        )
+        st.button(
+            "Yes, I do not want to take part",
+            key="consent-no-confirm",
+            width="stretch",
+            on_click=on_consent,
+            args=(config, storage, ids, False),
+        )
+        st.button(
+            "Back to the consent form",
+            key="consent-back",
+            type="primary",
+            width="stretch",
+            on_click=on_decline_asked,
+            args=(False,),
+        )
+        return
+    st.button(
         "I agree to take part",
         key="consent-yes",
         type="primary",
@@ -169,13 +218,18 @@ def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> 
         on_click=on_consent,
         args=(config, storage, ids, True),
     )
-    decline.button(
+    st.button(  # secondary on purpose: a plain text button under the main one
         "I do not agree",
         key="consent-no",
-        width="stretch",
-        on_click=on_consent,
-        args=(config, storage, ids, False),
+        type="tertiary",
+        on_click=on_decline_asked,
+        args=(True,),
     )
+
+
+def preview_note(preview: bool) -> None:
+    if preview:
+        st.info("Preview: this run goes through the real study but is never counted or exported.")
 
 
 def instructions_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
@@ -316,9 +370,20 @@ def rerun_when_expired(shown_at: datetime, limit: float) -> None:
 def done_page(flow: ParticipantFlow) -> None:
     st.title("Thank you!")
     st.write("You have finished the study and all your answers are saved.")
-    st.write("Your completion code:")
-    st.code(flow.completion_code, language=None)
-    url = flow.redirect_url
+    preview_note(flow.preview)
+    exit_panel(flow.exit)
+
+
+def exit_panel(exit: Exit | None) -> None:
+    """The completion code (copyable) for Prolific and, with a redirect URL, a button and an
+    automatic redirect after 4 seconds; without either, a plea to return the submission."""
+    if exit is None or (exit.code is None and exit.redirect_url is None):
+        st.write("Please return your submission on Prolific. You can close this tab.")
+        return
+    if exit.code is not None:
+        st.write("Your completion code:")
+        st.code(exit.code, language=None)
+    url = exit.redirect_url
     if url:
         st.link_button("Return to Prolific", url, type="primary")
         st.caption("You will be taken back to Prolific in a few seconds.")
@@ -336,12 +401,12 @@ def ended_page(flow: ParticipantFlow) -> None:
     stage = flow.stage
     st.title("Thank you for your time")
     if stage == "declined":
-        st.write(
-            "You chose not to take part, so the study ends here and no answers were "
-            "recorded. Please return your submission on Prolific."
-        )
+        st.write("You chose not to take part, so the study ends here and no answers were recorded.")
+        exit_panel(flow.exit)
     elif stage == "failed":
         st.markdown(flow.config.attention.failed_markdown)
+        if flow.exit is not None:
+            exit_panel(flow.exit)
     else:
         st.write(
             "This session has ended because it was inactive for too long. "
@@ -349,8 +414,17 @@ def ended_page(flow: ParticipantFlow) -> None:
         )
 
 
+def full_page() -> None:
+    st.title("This study is full")
+    st.write(
+        "Thank you for your interest. All places in this study have been taken, so it "
+        "cannot start, and nothing about you was recorded. Please return your submission "
+        "on Prolific."
+    )
+
+
 def participant_page(config: StudyConfig, storage: Storage) -> None:
-    ids = url_ids()
+    ids = url_ids(config)
     if ids is None:
         bad_link_page()
         return
@@ -367,6 +441,8 @@ def participant_page(config: StudyConfig, storage: Storage) -> None:
         trial_page(flow, storage, ids)
     elif stage == "done":
         done_page(flow)
+    elif stage == "full":
+        full_page()
     else:
         ended_page(flow)
 

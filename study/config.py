@@ -50,6 +50,10 @@ Id = Annotated[str, AfterValidator(_valid_id)]
 """Ids that reach the database or a URL: study ids and completion codes."""
 
 
+MIN_PREVIEW_TOKEN_LENGTH = 16
+"""A preview token is a secret in a URL: long enough that it cannot be guessed."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,10 +89,11 @@ class AttentionConfig(_Strict):
     )
 
 
-class CompletionConfig(_Strict):
-    """What a participant gets at the end: a code to paste and/or a redirect (Prolific)."""
+class Exit(_Strict):
+    """Where a participant goes when the study ends for them: a code to paste on Prolific
+    and/or a redirect (e.g. https://app.prolific.com/submissions/complete?cc=CODE)."""
 
-    code: Id
+    code: Id | None = None
     redirect_url: str | None = None
 
     @field_validator("redirect_url")
@@ -97,6 +102,16 @@ class CompletionConfig(_Strict):
         if value is not None and not re.match(r"^https?://[^\s<>\"']+$", value):
             raise ValueError("must be an http(s) URL without spaces, quotes or angle brackets")
         return value
+
+
+class CompletionConfig(Exit):
+    """The exit for completing the study (`code` is required), plus optional exits of
+    their own for failing the attention checks and for declining consent, so each outcome
+    lands on its own Prolific completion code (e.g. "approve", "reject", "ask to return")."""
+
+    code: Id
+    failed_attention: Exit | None = None
+    declined: Exit | None = None
 
 
 class StudyConfig(_Strict):
@@ -120,6 +135,8 @@ class StudyConfig(_Strict):
     instructions: str
     time_limit_s: float | None = Field(default=None, gt=0)
     completion: CompletionConfig
+    target_per_cell: int | None = Field(default=None, ge=1)
+    preview_token: Annotated[Id, Field(min_length=MIN_PREVIEW_TOKEN_LENGTH)] | None = None
     abandon_after_minutes: float = Field(default=30.0, gt=0)
     seed_salt: str | None = None
     storage: str | None = None

@@ -1,5 +1,7 @@
 """`study export`: the responses long table (`sketchlab.contracts.RESPONSE_COLUMNS`) and the
-participants table, written atomically so a crash never leaves a half file that looks done."""
+participants table, written atomically so a crash never leaves a half file that looks done;
+and the review table (`REVIEW_COLUMNS`) for approving or rejecting participants on Prolific.
+Previews are in none of them."""
 
 from __future__ import annotations
 
@@ -7,17 +9,33 @@ from pathlib import Path
 
 import pandas as pd
 
-from sketchlab.contracts import RESPONSE_COLUMNS
+from sketchlab.contracts import (
+    ATTENTION,
+    FOIL,
+    PARTICIPANT_COLUMNS,
+    RESPONSE_COLUMNS,
+    REVIEW_COLUMNS,
+    TEST,
+    TIMEOUT,
+)
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
 from study.config import StudyConfig
 from study.storage import Storage
 
-PARTICIPANT_COLUMNS = (
-    "participant_id", "study_id", "session_id", "condition", "list_id", "status",
-    "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
-    "last_seen_at", "attention_failures", "n_answered", "duration_s",
-)  # fmt: skip
+EXCEPTIONALLY_FAST_SD = 3.0
+"""Prolific's "exceptionally fast": a completed session more than this many standard
+deviations below the mean duration of completed sessions."""
+SAME_ANSWER_MIN_TRIALS = 5
+"""Flag `same_answer` (straight-lining) only with at least this many test and foil answers."""
+ACTIONS = {
+    "completed": "approve",
+    "failed_attention": "reject",
+    "declined": "return",
+    "timed_out": "return",
+    "in_progress": "wait",
+}
+"""The suggested action on Prolific per status; a flagged completed session is `review`."""
 
 
 def participants_table(storage: Storage) -> pd.DataFrame:
@@ -32,6 +50,87 @@ def participants_table(storage: Storage) -> pd.DataFrame:
     return frame[list(PARTICIPANT_COLUMNS)]
 
 
+def no_participants(storage: Storage) -> str:
+    """Why there is nothing to export: a typo in study_id or --storage, most likely."""
+    others = [study for study in storage.study_ids() if study != storage.study_id]
+    held = f"; it holds studies {', '.join(map(repr, others))}" if others else ""
+    return (
+        f"the database {storage.masked_url} has no participants of study "
+        f"{storage.study_id!r} (field 'study_id' or 'storage', or --storage){held}"
+    )
+
+
+def review_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
+    """One row per participant (REVIEW_COLUMNS), in arrival order: status, attention result
+    (`passed`, `failed`, `incomplete`; empty for those who declined), duration, flags
+    (`timeouts=N`, `same_answer`: one answer to every test and foil sketch,
+    `exceptionally_fast`) and the suggested action on Prolific (a flagged `approve` becomes
+    `review`)."""
+    participants = participants_table(storage)
+    responses = storage.responses_frame()
+    answers_of = dict(tuple(responses.groupby("participant_id")))
+    fast = _exceptionally_fast(participants)
+    n_checks = len(config.attention.checks)
+    rows = []
+    for person in participants.to_dict("records"):
+        answers = answers_of.get(person["participant_id"], responses.iloc[0:0])
+        flags = _flags(answers) + (
+            ["exceptionally_fast"] if person["participant_id"] in fast else []
+        )
+        action = ACTIONS.get(person["status"], "review")
+        rows.append(
+            {
+                **{name: person[name] for name in REVIEW_COLUMNS if name in person},
+                "attention": _attention(person, answers, n_checks),
+                "flags": ";".join(flags),
+                "action": "review" if action == "approve" and flags else action,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(REVIEW_COLUMNS))
+
+
+def _attention(person: dict, answers: pd.DataFrame, n_checks: int) -> str:
+    if person["status"] == "declined":
+        return ""
+    if person["status"] == "failed_attention":
+        return "failed"
+    return "passed" if (answers["trial_type"] == ATTENTION).sum() >= n_checks else "incomplete"
+
+
+def write_review(config: StudyConfig, storage: Storage, out: str | Path | None) -> str | Path:
+    """The review table written atomically to `out` (.csv), or as aligned text if None."""
+    review = review_table(config, storage)
+    if review.empty:
+        raise BadInput(no_participants(storage))
+    if out is None:
+        return review.astype(object).fillna("").to_string(index=False)
+    out = checked_out_path(out, formats=(".csv",))
+    with atomic_path(out) as tmp:
+        review.to_csv(tmp, index=False)
+    return out
+
+
+def _flags(answers: pd.DataFrame) -> list[str]:
+    flags = []
+    timeouts = int((answers["response"] == TIMEOUT).sum())
+    if timeouts:
+        flags.append(f"timeouts={timeouts}")
+    main = answers[answers["trial_type"].isin((TEST, FOIL)) & (answers["response"] != TIMEOUT)]
+    if len(main) >= SAME_ANSWER_MIN_TRIALS and main["response"].nunique() == 1:
+        flags.append("same_answer")
+    return flags
+
+
+def _exceptionally_fast(participants: pd.DataFrame) -> set[str]:
+    """Completed participants more than EXCEPTIONALLY_FAST_SD SDs below the mean duration."""
+    done = participants[participants["status"] == "completed"]
+    if len(done) < 2:
+        return set()
+    durations = done["duration_s"].astype(float)
+    cutoff = durations.mean() - EXCEPTIONALLY_FAST_SD * durations.std()
+    return set(done.loc[durations < cutoff, "participant_id"])
+
+
 def responses_table(storage: Storage) -> pd.DataFrame:
     """The long table: one row per answered trial, RESPONSE_COLUMNS in order."""
     frame = storage.responses_frame()
@@ -40,13 +139,21 @@ def responses_table(storage: Storage) -> pd.DataFrame:
     return frame[list(RESPONSE_COLUMNS)]
 
 
+def checked_out_path(out: str | Path, formats: tuple[str, ...] = (".csv", ".parquet")) -> Path:
+    """`out` if it names a format we write (checked before any database is opened)."""
+    out = Path(out)
+    if out.suffix not in formats:
+        raise BadInput(f"--out {out} must end in {' or '.join(formats)}")
+    return out
+
+
 def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, Path]:
     """Write `out` (.csv or .parquet) and `<out stem>.participants.csv` next to it."""
-    out = Path(out)
-    if out.suffix not in (".csv", ".parquet"):
-        raise BadInput(f"--out {out} must end in .csv or .parquet")
-    responses = responses_table(storage)
+    out = checked_out_path(out)
     participants = participants_table(storage)
+    if participants.empty:
+        raise BadInput(no_participants(storage))
+    responses = responses_table(storage)
     with atomic_path(out) as tmp:
         if out.suffix == ".csv":
             responses.to_csv(tmp, index=False)

@@ -6,7 +6,8 @@ resumes at the first unanswered trial with the same order. Streamlit's session_s
 only a cache of this object.
 
 Stages: consent -> instructions -> practice -> trials -> done, or declined / failed
-(attention checks) / timed_out (idle longer than abandon_after_minutes).
+(attention checks) / timed_out (idle longer than abandon_after_minutes) / full (every cell
+reached `target_per_cell` before this participant consented; nothing is stored).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from datetime import datetime
 
 from sketchlab.contracts import NONE, OPTION_SEPARATOR, PRACTICE, TIMEOUT
 from sketchlab.errors import BadInput
-from study.assignment import active_since, assign, validate_id
-from study.config import StudyConfig
+from study.assignment import active_since, assign, study_full, validate_id
+from study.config import Exit, StudyConfig
 from study.design import Trial, trials_for
 from study.storage import Participant, Storage, iso, utc_now
 
@@ -43,12 +44,26 @@ class Feedback:
 class ParticipantFlow:
     """One participant's progress through the study, backed by `Storage`."""
 
-    def __init__(self, config: StudyConfig, storage: Storage, participant_id: str, session_id: str):
+    def __init__(
+        self,
+        config: StudyConfig,
+        storage: Storage,
+        participant_id: str,
+        session_id: str,
+        *,
+        prolific_study_id: str | None = None,
+        preview: bool = False,
+    ):
         self.config = config
         self.storage = storage
         self.participant_id = validate_id(participant_id)
         self.session_id = validate_id(session_id, "session id") if session_id else ""
+        self.prolific_study_id = (
+            validate_id(prolific_study_id, "study id") if prolific_study_id else None
+        )
+        self.preview = preview  # the researcher's run-through: never counted or exported
         self.participant: Participant | None = None
+        self.full = False  # the study was full when this participant tried to consent
         self.trials: list[Trial] = []
         self._answered: dict[int, dict] = {}
 
@@ -60,13 +75,26 @@ class ParticipantFlow:
         participant_id: str,
         session_id: str = "",
         now: datetime | None = None,
+        *,
+        prolific_study_id: str | None = None,
+        preview: bool = False,
     ) -> ParticipantFlow:
         """Rebuild this participant's state from the database (BadInput on a bad id).
 
         An in-progress participant idle for longer than abandon_after_minutes is marked
-        timed_out here (their slot was or will be given to someone else)."""
-        flow = cls(config, storage, participant_id, session_id)
+        timed_out here (their slot was or will be given to someone else). A newcomer to a
+        study whose cells are all full gets the stage "full"."""
+        flow = cls(
+            config,
+            storage,
+            participant_id,
+            session_id,
+            prolific_study_id=prolific_study_id,
+            preview=preview,
+        )
         flow.refresh()
+        if flow.participant is None and not preview:
+            flow.full = study_full(storage, config, now or utc_now())
         cutoff = active_since(config, now or utc_now())
         participant = flow.participant
         if (
@@ -98,10 +126,11 @@ class ParticipantFlow:
 
     @property
     def stage(self) -> str:
-        """consent | instructions | practice | trials | done | declined | failed | timed_out"""
+        """consent | instructions | practice | trials | done | declined | failed | timed_out
+        | full"""
         participant = self.participant
         if participant is None:
-            return "consent"
+            return "full" if self.full else "consent"
         if participant.status in _FINAL:
             return _FINAL[participant.status]
         if participant.instructions_done_at is None:
@@ -139,12 +168,24 @@ class ParticipantFlow:
         return self.n_answered / self.n_trials if self.trials else 0.0
 
     @property
+    def exit(self) -> Exit | None:
+        """The completion code and redirect for how the study ended for this participant:
+        completed, failed the attention checks or declined consent (each optional but the
+        first); None while they are still taking part."""
+        completion = self.config.completion
+        return {
+            "done": completion,
+            "failed": completion.failed_attention,
+            "declined": completion.declined,
+        }.get(self.stage)
+
+    @property
     def completion_code(self) -> str | None:
-        return self.config.completion.code if self.stage == "done" else None
+        return self.exit.code if self.exit else None
 
     @property
     def redirect_url(self) -> str | None:
-        return self.config.completion.redirect_url if self.stage == "done" else None
+        return self.exit.redirect_url if self.exit else None
 
     def response_to(self, trial_index: int) -> dict | None:
         """The stored answer row for a trial, if it has been answered."""
@@ -160,17 +201,25 @@ class ParticipantFlow:
     # --- what the participant does ------------------------------------------------------
 
     def consent(self, accepted: bool, now: datetime | None = None) -> str:
-        """Accepting allocates a cell (balanced); declining is recorded and final."""
+        """Accepting allocates a cell (balanced; stage "full" if there is none left);
+        declining is recorded and final."""
         now = now or utc_now()
-        if self.participant is None:
+        who = {"prolific_study_id": self.prolific_study_id, "preview": self.preview}
+        if self.participant is None and not self.full:
             if accepted:
-                self._adopt(
-                    assign(self.storage, self.config, self.participant_id, self.session_id, now)
+                participant = assign(
+                    self.storage, self.config, self.participant_id, self.session_id, now, **who
                 )
+                self.full = participant is None
+                self._adopt(participant)
             else:
                 self._adopt(
                     self.storage.record_decline(
-                        self.participant_id, self.session_id, now, self.config.consent_version
+                        self.participant_id,
+                        self.session_id,
+                        now,
+                        self.config.consent_version,
+                        **who,
                     )
                 )
         return self.stage

@@ -7,8 +7,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 
@@ -66,18 +68,33 @@ class Page:
 
 
 class ProtocolClient:
-    """One browser tab, speaking Streamlit's websocket protocol."""
+    """One browser tab, speaking Streamlit's websocket protocol.
 
-    def __init__(self, base_url: str, query_string: str):
+    `cookies` is the browser's cookie jar for the site (name -> value). Cookies set on the
+    websocket handshake or on an image response (a proxy's sticky-session cookie) are kept
+    there and sent on every later request, so pass the same dict to a new client to
+    reconnect as the same browser.
+    """
+
+    def __init__(self, base_url: str, query_string: str, cookies: dict[str, str] | None = None):
         self.base_url = base_url
         self.query_string = query_string
+        self.cookies = {} if cookies is None else cookies
         self.socket = None
 
     async def __aenter__(self) -> ProtocolClient:  # noqa: PYI034
         import websockets
 
         url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
-        self.socket = await websockets.connect(url, subprotocols=["streamlit"], max_size=None)
+        scheme, host = urllib.parse.urlsplit(self.base_url)[:2]
+        self.socket = await websockets.connect(
+            url,
+            origin=f"{scheme}://{host}",  # as a browser sends it (the server checks it)
+            subprotocols=["streamlit"],
+            max_size=None,
+            additional_headers=self._cookie_header(),
+        )
+        self._remember(self.socket.response.headers.get_all("Set-Cookie"))
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -125,9 +142,22 @@ class ProtocolClient:
                     page = Page()
 
     def fetch(self, url: str) -> int:
-        """GET a media URL as the browser would; returns the byte count."""
-        with urllib.request.urlopen(self.base_url + url, timeout=30) as response:
+        """GET a media URL as the browser would (with its cookies); returns the byte count."""
+        request = urllib.request.Request(self.base_url + url, headers=self._cookie_header())
+        with urllib.request.urlopen(request, timeout=30) as response:
+            self._remember(response.headers.get_all("Set-Cookie") or [])
             return len(response.read())
+
+    def _cookie_header(self) -> dict[str, str]:
+        if not self.cookies:
+            return {}
+        return {"Cookie": "; ".join(f"{name}={value}" for name, value in self.cookies.items())}
+
+    def _remember(self, set_cookie_headers: list[str]) -> None:
+        for header in set_cookie_headers:
+            parsed = SimpleCookie()
+            parsed.load(header)
+            self.cookies.update({name: morsel.value for name, morsel in parsed.items()})
 
 
 def _widget_key(widget_id: str) -> str:

@@ -37,6 +37,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     select,
     text,
     update,
@@ -66,6 +67,9 @@ participants_table = Table(
     Column("last_seen_at", String(24), nullable=False),
     Column("attention_failures", Integer, nullable=False, default=0),
     Column("n_answered", Integer, nullable=False, default=0),
+    # Added after the first release: nullable, so `_add_missing_columns` can upgrade old tables.
+    Column("prolific_study_id", String(64)),  # Prolific's STUDY_ID: tells a pilot from a run
+    Column("preview", Integer),  # 1: the researcher's preview, never counted or exported
     Index("ix_study_participants_cell", "study_id", "status", "condition", "list_id"),
 )
 responses_table = Table(
@@ -153,6 +157,8 @@ class Participant:
     last_seen_at: str
     attention_failures: int
     n_answered: int
+    prolific_study_id: str | None = None
+    preview: int | None = None
 
 
 _PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
@@ -177,15 +183,20 @@ class Storage:
         pool_size: int | None = None,
         max_overflow: int | None = None,
         durable: bool = True,
+        create: bool = True,
     ):
         """`pool_size`/`max_overflow`: connections per process (default 8+64 on SQLite; 5+15
         on PostgreSQL, so several replicas stay under its default max_connections of 100).
         `durable=False` (simulations only) lets SQLite skip the fsync per answer: a killed
-        process still loses nothing, a power cut may lose the last answers."""
+        process still loses nothing, a power cut may lose the last answers.
+        `create=False` (export, backup) opens an existing study database only: a missing
+        SQLite file or missing tables are BadInput, so a typo never creates an empty one."""
         self.url = url
         self.study_id = study_id
         self.masked_url = masked_url(url)
-        self.engine = _engine(url, pool_size, max_overflow, durable)
+        if not create:
+            _require_sqlite_file(url)
+        self.engine = _engine(url, pool_size, max_overflow, durable, create_folder=create)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time anyway: queueing this process's writers on a lock
         # avoids SQLite's sleep-and-retry busy handler (which made p99 latency seconds long
@@ -200,18 +211,37 @@ class Storage:
             _SELECT_PROGRESS if self.is_sqlite else _SELECT_PROGRESS.with_for_update()
         )
         try:
-            with self._write() as conn:
-                if not self.is_sqlite:  # replicas starting together must not race on DDL
-                    conn.execute(
-                        text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")}
-                    )
-                metadata.create_all(conn, checkfirst=True)
+            self._prepare_schema(create)
         except (DBAPIError, SQLAlchemyError) as error:
             self.engine.dispose()
             raise BadInput(
                 f"cannot reach the database {self.masked_url} (field 'storage' or --storage): "
                 f"{_first_line(error)}"
             ) from None
+        except BadInput:
+            self.engine.dispose()
+            raise
+
+    def _prepare_schema(self, create: bool) -> None:
+        """Create the tables (or, with create=False, insist they exist), then add columns
+        that newer versions introduced to tables an older version created. Nothing is
+        written when the schema is already current."""
+        with self._read() as conn:
+            missing = _missing_schema(conn)
+        if not missing:
+            return
+        if not create and any(column is None for _, column in missing):
+            raise BadInput(
+                f"the database {self.masked_url} holds no study tables (field 'storage' or "
+                "--storage; `sketchlab study serve` creates them)"
+            )
+        with self._write() as conn:
+            if not self.is_sqlite:  # replicas starting together must not race on DDL
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")})
+            metadata.create_all(conn, checkfirst=True)
+            for table, column in _missing_schema(conn):
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
     def close(self) -> None:
         self.engine.dispose()
@@ -245,19 +275,24 @@ class Storage:
         self,
         participant_id: str,
         session_id: str,
-        choose: Callable[[dict[tuple[str, int], int]], tuple[str, int]],
+        choose: Callable[[dict[tuple[str, int], int]], tuple[str, int] | None],
         now: datetime,
         active_since: datetime,
         consent_version: str,
-    ) -> Participant:
-        """Insert a consenting participant into the cell `choose(counts)` picks, atomically.
+        *,
+        prolific_study_id: str | None = None,
+        preview: bool = False,
+    ) -> Participant | None:
+        """Insert a consenting participant into the cell `choose(counts)` picks, atomically;
+        None (and nothing written) when `choose` returns None (the study is full).
 
         Under the study's allocation lock: in-progress participants not seen since
         `active_since` become timed_out (their slots are freed), then `counts` holds, per
-        cell, completed plus still-active participants. An existing participant is returned
-        unchanged (never allocated twice).
+        cell, completed plus still-active participants: real ones for a real participant,
+        previews for a preview (so previews never take a slot, and successive previews walk
+        through the cells). An existing participant is returned unchanged (never allocated
+        twice).
         """
-        c = _P
         with self._write() as conn:
             if not self.is_sqlite:
                 conn.execute(
@@ -267,12 +302,10 @@ class Storage:
             if existing is not None:
                 return _participant(existing)
             self._time_out_idle(conn, active_since)
-            rows = conn.execute(
-                select(c.condition, c.list_id, func.count())
-                .where(c.study_id == self.study_id, c.status.in_(("in_progress", "completed")))
-                .group_by(c.condition, c.list_id)
-            ).all()
-            condition, list_id = choose({(r[0], r[1]): r[2] for r in rows})
+            cell = choose(self._filled(conn, active_since, preview))
+            if cell is None:
+                return None
+            condition, list_id = cell
             stamp = iso(now)
             values = {
                 "study_id": self.study_id, "participant_id": participant_id,
@@ -280,12 +313,40 @@ class Storage:
                 "condition": condition, "list_id": list_id, "status": "in_progress",
                 "consent_version": consent_version, "consented_at": stamp, "started_at": stamp,
                 "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
+                "prolific_study_id": prolific_study_id, "preview": int(preview),
             }  # fmt: skip
             conn.execute(participants_table.insert().values(**values))
         return Participant(**{name: values.get(name) for name in _PARTICIPANT_FIELDS})
 
+    def filled_cells(self, active_since: datetime) -> dict[tuple[str, int], int]:
+        """Per cell, real participants completed or in progress and seen since
+        `active_since` (what a target count per cell is compared with); a read only."""
+        with self._read() as conn:
+            return self._filled(conn, active_since, preview=False)
+
+    def _filled(
+        self, conn: Connection, active_since: datetime, preview: bool
+    ) -> dict[tuple[str, int], int]:
+        c = _P
+        active = (c.status == "completed") | (
+            (c.status == "in_progress") & (c.last_seen_at >= iso(active_since))
+        )
+        rows = conn.execute(
+            select(c.condition, c.list_id, func.count())
+            .where(c.study_id == self.study_id, active, _is_preview(preview))
+            .group_by(c.condition, c.list_id)
+        ).all()
+        return {(row[0], row[1]): row[2] for row in rows}
+
     def record_decline(
-        self, participant_id: str, session_id: str, now: datetime, consent_version: str
+        self,
+        participant_id: str,
+        session_id: str,
+        now: datetime,
+        consent_version: str,
+        *,
+        prolific_study_id: str | None = None,
+        preview: bool = False,
     ) -> Participant:
         """Record that this participant declined consent (no cell, no slot taken)."""
         stamp = iso(now)
@@ -293,6 +354,7 @@ class Storage:
             "study_id": self.study_id, "participant_id": participant_id, "session_id": session_id,
             "status": "declined", "consent_version": consent_version, "started_at": stamp,
             "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
+            "prolific_study_id": prolific_study_id, "preview": int(preview),
         }  # fmt: skip
         with self._write() as conn:
             conn.execute(self._insert_participant, values)
@@ -385,6 +447,8 @@ class Storage:
 
     # --- whole-study reads (export, admin page, benches) --------------------------------
 
+    # Previews (the researcher's own runs through the study) are left out of every one.
+
     def responses_frame(self):
         """All responses of this study as a pandas DataFrame in RESPONSE_COLUMNS order."""
         import pandas as pd
@@ -392,7 +456,7 @@ class Storage:
         r = _R
         query = (
             select(*[r[name] for name in RESPONSE_COLUMNS])
-            .where(r.study_id == self.study_id)
+            .where(r.study_id == self.study_id, self._not_preview_response())
             .order_by(r.participant_id, r.trial_index)
         )
         with self._read() as conn:
@@ -407,7 +471,7 @@ class Storage:
         with self._read() as conn:
             rows = conn.execute(
                 select(*[c[name] for name in _PARTICIPANT_FIELDS])
-                .where(c.study_id == self.study_id)
+                .where(c.study_id == self.study_id, _is_preview(False))
                 .order_by(c.started_at, c.participant_id)
             ).all()
         frame = pd.DataFrame(rows, columns=list(_PARTICIPANT_FIELDS))
@@ -420,7 +484,7 @@ class Storage:
         with self._read() as conn:
             rows = conn.execute(
                 select(c.condition, c.list_id, c.status, func.count())
-                .where(c.study_id == self.study_id, c.condition.is_not(None))
+                .where(c.study_id == self.study_id, c.condition.is_not(None), _is_preview(False))
                 .group_by(c.condition, c.list_id, c.status)
             ).all()
         counts: dict[tuple[str, int], dict[str, int]] = {}
@@ -428,19 +492,105 @@ class Storage:
             counts.setdefault((condition, list_id), {})[status] = n
         return counts
 
+    def answers_since(self, moment: datetime) -> dict[tuple[str, int], int]:
+        """Per (condition, list_id): answers given at or after `moment` (the live view)."""
+        r = _R
+        with self._read() as conn:
+            rows = conn.execute(
+                select(r.condition, r.list_id, func.count())
+                .where(
+                    r.study_id == self.study_id,
+                    r.answered_at >= iso(moment),
+                    self._not_preview_response(),
+                )
+                .group_by(r.condition, r.list_id)
+            ).all()
+        return {(condition, list_id): n for condition, list_id, n in rows}
+
     def count_responses(self) -> int:
         r = _R
         with self._read() as conn:
             return conn.execute(
-                select(func.count()).select_from(responses_table).where(r.study_id == self.study_id)
+                select(func.count())
+                .select_from(responses_table)
+                .where(r.study_id == self.study_id, self._not_preview_response())
             ).scalar_one()
 
     def participant_ids(self) -> list[str]:
         c = _P
         with self._read() as conn:
             return list(
-                conn.execute(select(c.participant_id).where(c.study_id == self.study_id)).scalars()
+                conn.execute(
+                    select(c.participant_id).where(c.study_id == self.study_id, _is_preview(False))
+                ).scalars()
             )
+
+    def _not_preview_response(self):
+        c = _P
+        previews = select(c.participant_id).where(c.study_id == self.study_id, c.preview == 1)
+        return _R.participant_id.not_in(previews)
+
+    def study_ids(self) -> list[str]:
+        """Every study with participants in this database (to name them when ours has none)."""
+        with self._read() as conn:
+            return list(
+                conn.execute(select(_P.study_id).distinct().order_by(_P.study_id)).scalars()
+            )
+
+
+def _missing_schema(conn: Connection) -> list[tuple[Table, Column | None]]:
+    """(table, None) for each of our tables the database lacks, (table, column) for each
+    column a table from an older version lacks (new columns are nullable, so adding them
+    upgrades the table in place, with the new fields empty for old rows)."""
+    inspector = inspect(conn)
+    tables = set(inspector.get_table_names())
+    missing: list[tuple[Table, Column | None]] = []
+    for table in metadata.sorted_tables:
+        if table.name not in tables:
+            missing.append((table, None))
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [(table, column) for column in table.columns if column.name not in present]
+    return missing
+
+
+def _require_sqlite_file(url: str) -> None:
+    """For commands that read an existing database: a SQLite file that is not there is
+    BadInput (connecting would create an empty one)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # _engine explains
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if "mode=memory" not in url and not Path(parsed.database).is_file():
+            raise BadInput(
+                f"there is no database at {masked_url(url)} (field 'storage' or --storage; "
+                "`sketchlab study serve` creates it)"
+            )
+
+
+def check_reachable(url: str) -> None:
+    """Connect once and read the schema, creating nothing: `study check` uses it. A SQLite
+    file that does not exist yet is fine (`serve` creates it); an unreachable server or a
+    file that is not a database is BadInput."""
+    engine = _engine(url, 1, 0, durable=True, create_folder=False)
+    try:
+        if engine.dialect.name == "sqlite" and not Path(engine.url.database).is_file():
+            return
+        with engine.connect() as conn:
+            inspect(conn).get_table_names()
+    except (DBAPIError, SQLAlchemyError) as error:
+        raise BadInput(
+            f"cannot reach the database {masked_url(url)} (field 'storage' or --storage): "
+            f"{_first_line(error)}"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _is_preview(preview: bool):
+    """Previews have preview=1; real participants 0, or NULL in rows from older versions."""
+    return _P.preview == 1 if preview else func.coalesce(_P.preview, 0) == 0
 
 
 def _participant(row) -> Participant:
@@ -460,7 +610,14 @@ def _lock_key(name: str) -> int:
     )
 
 
-def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: bool):
+def _engine(
+    url: str,
+    pool_size: int | None,
+    max_overflow: int | None,
+    durable: bool,
+    *,
+    create_folder: bool = True,
+):
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -483,7 +640,8 @@ def _engine(url: str, pool_size: int | None, max_overflow: int | None, durable: 
                     "every answer; name a file, e.g. sqlite:///study.db (field 'storage')"
                 )
             try:  # no set-up: the file and its folder are created on first use
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                if create_folder:
+                    Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise BadInput(
                     f"cannot create the database folder for {masked_url(url)} "

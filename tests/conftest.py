@@ -1,14 +1,15 @@
 """Shared fixtures.
 
-Services: on a developer machine a test that needs Chromium or PostgreSQL skips when the
-service is missing; with CI=true it fails instead, so CI cannot pass without running it.
-Tests marked `cuda` are the exception: CI has no GPU, so they always skip without one
-(with the reason in pytest's summary) and run wherever CUDA is available
+Services: on a developer machine a test that needs Chromium, Caddy, PostgreSQL or pydiffvg
+skips when the service is missing; with CI=true it fails instead, so CI cannot pass without
+running it. Tests marked `cuda` are the exception: CI has no GPU, so they always skip without
+one (with the reason in pytest's summary) and run wherever CUDA is available
 (`make gpu-check`, or `pytest -m cuda` on a GPU machine).
 """
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,15 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
+def caddy_path() -> str:
+    """The `caddy` reverse proxy (apt-get install -y caddy), run as a child process."""
+    path = shutil.which("caddy")
+    if not path:
+        missing_service("Caddy is not installed (apt-get install -y caddy)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """URL of a real PostgreSQL database (SKETCHLAB_TEST_POSTGRES_URL, set by .ci/run)."""
     url = os.environ.get("SKETCHLAB_TEST_POSTGRES_URL")
@@ -65,3 +75,38 @@ def postgres_url() -> str:
     except Exception as error:  # noqa: BLE001 - any failure means no usable server
         missing_service(f"PostgreSQL at {url} is not reachable: {error}")
     return url
+
+
+@pytest.fixture(scope="session")
+def pydiffvg() -> None:
+    """pydiffvg is importable (.ci/run installs a prebuilt CPU wheel; docs/rasterizer.md)."""
+    from sketchgen.diffvg_backend import diffvg_available
+
+    if not diffvg_available():
+        missing_service(
+            "pydiffvg is not installed (build it from https://github.com/BachiLi/diffvg)"
+        )
+
+
+@pytest.fixture
+def without_pydiffvg(monkeypatch) -> None:
+    """`import pydiffvg` fails, as on a machine without it (whether or not this one has it)."""
+    monkeypatch.setitem(sys.modules, "pydiffvg", None)
+
+
+@pytest.fixture
+def run_sketchlab(monkeypatch, capsys):
+    """`sketchlab ARGS` in this process: returns (exit code, stdout, stderr)."""
+    from sketchlab.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -18,7 +18,10 @@ import pandas as pd
 import torch
 from PIL import Image, ImageDraw
 
-from analysis import scoring
+from scoring.classifier import inference_autocast
+from scoring.data import default_workers, open_sketch, read_stimuli
+from scoring.prompts import load_prompt_sets
+from scoring.scorer import encode_images, load_scorer, score_images
 from sketchlab.errors import BadInput
 
 BENCH_CLASSES = ("cat", "dog", "horse", "car", "chair")
@@ -59,7 +62,7 @@ def _bare_encode_seconds(
 ) -> float:
     start = time.perf_counter()
     for batch in batches:
-        with scoring.inference_autocast(device, amp):
+        with inference_autocast(device, amp):
             model.encode_image(batch.to(device, non_blocking=True))
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -73,7 +76,7 @@ def _decode_seconds(preprocess, pngs: list[Path]) -> float:
     try:
         start = time.perf_counter()
         for path in pngs:
-            preprocess(scoring.open_sketch(path))
+            preprocess(open_sketch(path))
         return time.perf_counter() - start
     finally:
         torch.set_num_threads(threads)
@@ -102,12 +105,12 @@ def bench_score(
         raise BadInput("--batch-size and --n-sketches must be at least 1")
     if threads:
         torch.set_num_threads(threads)
-    prompt_sets = scoring.load_prompt_sets(prompts)
-    scorer = scoring.load_scorer(model_name, pretrained, weights=weights, device=device)
+    prompt_sets = load_prompt_sets(prompts)
+    scorer = load_scorer(model_name, pretrained, weights=weights, device=device)
     model, resolved = scorer.model, scorer.device
     with tempfile.TemporaryDirectory(prefix="sketchlab-bench-score-") as tmp:
         csv = write_synthetic_sketches(Path(tmp), n_sketches)
-        stimuli, pngs = scoring.read_stimuli(csv)
+        stimuli, pngs = read_stimuli(csv)
         warm = torch.randn(min(batch_size, n_sketches), 3, 224, 224)
         _bare_encode_seconds(model, [warm], resolved, True)  # warm-up: allocator, kernels
 
@@ -120,7 +123,7 @@ def bench_score(
         for _ in range(repeats):
             bare.append(_bare_encode_seconds(model, batches, resolved, True))
             start = time.perf_counter()
-            scoring.encode_images(
+            encode_images(
                 model,
                 scorer.preprocess,
                 pngs,
@@ -130,7 +133,7 @@ def bench_score(
             )
             images.append(time.perf_counter() - start)
             start = time.perf_counter()
-            scoring.score_images(
+            score_images(
                 scorer,
                 stimuli,
                 pngs,
@@ -154,7 +157,7 @@ def bench_score(
         "batch_size": batch_size,
         "n_sketches": n_sketches,
         "prompt_sets": [p.name for p in prompt_sets],
-        "decode_workers": scoring.default_workers(resolved) if workers is None else workers,
+        "decode_workers": default_workers(resolved) if workers is None else workers,
         "repeats": repeats,
         "bare_encode_image_sketches_per_s": round(bare_rate, 2),
         "score_image_path_sketches_per_s": round(image_rate, 2),

@@ -22,10 +22,13 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.protocol import ProtocolClient, free_port, start_server, wait_for_health
+from study.protocol import ProtocolClient, start_server, wait_for_health
+from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports, stop_process
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
 
@@ -35,6 +38,7 @@ class ParticipantResult:
     acknowledged: list[int] = field(default_factory=list)  # trial indexes the page moved past
     completed: bool = False
     error: str | None = None
+    cookies: dict[str, str] = field(default_factory=dict)  # the browser's, e.g. a sticky one
 
 
 async def run_participant(
@@ -49,7 +53,7 @@ async def run_participant(
     result = ParticipantResult()
     query = f"PROLIFIC_PID={participant_id}&STUDY_ID=loadtest&SESSION_ID=s{participant_id}"
     try:
-        async with ProtocolClient(base_url, query) as client:
+        async with ProtocolClient(base_url, query, result.cookies) as client:
             await client.send()
             page = await client.read_page()
             while time.monotonic() < deadline:
@@ -101,6 +105,32 @@ def _percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))], 1)
 
 
+@contextmanager
+def study_servers(
+    config_path: Path, storage_url: str, folder: Path, replicas: int | None
+) -> Iterator[tuple[str, Proxy | None]]:
+    """(base URL, proxy): one `study serve` on loopback, or with `replicas` that many behind
+    Caddy (deploy/Caddyfile, sticky sessions); everything is stopped on exit."""
+    if replicas:
+        caddy_path()  # no caddy: BadInput before any server starts
+    ports = free_ports(replicas or 1)
+    servers = [
+        start_server(config_path, storage_url, port, folder / f"server-{port}.log")
+        for port in ports
+    ]
+    try:
+        for port, server in zip(ports, servers):
+            wait_for_health(f"http://127.0.0.1:{port}", server)
+        if not replicas:
+            yield f"http://127.0.0.1:{ports[0]}", None
+        else:
+            with caddy_in_front([f"127.0.0.1:{port}" for port in ports], folder) as proxy:
+                yield proxy.base_url, proxy
+    finally:
+        for server in servers:
+            stop_process(server)
+
+
 def run_load(
     *,
     clients: int = 50,
@@ -109,11 +139,13 @@ def run_load(
     time_limit_s: float = 240,
     seed: int = 0,
     storage: str | None = None,
+    replicas: int | None = None,
 ) -> dict:
     """Start a server, run `clients` participants at once, then check the database.
 
     The database is a temporary SQLite file, or `storage` (e.g. PostgreSQL) under a fresh
-    study id.
+    study id. With `replicas`, that many servers share the database behind Caddy with
+    sticky sessions (deploy/Caddyfile), and participants go through the proxy.
 
     lost: answers the page moved past (acknowledged) that are not in the database;
     duplicated: rows beyond one per participant x trial, or beyond the trials a
@@ -129,11 +161,7 @@ def run_load(
         storage_url = storage or f"sqlite:///{folder / 'load.sqlite'}"
         config = load_study(config_path, storage=storage_url)
         Storage(config.storage, config.study_id).close()  # unreachable database: BadInput now
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        server = start_server(config_path, storage_url, port, folder / "server.log")
-        try:
-            wait_for_health(base_url, server)
+        with study_servers(config_path, storage_url, folder, replicas) as (base_url, proxy):
             rng = random.Random(seed)
             deadline = time.monotonic() + time_limit_s
             started = time.perf_counter()
@@ -155,9 +183,6 @@ def run_load(
 
             results = asyncio.run(everyone())
             wall_s = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
         database = Storage(config.storage, config.study_id)
         frame = database.responses_frame()
         lost = duplicated = expected_completed = 0
@@ -182,8 +207,16 @@ def run_load(
     latencies = [v for r in results for v in r.latencies_ms]
     return {
         "what": "answer-to-next-trial latency (answer sent -> next trial drawn and its image "
-        "loaded), protocol-level websocket clients against one `study serve` on loopback",
+        "loaded), protocol-level websocket clients against `study serve` on loopback"
+        + (f", {replicas} replicas behind Caddy" if replicas else ""),
         "storage": storage_backend(storage_url),
+        "replicas": replicas or 1,
+        "proxy": "caddy" if replicas else None,
+        "participants_per_replica": (
+            [sum(proxy.replica_of(r.cookies) == u for r in results) for u in proxy.upstreams]
+            if proxy
+            else [clients]
+        ),
         "clients": clients,
         "think_time_s": list(think_s),
         "double_click_rate": double_click_rate,

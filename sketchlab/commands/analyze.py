@@ -42,12 +42,25 @@ def analyze(
     keep_incomplete: Annotated[
         bool, typer.Option("--keep-incomplete", help="Keep the trials of unfinished sessions.")
     ] = False,
-    max_attention_errors: Annotated[
-        int,
+    study: Annotated[
+        Path | None,
         typer.Option(
-            help="Exclude sessions with more wrong attention checks than this (-1: never)."
+            "--study",
+            help="study.yaml the responses come from: its attention.max_failures and "
+            "time_limit_s set the exclusion thresholds (options given here win).",
         ),
-    ] = 0,
+    ] = None,
+    max_attention_errors: Annotated[
+        int | None,
+        typer.Option(
+            help="Exclude sessions with more wrong attention checks than this (-1: never); "
+            "default: --study's attention.max_failures, else 0."
+        ),
+    ] = None,
+    max_timeouts: Annotated[
+        int | None,
+        typer.Option(help="Exclude sessions with more timed-out test trials than this."),
+    ] = None,
     min_median_rt_ms: Annotated[
         float,
         typer.Option(help="Exclude sessions whose median answer time is below this, ms (0: off)."),
@@ -69,12 +82,24 @@ def analyze(
     from analysis.exclusions import ExclusionRules
     from analysis.report import ReportOptions, build_report
 
+    time_limit_s = None
+    if study is not None:
+        from study.config import load_study
+
+        config = load_study(study, verify_images=False)
+        if max_attention_errors is None:
+            max_attention_errors = config.attention.max_failures
+        time_limit_s = config.time_limit_s
+    if max_attention_errors is None:
+        max_attention_errors = 0
     rules = ExclusionRules(
         duplicates=not keep_duplicates,
         max_attention_errors=None if max_attention_errors < 0 else max_attention_errors,
         incomplete=not keep_incomplete,
         min_median_rt_ms=min_median_rt_ms or None,
         min_rt_ms=min_rt_ms or None,
+        max_timeouts=max_timeouts,
+        time_limit_s=time_limit_s,
     )
     options = ReportOptions(
         rules=rules,

@@ -25,16 +25,32 @@ def bench_study(
         typer.Option(help="also run both benches on this postgresql+psycopg:// URL"),
     ] = None,
     skip_load: Annotated[bool, typer.Option(help="only the storage bench")] = False,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=16,
+            help="run the PostgreSQL load on this many servers behind Caddy "
+            "(deploy/Caddyfile, sticky sessions); needs --postgres",
+        ),
+    ] = None,
 ) -> None:
     """Answer-to-next-trial latency (p50/p95/p99), errors, lost and duplicated trials with
     `clients` protocol-level participants on one loopback server, then the storage bench;
-    on SQLite, and again on PostgreSQL with --postgres. Loopback only; bounded in count and
-    time."""
+    on SQLite, and again on PostgreSQL with --postgres (through Caddy in front of
+    --replicas servers, if given). Loopback only; bounded in count and time."""
     import tempfile
 
     from sketchlab.bench.study_load import run_load
     from sketchlab.bench.study_storage import storage_bench
+    from sketchlab.errors import BadInput
 
+    if replicas and not postgres:
+        raise BadInput("--replicas needs --postgres URL: replicas share one PostgreSQL database")
+    if replicas:
+        from study.proxy import caddy_path
+
+        caddy_path()  # no caddy: stop before minutes of SQLite benches
     if postgres:  # an unreachable database stops here, before minutes of SQLite benches
         from study.storage import Storage
 
@@ -53,6 +69,7 @@ def bench_study(
             figures["load_postgresql"] = run_load(
                 clients=clients,
                 storage=postgres,
+                replicas=replicas,
                 think_s=(0.5 * think, 1.5 * think),
                 time_limit_s=time_limit,
             )

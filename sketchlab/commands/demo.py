@@ -1,7 +1,8 @@
 """`sketchlab demo`: the main job end to end, offline, on the bundled photos.
 
 photos -> sketches at 4/8/16/32 strokes -> simulated participants in both conditions
-(through the real study code) -> CLIP scores (when weights are on disk) -> report.
+(through the real study code) -> CLIP scores of the sketches and photos (when weights are on
+disk) -> report.
 Every step resumes: a rerun only does what is missing.
 """
 
@@ -11,8 +12,6 @@ from typing import Annotated
 import typer
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-LOSS_MODEL = ("RN101", "openai")
-SALIENCY_MODEL = ("ViT-B-32", "openai")
 SCORE_MODEL = ("ViT-B-32", "openai")
 
 
@@ -29,6 +28,7 @@ def demo(
 ) -> None:
     """Sketches, a simulated study, CLIP scores and the report for the bundled photos."""
     from analysis.report import ReportOptions, build_report
+    from scoring.circularity import LOSS_MODEL, SALIENCY_MODEL
     from sketchgen.models import checkpoint_file
     from sketchgen.runner import generate
 
@@ -52,7 +52,7 @@ def demo(
 
     scores = None
     if checkpoint_file(*SCORE_MODEL):
-        scores = score(stimuli_csv, out / "scores.csv", device)
+        scores = score(stimuli_csv, images, out / "scores.csv", device)
     else:
         typer.echo(
             "No ViT-B-32/openai weights on disk: skipping CLIP scoring; run "
@@ -96,16 +96,24 @@ def simulate_study(study_yaml: Path, stimuli_csv: Path, out: Path, participants:
     return responses
 
 
-def score(stimuli_csv: Path, scores_csv: Path, device: str) -> Path:
-    """Zero-shot CLIP scores of the sketches with a model that is not the loss model."""
-    from analysis.scoring import score_stimuli, write_scores
+def score(stimuli_csv: Path, images_csv: Path, scores_csv: Path, device: str) -> Path:
+    """Zero-shot CLIP scores of the sketches, and of the photos (the ceiling), with a model
+    that is not the loss model."""
+    from scoring.classifier import LOGIT_SCALE
+    from scoring.scorer import score_stimuli
+    from scoring.summaries import write_scores
 
     if not scores_csv.exists():
         write_scores(
             score_stimuli(
-                stimuli_csv, model_name=SCORE_MODEL[0], pretrained=SCORE_MODEL[1], device=device
+                stimuli_csv,
+                photos_csv=images_csv,
+                model_name=SCORE_MODEL[0],
+                pretrained=SCORE_MODEL[1],
+                device=device,
             ),
             scores_csv,
+            logit_scale=LOGIT_SCALE,
         )
     return scores_csv
 

@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         "--saliency-weights", default=None, help="local checkpoint for the ViT-B/32 saliency model"
     )
     parser.add_argument("--loss-model", default=None, help="open_clip model name (default RN101)")
+    parser.add_argument(
+        "--renderer",
+        default="torch",
+        metavar="torch|diffvg",
+        help="rasterizer: the built-in PyTorch one (default) or pydiffvg, if installed",
+    )
     parser.add_argument("--executor", choices=["local", "ray"], default="local")
     parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     parser.add_argument(
@@ -102,6 +108,7 @@ def generate(ctx: typer.Context) -> None:
         init_svg=None if args.init in (None, "saliency", "edges") else args.init,
         saliency_weights=args.saliency_weights,
         loss_model=args.loss_model,
+        renderer=args.renderer,
         executor=args.executor,
         ray_address=args.ray_address,
         progress=not args.no_progress,

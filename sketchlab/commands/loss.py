@@ -34,12 +34,16 @@ def loss_command(
     model: Annotated[str, typer.Option(help="open_clip ResNet model of the loss.")] = "RN101",
     pretrained: Annotated[str, typer.Option(help="open_clip pretrained tag.")] = "openai",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "cpu",
+    renderer: Annotated[
+        str, typer.Option(help="torch (built in) or diffvg (pydiffvg, if installed).")
+    ] = "torch",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Print the CLIPasso objective (total, layer2, layer3, semantic as weighted in the total)."""
     import torch
 
     from sketchgen.devices import parse_device
+    from sketchgen.diffvg_backend import check_renderer
     from sketchgen.losses import ClipassoLoss, sketch_objective
     from sketchgen.models import RANDOM_WEIGHTS, load_frozen_clip
     from sketchgen.preprocess import load_target
@@ -47,6 +51,7 @@ def loss_command(
     from sketchlab.contracts import CANVAS
 
     torch_device = parse_device(device)
+    check_renderer(renderer)
     target = load_target(photo, mask)
     drawn = read_svg(sketch)
     scale = torch.tensor([CANVAS / drawn.width, CANVAS / drawn.height])
@@ -66,6 +71,7 @@ def loss_command(
         target,
         colors=drawn.colors,
         seed=seed,
+        renderer=renderer,
     )
     if as_json:
         print(json.dumps({**values, "augmentations": augmentations, "seed": seed, "model": model}))

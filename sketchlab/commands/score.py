@@ -5,8 +5,6 @@ from typing import Annotated
 
 import typer
 
-from sketchlab.errors import BadInput
-
 
 def _pretrained_tag(pretrained: str) -> str | None:
     """'none' means random weights (tests, benches)."""
@@ -16,6 +14,8 @@ def _pretrained_tag(pretrained: str) -> str | None:
 def _print_summary(summary) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from sketchlab.contracts import PHOTO
 
     table = Table(
         title="CLIP zero-shot accuracy per stroke level (forced choice; 'none' analogues apart)"
@@ -33,6 +33,8 @@ def _print_summary(summary) -> None:
     for _, header in columns:
         table.add_column(header, justify="right")
     for row in summary.to_dict("records"):
+        if row.get("kind") == PHOTO:
+            row["n_strokes"] = "photo"
         table.add_row(
             *[
                 f"{row[key]:.3f}" if isinstance(row[key], float) else str(row[key])
@@ -61,6 +63,13 @@ def score(
     weights: Annotated[
         Path | None, typer.Option(help="Local checkpoint file for --model (offline).")
     ] = None,
+    photos: Annotated[
+        Path | None,
+        typer.Option(
+            help="images.csv the sketches were made from: also score each photo (kind=photo, "
+            "n_strokes 0), CLIP's ceiling in the report."
+        ),
+    ] = None,
     prompts: Annotated[
         list[str] | None,
         typer.Option(
@@ -88,7 +97,7 @@ def score(
         list[str] | None,
         typer.Option(
             help="Whole prompts standing for 'none' (repeatable).",
-            show_default="analysis/prompts.json's distractors",
+            show_default="scoring/prompts.json's distractors",
         ),
     ] = None,
     no_distractors: Annotated[
@@ -101,30 +110,44 @@ def score(
     """Zero-shot CLIP classification of every sketch in STIMULI, following clip_benchmark.
 
     Writes one row per sketch x prompt set (probabilities per class, top-k, rank of the true
-    class, the 'none' analogues, model and prompt hashes) and scores.summary.csv/.json.
+    class, the 'none' analogues, model and prompt hashes) and scores.summary.csv/.json. With
+    --photos, also one row per photo x prompt set: the same question asked of the photo the
+    sketch was drawn from.
     """
     from tqdm import tqdm
 
-    from analysis import scoring
+    from scoring.circularity import SALIENCY_MODEL
+    from scoring.classifier import LOGIT_SCALE, check_none_threshold
+    from scoring.prompts import load_prompt_sets
+    from scoring.scorer import load_scorer, read_images, score_images
+    from scoring.summaries import write_scores
+    from sketchlab.contracts import PHOTO
 
     tag = _pretrained_tag(pretrained)
     out = out or stimuli.parent / "scores.csv"
-    table, pngs = scoring.read_stimuli(stimuli)
-    prompt_sets = scoring.load_prompt_sets(prompts or ["all"])
-    if not 0 <= none_threshold <= 1:
-        raise BadInput(f"--none-threshold {none_threshold} is not a probability in [0, 1]")
+    table, files = read_images(stimuli, photos)
+    n_photos = int((table["kind"] == PHOTO).sum())
+    prompt_sets = load_prompt_sets(prompts or ["all"])
+    check_none_threshold(none_threshold)
     if tag is None and weights is None:
         print("note: --pretrained none scores with random weights; the numbers mean nothing.")
-    scorer = scoring.load_scorer(model, tag, weights=weights, device=device)
+    scorer = load_scorer(model, tag, weights=weights, device=device)
+    photo_note = f" and {n_photos} photos" if photos else ""
     print(
-        f"scoring {len(table)} sketches with {scorer.model_name}/{scorer.pretrained} on "
-        f"{scorer.device}, prompt sets {', '.join(p.name for p in prompt_sets)}"
+        f"scoring {len(table) - n_photos} sketches{photo_note} with {scorer.model_name}/"
+        f"{scorer.pretrained} on {scorer.device}, prompt sets "
+        f"{', '.join(p.name for p in prompt_sets)}"
     )
-    with tqdm(total=len(table), unit="sketch", desc="encode") as bar:
-        scores = scoring.score_images(
+    if table.attrs.get("photos_without_sketches"):
+        print(
+            f"note: {table.attrs['photos_without_sketches']} photos of {photos} have no sketch "
+            "in stimuli.csv and are not scored."
+        )
+    with tqdm(total=len(table), unit="image", desc="encode") as bar:
+        scores = score_images(
             scorer,
             table,
-            pngs,
+            files,
             prompt_sets=prompt_sets,
             extra_classes=classes or (),
             none_threshold=none_threshold,
@@ -141,12 +164,12 @@ def score(
             "recognisability; those rows are flagged circular=1. Score with another model for the "
             "main result."
         )
-    elif (scorer.model_name, scorer.pretrained) == scoring.SALIENCY_MODEL:
+    elif (scorer.model_name, scorer.pretrained) == SALIENCY_MODEL:
         print(
             "note: ViT-B-32/openai placed the strokes' starting points (CLIPasso's saliency) and "
             "the paper scored with it too; a LAION-trained model is a more independent judge."
         )
-    summary, paths = scoring.write_scores(scores, out)
+    summary, paths = write_scores(scores, out, logit_scale=LOGIT_SCALE)
     _print_summary(summary)
     print(f"wrote {', '.join(str(p) for p in paths)}")
 

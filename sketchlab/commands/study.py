@@ -1,6 +1,8 @@
-"""`sketchlab study check|simulate|export`; `serve` is registered by `study_serve.py` beside it.
+"""`sketchlab study check|preview|simulate|export|backup`; `serve` and `status` are registered
+by `study_serve.py` and `study_status.py` beside it.
 
-Every study sub-command takes `--storage URL`, which wins over the YAML's `storage:`.
+Every study sub-command that opens the database takes `--storage URL`, which wins over the
+YAML's `storage:`.
 Nothing here imports torch or sketchgen.
 """
 
@@ -10,8 +12,11 @@ from typing import Annotated
 
 import typer
 
+from sketchlab.errors import BadInput
+
 study_app = typer.Typer(
-    no_args_is_help=True, help="The recognition study: check, serve, simulate, export."
+    no_args_is_help=True,
+    help="The recognition study: check, serve, preview, simulate, status, export, backup.",
 )
 
 StudyYaml = Annotated[Path, typer.Argument(help="study.yaml (see docs/study.md)")]
@@ -27,13 +32,14 @@ StorageUrl = Annotated[
 
 @study_app.command("check")
 def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
-    """Validate study.yaml and its stimuli, reach the database, and print the design."""
+    """Validate study.yaml and its stimuli, reach the database (creating nothing), and print
+    the design."""
     from study.config import load_study
     from study.design import describe
-    from study.storage import Storage, masked_url
+    from study.storage import check_reachable, masked_url
 
     config = load_study(study_yaml, storage)
-    Storage(config.storage, config.study_id).close()
+    check_reachable(config.storage)
     design = describe(config)
     design["storage"] = masked_url(config.storage)
     typer.echo(f"{study_yaml}: OK")
@@ -96,21 +102,82 @@ def simulate(
 @study_app.command("export")
 def export(
     study_yaml: StudyYaml,
-    out: Annotated[Path, typer.Option(help="responses.csv or responses.parquet")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="responses.csv or responses.parquet (with --participants: a .csv)"),
+    ] = None,
+    participants: Annotated[
+        bool,
+        typer.Option(
+            "--participants",
+            help="instead: every participant with status, attention result, duration, flags "
+            "and the suggested action on Prolific (printed, or written to --out)",
+        ),
+    ] = False,
     storage: StorageUrl = None,
 ) -> None:
-    """Write the responses long table and <out stem>.participants.csv."""
+    """Write the responses long table and <out stem>.participants.csv; with --participants,
+    the list for approving or rejecting participants on Prolific."""
     from study.config import load_study
+    from study.export import checked_out_path, write_review
     from study.export import export as run_export
     from study.storage import Storage
 
     config = load_study(study_yaml, storage, verify_images=False)
-    db = Storage(config.storage, config.study_id)
+    if out is None and not participants:
+        raise BadInput("study export needs --out responses.csv (or --participants)")
+    if out is not None:
+        checked_out_path(out, formats=(".csv",) if participants else (".csv", ".parquet"))
+    db = Storage(config.storage, config.study_id, create=False)
     try:
-        responses, participants = run_export(config, db, out)
+        if participants:
+            written = write_review(config, db, out)
+        else:
+            responses, participants_csv = run_export(config, db, out)
     finally:
         db.close()
-    typer.echo(f"wrote {responses} and {participants}")
+    if participants:
+        typer.echo(f"wrote {written}" if out is not None else written)
+    else:
+        typer.echo(f"wrote {responses} and {participants_csv}")
+
+
+@study_app.command("backup")
+def backup(
+    study_yaml: StudyYaml,
+    out: Annotated[
+        Path, typer.Option(help="the copy: a .db file (SQLite) or a pg_dump archive (PostgreSQL)")
+    ],
+    storage: StorageUrl = None,
+) -> None:
+    """A consistent copy of the study database, safe while participants are answering
+    (SQLite's online backup; pg_dump for PostgreSQL)."""
+    from study.backup import backup as run_backup
+    from study.config import load_study
+
+    config = load_study(study_yaml, storage, verify_images=False)
+    typer.echo(f"wrote {run_backup(config.storage, config.study_id, out)}")
+
+
+@study_app.command("preview")
+def preview(
+    study_yaml: StudyYaml,
+    url: Annotated[
+        str, typer.Option(help="where `study serve` runs, as participants reach it")
+    ] = "http://localhost:8501",
+) -> None:
+    """Print the preview link: the real study, never counted, exported or given a slot."""
+    import secrets
+
+    from study.config import load_study
+
+    config = load_study(study_yaml, verify_images=False)
+    if config.preview_token is None:
+        raise BadInput(
+            f"{study_yaml}: field 'preview_token' is not set; add a secret of 16-64 letters, "
+            f"digits, _ or -, e.g. preview_token: {secrets.token_urlsafe(18)}"
+        )
+    typer.echo(f"{url.rstrip('/')}/?PREVIEW={config.preview_token}")
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:

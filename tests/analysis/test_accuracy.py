@@ -93,6 +93,7 @@ def test_exclusions_are_listed_with_counts_in_order(tiny):
         "failed attention checks": (1, 4),
         "incomplete session": (1, 2),
         "too fast (participant)": (1, 4),
+        "timed out (answer)": (0, 0),
         "too fast (answer)": (0, 1),
     }
     assert (result.sessions_total, result.sessions_included) == (8, 4)
@@ -108,7 +109,7 @@ def test_each_exclusion_can_be_switched_off(tiny):
         min_rt_ms=None,
     )
     result = apply_exclusions(tiny, everything)
-    assert result.table.empty
+    assert list(result.table["rule"]) == ["timed out (answer)"]  # not answers: never counted
     assert result.sessions_included == 8
     assert int((result.trials["trial_type"] == "test").sum()) == 30
 

@@ -10,11 +10,11 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from analysis.accuracy import participant_accuracy
 from analysis.compare import compare_none, describe_gap
 from analysis.mixed_model import fit_mixed_model
-from analysis.responses import options_per_condition
+from analysis.responses import options_per_condition, validate_responses
 from analysis.signal_detection import (
     dprime_mafc,
     fit_none_model,
-    guessing_corrected,
+    known_rate,
     none_model_rates,
     pc_mafc,
     yes_no_dprime,
@@ -46,7 +46,7 @@ def test_none_model_recovers_sensitivity_and_criterion():
 
 
 def test_guessing_correction_and_yes_no_examples():
-    assert guessing_corrected(0.76, 5) == pytest.approx(0.70)  # reference §4.6 worked example
+    assert known_rate(0.76, 0.24, 5) == pytest.approx(0.70)  # reference §4.6 worked example
     dprime, criterion = yes_no_dprime(0.84134, 0.15866)
     assert dprime == pytest.approx(2.0, abs=1e-3) and criterion == pytest.approx(0.0, abs=1e-3)
 
@@ -161,3 +161,37 @@ def test_mixed_model_says_why_when_data_are_too_few():
     )
     result = fit_mixed_model(same)
     assert not result.fitted and "same outcome" in result.reason
+
+
+def test_known_rate_with_none_reads_guessing_from_the_wrong_answers():
+    """High-threshold observers who know the class half the time: forced choice, they guess
+    among 5; with "none" they mostly say "none" instead (a guess 1 time in 5). Both
+    conditions know the same, so the guessing-corrected rates must agree (the old g = 1/6
+    correction said 18% with "none" next to 50% without)."""
+    rng = np.random.default_rng(0)
+    classes = ["a", "b", "c", "d", "e"]
+    rows = []
+    for condition in ("without_none", "with_none"):
+        knows = rng.random(20_000) < 0.5
+        guesses = ~knows & ((condition == "without_none") | (rng.random(20_000) < 0.2))
+        picked = np.where(guesses, rng.integers(0, 5, 20_000), 0)
+        response = np.where(knows | guesses, np.array(classes)[picked], "none")
+        rows.append(
+            pd.DataFrame(
+                {
+                    "participant_id": [f"{condition}-{i // 20}" for i in range(20_000)],
+                    "condition": condition,
+                    "trial_type": "test",
+                    "true_class": "a",
+                    "n_strokes": 4,
+                    "options_shown": "|".join(classes + ["none"] * (condition == "with_none")),
+                    "response": response,
+                    "correct": (response == "a").astype(int),
+                }
+            )
+        )
+    trials = validate_responses(pd.concat(rows, ignore_index=True))
+    row = compare_none(trials, options_per_condition(trials)).iloc[0]
+    assert row["accuracy_without"] - row["accuracy_with"] > 0.05  # a gap, all caution ...
+    assert row["known_without"] == pytest.approx(0.5, abs=0.02)  # ... and the known rates agree
+    assert row["known_with"] == pytest.approx(0.5, abs=0.02)

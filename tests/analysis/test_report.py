@@ -14,29 +14,42 @@ FAST = {"n_boot": 200, "mixed_max_trials": 300}
 
 
 def _scores_for(trials: pd.DataFrame) -> pd.DataFrame:
-    """A scores table as `sketchlab score` writes it (two models, one of them the loss model)."""
-    stimuli = trials.loc[
-        trials["trial_type"] == "test", ["stimulus_id", "true_class", "n_strokes"]
-    ].drop_duplicates()
+    """A scores table as `sketchlab score --photos` writes it, for two models (one of them the
+    loss model, with no `circular` column: the report applies the scoring package's rule),
+    with the photos of the images people saw and one photo of an image nobody saw."""
+    tests = trials[trials["trial_type"] == "test"]
+    stimuli = tests[["stimulus_id", "image_id", "true_class", "n_strokes"]].drop_duplicates()
+    photos = tests[["image_id", "true_class"]].drop_duplicates()
+    photos = pd.concat([photos, pd.DataFrame({"image_id": ["unseen"], "true_class": ["cat"]})])
     rng = np.random.default_rng(0)
     frames = []
-    for model, pretrained, circular in (
-        ("ViT-B-32", "laion2b_s34b_b79k", 0),
-        ("RN101", "openai", 1),
-    ):
+    for model, pretrained in (("ViT-B-32", "laion2b_s34b_b79k"), ("RN101", "openai")):
+        series = {"model": model, "pretrained": pretrained, "prompt_set": "sketch"}
         frames.append(
             pd.DataFrame(
                 {
                     "stimulus_id": stimuli["stimulus_id"].astype(str),
+                    "image_id": stimuli["image_id"].astype(str),
                     "class": stimuli["true_class"].astype(str),
                     "n_strokes": stimuli["n_strokes"].astype(int),
-                    "model": model,
-                    "pretrained": pretrained,
-                    "prompt_set": "sketch",
-                    "circular": circular,
+                    "kind": "sketch",
+                    **series,
                     "correct_top1": (
                         rng.random(len(stimuli)) < stimuli["n_strokes"].to_numpy() / 40 + 0.3
                     ).astype(int),
+                }
+            )
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "stimulus_id": "",
+                    "image_id": photos["image_id"].astype(str),
+                    "class": photos["true_class"].astype(str),
+                    "n_strokes": 0,
+                    "kind": "photo",
+                    **series,
+                    "correct_top1": (rng.random(len(photos)) < 0.9).astype(int),
                 }
             )
         )
@@ -87,6 +100,22 @@ def test_index_html_is_self_contained(report):
     assert references and all(ref.startswith("data:image/png;base64,") for ref in references)
     assert "<link" not in page and "@import" not in page
     assert len(re.findall("<img", page)) == 5
+
+
+def test_clip_on_the_photos_is_shown_as_the_ceiling(report):
+    clip = pd.read_csv(report / "clip_accuracy.csv")
+    photos = clip[(clip["kind"] == "photo") & (clip["class"] == "all")]
+    assert sorted(photos["model"]) == ["RN101", "ViT-B-32"] and (photos["n_strokes"] == 0).all()
+    sketches = clip[(clip["kind"] == "sketch") & (clip["class"] == "all")]
+    assert sorted(set(sketches["n_strokes"])) == [4, 8, 16, 32]
+    responses = pd.read_csv(report.parent / "responses.csv")
+    seen = responses.loc[responses["trial_type"] == "test", "image_id"].nunique()
+    assert set(photos["n_sketches"]) == {seen}  # the photo of an image nobody saw is left out
+    page = (report / "index.html").read_text()
+    assert "The ceiling: CLIP on the photos" in page
+    assert "ViT-B-32/laion2b_s34b_b79k · sketch: " in page
+    svg = (report / "figures" / "human_vs_clip.svg").read_text()
+    assert "on the photos (ceiling)" in svg and ">photo<" in svg
 
 
 def test_index_html_says_what_is_simulated_and_flags_circular_scores(report):

@@ -54,30 +54,75 @@ def _bad_inputs(tmp_path):
     write("header_only.csv", table.iloc[:0])
     (tmp_path / "empty.csv").write_text("")
     cases["empty.csv"] = tmp_path / "empty.csv"
+
+    # Answers that contradict themselves or the screen (CSV row = table index + 2).
+    write("duplicate_trial.csv", pd.concat([table, table.iloc[[9]]], ignore_index=True))
+    write("not_an_option.csv", _edit(table, 3, response="horse"))
+    write("none_without_none.csv", _edit(table, 3, response="none", is_none=1))
+    write("correct_contradicts.csv", _edit(table, 3, correct=1))
+    write("is_none_contradicts.csv", _edit(table, 14, is_none=0))
+    write("one_option.csv", _edit(table, 3, options_shown="cat"))
+    one_class = table[table["true_class"] == "cat"].drop(columns=["options_shown"])
+    write("one_class_no_options.csv", one_class)
     return cases
 
 
+def _edit(table: pd.DataFrame, index: int, **values) -> pd.DataFrame:
+    table = table.copy()
+    for column, value in values.items():
+        table[column] = table[column].astype(object)
+        table.loc[index, column] = value
+    return table
+
+
 EXPECTED = {
-    "missing_column.csv": "n_strokes",
-    "unknown_condition.csv": "condition",
-    "non_numeric.csv": "n_strokes",
-    "header_only.csv": "no trials",
-    "empty.csv": "empty",
+    "missing_column.csv": ["n_strokes"],
+    "unknown_condition.csv": ["condition"],
+    "non_numeric.csv": ["n_strokes"],
+    "header_only.csv": ["no trials"],
+    "empty.csv": ["empty"],
+    "duplicate_trial.csv": ["row 46", "'trial_index'", "row 11", "counted twice"],
+    "not_an_option.csv": ["row 5", "'response'", "'horse'", "not among the options"],
+    "none_without_none.csv": ["row 5", "'response'", "without_none"],
+    "correct_contradicts.csv": ["row 5", "'correct'", "'cat'", "'dog'"],
+    "is_none_contradicts.csv": ["row 16", "'is_none'", "'none'"],
+    "one_option.csv": ["row 5", "'options_shown'", "fewer than 2"],
+    "one_class_no_options.csv": ["row 2", "'options_shown'", "fewer than 2"],
 }
 
 
-def test_every_bad_responses_file_gives_one_sentence_and_exit_2(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("name", EXPECTED)
+def test_every_bad_responses_file_gives_one_sentence_and_exit_2(
+    name, tmp_path, monkeypatch, capsys
+):
     inputs = tmp_path / "inputs"
     inputs.mkdir()
-    for name, path in _bad_inputs(inputs).items():
-        out = tmp_path / f"report-{name}"
-        code, err = run(monkeypatch, capsys, "analyze", path, "--out", out)
-        assert code == 2, name
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("sketchlab: "), err
-        assert name in lines[0] and EXPECTED[name] in lines[0], lines[0]
-        assert "Traceback" not in err
+    path = _bad_inputs(inputs)[name]
+    code, err = run(monkeypatch, capsys, "analyze", path, "--out", tmp_path / "report")
+    assert code == 2, name
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sketchlab: "), err
+    assert name in lines[0] and all(part in lines[0] for part in EXPECTED[name]), lines[0]
+    assert "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inputs"]  # no report, no temp folder
+
+
+def test_thresholds_come_from_the_study_file(tmp_path, monkeypatch, capsys):
+    from study.synthetic import write_synthetic_study
+
+    study_yaml = write_synthetic_study(tmp_path / "study", max_attention_failures=1)
+    out = tmp_path / "report"
+    code, err = run(monkeypatch, capsys, "analyze", TINY, "--study", study_yaml, "--out", out)
+    assert code == 0, err
+    exclusions = pd.read_csv(out / "exclusions.csv").set_index("rule")
+    assert exclusions.loc["failed attention checks", "setting"] == "more than 1 wrong"
+    assert exclusions.loc["failed attention checks", "sessions_excluded"] == 0  # p5 erred once
+    code, _ = run(
+        monkeypatch, capsys, "analyze", TINY, "--study", study_yaml, "--out", out,
+        "--max-attention-errors", "0",
+    )  # fmt: skip
+    exclusions = pd.read_csv(out / "exclusions.csv").set_index("rule")
+    assert code == 0 and exclusions.loc["failed attention checks", "sessions_excluded"] == 1
 
 
 def test_non_numeric_strokes_names_the_row(tmp_path, monkeypatch, capsys):
@@ -112,3 +157,23 @@ def test_scores_that_do_not_join_are_refused(tmp_path, monkeypatch, capsys):
     assert code == 2 and "scores.csv" in err and "stimulus_id" in err
     assert len(err.strip().splitlines()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["scores.csv"]
+
+
+def test_exported_study_with_timeouts_validates_and_counts_them(tmp_path, monkeypatch, capsys):
+    """`study simulate` + `study export` output (timeouts included) is valid input."""
+    from study.synthetic import write_synthetic_study
+
+    study_yaml = write_synthetic_study(tmp_path / "study", time_limit_s=2.0)
+    responses = tmp_path / "responses.csv"
+    for args in (
+        ("study", "simulate", study_yaml, "-n", "24"),
+        ("study", "export", study_yaml, "--out", responses),
+        ("analyze", responses, "--study", study_yaml, "--out", tmp_path / "report"),
+    ):
+        code, err = run(monkeypatch, capsys, *args)
+        assert code == 0, err
+    timed_out = (pd.read_csv(responses)["response"] == "timeout").sum()
+    assert timed_out > 0
+    exclusions = pd.read_csv(tmp_path / "report" / "exclusions.csv").set_index("rule")
+    assert "2 s" in exclusions.loc["timed out (answer)", "setting"]
+    assert 0 < exclusions.loc["timed out (answer)", "test_trials_excluded"] <= timed_out

@@ -206,6 +206,7 @@ BAD_INPUTS = {
         ["RN999"],
     ),
     "bad device": (GOOD, ["--device", "tpu"], ["--device", "tpu"]),
+    "unknown renderer": (GOOD, ["--renderer", "cairo"], ["--renderer 'cairo'", "torch or diffvg"]),
     "weights not downloadable": (GOOD, ["--method", "clipasso"], ["RN101", "download"]),
 }
 
@@ -315,3 +316,53 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
             device="cpu",
             progress=False,
         )
+
+
+def test_renderer_diffvg_without_pydiffvg_exits_2_saying_how_to_get_it(
+    without_pydiffvg, tmp_path, monkeypatch, capsys
+):
+    out = tmp_path / "run"
+    args = ["--levels", "2", "--seeds", "0", *QUICK, "--renderer", "diffvg"]
+    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--out", out, *args)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--renderer diffvg needs pydiffvg" in err and "github.com/BachiLi/diffvg" in err
+    assert not out.exists()
+
+
+def test_a_run_folder_from_before_the_renderer_setting_resumes(
+    finished_run, tmp_path, monkeypatch, capsys
+):
+    old = tmp_path / "old_run"
+    shutil.copytree(finished_run, old)
+    run = json.loads((old / "run.json").read_text())
+    del run["settings"]["renderer"]
+    (old / "run.json").write_text(json.dumps(run))
+    markers = {p: p.read_text() for p in old.rglob("*.json") if p.name != "run.json"}
+    args = ["--levels", "2", "4", "--seeds", "0", "1", *QUICK]
+    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--out", old, *args)
+    assert code == 0, err
+    assert {p: p.read_text() for p in markers} == markers
+
+
+def test_renderer_diffvg_makes_the_sketches_torch_makes_and_is_kept_for_the_run(
+    pydiffvg, finished_run, tmp_path, monkeypatch, capsys
+):
+    """A short run drawn by pydiffvg: recorded in run.json, its loss that of the same sketch
+    drawn by our renderer (the renderers agree; only diffvg's noisier gradients differ), and
+    a resume with the other renderer is refused."""
+    out = tmp_path / "run"
+    args = ["--levels", "2", "--seeds", "0", *QUICK]
+    images = _write_csv(tmp_path, GOOD)  # the duck, as in finished_run
+    code, err = run_cli(
+        monkeypatch, capsys, "generate", images, "--out", out, *args, "--renderer", "diffvg"
+    )
+    assert code == 0, err
+    run = json.loads((out / "run.json").read_text())
+    assert run["settings"]["renderer"] == "diffvg" and run["sessions"][0]["versions"]["diffvg"]
+    [row] = pd.read_csv(out / "stimuli.csv").to_dict("records")
+    assert row["stimulus_id"] == "duck_2strokes"
+    assert Image.open(out / row["png_path"]).size == (448, 448)
+    torch_loss = json.loads((finished_run / "seeds" / "duck" / "2strokes_seed0.json").read_text())
+    assert row["final_loss"] == pytest.approx(torch_loss["loss"], rel=0.01), torch_loss
+    code, err = run_cli(monkeypatch, capsys, "generate", images, "--out", out, *args)
+    assert code == 2 and "renderer='diffvg'" in err

@@ -70,3 +70,21 @@ def test_unknown_device_exits_2_naming_the_choices(monkeypatch, capsys):
         cli.main()
     assert stopped.value.code == 2
     assert "--device 'tpu' is not valid; use auto, cpu, cuda or cuda:N." in capsys.readouterr().err
+
+
+def test_diffvg_renderer_gives_the_loss_of_our_renderer(pydiffvg):
+    ours = _loss("--augmentations", "0")
+    theirs = _loss("--augmentations", "0", "--renderer", "diffvg")
+    assert theirs["total"] == pytest.approx(ours["total"], rel=1e-3)
+
+
+def test_diffvg_renderer_without_pydiffvg_exits_2_saying_how_to_get_it(
+    without_pydiffvg, monkeypatch, capsys
+):
+    argv = ["sketchlab", "loss", str(PHOTO), str(SKETCH), *TINY, "--renderer", "diffvg"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main()
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert "--renderer diffvg needs pydiffvg" in err and "github.com/BachiLi/diffvg" in err

@@ -3,6 +3,7 @@ one sentence naming the file and field on stderr, exit code 2."""
 
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ import pytest
 import yaml
 
 from sketchlab.cli import main
-from tests.conftest import TEST_DATA
+from sketchlab.contracts import REVIEW_COLUMNS
+from tests.conftest import REPO, TEST_DATA
 
 
 def run(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
@@ -44,7 +46,59 @@ def test_check_prints_the_design(monkeypatch, capsys, study_dir):
     assert code == 0, err
     assert "cells (8)" in out and "with_none/list0" in out
     assert "with_none: 12 trials per participant" in out and "min" in out
-    assert (study_dir / "test-study.db").is_file()  # default storage: next to the YAML
+    assert "storage: sqlite:///" in out and "test-study.db" in out
+    assert not (study_dir / "test-study.db").exists(), "check creates no database"
+
+
+def test_check_of_the_bundled_study_writes_nothing_into_data(monkeypatch, capsys, tmp_path):
+    before = sorted(path for path in (REPO / "data").rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(monkeypatch, capsys, "study", "check", str(REPO / "data" / "study.yaml"))
+    assert code == 0, err
+    assert sorted(path for path in (REPO / "data").rglob("*")) == before
+
+
+def export_to(monkeypatch, capsys, study_yaml, out: Path, storage: str) -> tuple[int, str, str]:
+    """`sketchlab study export STUDY_YAML --out OUT --storage STORAGE`."""
+    return run(
+        monkeypatch, capsys, "study", "export", str(study_yaml), "--out", str(out),
+        "--storage", storage,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda path: None, "there is no database at sqlite:///"),
+        (lambda path: sqlite3.connect(path).close(), "holds no study tables"),
+    ],
+    ids=["missing file", "file without study tables"],
+)
+def test_export_never_creates_a_database(monkeypatch, capsys, study_dir, tmp_path, make, expected):
+    db = tmp_path / "typo.db"
+    make(db)
+    existed = db.exists()
+    out = tmp_path / "r.csv"
+    code, _, err = export_to(monkeypatch, capsys, study_dir / "study.yaml", out, f"sqlite:///{db}")
+    assert code == 2 and expected in err and err.count("\n") == 1
+    assert db.exists() == existed and not out.exists()
+
+
+def test_export_of_a_database_without_this_study_is_exit_2(
+    monkeypatch, capsys, study_dir, tmp_path
+):
+    db = f"sqlite:///{tmp_path / 'other.db'}"
+    other = edit_yaml(study_dir, study_id="another-study")
+    code, _, err = run(
+        monkeypatch, capsys, "study", "simulate", other, "--participants", "2", "--storage", db
+    )
+    assert code == 0, err
+    edit_yaml(study_dir, study_id="test-study")
+    out = tmp_path / "r.csv"
+    code, _, err = export_to(monkeypatch, capsys, study_dir / "study.yaml", out, db)
+    assert code == 2 and err.count("\n") == 1
+    assert "has no participants of study 'test-study'" in err and "'another-study'" in err
+    assert not out.exists()
 
 
 def test_check_masks_the_database_password(monkeypatch, capsys, study_dir, postgres_url):
@@ -200,6 +254,22 @@ BAD_INPUTS = {
     "option with markup": (lambda f: edit_yaml(f, options=["cat", "<b>dog</b>"]), "field 'options"),
     "unknown condition": (lambda f: edit_yaml(f, conditions=["maybe_none"]), "field 'conditions"),
     "missing study file": (lambda f: str(f / "absent.yaml"), "study file does not exist"),
+    "outcome code with markup": (
+        lambda f: edit_yaml(f, completion={"code": "OK1", "declined": {"code": "<b>"}}),
+        "field 'completion.declined.code'",
+    ),
+    "outcome redirect not a URL": (
+        lambda f: edit_yaml(
+            f, completion={"code": "OK1", "failed_attention": {"redirect_url": "javascript:x"}}
+        ),
+        "field 'completion.failed_attention.redirect_url'",
+    ),
+    "unknown outcome": (
+        lambda f: edit_yaml(f, completion={"code": "OK1", "returned": {"code": "R1"}}),
+        "unknown field 'completion.returned'",
+    ),
+    "target per cell zero": (lambda f: edit_yaml(f, target_per_cell=0), "'target_per_cell'"),
+    "short preview token": (lambda f: edit_yaml(f, preview_token="abc"), "'preview_token'"),
 }
 
 
@@ -295,3 +365,55 @@ def test_study_code_never_imports_torch_or_sketchgen():
         [sys.executable, "-c", probe], check=False, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_export_participants_lists_everyone_for_prolific(monkeypatch, capsys, study_dir, tmp_path):
+    db = f"sqlite:///{tmp_path / 'sim.db'}"
+    yaml_path = str(study_dir / "study.yaml")
+    code, _, err = run(
+        monkeypatch, capsys, "study", "simulate", yaml_path, "-n", "30", "--storage", db
+    )
+    assert code == 0, err
+    code, printed, err = run(
+        monkeypatch, capsys, "study", "export", yaml_path, "--participants", "--storage", db
+    )
+    assert code == 0, err
+    assert printed.splitlines()[0].split() == list(REVIEW_COLUMNS)
+    assert len(printed.splitlines()) == 31
+    out = tmp_path / "review.csv"
+    code, stdout, err = run(
+        monkeypatch, capsys, "study", "export", yaml_path, "--participants", "--out", str(out),
+        "--storage", db,
+    )  # fmt: skip
+    assert code == 0 and stdout.strip() == f"wrote {out}", err
+    review = pd.read_csv(out, keep_default_na=False)
+    assert len(review) == 30 and review["participant_id"].is_unique
+    expected = {
+        "completed": {"approve", "review"},
+        "failed_attention": {"reject"},
+        "declined": {"return"},
+        "timed_out": {"return"},
+        "in_progress": {"wait"},
+    }
+    for row in review.itertuples():
+        assert row.action in expected[row.status], row
+    assert set(review.loc[review["status"] == "failed_attention", "attention"]) <= {"failed"}
+    assert set(review.loc[review["status"] == "declined", "attention"]) <= {""}
+    assert "passed" in set(review.loc[review["status"] == "completed", "attention"])
+
+
+def test_export_needs_out_unless_listing_participants(monkeypatch, capsys, study_dir):
+    code, _, err = run(monkeypatch, capsys, "study", "export", str(study_dir / "study.yaml"))
+    assert code == 2 and "needs --out" in err
+
+
+def test_preview_prints_the_link_or_says_how_to_set_a_token(monkeypatch, capsys, study_dir):
+    code, _, err = run(monkeypatch, capsys, "study", "preview", str(study_dir / "study.yaml"))
+    assert code == 2 and "field 'preview_token' is not set" in err and err.count("\n") == 1
+    token = "pilot-token-0123456789"
+    path = edit_yaml(study_dir, preview_token=token)
+    code, out, err = run(
+        monkeypatch, capsys, "study", "preview", path, "--url", "https://study.example.org/s/"
+    )
+    assert code == 0, err
+    assert out.strip() == f"https://study.example.org/s/?PREVIEW={token}"

@@ -22,20 +22,14 @@ FILES = {  # class -> file names (two in holm oak slug to the same id)
 }
 
 
-def sketchlab(monkeypatch, capsys, *args) -> str:
+def sketchlab(run_sketchlab, *args) -> str:
     """Run `sketchlab ARGS` in this process; fail the test on a non-zero exit."""
-    monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code if isinstance(exit_.code, int) else 1
-    out, err = capsys.readouterr()
+    code, out, err = run_sketchlab(*args)
     assert code == 0, f"sketchlab {' '.join(map(str, args))} exited {code}: {err}"
     return out
 
 
-def test_awkward_folder_goes_through_every_step(tmp_path, monkeypatch, capsys):
+def test_awkward_folder_goes_through_every_step(tmp_path, run_sketchlab):
     photos = tmp_path / "photos"
     sources = [TEST_DATA / "generate" / "duck.jpg", TEST_DATA / "generate" / "sedan.jpg"]
     for k, (class_name, names) in enumerate(FILES.items()):
@@ -46,7 +40,7 @@ def test_awkward_folder_goes_through_every_step(tmp_path, monkeypatch, capsys):
             with open(target, "ab") as handle:  # distinct bytes: identical photos are refused
                 handle.write(bytes([k]))
 
-    sketchlab(monkeypatch, capsys, "images", photos, "--out", tmp_path / "images.csv")
+    sketchlab(run_sketchlab, "images", photos, "--out", tmp_path / "images.csv")
     images = pd.read_csv(tmp_path / "images.csv")
     assert set(images["class"]) == set(CLASSES)
     assert {"Tree_One", "Tree_One_2", "Mona_Lisa", "Creme_brulee"} <= set(images["image_id"])
@@ -55,7 +49,7 @@ def test_awkward_folder_goes_through_every_step(tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     quick = ["--method", "xdog", "--init", "edges", "--preset", "demo", "--iterations", "6"]
     quick += ["--levels", "2", "4", "--seeds", "0", "--device", "cpu", "--no-progress"]
-    sketchlab(monkeypatch, capsys, "generate", tmp_path / "images.csv", "--out", run, *quick)
+    sketchlab(run_sketchlab, "generate", tmp_path / "images.csv", "--out", run, *quick)
     stimuli = pd.read_csv(run / "stimuli.csv")
     assert len(stimuli) == 8 * 2
 
@@ -71,27 +65,29 @@ def test_awkward_folder_goes_through_every_step(tmp_path, monkeypatch, capsys):
         "storage: sqlite:///study.db\n",
         encoding="utf-8",
     )
-    checked = sketchlab(monkeypatch, capsys, "study", "check", tmp_path / "study.yaml")
+    checked = sketchlab(run_sketchlab, "study", "check", tmp_path / "study.yaml")
     assert "awkward" in checked
-    sketchlab(monkeypatch, capsys, "study", "simulate", tmp_path / "study.yaml", "-n", "16")
+    sketchlab(run_sketchlab, "study", "simulate", tmp_path / "study.yaml", "-n", "16")
     responses = tmp_path / "responses.csv"
-    sketchlab(monkeypatch, capsys, "study", "export", tmp_path / "study.yaml", "--out", responses)
+    sketchlab(run_sketchlab, "study", "export", tmp_path / "study.yaml", "--out", responses)
     answers = pd.read_csv(responses)
     assert set(answers.loc[answers["trial_type"] == "test", "true_class"]) == set(CLASSES)
 
     scores = tmp_path / "scores.csv"
-    sketchlab(monkeypatch, capsys, "score", run / "stimuli.csv", "--model", "ViT-tiny-32",
-              "--pretrained", "none", "--prompts", "photo", "--device", "cpu",
-              "--out", scores)  # fmt: skip
+    sketchlab(run_sketchlab, "score", run / "stimuli.csv", "--photos", tmp_path / "images.csv",
+              "--model", "ViT-tiny-32", "--pretrained", "none", "--prompts", "photo",
+              "--device", "cpu", "--out", scores)  # fmt: skip
     scored = pd.read_csv(scores)
     assert set(scored["class"]) == set(CLASSES)
+    assert sorted(scored.loc[scored["kind"] == "photo", "image_id"]) == sorted(images["image_id"])
     assert {f"p_{c}" for c in CLASSES} <= set(scored.columns)
 
     report = tmp_path / "report"
-    sketchlab(monkeypatch, capsys, "analyze", responses, "--scores", scores, "--out", report)
+    sketchlab(run_sketchlab, "analyze", responses, "--scores", scores, "--out", report)
     page = (report / "index.html").read_text(encoding="utf-8")
     assert "holm oak" in page and "café" in page and "St. John" in page
     assert html.escape("salt & pepper") in page and "salt & pepper" not in page
+    assert "The ceiling: CLIP on the photos" in page
     accuracy = pd.read_csv(report / "accuracy.csv")
     assert set(CLASSES) <= set(accuracy["class"])
 

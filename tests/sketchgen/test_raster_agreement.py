@@ -1,13 +1,23 @@
-"""The rasterizer agrees with diffvg on its reference scenes and with brute force elsewhere."""
+"""The rasterizer agrees with diffvg on its reference scenes, on new scenes rendered by a live
+pydiffvg, and with brute force elsewhere."""
 
 import json
+import os
+from datetime import date
 
 import numpy as np
 import pytest
 import torch
 
 from sketchgen.raster import render, render_rgba
-from sketchgen.raster_agreement import agreement, load_scene, render_and_grad
+from sketchgen.raster_agreement import (
+    SCENE_KINDS,
+    agreement,
+    live_diffvg_scene,
+    load_scene,
+    random_scene,
+    render_and_grad,
+)
 from sketchgen.raster_samples import sample_pattern
 from tests.conftest import TEST_DATA
 
@@ -66,13 +76,36 @@ def brute_signed_distance(points: np.ndarray, half_width: np.ndarray, xy: np.nda
     return best.numpy()
 
 
+def within_agreement_bars(figures: dict[str, float]) -> bool:
+    """The bars every scene must pass, stored or drawn now."""
+    return (
+        figures["frac_pixels_off"] <= 0.001
+        and figures["mean_abs_diff"] <= 0.0005
+        and figures["grad_cos"] >= 0.95
+        and 0.7 <= figures["grad_norm_ratio"] <= 1.3
+    )
+
+
 @pytest.mark.parametrize("name", SCENE_FILES)
 def test_reference_scene_within_agreement_bars(results, name):
     _, _, figures = results[name]
-    assert figures["frac_pixels_off"] <= 0.001
-    assert figures["mean_abs_diff"] <= 0.0005
-    assert figures["grad_cos"] >= 0.95
-    assert 0.7 <= figures["grad_norm_ratio"] <= 1.3
+    assert within_agreement_bars(figures), figures
+
+
+def test_new_scenes_drawn_by_live_diffvg_are_within_the_same_bars(pydiffvg):
+    """One new scene of each kind per run (seeded by today's date, so every day's CI checks
+    other scenes): the agreement claim is re-checked on scenes nobody chose."""
+    seed = int(os.environ.get("SKETCHLAB_LIVE_SCENES_SEED", date.today().strftime("%Y%m%d")))
+    rng = np.random.default_rng(seed)
+    for kind in SCENE_KINDS:
+        # canvas-wide strokes cost diffvg seconds each at 32 strokes, so at most 8 of those
+        n_strokes = int(rng.choice([4, 8] if kind == "long" else [4, 8, 16, 32]))
+        scene = live_diffvg_scene(kind, n_strokes, rng)
+        figures = agreement(scene, *render_and_grad(scene))
+        assert within_agreement_bars(figures), (
+            f"a new {kind} scene of {n_strokes} strokes disagrees with diffvg: {figures}; "
+            f"rerun it with SKETCHLAB_LIVE_SCENES_SEED={seed}"
+        )
 
 
 def test_mean_gradient_cosine_over_reference_scenes_is_at_least_098(results):
@@ -97,18 +130,6 @@ def test_pixels_that_differ_from_diffvg_are_diffvgs_misses(results):
         assert np.all((np.abs(brute - ours) < 1e-6) | unsure), (brute, ours)
         checked += len(off)
     assert checked > 0  # the stored scenes do contain some of diffvg's misses
-
-
-def random_scene(kind: str, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Strokes like the reference kinds: short random walks, ~60 px curves, canvas-wide ones."""
-    if kind == "init":
-        start = rng.uniform(10, size - 10, (n, 1, 2))
-        steps = rng.normal(0, 0.025 * size, (n, 3, 2)).cumsum(1)
-        return np.concatenate([start, start + steps], axis=1).astype(np.float32)
-    if kind == "medium":
-        centre = rng.uniform(20, size - 20, (n, 1, 2))
-        return (centre + rng.normal(0, 20, (n, 4, 2))).astype(np.float32)
-    return rng.uniform(-10, size + 10, (n, 4, 2)).astype(np.float32)
 
 
 @pytest.mark.parametrize("kind", ["init", "medium", "long"])

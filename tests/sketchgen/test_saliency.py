@@ -9,7 +9,6 @@ from sketchgen.saliency import (
     clip_attention,
     edge_init_strokes,
     saliency_distribution,
-    saliency_init_strokes,
     sample_start_points,
 )
 from sketchgen.strokes_init import init_strokes
@@ -99,8 +98,10 @@ def test_strokes_start_on_their_point_and_walk_at_most_5_6_pixels_per_step():
 def test_saliency_and_edge_inits_start_on_edge_pixels(vit):
     photo = _bar_photo()
     edges = xdog_edges(photo)
+    probabilities = saliency_distribution(clip_attention(vit, photo), edges)
+    rng = np.random.default_rng(0)
     for strokes in (
-        saliency_init_strokes(vit, photo, 8, np.random.default_rng(0)),
+        init_strokes(sample_start_points(probabilities, 8, rng), rng),
         edge_init_strokes(photo, 8, np.random.default_rng(0)),
     ):
         assert strokes.shape == (8, 4, 2)

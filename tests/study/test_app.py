@@ -1,9 +1,5 @@
-"""The participant app and the admin page, driven in-process with Streamlit's AppTest.
-
-Each test writes a small synthetic study (drawn line images) under tmp_path and points the
-app at it and at a fresh SQLite file through the environment, as `sketchlab study serve`
-does. A new AppTest with the same URL is a reload (a new Streamlit session).
-"""
+"""The participant app and the admin page, driven in-process with Streamlit's AppTest
+(helpers in tests/study/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,109 +9,28 @@ import subprocess
 import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sketchlab.contracts import NONE
-from study.config import load_study
-from study.design import trials_for
 from study.flow import ParticipantFlow
-from study.serve import APP_SCRIPT, CONFIG_ENV, STORAGE_ENV, streamlit_command
-from study.storage import Storage, utc_now
+from study.serve import APP_SCRIPT, streamlit_command
+from study.storage import utc_now
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
-
-TIMEOUT_S = 60
-
-
-class Study:
-    """A synthetic study on disk plus a helper to open participant sessions on it."""
-
-    def __init__(
-        self,
-        folder: Path,
-        monkeypatch: pytest.MonkeyPatch,
-        storage_url: str | None = None,
-        **options,
-    ):
-        self.config_path = write_synthetic_study(folder, **options)
-        self.storage_url = storage_url or f"sqlite:///{folder / 'study.sqlite'}"
-        monkeypatch.setenv(CONFIG_ENV, str(self.config_path))
-        monkeypatch.setenv(STORAGE_ENV, self.storage_url)
-        monkeypatch.delenv("SKETCHLAB_ADMIN_PASSWORD", raising=False)
-        self.config = load_study(self.config_path, storage=self.storage_url)
-        self.storage = Storage(self.config.storage, self.config.study_id)
-
-    def session(self, query: dict[str, str] | None = None, secrets: dict | None = None) -> AppTest:
-        at = AppTest.from_file(str(APP_SCRIPT), default_timeout=TIMEOUT_S)
-        for name, value in (query or {}).items():
-            at.query_params[name] = value
-        for name, value in (secrets or {}).items():
-            at.secrets[name] = value
-        return at.run()
-
-    def rows(self, participant_id: str) -> dict[int, dict]:
-        return self.storage.responses_of(participant_id)
-
-    def trials(self, participant_id: str):
-        participant = self.storage.get_participant(participant_id)
-        return trials_for(self.config, participant_id, participant.condition, participant.list_id)
-
-
-@pytest.fixture
-def study(tmp_path, monkeypatch) -> Study:
-    return Study(tmp_path, monkeypatch)
-
-
-def prolific(pid: str) -> dict[str, str]:
-    return {"PROLIFIC_PID": pid, "STUDY_ID": "st1", "SESSION_ID": f"se-{pid}"}
-
-
-def answer_keys(at: AppTest) -> list[str]:
-    return [button.key for button in at.button if button.key.startswith("answer-")]
-
-
-def current_trial_index(at: AppTest) -> int:
-    return int(answer_keys(at)[0].split("-")[1])
-
-
-def start(at: AppTest) -> AppTest:
-    """Consent and instructions."""
-    at.button(key="consent-yes").click().run()
-    return at.button(key="instructions-done").click().run()
-
-
-def answer_current(at: AppTest, position: int = 0) -> AppTest:
-    """Click the option at `position` on the current trial, then dismiss practice feedback."""
-    trial_index = current_trial_index(at)
-    at.button(key=f"answer-{trial_index}-{position}").click().run()
-    feedback = [button.key for button in at.button if button.key.startswith("feedback-")]
-    if feedback:
-        at.button(key=feedback[0]).click().run()
-    return at
-
-
-def page_text(at: AppTest) -> str:
-    """Everything a participant can read or a browser receives as text on this page."""
-    parts = [
-        element.value
-        for kind in (
-            "markdown",
-            "title",
-            "subheader",
-            "caption",
-            "code",
-            "success",
-            "info",
-            "error",
-            "warning",
-        )
-        for element in getattr(at, kind)
-    ]
-    parts += [button.label for button in at.button] + [button.key for button in at.button]
-    parts += [url for image in at.image for url in image.value]
-    return "\n".join(str(part) for part in parts)
+from tests.study.conftest import (
+    TIMEOUT_S,
+    Study,
+    admin,
+    answer_current,
+    answer_keys,
+    complete_through_flow,
+    current_trial_index,
+    fill_study,
+    page_text,
+    prolific,
+    start,
+)
 
 
 @pytest.mark.parametrize("condition", ["with_none", "without_none"])
@@ -194,6 +109,7 @@ def test_completed_participant_sees_code_again_and_cannot_answer(study):
 def test_declining_consent_is_recorded_and_final(study):
     at = study.session(prolific("p5"))
     at.button(key="consent-no").click().run()
+    at.button(key="consent-no-confirm").click().run()
     assert "chose not to take part" in page_text(at)
     assert study.storage.get_participant("p5").status == "declined"
     again = study.session(prolific("p5"))
@@ -288,28 +204,6 @@ def test_repeated_participant_id_is_refused(study):
     assert "This study link is incomplete" in page_text(at)
 
 
-def admin(study: Study, secrets: dict | None = None) -> AppTest:
-    return study.session({"page": "admin"}, secrets=secrets)
-
-
-def complete_through_flow(study: Study, participant_id: str) -> None:
-    """A participant who finished the study (written through ParticipantFlow, no page)."""
-    done = ParticipantFlow.open(study.config, study.storage, participant_id)
-    done.consent(True)
-    done.finish_instructions()
-    while done.current_trial is not None:
-        trial = done.current_trial
-        shown = utc_now()
-        done.answer(trial.trial_index, trial.options[0], shown, shown + timedelta(seconds=2))
-
-
-def fill_study(study: Study) -> None:
-    """One completed, one in-progress and one declining participant (through the flow)."""
-    complete_through_flow(study, "done1")
-    ParticipantFlow.open(study.config, study.storage, "busy1").consent(True)
-    ParticipantFlow.open(study.config, study.storage, "no1").consent(False)
-
-
 def test_admin_page_shows_nothing_without_a_configured_password(study):
     fill_study(study)
     at = admin(study)
@@ -319,7 +213,7 @@ def test_admin_page_shows_nothing_without_a_configured_password(study):
 
 def test_admin_page_shows_nothing_with_a_wrong_password(study):
     fill_study(study)
-    at = admin(study, secrets={"admin_password": "s3cret"})
+    at = admin(study, secrets={"admin_password": "s3cret-pass-phrase"})
     assert not at.dataframe and not at.metric
     at.text_input[0].input("guess").run()
     assert "Wrong password" in page_text(at)
@@ -328,12 +222,12 @@ def test_admin_page_shows_nothing_with_a_wrong_password(study):
 
 def test_admin_page_with_password_shows_progress_and_downloads(study, monkeypatch):
     fill_study(study)
-    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass")
+    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass-phrase")
     at = admin(study)
-    at.text_input[0].input("env-pass").run()
+    at.text_input[0].input("env-pass-phrase").run()
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Completed"] == "1" and metrics["In progress"] == "1"
-    assert metrics["Completion rate"] == "50%"
+    assert metrics["Completion rate"] == "100%", "people still answering are not counted"
     cells = at.dataframe[0].value
     assert len(cells) == len(study.config.conditions) * len(study.config.catalog.levels)
     assert cells["completed"].sum() == 1 and cells["in_progress"].sum() == 1
@@ -406,3 +300,22 @@ def test_participant_flow_on_postgresql(tmp_path, monkeypatch, postgres_url):
     assert COMPLETION_CODE in page_text(resumed)
     assert sorted(study.rows("pg1")) == [t.trial_index for t in study.trials("pg1")]
     assert study.storage.get_participant("pg1").status == "completed"
+
+
+def test_admin_page_warns_when_a_cell_falls_behind(study, monkeypatch):
+    from study.design import cells
+    from tests.study.test_monitor import take_part
+
+    lagging = cells(study.config)[-1]
+    for cell in cells(study.config):
+        for n in range(3 if cell != lagging else 0):
+            take_part(study.config, study.storage, f"p{cell[0]}{cell[1]}x{n}", utc_now(), cell=cell)
+    monkeypatch.setenv("SKETCHLAB_ADMIN_PASSWORD", "env-pass-phrase")
+    at = admin(study)
+    at.text_input[0].input("env-pass-phrase").run()
+    warnings = [element.value for element in at.warning]
+    assert warnings == [
+        f"cell {lagging[0]} / list {lagging[1]} falls behind: 0 completed, "
+        "3 fewer than the fullest cell (3)"
+    ]
+    assert at.dataframe[0].value["completed"].sum() == 3 * (len(cells(study.config)) - 1)

@@ -2,7 +2,6 @@
 nothing doubled, balanced assignment, resume, statuses, studies kept apart."""
 
 import threading
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 
@@ -18,27 +17,6 @@ from study.storage import Storage
 from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def storage_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'study.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def config(storage_url):
-    """The test study under a unique study_id, so tests sharing one PostgreSQL don't collide."""
-    base = load_study(TEST_DATA / "study" / "study.yaml", storage=storage_url, verify_images=False)
-    return base.model_copy(update={"study_id": f"t-{uuid.uuid4().hex[:12]}"})
-
-
-@pytest.fixture
-def storage(config):
-    db = Storage(config.storage, config.study_id)
-    yield db
-    db.close()
 
 
 def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
@@ -173,7 +151,7 @@ def test_declined_consent_is_recorded_and_final(config, storage):
     assert storage.get_participant("P1").status == "declined"
     again = ParticipantFlow.open(config, storage, "P1", "", T0)
     assert again.consent(True, T0) == "declined"
-    assert storage.cell_counts() == {}
+    assert storage.get_participant("P1").condition is None, "no cell taken"
 
 
 def test_failing_attention_checks_ends_the_study(config, storage):
@@ -253,3 +231,76 @@ def test_rows_keep_the_first_session_id_across_reloads(config, storage):
     reload = ParticipantFlow.open(config, storage, "P1", "", T0)  # link without SESSION_ID
     answer_current(reload)
     assert set(storage.responses_frame()["session_id"]) == {"sess1"}
+
+
+def test_previews_take_no_slot_and_never_reach_exports_or_counts(config, storage):
+    design_cells = cells(config)
+    previews = []
+    for i in range(len(design_cells)):
+        flow = ParticipantFlow.open(config, storage, f"preview-{i}", "", T0, preview=True)
+        flow.consent(True, T0)
+        flow.finish_instructions(T0)
+        answer_current(flow)
+        previews.append((flow.condition, flow.participant.list_id))
+    assert previews == design_cells, "successive previews walk through every cell"
+    assert storage.participants_frame().empty and storage.responses_frame().empty
+    assert storage.count_responses() == 0 and storage.participant_ids() == []
+    assert storage.cell_counts() == {} and storage.filled_cells(T0) == {}
+    real = assign(storage, config, "REAL1", "", T0)
+    assert (real.condition, real.list_id) == design_cells[0], "as if no preview had run"
+    assert list(storage.participants_frame()["participant_id"]) == ["REAL1"]
+
+
+def test_target_per_cell_fills_the_study_then_turns_newcomers_away(config, storage):
+    full = config.model_copy(update={"target_per_cell": 1})
+    n_cells = len(cells(full))
+    for i in range(n_cells):
+        assert (
+            ParticipantFlow.open(full, storage, f"P{i}", "", T0).consent(True, T0) == "instructions"
+        )
+    late = ParticipantFlow.open(full, storage, "LATE", "", T0)
+    assert late.stage == "full" and late.consent(True, T0) == "full"
+    assert storage.get_participant("LATE") is None, "nothing is stored for a turned-away newcomer"
+    racing = ParticipantFlow.open(config, storage, "RACE", "", T0)  # consent page drawn earlier
+    racing.config = full
+    assert racing.consent(True, T0) == "full" and storage.get_participant("RACE") is None
+    assert ParticipantFlow.open(full, storage, "P0", "", T0).stage == "instructions"
+    preview = ParticipantFlow.open(full, storage, "preview-1", "", T0, preview=True)
+    assert preview.consent(True, T0) == "instructions", "previews ignore the target"
+    later = T0 + timedelta(minutes=full.abandon_after_minutes + 1)
+    storage.mark("P1", later)  # P0 and the others went idle: their slots are free again
+    assert ParticipantFlow.open(full, storage, "LATE", "", later).consent(True, later) != "full"
+
+
+def test_prolific_study_id_is_stored_with_the_participant(config, storage):
+    flow = ParticipantFlow.open(config, storage, "P1", "sess1", T0, prolific_study_id="pilot01")
+    flow.consent(True, T0)
+    ParticipantFlow.open(config, storage, "P2", "", T0, prolific_study_id="main02").consent(False)
+    frame = storage.participants_frame().set_index("participant_id")
+    assert frame.loc["P1", "prolific_study_id"] == "pilot01"
+    assert frame.loc["P2", "prolific_study_id"] == "main02"
+
+
+def test_a_database_from_an_older_version_gains_the_new_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = load_study(TEST_DATA / "study" / "study.yaml", storage=url, verify_images=False)
+    old = Storage(url, config.study_id)
+    started(config, old, "OLD1")
+    with old.engine.begin() as conn:  # as the first release created it
+        for column in ("prolific_study_id", "preview"):
+            conn.exec_driver_sql(f"ALTER TABLE study_participants DROP COLUMN {column}")
+    old.close()
+    reader = Storage(url, config.study_id, create=False)
+    try:
+        assert reader.get_participant("OLD1").preview is None
+        assert list(reader.participants_frame()["participant_id"]) == ["OLD1"]
+        assert assign(reader, config, "NEW1", "", T0).prolific_study_id is None
+    finally:
+        reader.close()
+
+
+def test_opening_without_create_never_makes_a_database(tmp_path):
+    missing = tmp_path / "sub" / "typo.db"
+    with pytest.raises(BadInput, match="there is no database at"):
+        Storage(f"sqlite:///{missing}", "s1", create=False)
+    assert not missing.exists() and not missing.parent.exists()
