@@ -164,16 +164,22 @@ STIMULI_REQUIRED = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
 RESPONSE_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
     "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
-    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at",
+    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at", "too_fast",
 )  # fmt: skip
-"""The responses long table, one row per trial, in this order (`study export` writes it)."""
+"""The responses long table, one row per trial, in this order (`study export` writes it).
+`too_fast` (appended last) is 1 when rt_ms < FAST_RT_MS."""
+FAST_RT_MS = 200
+"""Answers faster than this (ms from the trial being drawn) are flagged `too_fast`."""
 PARTICIPANT_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "status",
     "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",
     "last_seen_at", "attention_failures", "n_answered", "duration_s", "prolific_study_id",
+    "screen_width", "screen_height", "viewport_width", "viewport_height",
 )  # fmt: skip
 """`<responses>.participants.csv`, one row per participant (`study export` writes it);
-`prolific_study_id` is Prolific's STUDY_ID (a pilot and the main run apart)."""
+`prolific_study_id` is Prolific's STUDY_ID (a pilot and the main run apart); the last four
+are the CSS pixels the participant's browser reported (empty if it never did)."""
+DEVICE_COLUMNS = PARTICIPANT_COLUMNS[-4:]
 REVIEW_COLUMNS = (
     "participant_id", "prolific_study_id", "session_id", "status", "attention",
     "attention_failures", "n_answered", "duration_s", "flags", "action",

@@ -134,6 +134,11 @@ class StudyConfig(_Strict):
     consent: str
     instructions: str
     time_limit_s: float | None = Field(default=None, gt=0)
+    # A double key press must not answer the next trial: answers this soon after a trial is
+    # drawn are ignored.
+    min_answer_ms: int = Field(default=250, ge=0, le=10_000)
+    # A tab left open on a timed study ends as timed_out (its slot freed), never "completed".
+    max_consecutive_timeouts: int = Field(default=3, ge=1)
     completion: CompletionConfig
     target_per_cell: int | None = Field(default=None, ge=1)
     preview_token: Annotated[Id, Field(min_length=MIN_PREVIEW_TOKEN_LENGTH)] | None = None

@@ -11,6 +11,7 @@ import pandas as pd
 
 from sketchlab.contracts import (
     ATTENTION,
+    DEVICE_COLUMNS,
     FOIL,
     PARTICIPANT_COLUMNS,
     RESPONSE_COLUMNS,
@@ -46,7 +47,8 @@ def participants_table(storage: Storage) -> pd.DataFrame:
         frame["completed_at"].fillna(frame["last_seen_at"]), utc=True, format="ISO8601"
     )
     frame["duration_s"] = (end - start).dt.total_seconds().round(3)
-    frame["list_id"] = frame["list_id"].astype("Int64")  # empty for participants who declined
+    for column in ("list_id", *DEVICE_COLUMNS):  # empty for those who declined or never
+        frame[column] = frame[column].astype("Int64")  # reported a size: integers, not floats
     return frame[list(PARTICIPANT_COLUMNS)]
 
 

@@ -6,8 +6,14 @@ resumes at the first unanswered trial with the same order. Streamlit's session_s
 only a cache of this object.
 
 Stages: consent -> instructions -> practice -> trials -> done, or declined / failed
-(attention checks) / timed_out (idle longer than abandon_after_minutes) / full (every cell
-reached `target_per_cell` before this participant consented; nothing is stored).
+(attention checks) / timed_out (idle longer than abandon_after_minutes, or too many time
+limits in a row) / full (every cell reached `target_per_cell` before this participant
+consented; nothing is stored).
+
+Trial timing lives in the database too: the moment a trial is first drawn is stored (the
+first draw wins, across reloads, second tabs and app replicas), and response times, time
+limits and the minimum answer time are all measured from it. The draw of the next trial is
+written in the same transaction as the answer to the previous one.
 """
 
 from __future__ import annotations
@@ -15,12 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sketchlab.contracts import NONE, OPTION_SEPARATOR, PRACTICE, TIMEOUT
+from sketchlab.contracts import FAST_RT_MS, NONE, OPTION_SEPARATOR, PRACTICE, TIMEOUT
 from sketchlab.errors import BadInput
 from study.assignment import active_since, assign, study_full, validate_id
 from study.config import Exit, StudyConfig
 from study.design import Trial, trials_for
-from study.storage import Participant, Storage, iso, utc_now
+from study.storage import Participant, Storage, iso, parse_iso, utc_now
 
 TIME_LIMIT_GRACE_S = 2.0
 """Answers up to this long past `time_limit_s` still count (network and rerun latency)."""
@@ -225,58 +231,114 @@ class ParticipantFlow:
         return self.stage
 
     def finish_instructions(self, now: datetime | None = None) -> str:
+        """The first trial is drawn next: its clock starts now."""
         now = now or utc_now()
         if self.stage == "instructions":
-            self.storage.mark(self.participant_id, now, instructions_done_at=iso(now))
+            drawn = {"shown_trial": 0, "shown_at": iso(now)} if self.trials else {}
+            self.storage.mark(self.participant_id, now, instructions_done_at=iso(now), **drawn)
             self.participant = replace(
-                self.participant, instructions_done_at=iso(now), last_seen_at=iso(now)
+                self.participant, instructions_done_at=iso(now), last_seen_at=iso(now), **drawn
             )
         return self.stage
 
-    def answer(
-        self, trial_index: int, response: str, shown_at: datetime, answered_at: datetime
-    ) -> bool:
+    def shown_at(self, trial_index: int, now: datetime | None = None) -> datetime | None:
+        """When the current trial `trial_index` was first drawn; the first call records it
+        (as `now`). None if it is not the current trial."""
+        trial = self.current_trial
+        if trial is None or trial.trial_index != trial_index:
+            return None
+        participant = self.participant
+        if participant.shown_trial != trial_index or participant.shown_at is None:
+            shown_trial, shown_at = self.storage.record_shown(
+                self.participant_id, trial_index, now or utc_now()
+            )
+            self.participant = replace(participant, shown_trial=shown_trial, shown_at=shown_at)
+            if shown_trial != trial_index:  # another tab moved on: the database decides
+                self.refresh()
+                return None
+        return parse_iso(self.participant.shown_at)
+
+    def record_device(self, size: dict[str, int], now: datetime | None = None) -> None:
+        """Store the participant's screen and window size (screen_width, screen_height,
+        viewport_width, viewport_height; CSS pixels)."""
+        if self.participant is not None:
+            self.storage.mark(self.participant_id, now or utc_now(), **size)
+            self.participant = replace(self.participant, **size)
+
+    def answer(self, trial_index: int, response: str, answered_at: datetime | None = None) -> bool:
         """Store the answer to the current trial; True if this call wrote it.
 
-        A second answer to the same trial (double click, second tab, replayed request) or an
-        answer to a trial that is not the current one returns False and changes nothing. A
-        response that is not one of the options shown raises BadInput and stores nothing.
-        An answer later than time_limit_s (plus a small grace) is stored as "timeout".
+        A second answer to the same trial (double click, second tab, replayed request), an
+        answer to a trial that is not the current one, and an answer sooner than
+        `min_answer_ms` after the trial was drawn (a double key press reaching the next
+        trial) return False and change nothing. A response that is not one of the options
+        shown raises BadInput and stores nothing. An answer later than time_limit_s (plus a
+        small grace) is stored as "timeout".
         """
+        answered_at = answered_at or utc_now()
         trial = self.current_trial
         if trial is None or trial.trial_index != trial_index:
             return False
         if not isinstance(response, str) or response not in trial.options:
             raise BadInput("the response must be one of the options shown on this trial")
-        rt_s = max(0.0, (answered_at - shown_at).total_seconds())
+        shown_at = self.shown_at(trial_index, answered_at)
+        if shown_at is None:
+            return False
+        rt_s = (answered_at - shown_at).total_seconds()
+        if rt_s * 1000 < self.config.min_answer_ms:
+            return False
         limit = self.config.time_limit_s
         if limit is not None and rt_s > limit + TIME_LIMIT_GRACE_S:
             response = TIMEOUT
         return self._record(trial, response, shown_at, answered_at)
 
-    def expire(self, trial_index: int, shown_at: datetime, now: datetime | None = None) -> bool:
+    def seconds_left(self, now: datetime | None = None) -> float | None:
+        """Seconds until the current trial's time limit (None without a limit or trial)."""
+        trial = self.current_trial
+        limit = self.config.time_limit_s
+        if trial is None or limit is None:
+            return None
+        shown_at = self.shown_at(trial.trial_index, now)
+        if shown_at is None:
+            return None
+        return limit - ((now or utc_now()) - shown_at).total_seconds()
+
+    def expire(self, trial_index: int, now: datetime | None = None) -> bool:
         """Record the current trial as "timeout" once its time limit has passed."""
         now = now or utc_now()
         trial = self.current_trial
-        limit = self.config.time_limit_s
-        if trial is None or trial.trial_index != trial_index or limit is None:
+        if trial is None or trial.trial_index != trial_index:
             return False
-        if (now - shown_at).total_seconds() < limit:
+        left = self.seconds_left(now)
+        if left is None or left > 0:
             return False
-        return self._record(trial, TIMEOUT, shown_at, now)
+        return self._record(trial, TIMEOUT, self.shown_at(trial_index), now)
 
     def _record(
         self, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
     ) -> bool:
         row = response_row(self, trial, response, shown_at, answered_at)
+        following = trial.trial_index + 1
         result = self.storage.record_response(
             row,
             total_trials=self.n_trials,
             max_attention_failures=self.config.attention.max_failures,
+            max_consecutive_timeouts=(
+                self.config.max_consecutive_timeouts if self.config.time_limit_s else None
+            ),
             now=answered_at,
+            # Without feedback the next trial is drawn right away: its clock starts now.
+            show_next=following if following < self.n_trials and not trial.feedback else None,
         )
         if result.inserted and result.status == self.participant.status:
             self._answered[trial.trial_index] = row  # the common case needs no re-read
+            self.participant = replace(
+                self.participant,
+                n_answered=self.participant.n_answered + 1,
+                last_seen_at=iso(answered_at),
+                shown_trial=result.shown_trial,
+                shown_at=result.shown_at,
+            )
         else:
             self.refresh()  # someone else answered first, or the status moved on
         return result.inserted
@@ -287,6 +349,7 @@ def response_row(
 ) -> dict:
     """The responses-table row (`sketchlab.contracts.RESPONSE_COLUMNS`) for one answer."""
     participant = flow.participant
+    rt_ms = round(max(0.0, (answered_at - shown_at).total_seconds()) * 1000)
     return {
         "participant_id": flow.participant_id,
         "study_id": flow.config.study_id,
@@ -303,7 +366,8 @@ def response_row(
         "response": response,
         "correct": int(response == trial.correct_response),
         "is_none": int(response == NONE),
-        "rt_ms": round(max(0.0, (answered_at - shown_at).total_seconds()) * 1000),
+        "rt_ms": rt_ms,
         "started_at": iso(shown_at),
         "answered_at": iso(answered_at),
+        "too_fast": int(rt_ms < FAST_RT_MS),
     }

@@ -3,6 +3,7 @@ protocol), and starting one on loopback: used by the load bench and the server t
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -60,7 +61,8 @@ def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> 
 
 @dataclass
 class Page:
-    """What one rerun showed: buttons by widget key, image URLs, text."""
+    """What one rerun showed: buttons by widget key, image URLs (data: URIs inline), text
+    (Markdown, code and HTML)."""
 
     buttons: dict[str, str] = field(default_factory=dict)  # key -> widget id
     images: list[str] = field(default_factory=list)
@@ -81,6 +83,7 @@ class ProtocolClient:
         self.query_string = query_string
         self.cookies = {} if cookies is None else cookies
         self.socket = None
+        self.fragments: dict[str, str] = {}  # widget id -> fragment id, as the browser keeps
 
     async def __aenter__(self) -> ProtocolClient:  # noqa: PYI034
         import websockets
@@ -101,7 +104,8 @@ class ProtocolClient:
         await self.socket.close()
 
     async def send(self, click: str | None = None) -> None:
-        """Request a rerun, with the button of widget id `click` pressed."""
+        """Request a rerun, with the button of widget id `click` pressed; a button inside a
+        fragment reruns only that fragment, as in the browser."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         message = BackMsg()
@@ -111,6 +115,7 @@ class ProtocolClient:
             widget = message.rerun_script.widget_states.widgets.add()
             widget.id = click
             widget.trigger_value = True
+            message.rerun_script.fragment_id = self.fragments.get(click, "")
         await self.socket.send(message.SerializeToString())
 
     async def read_page(self) -> Page:
@@ -129,14 +134,21 @@ class ProtocolClient:
                 which = element.WhichOneof("type")
                 if which == "button":
                     page.buttons[_widget_key(element.button.id)] = element.button.id
+                    self.fragments[element.button.id] = message.delta.fragment_id
                 elif which == "imgs":
                     page.images.extend(image.url for image in element.imgs.imgs)
                 elif which == "markdown":
                     page.texts.append(element.markdown.body)
+                elif which == "html":
+                    page.texts.append(element.html.body)
+                    page.images.extend(re.findall(r'<img [^>]*src="([^"]+)"', element.html.body))
                 elif which == "code":
                     page.texts.append(element.code.code_text)
             elif kind == "script_finished":
-                if message.script_finished == finished.FINISHED_SUCCESSFULLY:
+                if message.script_finished in (
+                    finished.FINISHED_SUCCESSFULLY,
+                    finished.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+                ):
                     return page
                 if message.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
                     page = Page()

@@ -269,10 +269,10 @@ def _run_participant(
     while (trial := flow.current_trial) is not None:
         if stop_after is not None and written >= stop_after:
             break
-        shown_at = clock + timedelta(seconds=0.3)
+        shown_at = flow.shown_at(trial.trial_index, clock)  # drawn with the last answer
         response, seconds = responder.respond(trial)
         clock = shown_at + timedelta(seconds=seconds)
-        written += flow.answer(trial.trial_index, response, shown_at, clock)
+        written += flow.answer(trial.trial_index, response, clock)
         if trial.feedback:
             clock += timedelta(seconds=1.5)
     return written

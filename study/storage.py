@@ -16,9 +16,8 @@ which sort and compare correctly as text in both databases.
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from functools import partial
@@ -46,8 +45,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from sketchlab.contracts import ATTENTION, RESPONSE_COLUMNS
+from sketchlab.contracts import ATTENTION, RESPONSE_COLUMNS, TIMEOUT
 from sketchlab.errors import BadInput
+from study.group_commit import GroupCommit
 
 metadata = MetaData()
 participants_table = Table(
@@ -67,7 +67,17 @@ participants_table = Table(
     Column("last_seen_at", String(24), nullable=False),
     Column("attention_failures", Integer, nullable=False, default=0),
     Column("n_answered", Integer, nullable=False, default=0),
-    # Added after the first release: nullable, so `_add_missing_columns` can upgrade old tables.
+    # Added after the first release: nullable, so `_prepare_schema` can upgrade old tables.
+    # Trial timing: the trial on screen and when it was first drawn (the first draw wins,
+    # across reloads, tabs and replicas), and the current run of timed-out trials.
+    Column("shown_trial", Integer),
+    Column("shown_at", String(24)),
+    Column("consecutive_timeouts", Integer, default=0),
+    # The participant's device, reported once by the browser (CSS pixels).
+    Column("screen_width", Integer),
+    Column("screen_height", Integer),
+    Column("viewport_width", Integer),
+    Column("viewport_height", Integer),
     Column("prolific_study_id", String(64)),  # Prolific's STUDY_ID: tells a pilot from a run
     Column("preview", Integer),  # 1: the researcher's preview, never counted or exported
     Index("ix_study_participants_cell", "study_id", "status", "condition", "list_id"),
@@ -93,6 +103,7 @@ responses_table = Table(
     Column("rt_ms", Integer, nullable=False),
     Column("started_at", String(24), nullable=False),
     Column("answered_at", String(24), nullable=False),
+    Column("too_fast", Integer),  # nullable: added after the first release
 )
 
 
@@ -101,16 +112,40 @@ _R = responses_table.c
 _WHO = (_P.study_id == bindparam("k_study")) & (_P.participant_id == bindparam("k_participant"))
 # Statements on the answer path are built once: SQLAlchemy then reuses their compiled form.
 _SELECT_PARTICIPANT = select(participants_table).where(_WHO)
-_SELECT_PROGRESS = select(_P.status, _P.n_answered, _P.attention_failures).where(_WHO)
+_SELECT_PROGRESS = select(
+    _P.status,
+    _P.n_answered,
+    _P.attention_failures,
+    _P.consecutive_timeouts,
+    _P.shown_trial,
+    _P.shown_at,
+).where(_WHO)
 _UPDATE_PROGRESS = (
     update(participants_table)
     .where(_WHO)
     .values(
         n_answered=bindparam("v_answered"),
         attention_failures=bindparam("v_failures"),
+        consecutive_timeouts=bindparam("v_timeouts"),
         status=bindparam("v_status"),
         last_seen_at=bindparam("v_seen"),
+        shown_trial=bindparam("v_shown_trial"),
+        shown_at=bindparam("v_shown_at"),
         completed_at=func.coalesce(_P.completed_at, bindparam("v_completed", type_=String)),
+    )
+)
+_SELECT_SHOWN = select(_P.shown_trial, _P.shown_at).where(_WHO)
+_UPDATE_SHOWN = (  # only forwards: a stale tab can never move the clock of a newer trial
+    update(participants_table)
+    .where(
+        _WHO,
+        _P.status == "in_progress",
+        (_P.shown_trial.is_(None)) | (_P.shown_trial < bindparam("v_shown_trial")),
+    )
+    .values(
+        shown_trial=bindparam("v_shown_trial"),
+        shown_at=bindparam("v_shown_at"),
+        last_seen_at=bindparam("v_shown_at"),
     )
 )
 _SELECT_RESPONSES = (
@@ -126,6 +161,11 @@ def iso(moment: datetime) -> str:
         raise ValueError("timestamps must be timezone-aware (use datetime.now(timezone.utc))")
     moment = moment.astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_iso(stamp: str) -> datetime:
+    """The inverse of `iso`."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def utc_now() -> datetime:
@@ -157,6 +197,13 @@ class Participant:
     last_seen_at: str
     attention_failures: int
     n_answered: int
+    shown_trial: int | None = None
+    shown_at: str | None = None
+    consecutive_timeouts: int | None = 0
+    screen_width: int | None = None
+    screen_height: int | None = None
+    viewport_width: int | None = None
+    viewport_height: int | None = None
     prolific_study_id: str | None = None
     preview: int | None = None
 
@@ -166,10 +213,13 @@ _PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
 
 @dataclass(frozen=True)
 class RecordResult:
-    """Outcome of `record_response`: whether this call wrote the row, and the status after."""
+    """Outcome of `record_response`: whether this call wrote the row, the status after, and
+    the trial on screen with its first-drawn time (as stored)."""
 
     inserted: bool
     status: str
+    shown_trial: int | None = None
+    shown_at: str | None = None
 
 
 class Storage:
@@ -198,10 +248,11 @@ class Storage:
             _require_sqlite_file(url)
         self.engine = _engine(url, pool_size, max_overflow, durable, create_folder=create)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        # SQLite has one writer at a time anyway: queueing this process's writers on a lock
-        # avoids SQLite's sleep-and-retry busy handler (which made p99 latency seconds long
-        # with 200 writers); other processes still wait through busy_timeout.
-        self._write_lock = threading.Lock() if self.is_sqlite else nullcontext()
+        # SQLite has one writer at a time anyway: this process's writers take turns (instead
+        # of SQLite's sleep-and-retry busy handler, which made p99 latency seconds long with
+        # 200 writers) and share commits (one fsync per batch, study/group_commit.py); other
+        # processes still wait through busy_timeout.
+        self._group_commit = GroupCommit(self.engine) if self.is_sqlite else None
         dialect = sqlite if self.is_sqlite else postgresql
         self._insert_response = (  # RETURNING tells reliably whether this call inserted
             dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
@@ -213,13 +264,13 @@ class Storage:
         try:
             self._prepare_schema(create)
         except (DBAPIError, SQLAlchemyError) as error:
-            self.engine.dispose()
+            self.close()
             raise BadInput(
                 f"cannot reach the database {self.masked_url} (field 'storage' or --storage): "
                 f"{_first_line(error)}"
             ) from None
         except BadInput:
-            self.engine.dispose()
+            self.close()
             raise
 
     def _prepare_schema(self, create: bool) -> None:
@@ -244,14 +295,21 @@ class Storage:
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
     def close(self) -> None:
+        if self._group_commit is not None:
+            self._group_commit.close()
         self.engine.dispose()
 
     # --- transactions -------------------------------------------------------------------
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+        """One write transaction: committed (durably) when the block ends."""
+        if self._group_commit is not None:
+            with self._group_commit.write() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -396,15 +454,26 @@ class Storage:
     # --- responses ----------------------------------------------------------------------
 
     def record_response(
-        self, row: dict, *, total_trials: int, max_attention_failures: int, now: datetime
+        self,
+        row: dict,
+        *,
+        total_trials: int,
+        max_attention_failures: int,
+        now: datetime,
+        max_consecutive_timeouts: int | None = None,
+        show_next: int | None = None,
     ) -> RecordResult:
         """Write one answered trial exactly once, and move the participant on.
 
         `row` has the RESPONSE_COLUMNS except study_id. In the same transaction the
         participant's answered count, attention failures (an attention trial with
-        correct=0), status (completed after `total_trials`, failed_attention after more than
-        `max_attention_failures`) and last_seen_at are updated. Nothing is written unless
-        the participant exists and is in progress.
+        correct=0), run of consecutive timeouts, status and last_seen_at are updated. The
+        status becomes failed_attention after more than `max_attention_failures`, timed_out
+        after more than `max_consecutive_timeouts` timeouts in a row (or when the study would
+        end on two or more: a tab left open), else completed after `total_trials`. With
+        `show_next`, that trial is recorded as drawn now (unless one as late already was),
+        saving the page a write. Nothing is written unless the participant exists and is in
+        progress.
         """
         participant_id = row["participant_id"]
         key = self._key(participant_id)
@@ -412,32 +481,62 @@ class Storage:
             current = conn.execute(self._select_progress, key).first()
             if current is None:
                 return RecordResult(False, "unknown")
-            status, n_answered, failures = current
+            status, n_answered, failures, timeouts, shown_trial, shown_at = current
             if status != "in_progress":
-                return RecordResult(False, status)
+                return RecordResult(False, status, shown_trial, shown_at)
             values = {name: row[name] for name in RESPONSE_COLUMNS}
             values["study_id"] = self.study_id
             inserted = conn.execute(self._insert_response, values).first() is not None
+            stamp = iso(now)
+            timeouts = timeouts or 0
             if inserted:
                 n_answered += 1
                 failures += int(row["trial_type"] == ATTENTION and not row["correct"])
+                timeouts = timeouts + 1 if row["response"] == TIMEOUT else 0
+                finished = n_answered >= total_trials
                 if failures > max_attention_failures:
                     status = "failed_attention"
-                elif n_answered >= total_trials:
+                elif max_consecutive_timeouts is not None and (
+                    timeouts > max_consecutive_timeouts or (finished and timeouts > 1)
+                ):
+                    status = "timed_out"
+                elif finished:
                     status = "completed"
-            stamp = iso(now)
+                if (
+                    status == "in_progress"
+                    and show_next is not None
+                    and (shown_trial is None or shown_trial < show_next)
+                ):
+                    shown_trial, shown_at = show_next, stamp
             conn.execute(
                 _UPDATE_PROGRESS,
                 {
                     **key,
                     "v_answered": n_answered,
                     "v_failures": failures,
+                    "v_timeouts": timeouts,
                     "v_status": status,
                     "v_seen": stamp,
+                    "v_shown_trial": shown_trial,
+                    "v_shown_at": shown_at,
                     "v_completed": stamp if status == "completed" else None,
                 },
             )
-        return RecordResult(inserted, status)
+        return RecordResult(inserted, status, shown_trial, shown_at)
+
+    def record_shown(
+        self, participant_id: str, trial_index: int, now: datetime
+    ) -> tuple[int | None, str | None]:
+        """Record that `trial_index` was drawn at `now`, unless it (or a later trial) already
+        was: the first draw wins, whichever tab or replica drew it. Returns the stored
+        (shown_trial, shown_at)."""
+        key = self._key(participant_id)
+        with self._write() as conn:
+            conn.execute(
+                _UPDATE_SHOWN, {**key, "v_shown_trial": trial_index, "v_shown_at": iso(now)}
+            )
+            stored = conn.execute(_SELECT_SHOWN, key).first()
+        return (stored[0], stored[1]) if stored is not None else (None, None)
 
     def responses_of(self, participant_id: str) -> dict[int, dict]:
         """This participant's answered trials by trial_index (rebuilding state on resume)."""

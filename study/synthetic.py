@@ -24,6 +24,8 @@ def write_synthetic_study(
     levels: tuple[int, ...] = (4, 8, 16, 32),
     conditions: tuple[str, ...] = ("with_none", "without_none"),
     time_limit_s: float | None = None,
+    min_answer_ms: int | None = None,
+    max_consecutive_timeouts: int | None = None,
     redirect_url: str | None = None,
     max_attention_failures: int = 1,
     study_id: str = "synthetic",
@@ -34,7 +36,9 @@ def write_synthetic_study(
     One practice image, one attention (catch) image and (with_none) one foil image come on top of
     `images_per_class` test images per class; every image has one PNG per level, with
     `n_strokes` random lines (224 x 224 pixels). A fresh `study_id` keeps runs apart in a
-    shared database (PostgreSQL). Returns the path of study.yaml.
+    shared database (PostgreSQL). `min_answer_ms` and `max_consecutive_timeouts` are
+    written only when given (else the study.yaml defaults apply). Returns the path of
+    study.yaml.
     """
     from PIL import Image, ImageDraw
 
@@ -94,6 +98,12 @@ def write_synthetic_study(
         ),
         "instructions: |\n  You will see simple line drawings. Click the object each one shows.",
         f"time_limit_s: {time_limit_s}" if time_limit_s else "",
+        f"min_answer_ms: {min_answer_ms}" if min_answer_ms is not None else "",
+        (
+            f"max_consecutive_timeouts: {max_consecutive_timeouts}"
+            if max_consecutive_timeouts is not None
+            else ""
+        ),
         "completion: {code: "
         + COMPLETION_CODE
         + (f", redirect_url: '{redirect_url}'" if redirect_url else "")

@@ -3,14 +3,15 @@
 Each simulated participant is a protocol-level client: it opens Streamlit's websocket
 (`/_stcore/stream`) like a browser tab does, sends the same `rerun_script` messages a
 browser sends when a button is clicked, reads the page back from the `ForwardMsg`
-stream and fetches the trial image over HTTP, as a browser would. No browser runs, so 50+
-participants fit on a small machine; the server side (Streamlit, the app, ParticipantFlow,
-the database) is exactly what real participants hit.
+stream (the app inlines the sketch in it) and fetches any image that is not inlined over
+HTTP, as a browser would; a button inside a fragment reruns only that fragment, as in the
+browser. No browser runs, so 50+ participants fit on a small machine; the server side
+(Streamlit, the app, ParticipantFlow, the database) is exactly what real participants hit.
 
 Buttons are found by their widget keys (`consent-yes`, `instructions-done`,
 `answer-<trial>-<option>`, `feedback-<trial>`), which the app keeps free of class names.
 Latency is measured from sending an answer to the end of the rerun that shows the next
-trial plus loading its image ("answer to next trial"). Some answers are sent twice in a
+trial, with its image ("answer to next trial"). Some answers are sent twice in a
 row (a double click); afterwards the database is checked for lost and duplicated trials.
 """
 
@@ -78,10 +79,13 @@ async def run_participant(
                     await client.send(page.buttons[key])  # a double click during the rerun
                 page = await client.read_page()
                 for url in page.images:
-                    await asyncio.to_thread(client.fetch, url)
-                if answers:
+                    if not url.startswith("data:"):  # inline images came with the page
+                        await asyncio.to_thread(client.fetch, url)
+                answered = int(key.split("-")[1]) if answers else None
+                if answers and not any(k.startswith(f"answer-{answered}-") for k in page.buttons):
+                    # the page moved on (an answer within min_answer_ms would be ignored)
                     result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                    result.acknowledged.append(int(key.split("-")[1]))
+                    result.acknowledged.append(answered)
                 if double:  # the second click may have started one more run: take its page
                     try:
                         page = await asyncio.wait_for(client.read_page(), timeout=1.0)

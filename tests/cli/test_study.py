@@ -150,8 +150,11 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
     assert len(csv) == len(parquet) > 200
     assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
+    assert list(csv.columns)[-2:] == ["answered_at", "too_fast"], "contract columns, then flags"
     participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
     assert len(participants) == 24
+    assert list(participants.columns)[-4:] == ["screen_width", "screen_height",
+                                               "viewport_width", "viewport_height"]  # fmt: skip
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from study.backup import libpq_url
 from study.config import load_study
 from study.flow import ParticipantFlow
-from study.storage import Storage, utc_now
+from study.storage import Storage
 from tests.cli.test_study import edit_yaml, run
 from tests.conftest import TEST_DATA
 
@@ -47,8 +47,8 @@ class Answering:
             flow.consent(True)
             flow.finish_instructions()
             while (trial := flow.current_trial) is not None:
-                shown = utc_now() - timedelta(seconds=2)
-                flow.answer(trial.trial_index, trial.options[0], shown, utc_now())
+                shown = flow.shown_at(trial.trial_index)  # stored when the trial was drawn
+                flow.answer(trial.trial_index, trial.options[0], shown + timedelta(seconds=2))
                 self.answered.release()
             n += 1
 

@@ -1,14 +1,18 @@
-"""One participant takes the study in Chromium against a real `sketchlab study serve` process.
+"""Participants take the study in Chromium against a real `sketchlab study serve` process.
 
 Waits follow Streamlit's own e2e suite: poll `/_stcore/health`, then after every action wait
 for the page to change and for `[data-testid=stApp][data-test-script-state=notRunning]`.
-Screenshots of the trial page (desktop and a 390 x 844 phone) go to test-artifacts/.
+Screenshots of trial pages (desktop, phones, a phone on its side) go to test-artifacts/.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,17 +32,20 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 CONNECTED = "[data-testid=stApp][data-test-connection-state=CONNECTED]"
 READY = "[data-testid=stApp][data-test-script-state=notRunning]"
+ANSWERS = "[class*=st-key-answers] [data-testid=stButton] button"
+SCREENS = {  # name: (width, height, phone)
+    "phone-360x640": (360, 640, True),
+    "phone-375x667": (375, 667, True),
+    "phone-landscape-667x375": (667, 375, True),
+    "desktop-1280x800": (1280, 800, False),
+}
 
 
-@pytest.fixture(scope="module")
-def served_study(tmp_path_factory):
-    """(base URL, config, storage) of a study served on a free loopback port."""
-    folder = tmp_path_factory.mktemp("browser-study")
-    port = free_port()
-    # The "Prolific" completion redirect points back at this server's health page.
-    config_path = write_synthetic_study(
-        folder, redirect_url=f"http://127.0.0.1:{port}/_stcore/health?cc=C1234ABC"
-    )
+@contextmanager
+def serve(folder: Path, port: int | None = None, **options):
+    """(base URL, config, storage) of a synthetic study served on a loopback port."""
+    port = port or free_port()
+    config_path = write_synthetic_study(folder, **options)
     storage_url = f"sqlite:///{folder / 'study.sqlite'}"
     server = start_server(config_path, storage_url, port, folder / "server.log")
     try:
@@ -52,6 +59,30 @@ def served_study(tmp_path_factory):
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="module")
+def served_study(tmp_path_factory):
+    """A study whose answers count at once (these tests click as soon as a trial shows);
+    its "Prolific" completion redirect points back at this server's health page."""
+    port = free_port()
+    redirect = f"http://127.0.0.1:{port}/_stcore/health?cc=C1234ABC"
+    folder = tmp_path_factory.mktemp("browser-study")
+    with serve(folder, port, min_answer_ms=0, redirect_url=redirect) as study:
+        yield study
+
+
+LIMIT_S = 8
+MIN_ANSWER_S = 3
+
+
+@pytest.fixture(scope="module")
+def timed_study(tmp_path_factory):
+    """A time limit, and answers within MIN_ANSWER_S of a trial being drawn are ignored
+    (wide, so a slow test machine cannot let the double-press test pass by accident)."""
+    folder = tmp_path_factory.mktemp("timed")
+    with serve(folder, time_limit_s=LIMIT_S, min_answer_ms=1000 * MIN_ANSWER_S) as study:
+        yield study
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +125,17 @@ def option_button(page, label: str):
     return page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}\b"))
 
 
+def shown_trial(page) -> int:
+    """The index of the trial on screen (from its element's id)."""
+    element_id = page.locator("[id^=sk-trial-]").get_attribute("id", timeout=30_000)
+    return int(element_id.removeprefix("sk-trial-"))
+
+
+def wait_for_trial(page, trial_index: int) -> None:
+    page.wait_for_selector(f"#sk-trial-{trial_index}", timeout=30_000)
+    settle(page)
+
+
 def test_participant_completes_study_in_chromium(served_study, browser):
     base_url, config, storage = served_study
     page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -121,7 +163,9 @@ def test_participant_completes_study_in_chromium(served_study, browser):
             html = page.content()
             for secret in (trial.stimulus_id, trial.image_id, trial.image_path.name):
                 assert secret not in html, "the page must not name the stimulus"
-            assert re.search(r'src="[^"]*/media/[0-9a-f]+\.png"', html)
+            assert re.search(
+                r'<img class="sk-sketch" alt="sketch" src="data:image/png;base64,', html
+            )
         if trial.trial_index % 3 == 1:  # some answers by keyboard shortcut: "1" = first button
             choice = trial.options[0]
             act_and_wait(page, lambda: page.keyboard.press("1"), after)
@@ -142,7 +186,60 @@ def test_participant_completes_study_in_chromium(served_study, browser):
     assert storage.count_responses() == len(trials), "exactly one row per trial, nothing else"
 
 
-def test_trial_page_fits_a_phone_and_survives_a_reload(served_study, browser):
+def buttons_on_screen(page) -> dict:
+    """Where the answer buttons are, against the viewport and the page's scroll position."""
+    return page.evaluate(
+        """(selector) => {
+          const boxes = [...document.querySelectorAll(selector)]
+            .map(b => b.getBoundingClientRect());
+          const question = document.querySelector('.sk-question').getBoundingClientRect();
+          const main = document.querySelector('[data-testid=stMain]');
+          return {
+            count: boxes.length,
+            inside: boxes.every(r => r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight
+                                     && r.right <= innerWidth && r.height > 20),
+            questionTop: question.top,
+            scrolled: window.scrollY + (main ? main.scrollTop : 0),
+            wide: document.documentElement.scrollWidth > innerWidth,
+          };
+        }""",
+        ANSWERS,
+    )
+
+
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_every_button_is_on_screen_on_every_trial(served_study, browser, screen):
+    base_url, config, storage = served_study
+    width, height, phone = SCREENS[screen]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
+    )
+    page = context.new_page()
+    participant_id = f"screen{width}x{height}"
+    open_trials(page, base_url, participant_id)
+    participant = storage.get_participant(participant_id)
+    trials = trials_for(config, participant_id, participant.condition, participant.list_id)
+    for trial in trials:
+        wait_for_trial(page, trial.trial_index)
+        where = buttons_on_screen(page)
+        assert where["count"] == len(trial.options)
+        assert where["inside"], f"{screen}, trial {trial.trial_index}: a button is off screen"
+        assert where["scrolled"] == 0 and where["questionTop"] >= 0, "the page starts at the top"
+        assert not where["wide"], "no sideways scrolling"
+        if trial.trial_index == 1:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"study-trial-{screen}.png"))
+        page.locator(ANSWERS).last.click()  # "None of these" where there is one
+        if trial.feedback:
+            page.get_by_role("button", name="Continue").click()
+    page.get_by_text("Thank you!").wait_for(timeout=30_000)
+    context.close()
+    stored = storage.get_participant(participant_id)
+    assert (stored.viewport_width, stored.viewport_height) == (width, height)
+    assert stored.screen_width > 0 and stored.screen_height > 0
+
+
+def test_trial_page_survives_a_reload_on_a_phone(served_study, browser):
     base_url, _, storage = served_study
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -156,13 +253,7 @@ def test_trial_page_fits_a_phone_and_survives_a_reload(served_study, browser):
     act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1 of")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "study-trial-phone.png"))
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "no horizontal scrolling on a phone"
-    buttons = page.locator("[data-testid=stButton] button")
-    assert buttons.count() == 6
-    image = page.locator("[data-testid=stImage] img").bounding_box()
-    assert image["width"] > 200, "the sketch is large"
-    assert all(buttons.nth(i).bounding_box()["x"] >= 0 for i in range(buttons.count()))
+    assert page.locator(".sk-sketch").bounding_box()["width"] > 200, "the sketch is large"
     option_button(page, "chair").click()
     page.get_by_text("Sketch 2 of", exact=False).first.wait_for(timeout=30_000)
     page.reload()  # a reload resumes at the next unanswered trial
@@ -170,3 +261,140 @@ def test_trial_page_fits_a_phone_and_survives_a_reload(served_study, browser):
     page.get_by_text("Sketch 2 of", exact=False).first.wait_for(timeout=30_000)
     context.close()
     assert sorted(storage.responses_of("phone1")) == [0, 1]
+
+
+def test_the_clicked_button_does_not_look_chosen_on_the_next_trial(served_study, browser):
+    base_url, _, _ = served_study
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_trials(page, base_url, "hover1")
+    page.locator(ANSWERS).first.click()
+    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    for trial_index in (1, 2, 3):
+        button = page.locator(ANSWERS).nth(1)
+        box = button.bounding_box()
+        normal = button.evaluate("b => getComputedStyle(b).backgroundColor")
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        wait_for_trial(page, trial_index + 1)
+        under_pointer = page.locator(ANSWERS).nth(1)  # the mouse has not moved
+        assert under_pointer.evaluate("b => getComputedStyle(b).backgroundColor") == normal
+        assert page.evaluate("document.activeElement === document.body"), "no focus left over"
+    page.mouse.move(10, 10)
+    page.mouse.move(400, 300)  # once the pointer moves, hovering looks as usual again
+    assert page.evaluate("!document.body.classList.contains('sk-fresh')")
+    page.close()
+
+
+def timer(page) -> dict:
+    """The countdown element of the trial on screen and its animation."""
+    return page.evaluate(
+        """() => {
+          const bar = document.querySelector('[id^=sk-timer-]');
+          const animation = bar.getAnimations()[0];
+          return {id: bar.id, seen: bar.sketchlabSeen === true, state: animation.playState,
+                  duration: parseFloat(bar.style.animationDuration),
+                  color: getComputedStyle(bar).backgroundColor,
+                  progressColor: getComputedStyle(
+                    document.querySelector('.sk-progress .sk-bar div')).backgroundColor};
+        }"""
+    )
+
+
+def mark_timer_seen(page) -> None:
+    page.evaluate("document.querySelector('[id^=sk-timer-]').sketchlabSeen = true")
+
+
+def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown(
+    timed_study, browser
+):
+    base_url, config, storage = timed_study
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_trials(page, base_url, "clock1")
+    time.sleep(MIN_ANSWER_S)
+    page.locator(ANSWERS).first.click()
+    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+
+    first = shown_trial(page)  # wait 3 s, reload, answer: the RT counts from the first draw
+    countdown = timer(page)
+    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    assert countdown["color"] != countdown["progressColor"], "the timer looks different"
+    time.sleep(MIN_ANSWER_S)
+    page.reload()
+    settle(page)
+    assert shown_trial(page) == first
+    assert timer(page)["duration"] < LIMIT_S - MIN_ANSWER_S + 0.5, "the bar goes on from there"
+    mark_timer_seen(page)
+    page.locator(ANSWERS).first.click()
+    wait_for_trial(page, first + 1)
+    assert storage.responses_of("clock1")[first]["rt_ms"] >= 1000 * MIN_ANSWER_S
+
+    countdown = timer(page)  # a fresh bar for the next trial, running from the full time
+    assert countdown["id"] == f"sk-timer-{first + 1}" and not countdown["seen"]
+    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    mark_timer_seen(page)
+    time.sleep(2)
+    page.reload()  # the limit runs out after the reload: a time-out, LIMIT_S after drawing
+    settle(page)
+    wait_for_trial(page, first + 2)
+    row = storage.responses_of("clock1")[first + 1]
+    assert row["response"] == "timeout" and row["rt_ms"] >= 1000 * LIMIT_S
+    countdown = timer(page)  # after a time-out the next bar runs too
+    assert countdown["id"] == f"sk-timer-{first + 2}" and not countdown["seen"]
+    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    page.close()
+
+
+def test_a_double_key_press_does_not_answer_the_next_trial(timed_study, browser):
+    base_url, _, storage = timed_study
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_trials(page, base_url, "double1")
+    time.sleep(MIN_ANSWER_S)
+    page.locator(ANSWERS).first.click()
+    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    current = shown_trial(page)
+    time.sleep(MIN_ANSWER_S)  # past the minimum time: this press counts
+    page.keyboard.press("1")
+    page.wait_for_selector(f"#sk-trial-{current + 1}", timeout=30_000)
+    page.keyboard.press("1")  # the second press of a double press lands on the next trial
+    settle(page)
+    assert sorted(storage.responses_of("double1")) == list(range(current + 1))
+    assert shown_trial(page) == current + 1, "the next trial waits for a real answer"
+    page.close()
+
+
+def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser):
+    config_path = write_synthetic_study(tmp_path, min_answer_ms=0)
+    storage_url = f"sqlite:///{tmp_path / 'study.sqlite'}"
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = start_server(config_path, storage_url, port, tmp_path / "server1.log")
+    try:
+        wait_for_health(base_url, server)
+        page = browser.new_page(viewport={"width": 375, "height": 667})
+        open_trials(page, base_url, "offline1")
+        page.locator(ANSWERS).first.click()
+        act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch")
+        notice = page.locator(".sk-offline")
+        assert notice.is_hidden()
+    finally:
+        os.kill(server.pid, signal.SIGKILL)  # the server dies mid-study (`serve` execs it)
+        server.wait(timeout=20)
+    notice.wait_for(state="visible", timeout=30_000)
+    assert "Connection lost" in notice.inner_text()
+    time.sleep(8)  # long enough for Streamlit's own "Connection error" dialog
+    assert notice.is_visible() and not page.locator("[data-testid=stDialog]").is_visible()
+    notice.get_by_role("button", name="Reload").click(trial=True)  # clickable, not inert
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "study-connection-lost-phone.png"))
+
+    server = start_server(config_path, storage_url, port, tmp_path / "server2.log")
+    try:
+        wait_for_health(base_url, server)
+        # Streamlit may reconnect by itself meanwhile (and hide the notice): click the
+        # notice's button in the page, whether it still shows or not.
+        page.evaluate("document.querySelector('.sk-offline button').click()")
+        wait_for_trial(page, 1)  # where the participant was
+        assert page.locator(".sk-offline").is_hidden()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    page.close()

@@ -97,8 +97,8 @@ class Deployment:
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory, postgres_url, caddy_path):
     folder = tmp_path_factory.mktemp("replicas")
-    config_path = write_synthetic_study(
-        folder, images_per_class=1, study_id=f"replicas-{uuid.uuid4().hex[:12]}"
+    config_path = write_synthetic_study(  # the clients answer at once: no minimum time
+        folder, images_per_class=1, study_id=f"replicas-{uuid.uuid4().hex[:12]}", min_answer_ms=0
     )
     env = {
         **read_env_file(STUDY_ENV),
@@ -343,7 +343,6 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     from datetime import timedelta
 
     from study.flow import ParticipantFlow
-    from study.storage import utc_now
 
     for tool in ("curl", "pg_dump", "pg_restore"):
         if shutil.which(tool) is None:
@@ -353,9 +352,9 @@ def test_every_command_of_the_deploy_doc_runs_or_is_marked_host_specific(deploym
     flow.consent(True)
     flow.finish_instructions()
     while flow.current_trial is not None:
-        shown = utc_now()
         trial = flow.current_trial
-        flow.answer(trial.trial_index, trial.options[0], shown, shown + timedelta(seconds=2))
+        shown = flow.shown_at(trial.trial_index)
+        flow.answer(trial.trial_index, trial.options[0], shown + timedelta(seconds=2))
 
     blocks = shell_blocks(DEPLOY_DOC.read_text(encoding="utf-8"))
     tested = [block for block in blocks if not block.startswith(HOST_SPECIFIC)]

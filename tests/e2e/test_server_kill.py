@@ -65,7 +65,7 @@ async def resume_and_finish(base_url: str) -> tuple[int, Page]:
 
 
 def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
-    config_path = write_synthetic_study(tmp_path)
+    config_path = write_synthetic_study(tmp_path, min_answer_ms=0)  # answers come at once
     storage_url = f"sqlite:///{tmp_path / 'study.sqlite'}"
     config = load_study(config_path, storage=storage_url)
     storage = Storage(config.storage, config.study_id)

@@ -22,7 +22,7 @@ from study.config import load_study
 from study.design import trials_for
 from study.flow import ParticipantFlow
 from study.serve import APP_SCRIPT, CONFIG_ENV, STORAGE_ENV
-from study.storage import Storage, utc_now
+from study.storage import Storage
 from study.synthetic import write_synthetic_study
 from tests.conftest import TEST_DATA
 
@@ -62,8 +62,10 @@ class Study:
         yaml_changes: dict | None = None,
         **options,
     ):
-        """`options` go to write_synthetic_study; `yaml_changes` then replace top-level
-        fields of its study.yaml (e.g. completion, target_per_cell, preview_token)."""
+        """`options` go to write_synthetic_study (min_answer_ms 0 unless given: AppTest
+        clicks at once); `yaml_changes` then replace top-level fields of its study.yaml
+        (e.g. completion, target_per_cell, preview_token)."""
+        options.setdefault("min_answer_ms", 0)
         self.config_path = write_synthetic_study(folder, **options)
         if yaml_changes:
             data = yaml.safe_load(self.config_path.read_text())
@@ -143,8 +145,14 @@ def page_text(at: AppTest) -> str:
         for element in getattr(at, kind)
     ]
     parts += [button.label for button in at.button] + [button.key for button in at.button]
-    parts += [url for image in at.image for url in image.value]
+    parts += [e.proto.body for e in at.get("html") if "<style>" not in e.proto.body]  # not CSS
     return "\n".join(str(part) for part in parts)
+
+
+def trial_head(at: AppTest) -> str:
+    """The HTML of the trial's progress, question, sketch and countdown."""
+    (head,) = [e.proto.body for e in at.get("html") if 'id="sk-trial-' in e.proto.body]
+    return head
 
 
 def admin(study: Study, secrets: dict | None = None) -> AppTest:
@@ -158,8 +166,8 @@ def complete_through_flow(study: Study, participant_id: str) -> None:
     done.finish_instructions()
     while done.current_trial is not None:
         trial = done.current_trial
-        shown = utc_now()
-        done.answer(trial.trial_index, trial.options[0], shown, shown + timedelta(seconds=2))
+        shown = done.shown_at(trial.trial_index)
+        done.answer(trial.trial_index, trial.options[0], shown + timedelta(seconds=2))
 
 
 def fill_study(study: Study) -> None:
@@ -175,5 +183,5 @@ def finish_correctly(study: Study, participant_id: str) -> None:
     flow.consent(True)
     flow.finish_instructions()
     while (trial := flow.current_trial) is not None:
-        shown = utc_now()
-        flow.answer(trial.trial_index, trial.correct_response, shown, shown + timedelta(seconds=2))
+        shown = flow.shown_at(trial.trial_index)
+        flow.answer(trial.trial_index, trial.correct_response, shown + timedelta(seconds=2))

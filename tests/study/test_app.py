@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import subprocess
@@ -11,13 +12,17 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from streamlit.testing.v1 import AppTest
 
 from sketchlab.contracts import NONE
+from study.browser import device_size
+from study.config import load_study
 from study.flow import ParticipantFlow
 from study.serve import APP_SCRIPT, streamlit_command
-from study.storage import utc_now
+from study.storage import Storage, iso, parse_iso, utc_now
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
+from tests.conftest import REPO
 from tests.study.conftest import (
     TIMEOUT_S,
     Study,
@@ -30,6 +35,7 @@ from tests.study.conftest import (
     page_text,
     prolific,
     start,
+    trial_head,
 )
 
 
@@ -45,7 +51,8 @@ def test_participant_completes_study_and_every_answer_is_stored(tmp_path, monkey
         assert current_trial_index(at) == trial.trial_index == step
         labels = [at.button(key=k).label for k in answer_keys(at)]
         seen_options.append(labels)
-        assert len(at.image) == 1 and at.progress, "each trial shows one sketch and progress"
+        head = trial_head(at)
+        assert head.count("<img ") == 1 and "sk-progress" in head, "one sketch and progress"
         assert not any(b.value for b in at.button), "no answer is preselected"
         answer_current(at, position=len(labels) - 1)
         assert len(study.rows("p1")) == step + 1, "each answer is written the moment it is given"
@@ -69,11 +76,11 @@ def test_reload_resumes_at_next_unanswered_trial_in_same_order(study):
     for _ in range(4):
         answer_current(at)
     order_before = [t.stimulus_id for t in study.trials("p2")]
-    image_at_trial_4 = at.image[0].value
+    image_at_trial_4 = re.search(r'src="([^"]+)"', trial_head(at)).group(1)
 
     reloaded = study.session(prolific("p2"))
     assert current_trial_index(reloaded) == 4, "no consent or instructions again, next trial"
-    assert reloaded.image[0].value == image_at_trial_4
+    assert f'src="{image_at_trial_4}"' in trial_head(reloaded)
     assert [t.stimulus_id for t in study.trials("p2")] == order_before
     assert sorted(study.rows("p2")) == [0, 1, 2, 3]
 
@@ -139,16 +146,104 @@ def test_participant_idle_too_long_sees_a_time_out_page(study):
     assert study.storage.get_participant("p11").status == "timed_out"
 
 
+def move_clock_back(study: Study, participant_id: str, seconds: float) -> None:
+    """Pretend the current trial was first drawn `seconds` earlier (as if time had passed)."""
+    shown_at = parse_iso(study.storage.get_participant(participant_id).shown_at)
+    study.storage.mark(
+        participant_id, utc_now(), shown_at=iso(shown_at - timedelta(seconds=seconds))
+    )
+
+
 def test_time_limit_records_a_timeout(tmp_path, monkeypatch):
     study = Study(tmp_path, monkeypatch, time_limit_s=5)
     at = start(study.session(prolific("p7")))
     answer_current(at)
-    assert any("answer within 5 seconds" in caption.value for caption in at.caption)
+    assert "Time left (5 s)" in trial_head(at)
     index = current_trial_index(at)
-    at.session_state[f"shown-{index}"] -= timedelta(seconds=6)  # five seconds passed
-    at.run()
+    move_clock_back(study, "p7", 6)  # six seconds passed
+    at = study.session(prolific("p7"))
     assert current_trial_index(at) == index + 1
     assert study.rows("p7")[index]["response"] == "timeout"
+
+
+def test_a_reload_does_not_restart_the_trial_clock(tmp_path, monkeypatch):
+    study = Study(tmp_path, monkeypatch, time_limit_s=30)
+    at = start(study.session(prolific("p12")))
+    answer_current(at)
+    index = current_trial_index(at)
+    move_clock_back(study, "p12", 25)  # 25 s on screen, then the page is reloaded
+    reloaded = study.session(prolific("p12"))
+    assert current_trial_index(reloaded) == index
+    left = float(re.search(r"animation-duration: ([\d.]+)s", trial_head(reloaded)).group(1))
+    assert 0 < left <= 5, "the countdown goes on from where it was, not from 30 s"
+    answer_current(reloaded)
+    assert study.rows("p12")[index]["rt_ms"] >= 25_000, "measured from the first draw"
+    move_clock_back(study, "p12", 31)  # past the limit: the reload records the time-out
+    again = study.session(prolific("p12"))
+    assert study.rows("p12")[index + 1]["response"] == "timeout"
+    assert current_trial_index(again) == index + 2
+
+
+def test_each_trial_gets_its_own_timer_element(tmp_path, monkeypatch):
+    study = Study(tmp_path, monkeypatch, time_limit_s=30)
+    at = start(study.session(prolific("p13")))
+    heads = []
+    for _ in range(3):
+        heads.append(trial_head(at))
+        answer_current(at)
+    timers = [re.search(r'<div id="(sk-timer-\d+)"', head).group(1) for head in heads]
+    assert len(set(timers)) == 3, "a fresh element (so a fresh animation) per trial"
+    assert all("sk-progress" in head and "Time left" in head for head in heads)
+
+
+def test_an_answer_within_the_minimum_time_is_ignored(tmp_path, monkeypatch):
+    study = Study(tmp_path, monkeypatch, min_answer_ms=10_000)
+    at = start(study.session(prolific("p14")))
+    at.button(key="answer-0-1").click().run()  # a key press meant for the previous trial
+    assert current_trial_index(at) == 0 and study.rows("p14") == {}
+    move_clock_back(study, "p14", 11)
+    at = study.session(prolific("p14"))
+    at.button(key="answer-0-1").click().run()
+    assert sorted(study.rows("p14")) == [0]
+
+
+def test_too_many_timeouts_in_a_row_end_the_session(tmp_path, monkeypatch):
+    study = Study(tmp_path, monkeypatch, time_limit_s=5, max_consecutive_timeouts=2)
+    at = start(study.session(prolific("p15")))
+    answer_current(at)
+    for _ in range(3):  # a tab left open: each time-out draws the next trial
+        move_clock_back(study, "p15", 6)
+        at = study.session(prolific("p15"))
+    assert "inactive for too long" in page_text(at) and not answer_keys(at)
+    participant = study.storage.get_participant("p15")
+    assert participant.status == "timed_out" and participant.n_answered == 4
+    assert COMPLETION_CODE not in page_text(at)
+
+
+def test_instructions_name_the_keys_of_the_condition(tmp_path, monkeypatch):
+    for condition, keys in (("with_none", "1-6"), ("without_none", "1-5")):
+        study = Study(tmp_path / condition, monkeypatch, conditions=(condition,))
+        at = study.session(prolific("p16"))
+        at.button(key="consent-yes").click().run()
+        assert f"({keys})" in page_text(at)
+    example = load_study(REPO / "data" / "study.yaml", verify_images=False)
+    assert not re.search(r"keys? 1-\d", example.instructions), "the app says which keys"
+
+
+def test_a_database_error_shows_a_friendly_page(study, monkeypatch):
+    at = start(study.session(prolific("p17")))
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("INSERT ...", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as outage:
+        outage.setattr(Storage, "record_response", unreachable)
+        at.button(key="answer-0-0").click().run()
+    assert not at.exception, "no Streamlit error box"
+    assert "something went wrong on our side" in page_text(at)
+    assert "INSERT" not in page_text(at) and "server closed" not in page_text(at)
+    at.button(key="retry").click().run()
+    assert current_trial_index(at) == 0, "the database is back: the same trial again"
 
 
 def test_trial_page_does_not_reveal_the_answer(study):
@@ -156,11 +251,12 @@ def test_trial_page_does_not_reveal_the_answer(study):
     for _ in range(3):
         answer_current(at)
     trial = study.trials("p8")[current_trial_index(at)]
-    text = page_text(at)
-    labels = {at.button(key=k).label for k in answer_keys(at)}
-    without_buttons = text
-    for label in labels:
-        without_buttons = without_buttons.replace(label, "")
+    (image,) = re.findall(r'src="data:image/png;base64,([^"]+)"', trial_head(at))
+    png = base64.b64decode(image)
+    assert png_chunks(png) == ["IHDR", "IDAT", "IEND"], "a bare PNG: no name or metadata"
+    text = page_text(at).replace(image, "")
+    for label in {at.button(key=k).label for k in answer_keys(at)}:
+        text = text.replace(label, "")
     for secret in (
         trial.stimulus_id,
         trial.image_id,
@@ -168,12 +264,28 @@ def test_trial_page_does_not_reveal_the_answer(study):
         trial.true_class,
         str(trial.image_path.parent),
     ):
-        assert secret not in without_buttons
-    assert all(
-        re.fullmatch(r"(/mock)?/media/[0-9a-f]+\.png", url)
-        for image in at.image
-        for url in image.value
-    ), "images only by content hash"
+        assert secret not in text
+
+
+def png_chunks(png: bytes) -> list[str]:
+    """The distinct chunk types of a PNG file, in order of first appearance."""
+    kinds, offset = [], 8
+    while offset < len(png):
+        length = int.from_bytes(png[offset : offset + 4], "big")
+        kind = png[offset + 4 : offset + 8].decode("ascii")
+        if kind not in kinds:
+            kinds.append(kind)
+        offset += 12 + length
+    return kinds
+
+
+def test_device_reports_are_checked_before_they_are_stored():
+    good = {"screen_width": 360, "screen_height": 640, "viewport_width": 360.0,
+            "viewport_height": 560}  # fmt: skip
+    assert device_size({"size": good}) == {**good, "viewport_width": 360}
+    for bad in ({**good, "screen_width": "<b>"}, {**good, "viewport_height": 10**9},
+                {**good, "screen_height": True}, {"screen_width": 1}, None, "x"):  # fmt: skip
+        assert device_size({"size": bad}) is None
 
 
 @pytest.mark.parametrize(

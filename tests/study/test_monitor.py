@@ -38,7 +38,7 @@ def take_part(config, storage, pid, start, *, cell=None, minutes=4.0, fail=False
         response = trial.correct_response
         if fail and trial.trial_type == ATTENTION:
             response = next(o for o in trial.options if o != trial.correct_response)
-        flow.answer(trial.trial_index, response, now, now + step)
+        flow.answer(trial.trial_index, response, flow.shown_at(trial.trial_index, now) + step)
         now += step
     return flow
 

@@ -6,17 +6,21 @@ from collections import Counter
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Column, MetaData, Table, create_engine, text
 
 from sketchlab.errors import BadInput
 from study.assignment import assign
 from study.config import load_study
 from study.design import cells
 from study.flow import ParticipantFlow
-from study.storage import Storage
+from study.storage import Storage, participants_table, responses_table
 from tests.conftest import TEST_DATA
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NEW_COLUMNS = {
+    "shown_trial", "shown_at", "consecutive_timeouts", "screen_width", "screen_height",
+    "viewport_width", "viewport_height", "too_fast",
+}  # fmt: skip
 
 
 def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
@@ -26,20 +30,22 @@ def started(config, storage, participant_id, now=T0) -> ParticipantFlow:
     return flow
 
 
-def answer_current(flow, response=None, now=T0) -> bool:
+def answer_current(flow, response=None, after_s: float = 2.0) -> bool:
+    """Answer the current trial `after_s` seconds after it was drawn."""
     trial = flow.current_trial
+    shown = flow.shown_at(trial.trial_index, T0)
     return flow.answer(
-        trial.trial_index, response or trial.correct_response, now, now + timedelta(seconds=2)
+        trial.trial_index, response or trial.correct_response, shown + timedelta(seconds=after_s)
     )
 
 
 def test_double_answer_is_stored_once(config, storage):
     flow = started(config, storage, "P1")
     trial = flow.current_trial
-    assert flow.answer(trial.trial_index, trial.correct_response, T0, T0 + timedelta(seconds=1))
-    assert not flow.answer(trial.trial_index, "dog", T0, T0 + timedelta(seconds=2))
+    assert flow.answer(trial.trial_index, trial.correct_response, T0 + timedelta(seconds=1))
+    assert not flow.answer(trial.trial_index, "dog", T0 + timedelta(seconds=2))
     other_tab = ParticipantFlow.open(config, storage, "P1", "sess1", T0)
-    assert not other_tab.answer(trial.trial_index, "dog", T0, T0 + timedelta(seconds=3))
+    assert not other_tab.answer(trial.trial_index, "dog", T0 + timedelta(seconds=3))
     rows = storage.responses_frame()
     assert len(rows) == 1
     assert rows.iloc[0]["response"] == trial.correct_response
@@ -87,7 +93,7 @@ def test_completed_participant_sees_the_code_again_and_cannot_answer_more(config
     assert back.completion_code == "TESTCODE1"
     assert back.redirect_url.endswith("cc=TESTCODE1")
     assert back.current_trial is None
-    assert not back.answer(0, "cat", T0, T0)
+    assert not back.answer(0, "cat", T0 + timedelta(hours=2))
     assert storage.count_responses() == flow.n_trials
     participant = storage.get_participant("P1")
     assert participant.status == "completed" and participant.completed_at is not None
@@ -174,7 +180,7 @@ def test_response_not_among_the_options_is_refused(config, storage):
     trial = flow.current_trial
     for bad in ("<script>alert(1)</script>", "bird", "", "none " * 20):
         with pytest.raises(BadInput):
-            flow.answer(trial.trial_index, bad, T0, T0)
+            flow.answer(trial.trial_index, bad, T0 + timedelta(seconds=2))
     assert storage.count_responses() == 0
 
 
@@ -182,12 +188,15 @@ def test_late_answer_is_stored_as_timeout(config, storage):
     timed = config.model_copy(update={"time_limit_s": 10.0})
     flow = started(timed, storage, "P1")
     trial = flow.current_trial
-    assert flow.answer(trial.trial_index, trial.correct_response, T0, T0 + timedelta(seconds=30))
-    assert not flow.expire(flow.current_trial.trial_index, T0, T0 + timedelta(seconds=5))
-    assert flow.expire(flow.current_trial.trial_index, T0, T0 + timedelta(seconds=11))
+    assert flow.answer(trial.trial_index, trial.correct_response, T0 + timedelta(seconds=30))
+    drawn = T0 + timedelta(seconds=33)  # after the practice feedback
+    assert flow.shown_at(flow.current_trial.trial_index, drawn) == drawn
+    assert not flow.expire(flow.current_trial.trial_index, drawn + timedelta(seconds=5))
+    assert flow.expire(flow.current_trial.trial_index, drawn + timedelta(seconds=11))
     rows = storage.responses_frame()
     assert list(rows["response"]) == ["timeout", "timeout"]
     assert list(rows["correct"]) == [0, 0]
+    assert list(rows["rt_ms"]) == [30_000, 11_000]
 
 
 def test_studies_in_one_database_are_kept_apart(config, storage):
@@ -231,6 +240,96 @@ def test_rows_keep_the_first_session_id_across_reloads(config, storage):
     reload = ParticipantFlow.open(config, storage, "P1", "", T0)  # link without SESSION_ID
     answer_current(reload)
     assert set(storage.responses_frame()["session_id"]) == {"sess1"}
+
+
+def test_a_trial_keeps_its_first_drawn_time_across_reloads_and_tabs(config, storage):
+    flow = started(config, storage, "P1")
+    assert flow.shown_at(0) == T0, "the first trial is drawn when the instructions end"
+    answer_current(flow)  # practice: trial 1 is drawn after the feedback, when shown
+    assert flow.shown_at(1, T0 + timedelta(seconds=5)) == T0 + timedelta(seconds=5)
+    flow.answer(1, flow.current_trial.correct_response, T0 + timedelta(seconds=7))
+    drawn = T0 + timedelta(seconds=7)  # trial 2 is drawn by the same answer
+    later = T0 + timedelta(seconds=40)
+    reloaded = ParticipantFlow.open(config, storage, "P1", "sess1", later)
+    assert reloaded.shown_at(2, later) == drawn, "a reload does not restart the clock"
+    other_tab = ParticipantFlow.open(config, storage, "P1", "sess1", later)
+    assert other_tab.shown_at(2, later + timedelta(seconds=5)) == drawn
+    assert reloaded.answer(2, reloaded.current_trial.correct_response, later)
+    assert storage.responses_of("P1")[2]["rt_ms"] == 33_000
+    assert storage.responses_of("P1")[2]["started_at"] == "2026-03-02T09:00:07.000Z"
+    assert not other_tab.answer(2, "cat", later + timedelta(seconds=6)), "the database decides"
+    assert other_tab.current_trial.trial_index == 3
+
+
+def test_an_answer_sooner_than_the_minimum_time_is_ignored(config, storage):
+    flow = started(config, storage, "P1")
+    assert not answer_current(flow, after_s=0.1), "a double key press reaching the next trial"
+    assert storage.count_responses() == 0 and flow.current_trial.trial_index == 0
+    assert answer_current(flow, after_s=0.3)
+    assert storage.count_responses() == 1
+
+
+def test_answers_under_200_ms_are_flagged_too_fast(config, storage):
+    quick = config.model_copy(update={"min_answer_ms": 0})
+    flow = started(quick, storage, "P1")
+    assert answer_current(flow, after_s=0.15)
+    assert answer_current(flow, after_s=0.25)
+    rows = storage.responses_frame()
+    assert list(rows["rt_ms"]) == [150, 250]
+    assert list(rows["too_fast"]) == [1, 0]
+
+
+def expire_current(flow) -> bool:
+    trial = flow.current_trial
+    shown = flow.shown_at(trial.trial_index, T0)
+    return flow.expire(trial.trial_index, shown + timedelta(seconds=flow.config.time_limit_s))
+
+
+def test_too_many_timeouts_in_a_row_end_the_session_as_timed_out(config, storage):
+    timed = config.model_copy(update={"time_limit_s": 10.0, "max_consecutive_timeouts": 2})
+    flow = started(timed, storage, "P1")
+    for _ in range(2):
+        assert expire_current(flow)
+    assert answer_current(flow), "an answer ends the run of timeouts"
+    for _ in range(2):
+        assert expire_current(flow)
+    assert flow.stage == "trials"
+    assert expire_current(flow)  # the third in a row
+    assert flow.stage == "timed_out" and flow.current_trial is None
+    assert storage.get_participant("P1").status == "timed_out"
+    assert storage.cell_counts()[(flow.condition, flow.participant.list_id)] == {"timed_out": 1}
+    assert storage.count_responses() == 6
+
+
+def test_a_tab_left_open_to_the_end_is_not_completed(config, storage):
+    timed = config.model_copy(update={"time_limit_s": 10.0, "max_consecutive_timeouts": 50})
+    flow = started(timed, storage, "P1")
+    while flow.n_trials - flow.n_answered > 2:
+        assert answer_current(flow)
+    assert expire_current(flow) and expire_current(flow)
+    assert storage.get_participant("P1").status == "timed_out"
+    assert flow.stage == "timed_out" and flow.completion_code is None
+
+
+def test_a_database_from_before_trial_timing_gains_its_columns(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    config = load_study(TEST_DATA / "study" / "study.yaml", storage=url, verify_images=False)
+    with create_engine(url).begin() as conn:  # the tables as the first release made them
+        for table in (participants_table, responses_table):
+            old = [
+                Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                for c in table.columns
+                if c.name not in NEW_COLUMNS
+            ]
+            Table(table.name, MetaData(), *old).create(conn)
+    old_storage = Storage(url, config.study_id)
+    try:
+        flow = started(config, old_storage, "P1")
+        assert answer_current(flow)
+        assert old_storage.responses_frame()["too_fast"].tolist() == [0]
+        assert old_storage.get_participant("P1").shown_at == "2026-03-02T09:00:00.000Z"
+    finally:
+        old_storage.close()
 
 
 def test_previews_take_no_slot_and_never_reach_exports_or_counts(config, storage):

@@ -1,0 +1,218 @@
+"""The trial page (one sketch, the question, one button per option) and practice feedback.
+
+Timing comes from the database (`ParticipantFlow.shown_at`): the time limit, the countdown
+and the response time run from the moment the trial was first drawn, so a reload, a second
+tab or another app replica cannot restart a trial's clock.
+
+The top of the trial (progress, question, sketch, countdown) is one HTML element whose
+content names the trial index: every trial gets fresh DOM elements, so the countdown's CSS
+animation always restarts, and its small script scrolls the page to the top, drops the
+focus left on the button just clicked and hides the hover look of the button under the
+pointer until the pointer moves (else it looks chosen already). The sketch is inlined as a
+data: URI of a bare PNG (no file name or metadata), encoded once per file per server
+process, so a rerun neither re-encodes it nor costs the browser a second request; widget
+keys hold only positions (`answer-<trial>-<button>`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from sketchlab.contracts import NONE, PRACTICE
+from study.config import StudyConfig
+from study.design import Trial
+from study.flow import ParticipantFlow
+from study.page_errors import friendly_database_errors, note_database_error
+from study.storage import utc_now
+
+MAX_SHORTCUTS = 9
+"""Number keys 1-9 answer; options beyond the ninth are clicked."""
+
+ON_TRIAL_SHOWN = """<script>
+(function () {
+  var focused = document.activeElement;
+  if (focused && focused !== document.body && focused.blur) focused.blur();
+  window.scrollTo(0, 0);
+  document.querySelectorAll("[data-testid=stMain], [data-testid=stAppViewContainer]")
+    .forEach(function (element) { element.scrollTop = 0; });
+  if (!window.sketchlabPointer) {
+    window.sketchlabPointer = { from: null };
+    document.addEventListener("pointermove", function (event) {
+      var pointer = window.sketchlabPointer;
+      if (pointer.from === null) { pointer.from = [event.clientX, event.clientY]; return; }
+      if (Math.abs(event.clientX - pointer.from[0]) + Math.abs(event.clientY - pointer.from[1]) > 8)
+        document.body.classList.remove("sk-fresh");
+    });
+  }
+  window.sketchlabPointer.from = null;
+  document.body.classList.add("sk-fresh");
+})();
+</script>"""
+
+
+@lru_cache(maxsize=4096)
+def sketch_data_uri(path: str) -> str:
+    """The sketch as a bare PNG (no file name, text chunks or other metadata) in a data: URI,
+    encoded once per file and kept for the life of the server process."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        picture = image.convert("RGB")
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG", optimize=False)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def option_label(config: StudyConfig, option: str) -> str:
+    """A button's text, shown literally: class names are display text (accents, dots,
+    apostrophes...), so Markdown punctuation in them is escaped rather than rendered."""
+    return escape_markdown(config.none_label if option == NONE else option)
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with every Markdown, emoji-shortcode and LaTeX character backslash-escaped."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>&])", r"\\\1", text)
+
+
+def key_range(options: tuple[str, ...]) -> str:
+    """The number keys that answer, e.g. "1-5" (at most 1-9)."""
+    return f"1-{min(len(options), MAX_SHORTCUTS)}"
+
+
+# --- callbacks: the answer is written here, before the rerun that draws the next trial ---
+
+
+@friendly_database_errors
+def on_answer(flow: ParticipantFlow, trial_index: int, response: str) -> None:
+    """Answer with the flow that drew the page, so a click answers exactly the trial that
+    was on screen (a stale page's click is then ignored, and the database decides)."""
+    flow.answer(trial_index, response, utc_now())
+    if flow.feedback(trial_index) is not None:
+        st.session_state["feedback_for"] = trial_index
+
+
+def on_feedback_seen() -> None:
+    st.session_state.pop("feedback_for", None)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+def trial_page(flow: ParticipantFlow) -> None:
+    """The current trial, as a fragment: an answer reruns only this part of the page (the
+    answer is written in the button callback first), not the whole script."""
+    st.fragment(trial_view, key="trial")(flow)
+
+
+def trial_view(flow: ParticipantFlow) -> None:
+    if flow.stage not in (PRACTICE, "trials") or st.session_state.get("feedback_for") is not None:
+        st.rerun(scope="app")  # practice feedback, the end, or a failure: another page
+    try:
+        trial = flow.current_trial
+        shown_at = flow.shown_at(trial.trial_index)
+        if shown_at is None:  # another tab answered this trial meanwhile
+            st.rerun(scope="app")
+        limit = flow.config.time_limit_s
+        left = None if limit is None else limit - (utc_now() - shown_at).total_seconds()
+        if left is not None and left <= 0:
+            flow.expire(trial.trial_index)  # idempotent; the rerun draws the next trial
+            st.rerun(scope="app")
+    except SQLAlchemyError as error:
+        note_database_error(error, "the trial page")
+        st.rerun(scope="app")
+    with st.container(key="trial"):
+        st.html(trial_head(flow, trial, left), unsafe_allow_javascript=True)
+        answer_buttons(flow, trial)
+    if left is not None:
+        deadline = shown_at + timedelta(seconds=limit)
+        st.fragment(rerun_when_expired, run_every=left + 0.25)(deadline)
+
+
+def trial_head(flow: ParticipantFlow, trial: Trial, seconds_left: float | None) -> str:
+    """Progress, question, sketch and countdown as one HTML block (ids name the trial, so
+    each trial's elements are new)."""
+    config = flow.config
+    n_practice = sum(t.trial_type == PRACTICE for t in flow.trials)
+    if trial.trial_type == PRACTICE:
+        label, fraction = f"Practice {trial.trial_index + 1} of {n_practice}", 0.0
+    else:
+        done = trial.trial_index - n_practice
+        total = flow.n_trials - n_practice
+        label, fraction = f"Sketch {done + 1} of {total}", done / total
+    index = trial.trial_index
+    prompted = " sk-prompted" if trial.prompt else ""
+    parts = [
+        f'<div class="sk-head{prompted}" id="sk-trial-{index}">',
+        meter("sk-progress", label, f'style="width: {100 * fraction:.1f}%"'),
+        f'<p class="sk-question">{html.escape(trial.prompt or config.question)}</p>',
+        f'<img class="sk-sketch" alt="sketch" src="{sketch_data_uri(str(trial.image_path))}">',
+    ]
+    if seconds_left is not None:
+        parts.append(
+            meter(
+                "sk-timer",
+                f"Time left ({config.time_limit_s:g} s)",
+                f'id="sk-timer-{index}" style="animation-duration: {seconds_left:.2f}s"',
+            )
+        )
+    parts.append("</div>" + ON_TRIAL_SHOWN)
+    return "".join(parts)
+
+
+def meter(kind: str, label: str, bar_attributes: str) -> str:
+    return (
+        f'<div class="sk-meter {kind}"><span>{html.escape(label)}</span>'
+        f'<div class="sk-bar"><div {bar_attributes}></div></div></div>'
+    )
+
+
+def answer_buttons(flow: ParticipantFlow, trial: Trial) -> None:
+    """One button per option, numbered 1..n in screen order, in one wrapping row (three per
+    line on a wide screen, two on a phone, always in number order); "None of these" is last,
+    on its own line. One container, not columns, keeps a page to few messages."""
+    with_none = NONE in trial.options  # (it is last) styled to take a line of its own
+    with st.container(horizontal=True, key="answers-with-none" if with_none else "answers"):
+        for position, option in enumerate(trial.options):
+            st.button(
+                option_label(flow.config, option),
+                key=f"answer-{trial.trial_index}-{position}",
+                width="stretch",
+                shortcut=str(position + 1) if position < MAX_SHORTCUTS else None,
+                on_click=on_answer,
+                args=(flow, trial.trial_index, option),
+            )
+
+
+def rerun_when_expired(deadline: datetime) -> None:
+    """Runs in the browser's timer when the time is up: the app rerun records the time-out
+    and shows the next trial."""
+    if utc_now() >= deadline:
+        st.rerun(scope="app")
+
+
+def feedback_page(flow: ParticipantFlow, trial_index: int) -> None:
+    feedback = flow.feedback(trial_index)
+    st.html(
+        '<div class="sk-head">' + meter("sk-progress", "Practice", 'style="width: 0%"') + "</div>"
+    )
+    if feedback.correct:
+        st.success("Correct, well done.")
+    else:
+        st.info(f"The answer was **{option_label(flow.config, feedback.correct_response)}**.")
+    st.write("The real study works the same way, without feedback.")
+    st.button(
+        "Continue",
+        key=f"feedback-{trial_index}",
+        type="primary",
+        width="stretch",
+        shortcut="Enter",
+        on_click=on_feedback_seen,
+    )
