@@ -3,7 +3,8 @@
 # Called by analysis/glmm.py as
 #   Rscript glmer.R trials.csv models.csv out.csv CORES
 # trials.csv: dataset, correct (0/1), participant, image, with_none (0/1), log2_strokes, level
-# models.csv: dataset, model, formula, nagq (one row per fit)
+# models.csv: dataset, model, formula, derivs (one row per fit; derivs: 1 to let lme4 check
+#             convergence with finite-difference derivatives)
 # out.csv:    dataset, model, kind, term, estimate, se   (long; kind is fixed, vcov, random,
 #             singular, warning, error, seconds)
 # Only base R and lme4: nothing else to install (Debian: r-base-core r-cran-lme4).
@@ -34,7 +35,7 @@ fit_one <- function(i) {
   started <- proc.time()[["elapsed"]]
   fit <- withCallingHandlers(
     tryCatch(
-      glmer(as.formula(task$formula), data = data, family = binomial, nAGQ = task$nagq,
+      glmer(as.formula(task$formula), data = data, family = binomial, nAGQ = 1,
             control = glmerControl(optimizer = "nloptwrap", calc.derivs = task$derivs == 1,
                                    optCtrl = tolerances)),
       error = function(e) e

@@ -10,11 +10,12 @@ for participant and image and by-image condition slopes:
   `level:with_none` terms are the with-vs-without contrast at each level.
 
 Estimation: maximum likelihood with the Laplace approximation (`nAGQ = 1`); intervals are
-Wald 95% (estimate ± 1.96 SE from the fit's covariance); no priors. Up to `exact_max_trials`
-trials; above, the same models with `nAGQ = 0` (fixed effects estimated inside the penalised
-IRLS step: much faster, slightly less accurate), and the result says so. Cells in which every
-answer is right (or wrong) give terms without a finite estimate (separation): they are found
-in the data before the fit and reported, never shown as numbers.
+Wald 95% (estimate ± 1.96 SE from the fit's covariance); no priors. Above `exact_max_trials`
+trials glmer would take minutes, so the same two models are fitted as population-averaged
+logistic regressions with two-way cluster-robust intervals (`analysis.population_model`),
+and the result says so. Cells in which every answer is right (or wrong) give terms without a
+finite estimate (separation): they are found in the data before the fit and reported, never
+shown as numbers.
 
 R runs as a separate `Rscript` process on `glmer.R` (CSV in, CSV out): no compiled bridge
 to build against R's headers, a crash in R cannot take Python down, and a reviewer can run
@@ -43,7 +44,8 @@ SCRIPT = Path(__file__).with_name("glmer.R")
 MIN_TRIALS = 40
 MIN_PARTICIPANTS = 4
 EXACT_MAX_TRIALS = 150_000
-"""Above this many trials the fits use nAGQ = 0 (about 3x faster on 100,000 trials)."""
+"""Above this many trials, the population-averaged approximation (glmer takes about a minute
+per 100,000 trials on two cores)."""
 DERIVATIVES_MAX_TRIALS = 20_000
 """Up to this many trials lme4 also checks convergence with finite-difference derivatives."""
 SEPARATED_LOGIT = 10.0
@@ -76,7 +78,7 @@ class GlmmResult:
     n_participants: int = 0
     n_images: int = 0
     seconds: float = 0.0
-    """Wall-clock seconds of the R fits."""
+    """Wall-clock seconds of the fits (the slower of the two R processes)."""
 
 
 def fit_glmm(
@@ -93,18 +95,25 @@ def fit_glmm_many(
     cores: int | None = None,
 ) -> list[GlmmResult]:
     """`fit_glmm` for several responses tables in one R session (simulations, coverage)."""
+    from analysis.population_model import fit_population_averaged
+
     frames, specs, results = {}, [], {}
     for number, trials in enumerate(datasets):
         frame = model_frame(trials)
         problem = _too_little(frame)
         if problem:
             results[number] = GlmmResult(False, problem)
-            continue
-        nagq = 1 if len(frame) <= exact_max_trials else 0
-        derivs = len(frame) <= DERIVATIVES_MAX_TRIALS
-        for name, formula in _formulas(frame).items():
-            specs.append((number, name, formula, nagq, int(derivs)))
-        frames[number] = frame.assign(dataset=number)
+        elif len(frame) > exact_max_trials:
+            results[number] = fit_population_averaged(frame, exact_max_trials)
+        elif shutil.which("Rscript") is None:
+            results[number] = GlmmResult(
+                False, "R is not installed (Debian: apt-get install r-base-core r-cran-lme4)."
+            )
+        else:
+            derivs = len(frame) <= DERIVATIVES_MAX_TRIALS
+            for name, formula in _formulas(frame).items():
+                specs.append((number, name, formula, int(derivs)))
+            frames[number] = frame.assign(dataset=number)
     if frames:
         output = _run_r(pd.concat(frames.values(), ignore_index=True), specs, cores)
         for number, frame in frames.items():
@@ -143,8 +152,6 @@ def _too_little(frame: pd.DataFrame) -> str:
         )
     if frame["correct"].nunique() < 2:
         return "every included test answer has the same outcome, so there is nothing to model."
-    if shutil.which("Rscript") is None:
-        return "R is not installed (Debian: apt-get install r-base-core r-cran-lme4)."
     return ""
 
 
@@ -173,7 +180,7 @@ def _run_r(frame: pd.DataFrame, specs: list[tuple], cores: int | None) -> pd.Dat
     with tempfile.TemporaryDirectory(prefix="sketchlab-glmer-") as folder:
         folder = Path(folder)
         frame.to_csv(folder / "trials.csv", index=False)
-        pd.DataFrame(specs, columns=["dataset", "model", "formula", "nagq", "derivs"]).to_csv(
+        pd.DataFrame(specs, columns=["dataset", "model", "formula", "derivs"]).to_csv(
             folder / "models.csv", index=False
         )
         command = [
@@ -193,25 +200,18 @@ def _run_r(frame: pd.DataFrame, specs: list[tuple], cores: int | None) -> pd.Dat
 
 def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> GlmmResult:
     errors = output[output["kind"] == "error"]
-    formulas = {name: formula for _, name, formula, _, _ in specs}
+    formulas = {name: formula for _, name, formula, _ in specs}
     if not errors.empty:
         return GlmmResult(False, f"the fit failed ({errors['term'].iloc[0]}).", formulas=formulas)
     fewest = int(frame["level"].min())
-    separated = _separated_cells(frame)
+    separated = separated_cells(frame)
     terms = []
     for name in formulas:
         fixed = output[(output["model"] == name) & (output["kind"] == "fixed")]
-        terms.append(_terms(name, fixed, fewest, separated))
-    terms = _holm(pd.concat(terms, ignore_index=True))
+        terms.append(term_table(name, fixed, fewest, separated))
+    terms = holm_contrasts(pd.concat(terms, ignore_index=True))
     random = output[output["kind"] == "random"]
     group, effect = _split_random(random["term"])
-    nagq = specs[0][3]
-    method = (
-        "lme4::glmer, maximum likelihood with the Laplace approximation (nAGQ = 1)"
-        if nagq == 1
-        else f"lme4::glmer with nAGQ = 0 (a faster approximation, used above "
-        f"{EXACT_MAX_TRIALS:,} trials: fixed effects estimated in the penalised IRLS step)"
-    )
     return GlmmResult(
         True,
         terms=terms,
@@ -224,7 +224,8 @@ def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> Gl
             }
         ),  # fmt: skip
         formulas=formulas,
-        method=method + "; Wald 95% intervals (estimate ± 1.96 SE); no priors",
+        method="lme4::glmer, maximum likelihood with the Laplace approximation (nAGQ = 1); "
+        "Wald 95% intervals (estimate ± 1.96 SE); no priors",
         singular={
             name: bool(
                 output.loc[
@@ -243,7 +244,7 @@ def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> Gl
     )
 
 
-def _separated_cells(frame: pd.DataFrame) -> list[tuple[int, int, str]]:
+def separated_cells(frame: pd.DataFrame) -> list[tuple[int, int, str]]:
     """(with_none, level, sentence) for every condition x level cell without variation."""
     cells = frame.groupby(["with_none", "level"])["correct"].agg(["mean", "size"])
     found = []
@@ -263,7 +264,7 @@ def _separated_cells(frame: pd.DataFrame) -> list[tuple[int, int, str]]:
     return found
 
 
-def _terms(model: str, fixed: pd.DataFrame, fewest: int, separated: list) -> pd.DataFrame:
+def term_table(model: str, fixed: pd.DataFrame, fewest: int, separated: list) -> pd.DataFrame:
     estimate = fixed["estimate"].to_numpy(dtype=float)
     se = fixed["se"].to_numpy(dtype=float)
     names = fixed["term"].tolist()
@@ -297,7 +298,7 @@ def _terms(model: str, fixed: pd.DataFrame, fewest: int, separated: list) -> pd.
     )
 
 
-def _holm(terms: pd.DataFrame) -> pd.DataFrame:
+def holm_contrasts(terms: pd.DataFrame) -> pd.DataFrame:
     """Holm-adjusted p-values for the per-level with-vs-without contrasts (one family)."""
     terms["p_holm"] = np.nan
     family = (terms["model"] == "levels") & terms["term"].str.endswith(":with_none")

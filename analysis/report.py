@@ -41,7 +41,8 @@ class ReportOptions:
     """True/False override; None: simulated when participant ids start with 'sim-'."""
     n_boot: int = 1000
     model_exact_max_trials: int = EXACT_MAX_TRIALS
-    """Above this many test trials the mixed models use glmer's nAGQ = 0 approximation."""
+    """Above this many test trials the mixed models are fitted by the population-averaged
+    approximation (`analysis.population_model`)."""
     seed: int = 0
 
 

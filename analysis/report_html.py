@@ -338,25 +338,29 @@ def _mixed_model(results: ReportResults) -> str:
             "p (Holm, per-level contrasts)": terms["p_holm"].map(_p),
         }
     )
-    effects = model.random_effects.assign(
-        value=model.random_effects["value"].map(lambda v: f"{v:.3g}" if np.isfinite(v) else "—")
-    )
+    if model.random_effects.empty:
+        structure = (
+            "No random effects: participants and images enter through the cluster-robust intervals."
+        )
+        effects = "<p>No random-effect estimates (population-averaged approximation).</p>"
+    else:
+        structure = (
+            "Crossed random effects for participant and image, with a by-image slope for the "
+            'condition (the "none" effect may differ between images).'
+        )
+        values = model.random_effects["value"].map(lambda v: f"{v:.3g}" if np.isfinite(v) else "—")
+        effects = "<p>Random effects (log-odds scale; mixed_model_random_effects.csv):</p>"
+        effects += _table(model.random_effects.assign(value=values))
     return (
         head + f"<p>Fitted on all {model.n_trials:,} included test trials (no subsample) from "
-        f"{model.n_participants:,} participants and {model.n_images:,} images, in R "
-        f"({html.escape(model.method)}; {model.seconds:.1f} s). Crossed random effects for "
-        'participant and image, with a by-image slope for the condition (the "none" effect '
-        "may differ between images). Two models:</p><ul>"
+        f"{model.n_participants:,} participants and {model.n_images:,} images "
+        f"({html.escape(model.method)}; {model.seconds:.1f} s). {structure} Two models:</p><ul>"
         + formulas
         + "</ul><p>In the trend model <code>with_none</code> is the with-vs-without "
         f"difference at {results.levels[0]} strokes only (log2(strokes) is 0 there) and "
         "<code>with_none:log2_strokes</code> its change per doubling; the levels model gives "
         'the contrast at every level. Odds ratios above 1 favour the with-"none" '
-        "condition.</p>"
-        + "".join(notes)
-        + _table(shown)
-        + "<p>Random effects (log-odds scale; mixed_model_random_effects.csv):</p>"
-        + _table(effects)
+        "condition.</p>" + "".join(notes) + _table(shown) + effects
     )
 
 

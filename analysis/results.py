@@ -172,7 +172,8 @@ def compute_results(
     model = fit_glmm(tests, exact_max_trials=model_exact_max_trials)
     if model.fitted:
         model.terms.to_csv(folder / "mixed_model.csv", index=False)
-        model.random_effects.to_csv(folder / "mixed_model_random_effects.csv", index=False)
+        if not model.random_effects.empty:
+            model.random_effects.to_csv(folder / "mixed_model_random_effects.csv", index=False)
         comparison = _with_model_contrasts(comparison, model)
     if not comparison.empty:
         comparison.to_csv(folder / "comparison.csv", index=False)

@@ -52,11 +52,21 @@ def test_separation_is_found_and_never_shown_as_a_number(r_lme4):
         assert terms.loc[("levels", term), "note"] == "not estimable: separation"
         assert np.isnan(terms.loc[("levels", term), "estimate"])
     assert np.isfinite(terms.loc[("levels", "level8:with_none"), "estimate"])
+    approximate = fit_glmm(trials, exact_max_trials=100).terms.set_index(["model", "term"])
+    assert approximate.loc[("levels", "level32:with_none"), "note"] == "not estimable: separation"
+    assert np.isfinite(approximate.loc[("levels", "level8:with_none"), "estimate"])
 
 
 def test_large_data_use_the_labelled_approximation(study, r_lme4):
     fit = fit_glmm(study, exact_max_trials=1_000)
-    assert fit.fitted and "nAGQ = 0" in fit.method and "approximation" in fit.method
+    assert fit.fitted and "population-averaged" in fit.method and "approximation" in fit.method
+    assert "cluster-robust" in fit.method and fit.n_trials == 3_000
+    exact = fit_glmm(study).terms.set_index(["model", "term"])
+    approximate = fit.terms.set_index(["model", "term"])
+    assert list(approximate.index) == list(exact.index)  # same terms, same meanings ...
+    assert approximate["meaning"].str.endswith(", population-averaged").all()
+    contrast = ("levels", "level4:with_none")  # ... and an odds ratio nearer 1 (marginal)
+    assert exact.loc[contrast, "estimate"] < approximate.loc[contrast, "estimate"] < 0
 
 
 def test_says_why_when_there_is_no_fit(study, monkeypatch):

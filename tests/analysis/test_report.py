@@ -82,7 +82,6 @@ def test_report_has_tables_and_figures(report):
     }
     comparison = pd.read_csv(report / "comparison.csv")
     assert list(comparison["n_strokes"]) == [4, 8, 16, 32] and comparison["n_foils"].gt(0).all()
-    assert (report / "mixed_model.csv").is_file()
     for stem in (
         "none_contrast",
         "accuracy_vs_strokes",
@@ -118,11 +117,12 @@ def test_clip_on_the_photos_is_shown_as_the_ceiling(report):
     assert "on the photos (ceiling)" in svg and ">photo<" in svg
 
 
-def test_index_html_says_what_is_simulated_and_flags_circular_scores(report):
+def test_index_html_says_what_is_simulated_and_flags_circular_scores(report, r_lme4):
     page = (report / "index.html").read_text()
     assert "Simulated responses" in page
     assert "Circular score" in page and "RN101" in page
     assert "Mixed-effects logistic model" in page and "Not fitted" not in page
+    assert (report / "mixed_model.csv").is_file()
     n_tests = pd.read_csv(report / "accuracy.csv")["n_trials"].sum()
     assert f"Fitted on all {n_tests:,} included test trials (no subsample)" in page
     for stated in ("Laplace", "Wald 95%", "no priors", "at 4 strokes only"):
@@ -180,3 +180,15 @@ def test_class_names_are_escaped_in_the_page_and_drawn_as_written(tmp_path):
     for figure in ("accuracy_vs_strokes", "accuracy_bars", "confusion"):
         svg = (tmp_path / "report" / "figures" / f"{figure}.svg").read_text()
         assert "salt &amp; pepper" in svg and "$5 or $6" in svg and "$\\oops$" in svg, figure
+
+
+def test_large_studies_get_the_labelled_approximation(tmp_path):
+    trials = simulate_responses(1_200, 60, attention_per_participant=0, seed=9)
+    trials.to_csv(tmp_path / "responses.csv", index=False)
+    options = ReportOptions(model_exact_max_trials=500, **FAST)
+    build_report(tmp_path / "responses.csv", tmp_path / "report", options)
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "population-averaged logistic regression (a fast approximation, used above 500" in page
+    assert "No random-effect estimates" in page
+    meaning = pd.read_csv(tmp_path / "report" / "mixed_model.csv")["meaning"]
+    assert meaning.str.endswith("population-averaged").all()

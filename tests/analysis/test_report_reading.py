@@ -148,7 +148,7 @@ def test_every_table_fits_the_page_without_scrolling(three_class_report, chromiu
     assert "hit / false-alarm rate" in headers  # the foil columns are there, and visible
 
 
-def test_model_contrast_per_level_sits_next_to_the_other_intervals(three_class_report):
+def test_model_contrast_per_level_sits_next_to_the_other_intervals(three_class_report, r_lme4):
     comparison = pd.read_csv(three_class_report / "report" / "comparison.csv")
     assert {"model_odds_ratio", "model_or_low", "model_or_high", "model_p_holm"} <= set(
         comparison.columns

@@ -1,5 +1,6 @@
 """`sketchlab analyze` from the command line: a report, and one clear sentence for bad input."""
 
+import json
 import sys
 
 import pandas as pd
@@ -177,3 +178,18 @@ def test_exported_study_with_timeouts_validates_and_counts_them(tmp_path, monkey
     exclusions = pd.read_csv(tmp_path / "report" / "exclusions.csv").set_index("rule")
     assert "2 s" in exclusions.loc["timed out (answer)", "setting"]
     assert 0 < exclusions.loc["timed out (answer)", "test_trials_excluded"] <= timed_out
+
+
+def test_bench_analysis_reports_the_report_and_the_model(tmp_path, monkeypatch, capsys, r_lme4):
+    out = tmp_path / "bench.json"
+    code, err = run(
+        monkeypatch, capsys, "bench", "analysis", "--trials", "600", "--participants", "30",
+        "--model-trials", "600", "--json", out,
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(out.read_text())
+    assert result["report_s"] > 0 and result["steps_s"]["mixed_model"] > 0
+    model = result["model"]
+    assert model["fitted"] and model["trials"] == 600 and "Laplace" in model["method"]
+    assert model["goal_s"] == 120 and model["seconds"] >= model["r_fit_s"] > 0
+    assert len(result["load_average"]) == 3

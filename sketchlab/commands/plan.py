@@ -1,0 +1,108 @@
+"""`sketchlab plan`: what N participants would buy, before recruiting them (docs/analysis.md)."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def plan(
+    study_yaml: Annotated[Path, typer.Argument(help="study.yaml (see docs/study.md)")],
+    participants: Annotated[
+        list[int],
+        typer.Option(
+            "--participants",
+            help="Sample sizes to compare: --participants 40 80 160 320 (total participants).",
+        ),
+    ],
+    more_sizes: Annotated[
+        list[int] | None, typer.Argument(hidden=True, help="More sizes after --participants.")
+    ] = None,
+    pilot: Annotated[
+        Path | None,
+        typer.Option(
+            "--pilot",
+            help="Pilot responses (CSV or Parquet): take the effects from its mixed model "
+            "instead of the paper's rates.",
+        ),
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", help="Simulated studies per size.")
+    ] = 200,
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for plan.csv and plan.png / .svg.")
+    ] = Path("plan"),
+    seed: Annotated[int, typer.Option(help="Same seed, same plan.")] = 0,
+) -> None:
+    """Expected 95% interval half-widths per level, the power to find the with-vs-without
+    gap, and the cost in participant-minutes, for each sample size (simulated through the
+    study's design with the fast two-way interval, not the full mixed model)."""
+    import time
+
+    from analysis.planning import plan_study
+    from analysis.plots import plot_plan
+    from analysis.study_simulation import paper_response_model, study_design
+    from sketchlab.errors import BadInput
+    from sketchlab.files import atomic_path
+    from study.config import load_study
+
+    started = time.perf_counter()
+    sizes = sorted(set(participants + (more_sizes or [])))
+    if min(sizes) < 2 or replications < 1:
+        raise BadInput("--participants must be at least 2 and --replications at least 1")
+    config = load_study(study_yaml, verify_images=False)
+    design = study_design(config)
+    if pilot is None:
+        model = paper_response_model(design.levels)
+    else:
+        model = _pilot_model(pilot, design.levels, config.attention.max_failures)
+    result = plan_study(design, sizes, model, replications=replications, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "plan.csv") as tmp:
+        result.table.to_csv(tmp, index=False)
+    plot_plan(result.table, out / "plan", model.source)
+    typer.echo(_text_table(result))
+    typer.echo(
+        f"{replications} simulated studies per size from {model.source}, through "
+        f"{study_yaml}'s design; intervals: fast two-way (participant x image) cluster-robust, "
+        f"not the full mixed model. {time.perf_counter() - started:.1f} s. "
+        f"Wrote {out / 'plan.csv'} and {out / 'plan.png'}."
+    )
+
+
+def _pilot_model(pilot: Path, levels: list[int], max_failures: int):
+    from analysis.accuracy import test_trials
+    from analysis.exclusions import ExclusionRules, apply_exclusions
+    from analysis.glmm import fit_glmm
+    from analysis.planning import pilot_response_model
+    from analysis.responses import read_responses
+
+    kept = apply_exclusions(
+        read_responses(pilot), ExclusionRules(max_attention_errors=max_failures)
+    ).trials
+    tests = test_trials(kept)
+    return pilot_response_model(fit_glmm(tests), tests, levels)
+
+
+def _text_table(result) -> str:
+    table = result.table
+    lines = [
+        f"{'N':>5} {'strokes':>7} {'acc w/o':>8} {'acc with':>8} {'gap':>6} "
+        f"{'±w/o':>6} {'±with':>6} {'±gap':>6} {'power':>6} {'participant-h':>13}"
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"{row.participants:>5} {row.n_strokes:>7} {row.accuracy_without:>8.1%} "
+            f"{row.accuracy_with:>8.1%} {100 * row.gap:>6.1f} {100 * row.half_width_without:>6.1f} "
+            f"{100 * row.half_width_with:>6.1f} {100 * row.half_width_gap:>6.1f} "
+            f"{row.power_gap:>6.0%} {row.participant_minutes / 60:>13.1f}"
+        )
+    lines.append(
+        f"(± = mean 95% half-width in percentage points; gap = without - with; "
+        f"{result.minutes_per_participant:.1f} min per participant)"
+    )
+    return "\n".join(lines)
+
+
+def register(app: typer.Typer, bench: typer.Typer) -> None:
+    app.command("plan")(plan)
