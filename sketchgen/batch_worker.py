@@ -183,13 +183,16 @@ def _run_batches(
                 on_step=on_step,
                 on_finish=on_finish,
             )
+            continue
         except torch.cuda.OutOfMemoryError as error:
-            torch.cuda.empty_cache()
             if len(batch) == 1:
                 raise BadInput(
                     f"{device} ran out of memory optimising a single {batch[0].n_strokes}-stroke "
                     f"sketch of image {batch[0].image_id!r}; free the GPU, pick another with "
                     "--device cuda:N, or use --device cpu."
                 ) from error
-            half = max(1, len(batch) // 2)
-            _run_batches(batch, targets, settings, method, device, half, on_step, on_finish, folder)
+        # Retried here, not in the handler: while it runs, the error's traceback keeps the
+        # failed attempt's tensors alive, so the halves would find the memory still taken.
+        torch.cuda.empty_cache()
+        half = max(1, len(batch) // 2)
+        _run_batches(batch, targets, settings, method, device, half, on_step, on_finish, folder)

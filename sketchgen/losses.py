@@ -18,6 +18,7 @@ call, the clean view's once per distinct target.
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 
 import kornia
 import torch
@@ -25,6 +26,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from sketchgen.augment import ViewParams, apply_views, draw_views
+from sketchgen.precision import AUTOCAST_DTYPES, cuda_tf32, resolve_precision
 from sketchgen.xdog import clip_normalise, xdog_edges
 from sketchlab.errors import BadInput
 
@@ -32,7 +34,6 @@ LAYER_WEIGHTS = {"layer2": 1.0, "layer3": 1.0}
 SEMANTIC_WEIGHT = 0.1
 AUGMENTATIONS = 4
 TERMS = ("layer2", "layer3", "semantic")
-AUTOCAST_DTYPES = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def resnet_features(
@@ -78,24 +79,65 @@ def fold_batchnorm(module: torch.nn.Module) -> torch.nn.Module:
 
 
 class PerTarget:
-    """`compute(target)`, done once per distinct target (compared by content, the last 8
-    kept): the photo is the same at every optimisation step."""
+    """`compute(target)`, done once per distinct target (the last 8 kept): the photo is the
+    same at every optimisation step.
+
+    A target is known when it is the very tensor seen before, unchanged (same memory, shape,
+    strides and in-place version; the reference held keeps that memory from being reused),
+    which costs no GPU synchronisation; otherwise its content is compared.
+    """
 
     def __init__(self, compute) -> None:
         self.compute = compute
-        self.known: list[tuple[torch.Tensor, object]] = []
+        self.known: list[tuple[torch.Tensor, int, torch.Tensor, object]] = []
 
     def __call__(self, target: torch.Tensor):
-        for known, value in self.known:
+        for alias, version, _, value in self.known:
+            if _unchanged_alias(alias, version, target):
+                return value
+        for _, _, copy_, value in self.known:
             if (
-                known.shape == target.shape
-                and known.device == target.device
-                and torch.equal(known, target)
+                copy_.shape == target.shape
+                and copy_.device == target.device
+                and torch.equal(copy_, target)
             ):
                 return value
         value = self.compute(target)
-        self.known = [*self.known[-7:], (target.detach().clone(), value)]
+        target = target.detach()
+        self.known = [*self.known[-7:], (target, target._version, target.clone(), value)]
         return value
+
+
+def _unchanged_alias(alias: torch.Tensor, version: int, tensor: torch.Tensor) -> bool:
+    """Whether `tensor` views the same memory as `alias` did when its `version` was read,
+    with nothing written to it since."""
+    return (
+        tensor.device == alias.device
+        and tensor.dtype == alias.dtype
+        and tensor.data_ptr() == alias.data_ptr()
+        and tensor.shape == alias.shape
+        and tensor.stride() == alias.stride()
+        and tensor._version == version
+    )
+
+
+class TargetGroups:
+    """`_group_targets` of the last call's target, reused while the caller passes the same
+    unchanged tensor (the optimiser does, step after step): one content comparison per
+    batch composition instead of one per step (each a GPU synchronisation on CUDA)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[torch.Tensor, int, list[int], torch.Tensor] | None = None
+
+    def __call__(self, target: torch.Tensor, batch: int) -> tuple[list[int], torch.Tensor]:
+        if self.last is not None:
+            alias, version, groups, unique = self.last
+            if len(groups) == batch and _unchanged_alias(alias, version, target):
+                return groups, unique
+        groups, unique = _group_targets(target, batch)
+        target = target.detach()
+        self.last = (target, target._version, groups, unique)
+        return groups, unique
 
 
 class ClipassoLoss:
@@ -111,8 +153,11 @@ class ClipassoLoss:
     shared_augmentations: False (paper preset) draws each sketch's K views from its own
     generator, as separate reference runs would; True draws one set of K views per call,
     used by every sketch, so each distinct target's features are computed once per call.
-    precision: "fp32" (default), or "fp16" / "bf16" to run the ResNet under autocast (the
-    reference itself runs CLIP in fp16 on GPU); the loss terms are computed in fp32.
+    precision: one of `PRECISIONS`: "fp32" (default; IEEE float32 on every device), "tf32"
+    (CUDA's TF32 tensor cores), "fp16" / "bf16" to run the ResNet under autocast (the
+    reference itself runs CLIP in fp16 on GPU), or "bf16-if-native" (bf16 where the tower's
+    device has it in hardware, else fp32); `self.precision` is the one used. The loss
+    terms are always computed in fp32. Callers run forward and backward inside `numerics()`.
     """
 
     terms = TERMS
@@ -126,10 +171,6 @@ class ClipassoLoss:
         semantic_weight: float = SEMANTIC_WEIGHT,
         precision: str = "fp32",
     ) -> None:
-        if precision not in AUTOCAST_DTYPES:
-            raise BadInput(
-                f"precision must be one of {', '.join(AUTOCAST_DTYPES)}, not {precision!r}"
-            )
         self.visual = getattr(model, "visual", model)
         if not all(hasattr(self.visual, part) for part in ("stem", "layer2", "layer3", "attnpool")):
             raise BadInput(
@@ -139,11 +180,17 @@ class ClipassoLoss:
         self.visual = fold_batchnorm(copy.deepcopy(self.visual).eval().requires_grad_(False))
         self.visual.to(memory_format=torch.channels_last)
         self._clean_features = PerTarget(self._one_target_features)
+        self._groups = TargetGroups()
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
         self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
         self.semantic_weight = semantic_weight
-        self.precision = precision
+        self.precision = resolve_precision(precision, self.visual.conv1.weight.device)
+
+    def numerics(self):
+        """The context an optimisation step (forward and backward) runs in: CUDA's TF32
+        on for "tf32" only, so "fp32" is IEEE float32 on a GPU too."""
+        return cuda_tf32(self.precision == "tf32")
 
     def __call__(
         self,
@@ -161,7 +208,7 @@ class ClipassoLoss:
         """
         batch = sketches.shape[0]
         views = 0 if eval else self.augmentations
-        groups, unique_targets = _group_targets(target, batch)
+        groups, unique_targets = self._groups(target, batch)
         params = self._draw(batch, views, generators)
 
         with torch.no_grad():
@@ -265,6 +312,7 @@ class XdogLoss:
     def __init__(self, blur_sigma: float = 2.0) -> None:
         self.blur_sigma = blur_sigma
         self._edge_drawing = PerTarget(self._draw_edges)
+        self._groups = TargetGroups()
 
     def __call__(
         self,
@@ -274,7 +322,7 @@ class XdogLoss:
         eval: bool = False,
     ) -> dict[str, torch.Tensor]:
         batch = sketches.shape[0]
-        groups, unique_targets = _group_targets(target, batch)
+        groups, unique_targets = self._groups(target, batch)
         drawings = torch.stack([self._edge_drawing(t) for t in unique_targets]).to(
             sketches.device, sketches.dtype
         )
@@ -354,7 +402,8 @@ def sketch_objective(
         else torch.device("cpu")
     )
     opaque_black = colors is None or bool((colors == torch.tensor([0.0, 0.0, 0.0, 1.0])).all())
-    with torch.no_grad():
+    numerics = loss.numerics() if isinstance(loss, ClipassoLoss) else nullcontext()
+    with torch.no_grad(), numerics:
         sketch = render(
             points[None].to(device),
             torch.as_tensor(half_widths, dtype=torch.float32).to(device)[None]

@@ -27,7 +27,8 @@ class Method:
     description: str
     """One line for `sketchlab generate --help`."""
     build_loss: Callable[[RunSettings, torch.device], tuple[SketchLoss, dict]]
-    """(settings, device) -> the loss, and the run.json record of the model it loaded."""
+    """(settings, device) -> the loss, and the run.json record of the model it loaded (and
+    the precision it computes in on that device)."""
     cpu_batch_sketches: int
     """Default --batch-sketches on CPU, where memory per sketch in a batch decides it."""
     uses_clip: bool
@@ -47,10 +48,10 @@ def _clipasso_loss(settings: RunSettings, device: torch.device) -> tuple[SketchL
         model,
         augmentations=settings.augmentations,
         shared_augmentations=settings.shared_augmentations,
+        precision=settings.precision,
     )
-    return loss, model_record(
-        settings.loss_model, settings.loss_pretrained, settings.weights, model
-    )
+    record = model_record(settings.loss_model, settings.loss_pretrained, settings.weights, model)
+    return loss, {**record, "precision": loss.precision}
 
 
 def _xdog_loss(settings: RunSettings, device: torch.device) -> tuple[SketchLoss, dict]:

@@ -11,6 +11,7 @@ This module does no file I/O: callers get results through `on_finish` and write 
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,7 +24,9 @@ from sketchlab.contracts import CANVAS
 
 class SketchLoss(Protocol):
     """What `ClipassoLoss` and `XdogLoss` provide (see sketchgen/losses.py); a loss with a
-    true `shared_augmentations` attribute gets one shared generator instead of one per sketch."""
+    true `shared_augmentations` attribute gets one shared generator instead of one per sketch,
+    and one with a `numerics()` method has every step run inside that context (precision
+    flags, which the backward pass reads too)."""
 
     def __call__(
         self,
@@ -118,60 +121,63 @@ def optimize_sketches(
     buffer_iterations: list[int] = []
     term_names: list[str] = []
     iteration = 0
-    while running:
-        started = time.perf_counter()
-        batch = [tracks[i] for i in running]
-        optimizer.zero_grad(set_to_none=True)
-        sketches = render(points, half_width, CANVAS, stroke_mask=mask, renderer=renderer)
-        losses = _call_loss(loss, sketches, batch, batch_target, shared_generator, eval=False)
-        losses["total"].sum().backward()
-        points.grad.mul_(mask[:, :, None, None])
-        term_names = term_names or _ordered(losses)
-        buffer.append(torch.stack([losses[name].detach() for name in term_names], dim=1))
-        buffer_iterations.append(iteration)
+    with getattr(loss, "numerics", nullcontext)():
+        while running:
+            started = time.perf_counter()
+            batch = [tracks[i] for i in running]
+            optimizer.zero_grad(set_to_none=True)
+            sketches = render(points, half_width, CANVAS, stroke_mask=mask, renderer=renderer)
+            losses = _call_loss(loss, sketches, batch, batch_target, shared_generator, eval=False)
+            losses["total"].sum().backward()
+            points.grad.mul_(mask[:, :, None, None])
+            term_names = term_names or _ordered(losses)
+            buffer.append(torch.stack([losses[name].detach() for name in term_names], dim=1))
+            buffer_iterations.append(iteration)
 
-        evaluating = iteration % eval_interval == 0
-        if evaluating:
-            with torch.no_grad():
-                scored = _call_loss(loss, sketches.detach(), batch, batch_target, None, eval=True)
-            eval_values = torch.stack([scored[name] for name in term_names], dim=1).cpu()
-            before_step = points.detach().clone()
-        optimizer.step()
+            evaluating = iteration % eval_interval == 0
+            if evaluating:
+                with torch.no_grad():
+                    scored = _call_loss(
+                        loss, sketches.detach(), batch, batch_target, None, eval=True
+                    )
+                eval_values = torch.stack([scored[name] for name in term_names], dim=1).cpu()
+                before_step = points.detach().clone()
+            optimizer.step()
 
-        elapsed = time.perf_counter() - started
-        for track in batch:
-            track.iterations = iteration + 1
-            track.seconds += elapsed / len(batch)
-        if evaluating:
-            _flush(buffer, buffer_iterations, batch, term_names)
-            for row, track in enumerate(batch):
-                values = dict(zip(term_names, eval_values[row].tolist()))
-                track.rows[-1].update({f"eval_{name}": v for name, v in values.items()})
-                _judge(
-                    track,
-                    values,
-                    before_step[row, : track.job.n_strokes],
-                    iteration,
-                    early_stop_delta,
-                )
-        for track in batch:
-            if track.iterations >= track.job.iterations:
-                track.done = True
+            elapsed = time.perf_counter() - started
+            for track in batch:
+                track.iterations = iteration + 1
+                track.seconds += elapsed / len(batch)
+            if evaluating:
+                _flush(buffer, buffer_iterations, batch, term_names)
+                for row, track in enumerate(batch):
+                    values = dict(zip(term_names, eval_values[row].tolist()))
+                    track.rows[-1].update({f"eval_{name}": v for name, v in values.items()})
+                    _judge(
+                        track,
+                        values,
+                        before_step[row, : track.job.n_strokes],
+                        iteration,
+                        early_stop_delta,
+                    )
+            for track in batch:
+                if track.iterations >= track.job.iterations:
+                    track.done = True
 
-        if any(track.done for track in batch):
-            _flush(buffer, buffer_iterations, batch, term_names)
-            for index in [i for i in running if tracks[i].done]:
-                results[index] = _result(tracks[index], term_names)
-                if on_finish:
-                    on_finish(results[index])
-            keep = [row for row, i in enumerate(running) if not tracks[i].done]
-            running = [running[row] for row in keep]
-            if running:
-                points, mask, optimizer = _compact(points, mask, optimizer, keep, learning_rate)
-                batch_target = _batch_targets([tracks[i] for i in running], device_targets)
-        if on_step:
-            on_step(len(batch))
-        iteration += 1
+            if any(track.done for track in batch):
+                _flush(buffer, buffer_iterations, batch, term_names)
+                for index in [i for i in running if tracks[i].done]:
+                    results[index] = _result(tracks[index], term_names)
+                    if on_finish:
+                        on_finish(results[index])
+                keep = [row for row, i in enumerate(running) if not tracks[i].done]
+                running = [running[row] for row in keep]
+                if running:
+                    points, mask, optimizer = _compact(points, mask, optimizer, keep, learning_rate)
+                    batch_target = _batch_targets([tracks[i] for i in running], device_targets)
+            if on_step:
+                on_step(len(batch))
+            iteration += 1
     return [results[i] for i in range(len(tracks))]
 
 

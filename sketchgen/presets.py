@@ -12,6 +12,7 @@ from importlib import resources
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sketchgen.methods import METHODS, method_names
+from sketchgen.precision import PRECISIONS
 from sketchlab.errors import BadInput
 
 
@@ -34,6 +35,9 @@ class Preset(BaseModel):
     loss_pretrained: str | None
     saliency_model: str
     saliency_pretrained: str | None
+    precision: str
+    """How the loss model computes (sketchgen/precision.py): "fp32" (IEEE on every device),
+    "tf32", "bf16", "fp16", or "bf16-if-native" (bf16 where the device has it in hardware)."""
 
     @field_validator("method")
     @classmethod
@@ -41,6 +45,13 @@ class Preset(BaseModel):
         if method not in METHODS:
             raise ValueError(f"{method!r} is not a method; use {method_names()}")
         return method
+
+    @field_validator("precision")
+    @classmethod
+    def _known_precision(cls, precision: str) -> str:
+        if precision not in PRECISIONS:
+            raise ValueError(f"{precision!r} is not a precision; use one of {PRECISIONS}")
+        return precision
 
 
 @cache

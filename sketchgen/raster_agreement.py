@@ -39,15 +39,18 @@ def zero_length_strokes(points: np.ndarray) -> np.ndarray:
     return np.ptp(points, axis=1).max(axis=-1) == 0
 
 
-def render_and_grad(scene: dict[str, np.ndarray], renderer: str = "torch"):
-    """Our image (H, W) and gradient (N, 4, 2) of sum((image - target)^2) for one scene."""
-    points = torch.tensor(scene["points"], dtype=torch.float32, requires_grad=True)
-    half_width = torch.tensor(scene["half_width"], dtype=torch.float32)
-    target = torch.tensor(scene["target"], dtype=torch.float32)
+def render_and_grad(
+    scene: dict[str, np.ndarray], renderer: str = "torch", device: str | torch.device = "cpu"
+):
+    """Our image (H, W) and gradient (N, 4, 2) of sum((image - target)^2) for one scene,
+    computed on `device`, returned as numpy arrays."""
+    points = torch.tensor(scene["points"], dtype=torch.float32, device=device, requires_grad=True)
+    half_width = torch.tensor(scene["half_width"], dtype=torch.float32, device=device)
+    target = torch.tensor(scene["target"], dtype=torch.float32, device=device)
     height, width = scene["image"].shape
     image = render(points, half_width, (height, width), renderer=renderer)[0]
     ((image - target) ** 2).sum().backward()
-    return image.detach().numpy(), points.grad.numpy()
+    return image.detach().cpu().numpy(), points.grad.cpu().numpy()
 
 
 def agreement(

@@ -50,6 +50,8 @@ class RunSettings:
     renderer: str = "torch"
     """One of sketchgen.raster's RENDERERS. Settings added later have defaults: the value
     a run folder made before them was run with."""
+    precision: str = "fp32"
+    """As asked (sketchgen/precision.py); run.json's session records the one used."""
 
     @property
     def loss_model_label(self) -> str:
@@ -140,6 +142,7 @@ def resolve_settings(
         iterations=iterations or chosen.iterations,
         augmentations=chosen.augmentations if augmentations is None else augmentations,
         shared_augmentations=chosen.shared_augmentations,
+        precision=chosen.precision,
         learning_rate=chosen.learning_rate,
         half_width=chosen.half_width,
         eval_interval=chosen.eval_interval,

@@ -2,7 +2,9 @@
 
 Services: on a developer machine a test that needs Chromium, Caddy, PostgreSQL or pydiffvg
 skips when the service is missing; with CI=true it fails instead, so CI cannot pass without
-running it.
+running it. Tests marked `cuda` are the exception: CI has no GPU, so they always skip without
+one (with the reason in pytest's summary) and run wherever CUDA is available
+(`make gpu-check`, or `pytest -m cuda` on a GPU machine).
 """
 
 import os
@@ -15,6 +17,24 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).resolve().parent / "data"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+CUDA_SKIP_REASON = "needs a CUDA GPU (torch.cuda.is_available() is False)"
+# parametrize a test over devices: its CUDA case is a `cuda` test
+CPU_AND_CUDA = ["cpu", pytest.param("cuda", marks=pytest.mark.cuda)]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Skip the `cuda` tests when no CUDA GPU is visible."""
+    marked = [item for item in items if item.get_closest_marker("cuda")]
+    if not marked:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    for item in marked:
+        item.add_marker(pytest.mark.skip(reason=CUDA_SKIP_REASON))
 
 
 def missing_service(reason: str) -> None:

@@ -1,12 +1,10 @@
-"""`sketchlab generate` (photos -> run folder of sketches) and `sketchlab bench generate`.
+"""`sketchlab generate` (photos -> run folder of sketches; its bench is bench_generate.py).
 
 `generate` parses its own arguments with argparse because `--levels 4 8 16 32` and
 `--seeds 0 1000 2000` take several values after one flag, which click options cannot.
 """
 
 import argparse
-from pathlib import Path
-from typing import Annotated
 
 import typer
 
@@ -119,24 +117,6 @@ def generate(ctx: typer.Context) -> None:
     print(f"wrote {folder / 'stimuli.csv'}")
 
 
-def bench_generate(
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="also write the figures here")
-    ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N")] = "auto",
-    iterations: Annotated[int, typer.Option(help="timed repeats per measurement")] = 3,
-    threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
-) -> None:
-    """Per-iteration cost of the paper preset at 16 strokes (render / CLIP / other) next to
-    the bare RN101 floor, batched vs separate throughput, and peak memory (random weights)."""
-    from sketchlab.bench.generate import run_bench
-
-    figures = run_bench(device=device, iterations=iterations, threads=threads)
-    from sketchlab.files import print_json
-
-    print_json(figures, json_out)
-
-
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command(
         "generate",
@@ -147,4 +127,3 @@ def register(app: typer.Typer, bench: typer.Typer) -> None:
         },
         add_help_option=False,
     )(generate)
-    bench.command("generate")(bench_generate)

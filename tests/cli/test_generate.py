@@ -259,6 +259,19 @@ def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monk
     assert code == 2 and "levels" in err and "new --out" in err
 
 
+def test_a_run_folder_from_before_precision_was_recorded_still_resumes(
+    finished_run, tmp_path, monkeypatch, capsys
+):
+    old = tmp_path / "old"
+    shutil.copytree(finished_run, old)
+    run = json.loads((old / "run.json").read_text())
+    assert run["settings"].pop("precision") == "fp32"  # demo preset
+    (old / "run.json").write_text(json.dumps(run))
+    args = ["--levels", 2, 4, "--seeds", 0, 1, "--out", old, *QUICK]
+    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", *args)
+    assert code == 0, err
+
+
 def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkeypatch):
     from sketchgen import batch_worker, runner
     from sketchlab.errors import BadInput

@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from sketchlab.bench.generate import run_bench
@@ -43,3 +44,22 @@ def test_bench_generate_reports_every_figure_with_consistent_parts():
     assert set(throughput["single_run_ms_per_iteration_by_strokes"]) == {4, 8, 16, 32}
     assert figures["memory_per_sketch_in_batch_mib"]["autograd_saved"] > 0
     assert figures["torch_threads"] == 1
+    presets = figures["presets"]
+    assert set(presets) == {"paper", "fast"}
+    assert (
+        presets["paper"]["precision_used"] == "fp32"
+        and not presets["paper"]["shared_augmentations"]
+    )
+    assert (
+        presets["fast"]["precision_asked"] == "bf16-if-native"
+        and presets["fast"]["shared_augmentations"]
+    )
+    for preset in presets.values():
+        seconds = preset["seconds_per_sketch_iteration"]
+        assert preset["speedup_over_reference_cpu"] == 3.9 / seconds
+        assert preset["seconds_per_sketch"] == seconds * preset["iterations"]
+    # paper's figure is the 4 levels x 3 seeds batch's
+    assert presets["paper"]["seconds_per_sketch_iteration"] == pytest.approx(
+        1 / throughput["batch_4_levels_x_3_seeds"]
+    )
+    assert "batches" not in figures and "bf16_agreement" not in figures  # GPU / on request

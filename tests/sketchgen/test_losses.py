@@ -204,3 +204,24 @@ def test_half_precision_autocast_stays_close_to_fp32(tiny):
     assert half["total"].dtype == torch.float32
     torch.testing.assert_close(half["total"], full["total"], rtol=2e-2, atol=0)
     assert sketches.grad.dtype == torch.float32 and sketches.grad.abs().sum() > 0
+
+
+def test_tf32_is_fp32_on_a_cpu(tiny):
+    sketches, target = _images(2, 16), _images(1, 17)[0]
+    fp32 = ClipassoLoss(tiny, precision="fp32")(sketches, target, _generators(0, 1))
+    tf32 = ClipassoLoss(tiny, precision="tf32")(sketches, target, _generators(0, 1))
+    assert torch.equal(fp32["total"], tf32["total"])
+
+
+@pytest.mark.parametrize("make_loss", [lambda tiny: ClipassoLoss(tiny), lambda tiny: XdogLoss()])
+def test_a_photo_changed_in_place_is_not_mistaken_for_the_one_seen_before(tiny, make_loss):
+    # the loss remembers photos it has seen by their memory (no GPU sync per step); writing
+    # into that memory must count as a new photo
+    loss = make_loss(tiny)
+    sketches = _images(3, 18)
+    photos = torch.stack([_images(1, 19)[0], _images(1, 19)[0], _images(1, 20)[0]])
+    loss(sketches, photos, _generators(0, 1, 2), eval=True)
+    photos[1] = _images(1, 21)[0]
+    again = loss(sketches, photos, _generators(0, 1, 2), eval=True)
+    fresh = make_loss(tiny)(sketches, photos.clone(), _generators(0, 1, 2), eval=True)
+    torch.testing.assert_close(again["total"], fresh["total"], rtol=1e-6, atol=0)

@@ -9,6 +9,7 @@ import torch
 from pydantic import ValidationError
 
 from sketchgen.methods import METHODS, Method, get_method
+from sketchgen.precision import native_bf16
 from sketchgen.presets import Preset, presets
 from sketchgen.runner import generate
 from sketchlab.cli import main
@@ -93,3 +94,7 @@ def test_the_clip_method_loads_its_model_and_records_its_weights():
     loss, record = METHODS["clipasso"].build_loss(settings, torch.device("cpu"))
     assert record["name"] == "RN-tiny" and record["pretrained"] == "random-init"
     assert loss.augmentations == 0 and settings.loss_model_label == "RN-tiny/random-init"
+    # the fast preset asks for bf16 where the hardware has it; the record says what was used
+    assert settings.precision == "bf16-if-native"
+    assert record["precision"] == loss.precision
+    assert loss.precision == ("bf16" if native_bf16(torch.device("cpu")) else "fp32")

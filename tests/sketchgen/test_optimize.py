@@ -1,6 +1,8 @@
 """The batched optimiser: batching changes nothing, the best iterate and early stop follow
 the reference rule, and the saved iterate is the one that was scored."""
 
+import copy
+
 import pytest
 import torch
 
@@ -8,6 +10,7 @@ from sketchgen.losses import ClipassoLoss
 from sketchgen.models import load_clip
 from sketchgen.optimize import SketchJob, optimize_sketches
 from sketchgen.raster import render
+from tests.conftest import CPU_AND_CUDA
 
 
 def _strokes(n: int, seed: int) -> torch.Tensor:
@@ -25,15 +28,21 @@ def _photo(seed: int) -> torch.Tensor:
 
 
 @pytest.fixture(scope="module")
-def tiny_clipasso_loss() -> ClipassoLoss:
+def tiny_model() -> torch.nn.Module:
     torch.manual_seed(0)
-    model, _ = load_clip("RN-tiny", None)
-    return ClipassoLoss(model, augmentations=1)
+    return load_clip("RN-tiny", None)[0]
 
 
-def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
+@pytest.fixture(scope="module")
+def tiny_clipasso_loss(tiny_model) -> ClipassoLoss:
+    return ClipassoLoss(tiny_model, augmentations=1)
+
+
+@pytest.mark.parametrize("device", CPU_AND_CUDA)
+def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_model, device):
     # Different images, stroke counts, seeds and iteration budgets in one batch: padding,
     # masking, per-sketch generators and leaving the batch early must not change anything.
+    loss = ClipassoLoss(copy.deepcopy(tiny_model).to(device), augmentations=1)
     targets = {"cat": _photo(1), "cup": _photo(2)}
     jobs = [
         SketchJob("cat", 2, 0, _strokes(2, 10), iterations=6),
@@ -41,10 +50,10 @@ def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_clipasso_loss):
         SketchJob("cup", 3, 2000, _strokes(3, 12), iterations=3),
     ]
     # a random tiny model's losses are ~1e-5, so the reference's 1e-5 early stop is off here
-    settings = {"eval_interval": 2, "early_stop_delta": 0.0}
-    batched = optimize_sketches(jobs, targets, tiny_clipasso_loss, **settings)
+    settings = {"eval_interval": 2, "early_stop_delta": 0.0, "device": device}
+    batched = optimize_sketches(jobs, targets, loss, **settings)
     for job, together in zip(jobs, batched):
-        alone = optimize_sketches([job], targets, tiny_clipasso_loss, **settings)[0]
+        alone = optimize_sketches([job], targets, loss, **settings)[0]
         assert together.points.shape == (job.n_strokes, 4, 2)
         assert together.best_iteration == alone.best_iteration
         assert together.iterations == alone.iterations == job.iterations

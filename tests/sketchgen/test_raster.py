@@ -14,9 +14,7 @@ from sketchgen.raster import render, render_rgba
 from sketchgen.raster_samples import sample_pattern
 from sketchlab.cli import app
 from sketchlab.errors import BadInput
-from tests.conftest import TEST_DATA
-
-DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+from tests.conftest import CPU_AND_CUDA, TEST_DATA
 
 
 def strokes(n: int, seed: int, size: int = 64) -> torch.Tensor:
@@ -33,7 +31,7 @@ def test_sample_positions_reproduce_diffvgs_edge_samples():
     assert sorted(pattern.counts[pattern.extra_pixel].tolist()) == [5.0] * 4
 
 
-@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("device", CPU_AND_CUDA)
 def test_batch_with_padding_equals_rendering_each_sketch_alone(device):
     counts = [3, 5, 1]
     sketches = [strokes(n, seed) for seed, n in enumerate(counts)]
@@ -160,11 +158,14 @@ def test_bench_raster_writes_rows_with_agreement_and_speed(tmp_path):
         shutil.copy(TEST_DATA / "diffvg" / name, scenes / name)
     out = tmp_path / "bench.json"
     result = CliRunner().invoke(
-        app, ["bench", "raster", "--scenes", str(scenes), "--json", str(out), "--repeats", "1"]
+        app,
+        ["bench", "raster", "--scenes", str(scenes), "--json", str(out), "--repeats", "1"]
+        + ["--batch", "4"],
     )
     assert result.exit_code == 0, result.output
-    assert "geometric mean" in result.output
-    (row,) = json.loads(out.read_text())
+    assert "geometric mean" in result.output and "sketches/s" in result.output
+    figures = json.loads(out.read_text())
+    (row,) = figures["scenes"]
     assert row["file"] == "scene00_init_4s_224px.npz" and row["strokes"] == 4 and row["size"] == 224
     for key in (
         "frac_pixels_off",
@@ -177,6 +178,9 @@ def test_bench_raster_writes_rows_with_agreement_and_speed(tmp_path):
         assert np.isfinite(row[key])
     assert row["grad_cos"] > 0.95
     assert row["speedup"] == pytest.approx(145.58 / row["fwd_bwd_ms"])
+    assert figures["speedup_geometric_mean"] == pytest.approx(row["speedup"])
+    assert figures["device"] == "cpu" and figures["batch_throughput"]["batch"] == 4
+    assert figures["batch_throughput"]["sketches_per_s"] > 0
 
 
 def test_bench_raster_refuses_a_folder_without_scenes(tmp_path):
