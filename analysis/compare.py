@@ -214,12 +214,12 @@ def describe_gap(row: pd.Series) -> str:
     of it is caution; never "no gap" from an interval that includes zero."""
     level = int(row["n_strokes"])
     gap, low, high, trial_low, trial_high = (
-        round(100 * row[c])
+        f"{100 * row[c]:.1f}"
         for c in ("difference", "gap_boot_low", "gap_boot_high", "diff_low", "diff_high")
-    )
+    )  # one decimal: a bound of 0.4 points must not read as 0
     text = (
         f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
-        f"{row['accuracy_with']:.0%} with it: a gap of {_points(gap)} (95% CI {low} to "
+        f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage points (95% CI {low} to "
         f"{high}, resampling participants and images; the trial-level Newcombe interval, "
         f"which treats every answer as independent, is {trial_low} to {trial_high}). "
         f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
@@ -267,7 +267,3 @@ def describe_gap(row: pd.Series) -> str:
             "the split with caution."
         )
     return text
-
-
-def _points(value: int) -> str:
-    return f"{value} percentage point{'' if abs(value) == 1 else 's'}"

@@ -32,6 +32,10 @@ fit_one <- function(i) {
   task <- models[i, ]
   data <- droplevels(by_dataset[[as.character(task$dataset)]])
   messages <- character()
+  note <- function(w) {  # R's warnings go into the report, not to stderr
+    messages <<- c(messages, conditionMessage(w))
+    invokeRestart("muffleWarning")
+  }
   started <- proc.time()[["elapsed"]]
   fit <- withCallingHandlers(
     tryCatch(
@@ -40,17 +44,15 @@ fit_one <- function(i) {
                                    optCtrl = tolerances)),
       error = function(e) e
     ),
-    warning = function(w) {
-      messages <<- c(messages, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    }
+    warning = note
   )
   if (inherits(fit, "error")) {
     return(row(task, "error", conditionMessage(fit)))
   }
   messages <- c(messages, fit@optinfo$conv$lme4$messages)
   beta <- fixef(fit)
-  covariance <- as.matrix(vcov(fit))
+  # vcov warns when the finite-difference Hessian is unusable and it falls back to RX.
+  covariance <- withCallingHandlers(as.matrix(vcov(fit)), warning = note)
   pairs <- expand.grid(a = names(beta), b = names(beta), stringsAsFactors = FALSE)
   random <- as.data.frame(VarCorr(fit))
   random_terms <- ifelse(is.na(random$var2), paste(random$grp, random$var1, sep = "|"),

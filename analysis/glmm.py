@@ -235,7 +235,9 @@ def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> Gl
             )
             for name in formulas
         },  # fmt: skip
-        warnings=sorted(set(output.loc[output["kind"] == "warning", "term"])),
+        warnings=sorted(
+            {" ".join(w.split()) for w in output.loc[output["kind"] == "warning", "term"]}
+        ),
         separation=[sentence for _, _, sentence in separated],
         n_trials=len(frame),
         n_participants=int(frame["participant"].nunique()),

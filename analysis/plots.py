@@ -444,11 +444,10 @@ def plot_none_contrast(
 
 
 def _gap_label(row: pd.Series) -> str:
-    """'gap 47 pts [36, 57]' and the caution share with its interval, as estimated."""
-    text = (
-        f"gap {100 * row['difference']:.0f} pts\n"
-        f"[{100 * row['gap_boot_low']:.0f}, {100 * row['gap_boot_high']:.0f}]"
-    )
+    """'gap 47.0 pts [35.2, 59.3]' (one decimal: a bound of 0.4 must not read as 0) and the
+    caution share with its interval, as estimated."""
+    gap, low, high = (100 * row[c] for c in ("difference", "gap_boot_low", "gap_boot_high"))
+    text = f"gap {gap:.1f} pts\n[{low:.1f}, {high:.1f}]"
     share = row["caution_share"]
     if np.isfinite(share):
         text += (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,8 @@ def _comparison(results: ReportResults) -> str:
     )
     images = int(comparison["boot_images"].iloc[0])
     resampled = (
-        f"participants and the {images} images together ({results.n_boot} draws)"
+        f"participants and the {images} images together ({results.n_boot} draws"
+        + ("; test and foil images each among their own)" if _has_foils(comparison) else ")")
         if images > 1
         else f"participants ({results.n_boot} draws; no image column, so images are not resampled)"
     )
@@ -551,6 +553,8 @@ def _table(frame: pd.DataFrame) -> str:
     table = frame.to_html(
         index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—"
     )
+    # Short cells (numbers, "p < 1e-16", "0.41 [0.23, 0.73]") stay on one line; long text wraps.
+    table = re.sub(r"<td>([^<]{1,32})</td>", r"<td class='n'>\1</td>", table)
     return f"<div class='wide'>{table}</div>"
 
 
@@ -562,7 +566,8 @@ h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margi
 .warn{background:#fff6d6;border:1px solid #e0c060;padding:.7em 1em;border-radius:6px;margin:1em 0}
 table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 .tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}
-.tbl th{background:#f6f6f6} .tbl td:first-child,.tbl th:first-child{text-align:left}
+.tbl th{background:#f6f6f6} .tbl td.n{white-space:nowrap}
+.tbl td:first-child,.tbl th:first-child{text-align:left}
 .wide{overflow-x:auto} figure{margin:1em 0} figure img{max-width:100%}
 figcaption{color:#777;font-size:.8em}
 """

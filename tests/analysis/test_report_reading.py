@@ -74,9 +74,14 @@ def test_headline_interval_counts_the_images_and_newcombe_says_trial_level():
     assert two_way > 1.5 * (row["diff_high"] - row["diff_low"])
     assert row["boot_images"] == 20
     text = describe_gap(row)
-    low, high = round(100 * row["gap_boot_low"]), round(100 * row["gap_boot_high"])
-    assert f"95% CI {low} to {high}, resampling participants and images" in text
+    low, high = 100 * row["gap_boot_low"], 100 * row["gap_boot_high"]
+    assert f"95% CI {low:.1f} to {high:.1f}, resampling participants and images" in text
     assert "trial-level Newcombe interval, which treats every answer as independent" in text
+    # A bound just above zero is shown as such, never rounded to a "0" that reads as no gap.
+    just_above_zero = row.copy()
+    just_above_zero["gap_boot_low"] = 0.004
+    text = describe_gap(just_above_zero)
+    assert "95% CI 0.4 to" in text and "cannot tell" not in text
 
 
 @pytest.fixture(scope="module")
