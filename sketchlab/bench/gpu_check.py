@@ -71,11 +71,11 @@ DEVICE_PLATFORMS = (
 BUDGET_SECONDS = 290
 DRY_RUN_SLACK = 4  # a dry run proves plumbing, not speed: its caps and budget are 4x longer
 STEP_CAPS = {  # seconds; a later step keeps at least MIN_STEP_SECONDS of the budget
-    "install": 60,
-    "cuda_tests": 110,
-    "bench_raster": 40,
-    "bench_generate": 150,
-    "bench_score": 60,
+    "install": 40,
+    "cuda_tests": 130,
+    "bench_raster": 30,
+    "bench_generate": 140,
+    "bench_score": 50,
 }
 MIN_STEP_SECONDS = 20
 OUTPUT_TAIL = 4000  # characters of a failed step's output kept in the JSON
