@@ -1,12 +1,17 @@
 """With versus without the "none" option, at every stroke level (the paper's 36% -> 76%).
 
-Conditions are between-subjects, so the participant is the unit of the test (Welch's t
-and Mann-Whitney on per-participant accuracy); the trial-level Newcombe interval of the
-difference is reported as the paper-style descriptive figure (shared reference
-study-and-analysis §4.4). How much of the gap is caution rather than recognition is read
-three ways (§4.6): the "none" rate and the accuracy among committed answers; the
-guessing-corrected ('known') rates; and d' with a criterion from `signal_detection`, which
-gives the forced-choice accuracy the with-"none" participants' sensitivity predicts.
+Conditions are between-subjects. The gap (without minus with) gets three intervals: the
+two-way (participant x image) cluster bootstrap (`analysis.bootstrap`), which the headline
+uses because other people and other sketches would give other numbers; the trial-level
+Newcombe interval, the paper-style descriptive figure that treats trials as independent;
+and, in the report, the mixed model's contrast (`analysis.glmm`). Per-level tests take the
+participant as the unit (Welch's t and Mann-Whitney on per-participant accuracy) and are
+Holm-adjusted over the levels; a by-image paired test (a paired t-test over the images
+seen in both conditions: the by-items analysis) asks whether the gap holds image by image.
+How much of the gap is caution rather than recognition is read three ways (docs/analysis.md):
+the "none" rate and the accuracy among committed answers; the guessing-corrected ('known')
+rates; and the signal-detection split of `analysis.caution`, with a bootstrap interval and
+a check of the answer shares it predicts.
 """
 
 import warnings
@@ -17,115 +22,180 @@ from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
 from analysis.accuracy import participant_accuracy, wilson_interval
-from analysis.signal_detection import (
-    dprime_mafc,
-    fit_none_model,
-    known_rate,
-    pc_mafc,
-    yes_no_dprime,
-)
+from analysis.bootstrap import image_column, percentile_interval, two_way_bootstrap
+from analysis.caution import caution_split, fit_check
+from analysis.multiple_testing import holm
+from analysis.signal_detection import known_rate, yes_no_dprime
 from sketchlab.contracts import FOIL, TEST, WITH_NONE, WITHOUT_NONE
 
+HOLM_COLUMNS = {"welch_p": "welch_p_holm", "mannwhitney_p": "mannwhitney_p_holm",
+                "image_p": "image_p_holm"}  # fmt: skip
 
-def compare_none(trials: pd.DataFrame, n_options: dict[str, int]) -> pd.DataFrame:
+
+def compare_none(
+    trials: pd.DataFrame, n_options: dict[str, int], *, n_boot: int = 1000, seed: int = 0
+) -> pd.DataFrame:
     """One row per stroke level present in both conditions (empty when a condition is missing).
 
     `trials`: included responses (test and foil rows are used); `n_options`: buttons shown
-    per condition (see `responses.options_per_condition`). Column meanings are in
-    docs/analysis.md; differences are without minus with, in proportion units.
+    per condition (see `responses.options_per_condition`); `n_boot` two-way bootstrap draws.
+    Column meanings are in docs/analysis.md; differences are without minus with, in
+    proportion units.
     """
     if not {WITHOUT_NONE, WITH_NONE} <= set(trials["condition"].unique()):
         return pd.DataFrame()
     kind = trials["trial_type"]
-    tests = trials.loc[kind == TEST, ["condition", "n_strokes", "correct", "is_none"]]
+    tests = trials.loc[kind == TEST]
     cells = tests.groupby(["condition", "n_strokes"], observed=True).agg(
         n=("correct", "size"), k=("correct", "sum"), none=("is_none", "sum")
     )
-    foils = trials.loc[
-        (kind == FOIL) & (trials["condition"] == WITH_NONE), ["n_strokes", "is_none"]
-    ]
+    foils = trials.loc[(kind == FOIL) & (trials["condition"] == WITH_NONE)]
     foil_cells = foils.groupby("n_strokes").agg(n=("is_none", "size"), none=("is_none", "sum"))
-    people = participant_accuracy(trials)
-    m_without = n_options[WITHOUT_NONE]
-    m_with_classes = n_options[WITH_NONE] - 1
     levels = sorted(
         set(cells.loc[WITHOUT_NONE].index.astype(int)) & set(cells.loc[WITH_NONE].index.astype(int))
     )
+    m_without, m_classes = n_options[WITHOUT_NONE], n_options[WITH_NONE] - 1
+    rows = [
+        _level_row(level, cells, foil_cells, m_without, m_classes, n_options) for level in levels
+    ]
+    table = pd.DataFrame(rows)
+    table = table.join(_participant_tests(trials, levels)).join(_image_tests(tests, levels))
+    table = table.join(
+        _bootstrap_columns(trials, table, levels, m_without, m_classes, n_boot, seed)
+    )
+    for column, adjusted in HOLM_COLUMNS.items():
+        table[adjusted] = holm(table[column])
+    table.loc[~(table["gap_boot_low"] > 0), "caution_share"] = np.nan
+    return table
+
+
+def _level_row(level, cells, foil_cells, m_without, m_classes, n_options) -> dict:
+    """Counts, rates and Wilson/Newcombe intervals of one level, and its caution split."""
+    without, with_none = cells.loc[(WITHOUT_NONE, level)], cells.loc[(WITH_NONE, level)]
+    k_wo, n_wo = int(without["k"]), int(without["n"])
+    k_w, n_w, none_w = int(with_none["k"]), int(with_none["n"]), int(with_none["none"])
+    acc_wo, acc_w = k_wo / n_wo, k_w / n_w
+    row = {"n_strokes": level}
+    for name, k, n in (("without", k_wo, n_wo), ("with", k_w, n_w)):
+        low, high = wilson_interval([k], [n])
+        row.update(
+            {f"n_{name}": n, f"accuracy_{name}": k / n, f"ci_low_{name}": low[0],
+             f"ci_high_{name}": high[0]}
+        )  # fmt: skip
+    row["difference"] = acc_wo - acc_w
+    row["diff_low"], row["diff_high"] = confint_proportions_2indep(
+        k_wo, n_wo, k_w, n_w, method="newcomb", compare="diff"
+    )
+    row["odds_ratio"] = ((k_wo + 0.5) / (n_wo - k_wo + 0.5)) / ((k_w + 0.5) / (n_w - k_w + 0.5))
+    committed = n_w - none_w
+    row["none_rate_with"] = none_w / n_w
+    row["committed_accuracy_with"] = k_w / committed if committed else np.nan
+    low, high = wilson_interval([k_w], [committed])
+    row["committed_ci_low"], row["committed_ci_high"] = low[0], high[0]
+    row["chance_without"] = 1 / n_options[WITHOUT_NONE]
+    row["chance_with"] = 1 / n_options[WITH_NONE]
+    row["known_without"] = known_rate(acc_wo, 1 - acc_wo, m_without)
+    row["known_with"] = known_rate(acc_w, (committed - k_w) / n_w, m_classes)
+
+    n_foils = int(foil_cells["n"].get(level, 0))
+    foil_none = int(foil_cells["none"].get(level, 0))
+    split = caution_split(
+        k_wo, n_wo, k_w, none_w, n_w, m_without, m_classes,
+        foil_none if n_foils else None, n_foils,
+    )  # fmt: skip
+    row.update({key: float(value) for key, value in split.items()})
+    observed = {"correct": k_w, "none": none_w, "foil_none": foil_none}
+    predicted = {key.removeprefix("predicted_"): split[key] for key in split
+                 if key.startswith("predicted_")}  # fmt: skip
+    row["fit_chi2"], row["fit_df"], row["fit_p"] = fit_check(observed, predicted, n_w, n_foils)
+    row["n_foils"] = n_foils
+    if n_foils:
+        row["hit_rate"] = 1 - row["none_rate_with"]
+        row["false_alarm_rate"] = 1 - foil_none / n_foils
+        row["dprime_yes_no"], row["criterion_yes_no"] = yes_no_dprime(
+            row["hit_rate"], row["false_alarm_rate"], n_w, n_foils
+        )
+    return row
+
+
+def _participant_tests(trials: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
+    """Welch and Mann-Whitney on per-participant accuracy (the participant is the unit)."""
+    people = participant_accuracy(trials)
     rows = []
     for level in levels:
-        without, with_none = cells.loc[(WITHOUT_NONE, level)], cells.loc[(WITH_NONE, level)]
-        k_wo, n_wo = int(without["k"]), int(without["n"])
-        k_w, n_w = int(with_none["k"]), int(with_none["n"])
-        acc_wo, acc_w = k_wo / n_wo, k_w / n_w
-        row = {"n_strokes": level}
-        for name, k, n in (("without", k_wo, n_wo), ("with", k_w, n_w)):
-            low, high = wilson_interval([k], [n])
-            row.update(
-                {
-                    f"n_{name}": n,
-                    f"accuracy_{name}": k / n,
-                    f"ci_low_{name}": low[0],
-                    f"ci_high_{name}": high[0],
-                }
-            )
-        row["difference"] = acc_wo - acc_w
-        row["diff_low"], row["diff_high"] = confint_proportions_2indep(
-            k_wo, n_wo, k_w, n_w, method="newcomb", compare="diff"
+        at = people[people["n_strokes"] == level]
+        a = at.loc[at["condition"] == WITHOUT_NONE, "accuracy"].to_numpy()
+        b = at.loc[at["condition"] == WITH_NONE, "accuracy"].to_numpy()
+        welch_t, welch_p = _welch(a, b)
+        rows.append(
+            {
+                "participants_without": len(a),
+                "participants_with": len(b),
+                "welch_t": welch_t,
+                "welch_p": welch_p,
+                "mannwhitney_p": (
+                    float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+                    if len(a) and len(b)
+                    else np.nan
+                ),
+            }
         )
-        row["odds_ratio"] = ((k_wo + 0.5) / (n_wo - k_wo + 0.5)) / ((k_w + 0.5) / (n_w - k_w + 0.5))
+    return pd.DataFrame(rows)
 
-        per_person = people[people["n_strokes"] == level]
-        a = per_person.loc[per_person["condition"] == WITHOUT_NONE, "accuracy"].to_numpy()
-        b = per_person.loc[per_person["condition"] == WITH_NONE, "accuracy"].to_numpy()
-        row["participants_without"], row["participants_with"] = len(a), len(b)
-        row["welch_t"], row["welch_p"] = _welch(a, b)
-        row["mannwhitney_p"] = (
-            float(stats.mannwhitneyu(a, b, alternative="two-sided").pvalue)
-            if len(a) and len(b)
-            else np.nan
-        )
 
-        none_rate = float(with_none["none"]) / n_w
-        committed = n_w - int(with_none["none"])
-        row["none_rate_with"] = none_rate
-        row["committed_accuracy_with"] = k_w / committed if committed else np.nan
-        low, high = wilson_interval([k_w], [committed])
-        row["committed_ci_low"], row["committed_ci_high"] = low[0], high[0]
-        row["chance_without"], row["chance_with"] = (
-            1 / n_options[WITHOUT_NONE],
-            1 / n_options[WITH_NONE],
-        )
-        row["known_without"] = known_rate(acc_wo, 1 - acc_wo, m_without)
-        wrong_w = (n_w - k_w - int(with_none["none"])) / n_w
-        row["known_with"] = known_rate(acc_w, wrong_w, m_with_classes)
-
-        n_foils = int(foil_cells["n"].get(level, 0))
-        foil_none = float(foil_cells["none"][level]) / n_foils if n_foils else None
-        # Rates of exactly 0 or 1 carry no finite d': move them half a trial inwards.
-        row["dprime_without"] = dprime_mafc(min(acc_wo, 1 - 0.5 / n_wo), m_without)
-        answers = np.array([k_w, n_w - k_w - int(with_none["none"]), int(with_none["none"])], float)
-        if (answers == 0).any():
-            answers += 0.5
-        foil_fit = foil_none
-        if n_foils and foil_none in (0.0, 1.0):
-            foil_fit = min(max(foil_none, 0.5 / n_foils), 1 - 0.5 / n_foils)
-        share = answers / answers.sum()
-        row["dprime_with"], row["criterion_with"] = fit_none_model(
-            share[0], share[2], m_with_classes, foil_fit, n_targets=n_w, n_foils=n_foils
-        )
-        row["forced_choice_predicted_with"] = pc_mafc(row["dprime_with"], m_without)
-        caution = row["forced_choice_predicted_with"] - acc_w
-        # Only a gap that is there (Newcombe interval above 0) can be split into parts.
-        row["caution_share"] = caution / row["difference"] if row["diff_low"] > 0 else np.nan
-        row["n_foils"] = n_foils
-        if n_foils:
-            row["hit_rate"] = 1 - none_rate
-            row["false_alarm_rate"] = 1 - foil_none
-            row["dprime_yes_no"], row["criterion_yes_no"] = yes_no_dprime(
-                row["hit_rate"], row["false_alarm_rate"], n_w, n_foils
-            )
+def _image_tests(tests: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
+    """Per level, the gap image by image (the classic by-items analysis): images seen in both
+    conditions, their mean gap, and the paired t-test p over them."""
+    item = image_column(tests)
+    rows = []
+    for level in levels:
+        row = {"images_paired": 0, "image_gap_mean": np.nan, "image_p": np.nan}
+        if item:
+            at = tests[tests["n_strokes"] == level]
+            by_image = at.groupby([item, "condition"], observed=True)["correct"].mean().unstack()
+            if {WITHOUT_NONE, WITH_NONE} <= set(by_image.columns):
+                gaps = (by_image[WITHOUT_NONE] - by_image[WITH_NONE]).dropna().to_numpy()
+                row["images_paired"], row["image_gap_mean"] = len(gaps), gaps.mean()
+                if len(gaps) >= 2 and np.var(gaps) > 0:
+                    row["image_p"] = float(stats.ttest_1samp(gaps, 0.0).pvalue)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _bootstrap_columns(trials, table, levels, m_without, m_classes, n_boot, seed) -> pd.DataFrame:
+    """Two-way bootstrap intervals of the gap, both accuracies and the caution share."""
+    boot = two_way_bootstrap(trials, n_boot=n_boot, seed=seed)
+
+    def counts(kind: str, condition: str, count: str) -> np.ndarray:
+        return np.column_stack([boot.get(kind, condition, level, count) for level in levels])
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acc_wo = counts(TEST, WITHOUT_NONE, "correct") / counts(TEST, WITHOUT_NONE, "trials")
+        acc_w = counts(TEST, WITH_NONE, "correct") / counts(TEST, WITH_NONE, "trials")
+    foil_trials = counts(FOIL, WITH_NONE, "trials")
+    has_foils = bool((table["n_foils"] > 0).any())
+    split = caution_split(
+        counts(TEST, WITHOUT_NONE, "correct"), counts(TEST, WITHOUT_NONE, "trials"),
+        counts(TEST, WITH_NONE, "correct"), counts(TEST, WITH_NONE, "none"),
+        counts(TEST, WITH_NONE, "trials"), m_without, m_classes,
+        np.nan_to_num(counts(FOIL, WITH_NONE, "none")) if has_foils else None,
+        np.nan_to_num(foil_trials),
+    )  # fmt: skip
+    columns = {}
+    for name, draws in (
+        ("gap_boot", acc_wo - acc_w),
+        ("accuracy_without_boot", acc_wo),
+        ("accuracy_with_boot", acc_w),
+        ("caution_boot", split["caution_share"]),
+    ):
+        low, high = percentile_interval(draws)
+        columns[f"{name}_low"], columns[f"{name}_high"] = low, high
+    columns["boot_images"] = boot.images
+    columns["n_boot"] = n_boot
+    frame = pd.DataFrame(columns, index=table.index)
+    no_gap = ~(frame["gap_boot_low"] > 0)
+    frame.loc[no_gap, ["caution_boot_low", "caution_boot_high"]] = np.nan
+    return frame
 
 
 def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
@@ -140,35 +210,64 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def describe_gap(row: pd.Series) -> str:
-    """Plain-language sentence on one level's gap: how much is caution, how much recognition."""
+    """Plain-language sentences on one level's gap, with the image-aware interval; how much
+    of it is caution; never "no gap" from an interval that includes zero."""
     level = int(row["n_strokes"])
-    gap, low, high = (round(100 * row[c]) for c in ("difference", "diff_low", "diff_high"))
+    gap, low, high, trial_low, trial_high = (
+        round(100 * row[c])
+        for c in ("difference", "gap_boot_low", "gap_boot_high", "diff_low", "diff_high")
+    )
     text = (
         f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
-        f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage "
-        f"point{'' if gap == 1 else 's'} "
-        f"(95% CI {low} to {high}). "
+        f"{row['accuracy_with']:.0%} with it: a gap of {_points(gap)} (95% CI {low} to "
+        f"{high}, resampling participants and images; the trial-level Newcombe interval, "
+        f"which treats every answer as independent, is {trial_low} to {trial_high}). "
         f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
         f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
     )
-    if np.isfinite(row.get("caution_share", np.nan)) and row["difference"] > 0:
-        share = min(max(row["caution_share"], 0.0), 1.0)
-        text += (
-            f"The with-\"none\" group's sensitivity (d' = {row['dprime_with']:.2f}, vs "
-            f"{row['dprime_without']:.2f} under forced choice) predicts "
-            f"{row['forced_choice_predicted_with']:.0%} forced-choice accuracy, so about "
-            f"{share:.0%} "
-            f"of the gap is caution (a stricter criterion, k = {row['criterion_with']:.2f}) rather "
-            "than weaker recognition"
+    if row["gap_boot_low"] <= 0 <= row["gap_boot_high"]:
+        return text + (
+            "The interval includes zero: these data cannot tell whether the conditions differ "
+            f"at this level (gaps from {low} to {high} points fit them), so the gap is not "
+            "split into caution and recognition."
         )
-        text += (
-            f"; foil trials (n = {int(row['n_foils'])}) entered the criterion estimate."
-            if row.get("n_foils", 0)
-            else "; without foil trials this split rests on the equal-variance model."
+    if row["gap_boot_high"] < 0:
+        return text + 'Accuracy was higher with "none", which caution cannot explain.'
+    share = row["caution_share"]
+    model = (
+        f"foil trials (n = {int(row['n_foils'])}) entered the criterion estimate"
+        if row.get("n_foils", 0)
+        else "without foil trials this split rests on the equal-variance model alone"
+    )
+    interval = f"95% CI {row['caution_boot_low']:.0%} to {row['caution_boot_high']:.0%}"
+    if not 0 <= share <= 1:
+        outside = row["caution_boot_low"] > 1 or row["caution_boot_high"] < 0
+        return text + (
+            f"The signal-detection split puts {share:.0%} of the gap on caution ({interval}): "
+            "a share outside 0-100% is something the equal-variance model cannot produce, so "
+            + (
+                "with the whole interval outside too, the model does not describe these "
+                "answers (a misfit), and the gap is not split into caution and recognition"
+                if outside
+                else "this is model misfit or sampling noise (the interval reaches into 0-100%)"
+            )
+            + f"; {model}."
         )
-    elif row["diff_low"] <= 0:
+    text += (
+        f"The with-\"none\" group's sensitivity (d' = {row['dprime_with']:.2f}, vs "
+        f"{row['dprime_without']:.2f} under forced choice) predicts "
+        f"{row['forced_choice_predicted_with']:.0%} forced-choice accuracy, so about {share:.0%} "
+        f"of the gap ({interval}) is caution (a stricter criterion, k = "
+        f"{row['criterion_with']:.2f}) rather than weaker recognition; {model}."
+    )
+    if row.get("fit_df", 0) and row["fit_p"] < 0.05:
         text += (
-            "The interval of the gap includes zero, so there is no gap to split into caution "
-            "and recognition."
+            f" The answer shares the model predicts differ from the observed ones (X\u00b2 = "
+            f"{row['fit_chi2']:.1f}, df = {int(row['fit_df'])}, p = {row['fit_p']:.2g}): read "
+            "the split with caution."
         )
     return text
+
+
+def _points(value: int) -> str:
+    return f"{value} percentage point{'' if abs(value) == 1 else 's'}"

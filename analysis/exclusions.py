@@ -10,7 +10,7 @@ cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not appl
 has no counts, rather than claiming it excluded nobody.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,9 @@ class ExclusionResult:
     empty where the rule was not applied)."""
     sessions_total: int
     sessions_included: int
+    timed_out: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The timed-out test and foil trials of included sessions (not answers, so not in
+    `trials`; the report shows them as their own answer category)."""
 
 
 def read_participants(path: str | Path) -> pd.DataFrame:
@@ -229,4 +232,5 @@ def apply_exclusions(
         table=table,
         sessions_total=len(sessions),
         sessions_included=int(keep.sum()),
+        timed_out=trials[timed_out].reset_index(drop=True),
     )

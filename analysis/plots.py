@@ -23,7 +23,20 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.accuracy import ALL_CLASSES
-from sketchlab.contracts import CONDITIONS, NONE, PHOTO, SCORE_SERIES, WITH_NONE, WITHOUT_NONE
+from analysis.responses import answer_category
+from sketchlab.contracts import (
+    ANSWER_CATEGORIES,
+    CONDITIONS,
+    CORRECT,
+    NONE,
+    PHOTO,
+    SCORE_SERIES,
+    TEST,
+    TIMEOUT,
+    WITH_NONE,
+    WITHOUT_NONE,
+    WRONG,
+)
 from sketchlab.reference import paper_numbers
 
 CONDITION_COLORS = {WITHOUT_NONE: "#1b6ca8", WITH_NONE: "#d1495b"}
@@ -48,8 +61,20 @@ def level_palette(levels) -> dict[int, tuple]:
     return dict(zip(levels, sns.color_palette("crest", len(levels))))
 
 
-def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
-    """Write `<out_stem>.png` and `.svg` and close the figure."""
+SIMULATED_MARK = "SIMULATED DATA"
+
+
+def save_figure(fig: plt.Figure, out_stem: Path, simulated: bool = False) -> list[Path]:
+    """Write `<out_stem>.png` and `.svg` and close the figure; `simulated` stamps it with a
+    watermark, so a figure of simulated answers cannot pass for a result once copied out of
+    the report."""
+    if simulated:
+        width, height = fig.get_size_inches()
+        fig.text(
+            0.5, 0.5, SIMULATED_MARK, rotation=np.degrees(np.arctan2(height, width)),
+            ha="center", va="center", color="#b00020", alpha=0.13, fontweight="bold",
+            fontsize=max(28.0, 6.5 * min(width, 2.2 * height)), zorder=100,
+        )  # fmt: skip
     out_stem = Path(out_stem)
     out_stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [out_stem.with_name(out_stem.name + suffix) for suffix in (".png", ".svg")]
@@ -60,6 +85,17 @@ def save_figure(fig: plt.Figure, out_stem: Path) -> list[Path]:
         fig.savefig(paths[1], bbox_inches=box)
     plt.close(fig)
     return paths
+
+
+def _footnote(fig: plt.Figure, lines: list[str], y: float = 0.0) -> None:
+    """Small grey lines under the figure (below y, in figure coordinates): what a number in
+    it rests on, so the caveat travels with the figure."""
+    fig.text(0.01, y, "\n".join(lines), fontsize=8, color="#555", ha="left", va="top")
+
+
+def _paper_note() -> str:
+    """The caveat on the paper's 76% (reference_numbers.json), for figures that draw it."""
+    return paper_numbers()["figure_note"]
 
 
 def _conditions(table: pd.DataFrame) -> list[str]:
@@ -82,7 +118,11 @@ def _log2_axis(ax: plt.Axes, levels) -> None:
 
 @plain_text
 def plot_accuracy_vs_strokes(
-    per_class: pd.DataFrame, pooled: pd.DataFrame, out_stem: Path, paper: dict | None = None
+    per_class: pd.DataFrame,
+    pooled: pd.DataFrame,
+    out_stem: Path,
+    paper: dict | None = None,
+    simulated: bool = False,
 ) -> list[Path]:
     """Accuracy against stroke count: one panel for all classes pooled, then one per class.
 
@@ -162,12 +202,14 @@ def plot_accuracy_vs_strokes(
     )
     fig.suptitle("Recognition accuracy by stroke count")
     fig.tight_layout(rect=(0, 0.05 + 0.03 / n_rows, 1, 1))
-    return save_figure(fig, out_stem)
+    if paper:
+        _footnote(fig, [_paper_note()], y=-0.04)
+    return save_figure(fig, out_stem, simulated)
 
 
 @plain_text
 def plot_accuracy_bars(
-    per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path
+    per_class: pd.DataFrame, chance: dict[str, float], out_stem: Path, simulated: bool = False
 ) -> list[Path]:
     """Grouped bars: class on x, one bar per stroke level, one panel per condition, Wilson 95%
     error bars and a dashed chance line at 1/(buttons shown) for that condition."""
@@ -221,7 +263,7 @@ def plot_accuracy_bars(
         ax.grid(axis="x", visible=False)
     axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="strokes")
     fig.tight_layout()
-    return save_figure(fig, out_stem)
+    return save_figure(fig, out_stem, simulated)
 
 
 def confusion_counts(tests: pd.DataFrame) -> pd.DataFrame:
@@ -233,27 +275,32 @@ def confusion_counts(tests: pd.DataFrame) -> pd.DataFrame:
 
 
 @plain_text
-def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
-    """Row-normalised confusion matrices (rows: true class, columns: answer), one panel per
-    stroke level (columns) and condition (rows); the with-"none" panels get a "none" column.
-    `counts`: `confusion_counts` of the test trials."""
+def plot_confusion(counts: pd.DataFrame, out_stem: Path, simulated: bool = False) -> list[Path]:
+    """Row-normalised confusion matrices (rows: true class, columns: answer), one row of
+    panels per stroke level and one column per condition (the with-"none" panels get a
+    "none" column). Sized so that, scaled to the report's width, the labels stay at reading
+    size. `counts`: `confusion_counts` of the test trials."""
     conditions = _conditions(counts)
     levels = sorted(int(level) for level in counts["n_strokes"].unique())
     classes = sorted(set(counts["true_class"].astype(str)))
     answered = set(counts["response"].astype(str)) - {NONE}
     answers = classes + sorted(answered - set(classes))
-    size = 0.55 * len(answers) + 1.6
+    longest = max(len(label) for label in [*answers, NONE])
+    panel = 0.5 * (len(answers) + 1) + 0.09 * longest + 1.0
     fig, axes = plt.subplots(
-        len(conditions),
         len(levels),
-        figsize=(size * len(levels), 0.55 * len(classes) * len(conditions) + 1.8 * len(conditions)),
+        len(conditions),
+        figsize=(
+            panel * len(conditions),
+            (0.5 * len(classes) + 0.06 * longest + 1.1) * len(levels),
+        ),
         squeeze=False,
     )
-    annotate = len(answers) <= 8
-    for r, condition in enumerate(conditions):
-        columns = answers + ([NONE] if condition == WITH_NONE else [])
-        for c, level in enumerate(levels):
+    annotate = len(answers) <= 10
+    for r, level in enumerate(levels):
+        for c, condition in enumerate(conditions):
             ax = axes[r, c]
+            columns = answers + ([NONE] if condition == WITH_NONE else [])
             cell = counts[(counts["condition"] == condition) & (counts["n_strokes"] == level)]
             matrix = cell.pivot_table(
                 index="true_class", columns="response", values="n", aggfunc="sum", observed=True
@@ -261,13 +308,13 @@ def plot_confusion(counts: pd.DataFrame, out_stem: Path) -> list[Path]:
             matrix = matrix.reindex(index=classes, columns=columns).fillna(0)
             rates = matrix.div(matrix.sum(axis=1).replace(0, np.nan), axis=0)
             _heatmap(ax, rates, annotate)
-            ax.set_title(f"{CONDITION_LABELS[condition]}, {level} strokes", fontsize=9)
-            ax.set_xlabel("answer" if r == len(conditions) - 1 else "")
-            ax.set_ylabel("true class" if c == 0 else "")
-            ax.tick_params(labelsize=8)
-    fig.suptitle("Confusion matrices (row = true class, share of its answers)")
-    fig.tight_layout()
-    return save_figure(fig, out_stem)
+            ax.set_title(f"{CONDITION_LABELS[condition]}, {level} strokes", fontsize=11)
+            ax.set_xlabel("answer" if r == len(levels) - 1 else "", fontsize=10)
+            ax.set_ylabel("true class" if c == 0 else "", fontsize=10)
+            ax.tick_params(labelsize=10)
+    fig.suptitle("Confusion matrices (row = true class; share of its answers)", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_size_inches()[1]))
+    return save_figure(fig, out_stem, simulated)
 
 
 def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
@@ -284,7 +331,7 @@ def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
                     f"{value:.0%}",
                     ha="center",
                     va="center",
-                    fontsize=7,
+                    fontsize=9,
                     color="white" if value > 0.55 else "#222",
                 )
     crowded = values.shape[1] > 6 or max(len(str(c)) for c in rates.columns) > 8
@@ -300,31 +347,46 @@ def _heatmap(ax: plt.Axes, rates: pd.DataFrame, annotate: bool) -> None:
     ax.grid(False)
 
 
-def answer_composition(tests: pd.DataFrame) -> pd.DataFrame:
-    """Share of correct, wrong-class and "none" answers per condition x level (test trials)."""
-    grouped = tests.groupby(["condition", "n_strokes"], observed=True)
-    table = grouped.agg(
-        n=("correct", "size"), correct=("correct", "mean"), none=("is_none", "mean")
-    ).reset_index()
-    table["wrong class"] = 1 - table["correct"] - table["none"]
-    table["condition"] = table["condition"].astype(str)
-    table["n_strokes"] = table["n_strokes"].astype(int)
-    return table[["condition", "n_strokes", "n", "correct", "wrong class", "none"]]
+def answer_composition(tests: pd.DataFrame, timed_out: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Share of right, wrong-class, "none" and timed-out answers per condition x level among
+    the test trials shown (`timed_out`: the timed-out test trials, which are no answer)."""
+    trials = (
+        tests
+        if timed_out is None or timed_out.empty
+        else pd.concat([tests, timed_out[timed_out["trial_type"] == TEST]], ignore_index=True)
+    )
+    answers = pd.crosstab(
+        [trials["condition"].astype(str), trials["n_strokes"].astype(int)],
+        answer_category(trials),
+    ).reindex(columns=list(ANSWER_CATEGORIES), fill_value=0)
+    table = answers.div(answers.sum(axis=1), axis=0)
+    table.insert(0, "n", answers.sum(axis=1))
+    table = table.rename(columns={WRONG: "wrong class"}).reset_index()
+    table.columns.name = None
+    return table.rename(columns={"row_0": "condition", "row_1": "n_strokes"})[
+        ["condition", "n_strokes", "n", CORRECT, "wrong class", NONE, TIMEOUT]
+    ]
 
 
 @plain_text
 def plot_none_contrast(
-    composition: pd.DataFrame, comparison: pd.DataFrame, out_stem: Path, paper: dict | None = None
+    composition: pd.DataFrame,
+    comparison: pd.DataFrame,
+    out_stem: Path,
+    paper: dict | None = None,
+    simulated: bool = False,
 ) -> list[Path]:
     """The 36% -> 76% contrast at a glance: per stroke level, one stacked bar per condition
-    splitting answers into correct / wrong class / "none" (`answer_composition`), with the
-    paper's accuracies as diamonds and, above each pair, the gap and the share the
-    criterion explains (`compare.compare_none`; may be empty)."""
+    splitting the test trials into right / wrong class / "none" / timed out
+    (`answer_composition`), with the paper's accuracies as diamonds and, above each pair,
+    the gap with its image-aware 95% interval and the caution share with its interval, as
+    estimated (never clipped to 0-100%; `compare.compare_none`, may be empty)."""
     conditions = _conditions(composition)
     levels = sorted(composition["n_strokes"].unique())
     width = 0.8 / len(conditions)
+    timeouts = bool(composition[TIMEOUT].gt(0).any())
     with sns.axes_style("whitegrid"):
-        fig, ax = plt.subplots(figsize=(1.9 * len(levels) + 2.5, 4.6))
+        fig, ax = plt.subplots(figsize=(2.1 * len(levels) + 2.5, 4.9))
     for i, condition in enumerate(conditions):
         rows = (
             composition[composition["condition"] == condition]
@@ -333,88 +395,69 @@ def plot_none_contrast(
         )
         x = np.arange(len(levels)) - 0.4 + width * (i + 0.5)
         color = CONDITION_COLORS[condition]
-        ax.bar(
-            x,
-            rows["correct"],
-            width * 0.92,
-            color=color,
-            label=f"correct, {CONDITION_LABELS[condition]}",
-        )
-        ax.bar(
-            x,
-            rows["wrong class"],
-            width * 0.92,
-            bottom=rows["correct"],
-            color=color,
-            alpha=0.3,
-            label="wrong class (lighter shade)" if i == 0 else None,
-        )
-        if condition == WITH_NONE:
-            ax.bar(
-                x,
-                rows["none"],
-                width * 0.92,
-                bottom=rows["correct"] + rows["wrong class"],
-                color="white",
-                edgecolor="grey",
-                hatch="///",
-                label='"none"',
-            )
-        for xi, value in zip(x, rows["correct"]):
+        bottom = np.zeros(len(levels))
+        segments = [
+            (CORRECT, {"color": color}, f"right, {CONDITION_LABELS[condition]}"),
+            ("wrong class", {"color": color, "alpha": 0.3},
+             "wrong class (lighter shade)" if i == 0 else None),
+            (NONE, {"color": "white", "edgecolor": "grey", "hatch": "///"}, '"none"'),
+            (TIMEOUT, {"color": "#999", "edgecolor": "white"}, "timed out (no answer)"),
+        ]  # fmt: skip
+        for column, style, label in segments:
+            if column == NONE and condition != WITH_NONE or column == TIMEOUT and not timeouts:
+                continue
+            values = rows[column].fillna(0).to_numpy()
+            ax.bar(x, values, width * 0.92, bottom=bottom, label=label, **style)
+            bottom += values
+        for xi, value in zip(x, rows[CORRECT]):
             if np.isfinite(value):
-                ax.text(
-                    xi,
-                    value / 2,
-                    f"{value:.0%}",
-                    ha="center",
-                    va="center",
-                    color="white",
-                    fontsize=9,
-                    fontweight="bold",
-                )
+                ax.text(xi, value / 2, f"{value:.0%}", ha="center", va="center", color="white",
+                        fontsize=9, fontweight="bold")  # fmt: skip
         if paper and condition in paper:
             points = [
                 (levels.index(int(k)), v) for k, v in paper[condition].items() if int(k) in levels
             ]
-            ax.scatter(
-                [x[j] for j, _ in points],
-                [v for _, v in points],
-                marker="D",
-                s=45,
-                color="black",
-                zorder=5,
-                label="paper's accuracy",
-            )
-    if not comparison.empty:
-        for j, level in enumerate(levels):
-            row = comparison[comparison["n_strokes"] == level]
-            if row.empty:
-                continue
-            row = row.iloc[0]
-            text = f"gap {100 * row['difference']:.0f} pts"
-            if np.isfinite(row["caution_share"]) and row["difference"] > 0.02:
-                text += f"\n~{min(max(row['caution_share'], 0), 1):.0%} caution"
-            ax.text(j, 1.03, text, ha="center", va="bottom", fontsize=8)
+            ax.scatter([x[j] for j, _ in points], [v for _, v in points], marker="D", s=45,
+                       color="black", zorder=5, label="paper's accuracy")  # fmt: skip
+    for j, level in enumerate(levels):
+        row = comparison[comparison["n_strokes"] == level] if not comparison.empty else comparison
+        if not row.empty:
+            ax.text(j, 1.02, _gap_label(row.iloc[0]), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(np.arange(len(levels)), [f"{level} strokes" for level in levels])
-    ax.set_ylim(0, 1.15)
+    ax.set_ylim(0, 1.3)
     ax.set_yticks(np.linspace(0, 1, 6))
-    ax.set_ylabel("share of test answers")
+    ax.set_ylabel("share of test trials")
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     order = sorted(
-        unique, key=lambda label: (not label.startswith("correct"), label == "paper's accuracy")
+        unique, key=lambda label: (not label.startswith("right"), label == "paper's accuracy")
     )
-    ax.legend(
-        [unique[label] for label in order],
-        order,
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1),
-        frameon=False,
-    )
+    ax.legend([unique[label] for label in order], order, loc="upper left",
+              bbox_to_anchor=(1.01, 1), frameon=False)  # fmt: skip
     ax.set_title('Where the answers go: with vs without "none"')
     fig.tight_layout()
-    return save_figure(fig, out_stem)
+    notes = ["Brackets: 95% intervals resampling participants and images (the caution share "
+             "as estimated, not clipped to 0-100%)."]  # fmt: skip
+    _footnote(fig, notes + ([_paper_note()] if paper else []), y=0.0)
+    return save_figure(fig, out_stem, simulated)
+
+
+def _gap_label(row: pd.Series) -> str:
+    """'gap 47 pts [36, 57]' and the caution share with its interval, as estimated."""
+    text = (
+        f"gap {100 * row['difference']:.0f} pts\n"
+        f"[{100 * row['gap_boot_low']:.0f}, {100 * row['gap_boot_high']:.0f}]"
+    )
+    share = row["caution_share"]
+    if np.isfinite(share):
+        text += (
+            f"\ncaution {share:.0%}\n[{row['caution_boot_low']:.0%}, "
+            f"{row['caution_boot_high']:.0%}]"
+        )
+        if not 0 <= share <= 1:
+            text += "\noutside 0-100%"
+    return text
 
 
 def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) -> str:
@@ -423,7 +466,9 @@ def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) ->
 
 
 @plain_text
-def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) -> list[Path]:
+def plot_human_vs_clip(
+    human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path, simulated: bool = False
+) -> list[Path]:
     """Human accuracy and CLIP top-1 against stroke count, one panel per class after a first
     panel of all classes pooled, with CLIP on the photos themselves as the ceiling.
 
@@ -559,4 +604,4 @@ def plot_human_vs_clip(human: pd.DataFrame, clip: pd.DataFrame, out_stem: Path) 
     )
     legend_rows = int(np.ceil(len(labels) / 2))
     fig.tight_layout(rect=(0, 0.06 * legend_rows / n_rows, 1, 1))
-    return save_figure(fig, out_stem)
+    return save_figure(fig, out_stem, simulated)

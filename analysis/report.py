@@ -23,6 +23,7 @@ from analysis.exclusions import (
     find_participants_table,
     read_participants,
 )
+from analysis.glmm import EXACT_MAX_TRIALS
 from analysis.report_html import render_page
 from analysis.responses import read_responses
 from analysis.results import compute_results
@@ -39,7 +40,8 @@ class ReportOptions:
     simulated: bool | None = None
     """True/False override; None: simulated when participant ids start with 'sim-'."""
     n_boot: int = 1000
-    mixed_max_trials: int = 1000
+    model_exact_max_trials: int = EXACT_MAX_TRIALS
+    """Above this many test trials the mixed models use glmer's nAGQ = 0 approximation."""
     seed: int = 0
 
 
@@ -88,7 +90,7 @@ def build_report(
             scores=scores,
             simulated=options.simulated,
             n_boot=options.n_boot,
-            mixed_max_trials=options.mixed_max_trials,
+            model_exact_max_trials=options.model_exact_max_trials,
             seed=options.seed,
             lap=lap,
         )

@@ -45,7 +45,7 @@ def _header(results: ReportResults) -> str:
 
 def _simulated_note(results: ReportResults) -> str:
     flag, n_sim, n_ids = results.simulated, results.simulated_ids, results.participant_ids
-    if flag is False or (flag is None and n_sim == 0):
+    if not results.is_simulated:
         return ""
     marker = f"start with '{SIMULATED_PREFIX}', the simulator's marker"
     if flag is True and n_sim < n_ids:
@@ -59,7 +59,7 @@ def _simulated_note(results: ReportResults) -> str:
         f"simulated ({who}): their answers come from a response model, not from people, so "
         "every accuracy, comparison and model below shows what the analysis does, not how "
         "people recognise these sketches. The sketches and any CLIP scores are real "
-        "computations.</div>"
+        "computations. Every figure carries a 'simulated data' watermark.</div>"
     )
 
 
@@ -102,78 +102,167 @@ def _comparison(results: ReportResults) -> str:
     sentences = "".join(
         f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
     )
+    images = int(comparison["boot_images"].iloc[0])
+    resampled = (
+        f"participants and the {images} images together ({results.n_boot} draws)"
+        if images > 1
+        else f"participants ({results.n_boot} draws; no image column, so images are not resampled)"
+    )
     return (
-        head + "<p>Conditions are between-subjects, so the participant is the unit of the tests "
-        "(Welch and Mann-Whitney on per-participant accuracy); the Newcombe interval treats "
-        "trials as independent and is the paper-style descriptive figure. 'Caution share' is "
-        "the part of the gap that the with-\"none\" group's own sensitivity (d') would have "
-        "recovered under forced choice: the gap it explains is a stricter criterion, not "
-        "weaker recognition (equal-variance model, docs/analysis.md; shown clipped to "
-        "0-100%, raw in comparison.csv, and only where the gap's interval excludes "
-        "zero).</p><ul>"
+        head + "<p>Gaps are without minus with, in percentage points. The headline interval "
+        f"resamples {resampled}: other people and other sketches would give other numbers. "
+        "The trial-level Newcombe interval treats every answer as independent (the paper's "
+        "way of reporting); it is narrower whenever people or images differ. The mixed "
+        'model\'s contrast is the odds ratio with over without "none" at that level.</p><ul>'
         + sentences
         + "</ul>"
         + _figure(figure)
-        + _foil_note(comparison)
-        + _table(_comparison_table(comparison))
+        + "<h3>The gap, three ways</h3>"
+        + _table(_gap_table(comparison))
+        + "<h3>Tests per level</h3><p>The participant is the unit of Welch's t and "
+        "Mann-Whitney (per-participant accuracy); the by-image test is a paired t-test over "
+        "the images seen in both conditions. p-values are Holm-adjusted over the levels "
+        "(one family per test).</p>"
+        + _table(_tests_table(comparison))
+        + "<h3>Caution or recognition?</h3>"
+        + _caution_note(comparison)
+        + _table(_caution_table(comparison))
+        + _foil_section(comparison)
         + "<p>All columns: comparison.csv.</p>"
     )
 
 
-def _comparison_table(shown: pd.DataFrame) -> pd.DataFrame:
+def _gap_table(shown: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "strokes": shown["n_strokes"],
-            "without none": _pct_ci(shown, "accuracy_without", "ci_low_without", "ci_high_without"),
-            "with none": _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
-            "difference (Newcombe 95%)": _pct_ci(shown, "difference", "diff_low", "diff_high"),
-            "odds ratio": shown["odds_ratio"].map("{:.2f}".format),
+            'without "none"': _pct_ci(shown, "accuracy_without", "ci_low_without",
+                                      "ci_high_without"),
+            'with "none"': _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
+            "gap (participants x images 95%)": _points_ci(
+                shown, "difference", "gap_boot_low", "gap_boot_high"
+            ),
+            "gap (trial-level Newcombe 95%)": _points_ci(
+                shown, "difference", "diff_low", "diff_high"
+            ),
+        }
+    )  # fmt: skip
+    if "model_odds_ratio" in shown:
+        table['mixed model: odds ratio with/without "none" (95%)'] = [
+            note if isinstance(note, str) and note else f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
+            for v, lo, hi, note in zip(
+                shown["model_odds_ratio"], shown["model_or_low"], shown["model_or_high"],
+                shown["model_note"],
+            )
+        ]  # fmt: skip
+    return table
+
+
+def _tests_table(shown: pd.DataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(
+        {
+            "strokes": shown["n_strokes"],
             "participants (w/o, with)": shown["participants_without"].astype(str)
             + ", "
             + shown["participants_with"].astype(str),
-            "Welch p": shown["welch_p"].map(_p),
-            "Mann-Whitney p": shown["mannwhitney_p"].map(_p),
+            "Welch p (Holm)": _p_pair(shown["welch_p"], shown["welch_p_holm"]),
+            "Mann-Whitney p (Holm)": _p_pair(shown["mannwhitney_p"], shown["mannwhitney_p_holm"]),
+            "images paired": shown["images_paired"].astype(int),
+            "mean gap by image": shown["image_gap_mean"].map(
+                lambda v: f"{100 * v:.1f} pts" if np.isfinite(v) else "—"
+            ),
+            "by-image paired t p (Holm)": _p_pair(shown["image_p"], shown["image_p_holm"]),
+        }
+    )
+    if "model_p_holm" in shown:
+        table["mixed model p (Holm)"] = shown["model_p_holm"].map(_p)
+    return table
+
+
+def _caution_note(comparison: pd.DataFrame) -> str:
+    fit = comparison[comparison["fit_df"] > 0]
+    check = (
+        "The fit check compares the answer shares the fitted model predicts (right / wrong / "
+        '"none" on real trials, "none" on foils) with the observed ones: X² with its p; a '
+        "small p means the model does not describe the answers."
+        if not fit.empty
+        else "Without foil trials the model reproduces the answer shares by construction "
+        "(df = 0), so its fit cannot be checked: the split rests on the equal-variance model."
+    )
+    return (
+        '<p>The caution share is the part of the gap that the with-"none" group\'s own '
+        "sensitivity (d') would recover under forced choice: that part is a stricter criterion "
+        "for committing, not weaker recognition (equal-variance signal-detection model, "
+        "docs/analysis.md). It is shown as estimated, with its participants x images "
+        "bootstrap interval: a value outside 0-100% is something the model cannot produce "
+        "(model misfit, or noise when the interval reaches into 0-100%), never clipped. It is "
+        f"only split where the gap's interval excludes zero. {check} Known rate: right answers "
+        "minus the lucky guesses the wrong answers reveal.</p>"
+    )
+
+
+def _caution_table(shown: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "strokes": shown["n_strokes"],
             '"none" rate': shown["none_rate_with"].map("{:.1%}".format),
             "committed accuracy": _pct_ci(
                 shown, "committed_accuracy_with", "committed_ci_low", "committed_ci_high"
             ),
-            "known (guessing-corrected) w/o, with": shown["known_without"].map("{:.1%}".format)
+            "known w/o, with": shown["known_without"].map("{:.1%}".format)
             + ", "
             + shown["known_with"].map("{:.1%}".format),
             "d' w/o, with": shown["dprime_without"].map("{:.2f}".format)
             + ", "
             + shown["dprime_with"].map("{:.2f}".format),
-            "criterion k (with)": shown["criterion_with"].map("{:.2f}".format),
-            "caution share of gap": shown["caution_share"].map(
-                lambda v: f"{min(max(v, 0), 1):.0%}" if np.isfinite(v) else "—"
-            ),
+            "criterion k": shown["criterion_with"].map("{:.2f}".format),
+            "caution share (95%)": [
+                _caution(v, lo, hi)
+                for v, lo, hi in zip(
+                    shown["caution_share"], shown["caution_boot_low"], shown["caution_boot_high"]
+                )
+            ],
+            "fit check": [
+                f"X²({int(df)}) = {chi2:.1f}, p {_p_equals(p)}" if df else "saturated (df = 0)"
+                for chi2, df, p in zip(shown["fit_chi2"], shown["fit_df"], shown["fit_p"])
+            ],
         }
     )
-    if _has_foils(shown):
-        table["foils"] = shown["n_foils"].astype(int)
-        table["hit / false-alarm rate"] = [
-            f"{h:.1%} / {f:.1%}" if np.isfinite(f) else "—"
-            for h, f in zip(shown["hit_rate"], shown["false_alarm_rate"])
-        ]
-        table["yes/no d', c"] = [
-            f"{d:.2f}, {c:.2f}" if np.isfinite(d) else "—"
-            for d, c in zip(shown["dprime_yes_no"], shown["criterion_yes_no"])
-        ]
-    return table
+
+
+def _caution(value: float, low: float, high: float) -> str:
+    if not np.isfinite(value):
+        return "— (gap's interval includes 0)"
+    text = f"{value:.0%} [{low:.0%}, {high:.0%}]"
+    return text if 0 <= value <= 1 else f"{text}: outside 0-100%, misfit"
 
 
 def _has_foils(comparison: pd.DataFrame) -> bool:
     return "hit_rate" in comparison.columns and comparison["n_foils"].sum() > 0
 
 
-def _foil_note(comparison: pd.DataFrame) -> str:
+def _foil_section(comparison: pd.DataFrame) -> str:
     if not _has_foils(comparison):
         return ""
+    table = pd.DataFrame(
+        {
+            "strokes": comparison["n_strokes"],
+            "foils": comparison["n_foils"].astype(int),
+            "hit / false-alarm rate": [
+                f"{h:.1%} / {f:.1%}" if np.isfinite(f) else "—"
+                for h, f in zip(comparison["hit_rate"], comparison["false_alarm_rate"])
+            ],
+            "yes/no d', c": [
+                f"{d:.2f}, {c:.2f}" if np.isfinite(d) else "—"
+                for d, c in zip(comparison["dprime_yes_no"], comparison["criterion_yes_no"])
+            ],
+        }
+    )
     return (
-        '<p>Foil trials (no correct class among the buttons, where "none" is right) give hit '
-        "rate = committing on a real trial and false-alarm rate = committing on a foil; the "
-        "yes/no d' and criterion c below use them (a different scale from the m-alternative "
-        "d').</p>"
+        "<h3>Foil trials</h3><p>Foils show a class that is not among the buttons, so "
+        '"none" is right: hit rate = committing on a real trial, false-alarm rate = '
+        "committing on a foil (timed-out foils are neither). The yes/no d' and criterion c "
+        "use them (a different scale from the m-alternative d').</p>" + _table(table)
     )
 
 
@@ -208,30 +297,66 @@ def _mixed_model(results: ReportResults) -> str:
         return ""
     if not model.fitted:
         return head + f"<div class='warn'>Not fitted: {html.escape(model.reason)}</div>"
-    note = (
-        f" Fitted on a random subsample of {model.n_participants:,} whole participants "
-        f"({model.n_trials:,} test trials), balanced over conditions, to keep the variational "
-        "fit fast; the tables above use all trials."
-        if model.subsampled
-        else f" Fitted on all {model.n_trials:,} included test trials from "
-        f"{model.n_participants:,} participants."
+    formulas = "".join(
+        f"<li>{name}: <code>{html.escape(formula)}</code></li>"
+        for name, formula in model.formulas.items()
     )
-    shown = model.table.assign(
-        **{
-            column: model.table[column].map("{:.3g}".format)
-            for column in ("posterior_mean", "posterior_sd", "odds_ratio", "or_low", "or_high")
+    notes = []
+    if model.separation:
+        notes.append(
+            "<div class='warn'><b>Separation.</b> "
+            + html.escape("; ".join(model.separation))
+            + ". Those terms are shown as not estimable instead of numbers.</div>"
+        )
+    singular = [name for name, flag in model.singular.items() if flag]
+    if singular:
+        notes.append(
+            f"<p>Singular fit ({', '.join(singular)}): a random-effect variance was estimated "
+            "as zero or a correlation as ±1, i.e. the data do not support that much "
+            "random-effect structure; the fixed effects and their intervals are still "
+            "reported.</p>"
+        )
+    if model.warnings:
+        notes.append("<p>lme4 said: " + html.escape("; ".join(model.warnings)) + "</p>")
+    terms = model.terms
+    shown = pd.DataFrame(
+        {
+            "model": terms["model"],
+            "term (R)": terms["term"],
+            "meaning": terms["meaning"],
+            "exp(estimate): odds or odds ratio (95% Wald)": [
+                note or f"{v:.3g} [{lo:.3g}, {hi:.3g}]"
+                for v, lo, hi, note in zip(
+                    terms["odds_ratio"], terms["or_low"], terms["or_high"], terms["note"]
+                )
+            ],
+            "log-odds (SE)": [
+                "—" if not np.isfinite(v) else f"{v:.3f} ({e:.3f})"
+                for v, e in zip(terms["estimate"], terms["se"])
+            ],
+            "p": terms["p"].map(_p),
+            "p (Holm, per-level contrasts)": terms["p_holm"].map(_p),
         }
     )
-    effects = model.random_effects
+    effects = model.random_effects.assign(
+        value=model.random_effects["value"].map(lambda v: f"{v:.3g}" if np.isfinite(v) else "—")
+    )
     return (
-        head + f"<p><code>{html.escape(model.formula)}</code>; statsmodels BinomialBayesMixedGLM, "
-        "variational Bayes (posterior mean and SD on the log-odds scale; odds ratios with "
-        "mean ± 1.96 SD)."
-        + note
-        + "</p>"
+        head + f"<p>Fitted on all {model.n_trials:,} included test trials (no subsample) from "
+        f"{model.n_participants:,} participants and {model.n_images:,} images, in R "
+        f"({html.escape(model.method)}; {model.seconds:.1f} s). Crossed random effects for "
+        'participant and image, with a by-image slope for the condition (the "none" effect '
+        "may differ between images). Two models:</p><ul>"
+        + formulas
+        + "</ul><p>In the trend model <code>with_none</code> is the with-vs-without "
+        f"difference at {results.levels[0]} strokes only (log2(strokes) is 0 there) and "
+        "<code>with_none:log2_strokes</code> its change per doubling; the levels model gives "
+        'the contrast at every level. Odds ratios above 1 favour the with-"none" '
+        "condition.</p>"
+        + "".join(notes)
         + _table(shown)
-        + "<p>Random-intercept SDs (log-odds):</p>"
-        + _table(effects.assign(sd=effects["sd"].map("{:.3g}".format)))
+        + "<p>Random effects (log-odds scale; mixed_model_random_effects.csv):</p>"
+        + _table(effects)
     )
 
 
@@ -318,19 +443,36 @@ def _paper(results: ReportResults) -> str:
 def _methods(results: ReportResults) -> str:
     rules = results.rules
     attention = rules.max_attention_errors if rules.max_attention_errors is not None else "any"
+    classes = html.escape(", ".join(map(str, results.classes)))
+    chance = "; ".join(
+        f"{condition.replace('_', ' ')}: {n} buttons, chance 1/{n} = {1 / n:.1%}"
+        for condition, n in results.n_options.items()
+    )
+    limit = f" (limit {rules.time_limit_s:g} s)" if rules.time_limit_s else ""
+    timeouts = "off" if rules.max_timeouts is None else f"more than {rules.max_timeouts}"
     return (
         "<h2>Methods in brief</h2><ul>"
-        "<li>Only test trials of included sessions count; practice, attention and foil trials "
-        "do not enter accuracy.</li>"
+        f"<li>{len(results.classes)} classes ({classes}) at "
+        f"{', '.join(map(str, results.levels))} strokes. Only test trials of included "
+        "sessions count; practice, attention and foil trials do not enter accuracy.</li>"
+        f"<li>Chance is 1 / (buttons shown): {chance}.</li>"
         f"<li>Exclusion settings: duplicates {'on' if rules.duplicates else 'off'}; attention "
         f"errors allowed {attention}; incomplete sessions "
-        f"{'excluded' if rules.incomplete else 'kept'}; participant median answer-time floor "
-        f"{_ms(rules.min_median_rt_ms)}; single-answer floor {_ms(rules.min_rt_ms)}.</li>"
-        '<li>Chance is 1 / (buttons shown): 1/5 with five classes and no "none", 1/6 with it. '
-        "Guessing-corrected ('known') rate: (p − 1/m) / (1 − 1/m).</li>"
-        '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer says '
-        '"none" when the strongest option is below a criterion k. A pure change in caution '
-        "moves k and leaves d'.</li>"
+        f"{'excluded' if rules.incomplete else 'kept'}; sessions with too many timeouts: "
+        f"{timeouts}; participant median answer-time floor {_ms(rules.min_median_rt_ms)}; "
+        f"single-answer floor {_ms(rules.min_rt_ms)}. Timed-out trials{limit} are no answer: "
+        "neither wrong nor a false alarm.</li>"
+        "<li>Known (guessing-corrected) rate: p(right) − p(wrong) / (classes − 1), the "
+        "high-threshold correction that reads the guessing from the wrong answers "
+        "(under forced choice the classic (p − 1/m) / (1 − 1/m)).</li>"
+        f"<li>Intervals: Wilson 95% per cell (trials independent); bootstrap 95% percentile "
+        f"intervals from {results.n_boot} draws, participants resampled within their "
+        "condition, and for the with/without comparison also the images (two-way).</li>"
+        '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer '
+        'says "none" when the strongest option is below a criterion k. A pure change in '
+        "caution moves k and leaves d'.</li>"
+        "<li>Mixed model: lme4 glmer (maximum likelihood, Laplace), Wald intervals, no "
+        "priors; see its section.</li>"
         "</ul>"
     )
 
@@ -362,10 +504,28 @@ def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+def _points_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
+    """Differences in percentage points with their interval, e.g. '47.0 [36.2, 57.1]'."""
+    return [
+        f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+        for v, lo, hi in zip(table[value], table[low], table[high])
+    ]
+
+
+def _p_pair(raw: pd.Series, adjusted: pd.Series) -> list[str]:
+    return [f"{_p(a)} ({_p(b)})" for a, b in zip(raw, adjusted)]
+
+
 def _pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
     return [
         f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])
     ]
+
+
+def _p_equals(value: float) -> str:
+    """'= 0.03' or '< 1e-16', to follow a 'p'."""
+    text = _p(value)
+    return text if text.startswith("<") else f"= {text}"
 
 
 def _p(value: float) -> str:

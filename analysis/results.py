@@ -19,7 +19,7 @@ from analysis import plots
 from analysis.accuracy import accuracy_table, cluster_bootstrap, test_trials
 from analysis.compare import compare_none
 from analysis.exclusions import ExclusionResult, ExclusionRules
-from analysis.mixed_model import MixedModelResult, fit_mixed_model
+from analysis.glmm import EXACT_MAX_TRIALS, GlmmResult, fit_glmm
 from analysis.responses import options_per_condition, ordered_conditions
 from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
 from sketchlab.reference import paper_numbers
@@ -84,12 +84,20 @@ class ReportResults:
     """Conditions among the included test trials."""
     figures: dict[str, Path] = field(default_factory=dict)
     """Figure name -> PNG path (an SVG sits beside each)."""
-    model: MixedModelResult | None = None
+    composition: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """answer_composition.csv: right / wrong / "none" / timed out per condition x level."""
+    model: GlmmResult | None = None
     clip: ClipResults | None = None
 
     @property
     def has_tests(self) -> bool:
         return self.n_test_trials > 0
+
+    @property
+    def is_simulated(self) -> bool:
+        """--simulated/--real when given, else: some participant ids carry the simulator's
+        marker (the figures then carry a watermark)."""
+        return self.simulated if self.simulated is not None else self.simulated_ids > 0
 
 
 def compute_results(
@@ -103,7 +111,7 @@ def compute_results(
     scores: pd.DataFrame | None = None,
     simulated: bool | None = None,
     n_boot: int = 1000,
-    mixed_max_trials: int = 1000,
+    model_exact_max_trials: int = EXACT_MAX_TRIALS,
     seed: int = 0,
     lap: Callable[[str], None] = lambda step: None,
 ) -> ReportResults:
@@ -158,38 +166,42 @@ def compute_results(
     pooled = pooled.merge(boot, on=BOOT_KEYS, how="left")
     lap("bootstrap")
 
-    comparison = compare_none(scored, n_options)
-    if not comparison.empty:
-        comparison.to_csv(folder / "comparison.csv", index=False)
+    comparison = compare_none(scored, n_options, n_boot=n_boot, seed=seed)
     lap("comparison")
 
+    model = fit_glmm(tests, exact_max_trials=model_exact_max_trials)
+    if model.fitted:
+        model.terms.to_csv(folder / "mixed_model.csv", index=False)
+        model.random_effects.to_csv(folder / "mixed_model_random_effects.csv", index=False)
+        comparison = _with_model_contrasts(comparison, model)
+    if not comparison.empty:
+        comparison.to_csv(folder / "comparison.csv", index=False)
+    lap("mixed_model")
+
     confusion = plots.confusion_counts(tests)
-    composition = plots.answer_composition(tests)
+    composition = plots.answer_composition(tests, excluded.timed_out)
     confusion.to_csv(folder / "confusion.csv", index=False)
     composition.to_csv(folder / "answer_composition.csv", index=False)
     chance = {condition: 1 / n for condition, n in n_options.items()}
     human_paper = paper["human_category_recognition"]
+    simulated_data = results.is_simulated
     figure_paths = {
         "contrast": plots.plot_none_contrast(
-            composition, comparison, figures / "none_contrast", human_paper
+            composition, comparison, figures / "none_contrast", human_paper, simulated_data
         ),
         "lines": plots.plot_accuracy_vs_strokes(
-            per_class, pooled, figures / "accuracy_vs_strokes", human_paper
+            per_class, pooled, figures / "accuracy_vs_strokes", human_paper, simulated_data
         ),
-        "bars": plots.plot_accuracy_bars(per_class, chance, figures / "accuracy_bars"),
-        "confusion": plots.plot_confusion(confusion, figures / "confusion"),
+        "bars": plots.plot_accuracy_bars(
+            per_class, chance, figures / "accuracy_bars", simulated_data
+        ),
+        "confusion": plots.plot_confusion(confusion, figures / "confusion", simulated_data),
     }
     lap("figures")
 
-    model = fit_mixed_model(tests, max_trials=mixed_max_trials, seed=seed)
-    if model.fitted:
-        model.table.to_csv(folder / "mixed_model.csv", index=False)
-        model.random_effects.to_csv(folder / "mixed_model_random_effects.csv", index=False)
-    lap("mixed_model")
-
     clip = None
     if scores is not None:
-        clip = _clip_results(scores, per_class, pooled, folder)
+        clip = _clip_results(scores, per_class, pooled, folder, simulated_data)
         lap("clip")
     return replace(
         results,
@@ -198,20 +210,46 @@ def compute_results(
         comparison=comparison,
         tested_conditions=ordered_conditions(tests),
         figures={name: paths[0] for name, paths in figure_paths.items()},
+        composition=composition,
         model=model,
         clip=clip,
     )
 
 
+def _with_model_contrasts(comparison: pd.DataFrame, model: GlmmResult) -> pd.DataFrame:
+    """The mixed model's with-vs-without contrast at each level, next to the other intervals
+    (odds ratio with "none" over without, Wald 95%, Holm-adjusted p)."""
+    if comparison.empty:
+        return comparison
+    terms = model.terms[
+        (model.terms["model"] == "levels") & model.terms["term"].str.endswith(":with_none")
+    ]
+    contrasts = pd.DataFrame(
+        {
+            "n_strokes": terms["term"].str.extract(r"^level(\d+):")[0].astype(int).to_numpy(),
+            "model_odds_ratio": terms["odds_ratio"].to_numpy(),
+            "model_or_low": terms["or_low"].to_numpy(),
+            "model_or_high": terms["or_high"].to_numpy(),
+            "model_p_holm": terms["p_holm"].to_numpy(),
+            "model_note": terms["note"].to_numpy(),
+        }
+    )
+    return comparison.merge(contrasts, on="n_strokes", how="left")
+
+
 def _clip_results(
-    scores: pd.DataFrame, per_class: pd.DataFrame, pooled: pd.DataFrame, folder: Path
+    scores: pd.DataFrame,
+    per_class: pd.DataFrame,
+    pooled: pd.DataFrame,
+    folder: Path,
+    simulated: bool,
 ) -> ClipResults:
     from analysis import human_vs_clip
 
     clip = human_vs_clip.clip_accuracy_by_level(scores)
     clip.to_csv(folder / "clip_accuracy.csv", index=False)
     human = pd.concat([per_class, pooled], ignore_index=True)
-    paths = plots.plot_human_vs_clip(human, clip, folder / "figures" / "human_vs_clip")
+    paths = plots.plot_human_vs_clip(human, clip, folder / "figures" / "human_vs_clip", simulated)
     return ClipResults(
         accuracy=clip,
         circular=bool(clip["circular"].any()),

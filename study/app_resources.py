@@ -16,4 +16,4 @@ from study.storage import Storage
 def open_study(config_path: str, storage_url: str | None) -> tuple[StudyConfig, Storage]:
     """The study config and its database, shared by every session of this server."""
     config = load_study(config_path, storage=storage_url, verify_images=False)
-    return config, Storage(config.storage, config.study_id)
+    return config, Storage(config.storage, config.study_id, warm=True)

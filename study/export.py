@@ -65,9 +65,9 @@ def no_participants(storage: Storage) -> str:
 def review_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
     """One row per participant (REVIEW_COLUMNS), in arrival order: status, attention result
     (`passed`, `failed`, `incomplete`; empty for those who declined), duration, flags
-    (`timeouts=N`, `same_answer`: one answer to every test and foil sketch,
-    `exceptionally_fast`) and the suggested action on Prolific (a flagged `approve` becomes
-    `review`)."""
+    (`timeouts=N`, `too_fast=N`: answers under FAST_RT_MS, `same_answer`: one answer to every
+    test and foil sketch, `exceptionally_fast`) and the suggested action on Prolific (a
+    flagged `approve` becomes `review`)."""
     participants = participants_table(storage)
     responses = storage.responses_frame()
     answers_of = dict(tuple(responses.groupby("participant_id")))
@@ -117,6 +117,9 @@ def _flags(answers: pd.DataFrame) -> list[str]:
     timeouts = int((answers["response"] == TIMEOUT).sum())
     if timeouts:
         flags.append(f"timeouts={timeouts}")
+    too_fast = int(answers["too_fast"].fillna(0).sum())
+    if too_fast:
+        flags.append(f"too_fast={too_fast}")
     main = answers[answers["trial_type"].isin((TEST, FOIL)) & (answers["response"] != TIMEOUT)]
     if len(main) >= SAME_ANSWER_MIN_TRIALS and main["response"].nunique() == 1:
         flags.append("same_answer")

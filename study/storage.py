@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from functools import partial
@@ -47,6 +47,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 
 from sketchlab.contracts import ATTENTION, RESPONSE_COLUMNS, TIMEOUT
 from sketchlab.errors import BadInput
+from study.fair_gate import FairGate
 from study.group_commit import GroupCommit
 
 metadata = MetaData()
@@ -234,9 +235,14 @@ class Storage:
         max_overflow: int | None = None,
         durable: bool = True,
         create: bool = True,
+        warm: bool = False,
     ):
-        """`pool_size`/`max_overflow`: connections per process (default 8+64 on SQLite; 5+15
-        on PostgreSQL, so several replicas stay under its default max_connections of 100).
+        """`pool_size`/`max_overflow`: connections per process (default 8+64 on SQLite; 10+10
+        on PostgreSQL, so several replicas stay under its default max_connections of 100; the
+        10 stay open, so a busy server does not connect and disconnect all the time).
+        `warm` (the app, the benches) opens the PostgreSQL pool's connections now: a burst of
+        first requests would otherwise wait seconds for dozens of connections being set up
+        at once.
         `durable=False` (simulations only) lets SQLite skip the fsync per answer: a killed
         process still loses nothing, a power cut may lose the last answers.
         `create=False` (export, backup) opens an existing study database only: a missing
@@ -253,6 +259,10 @@ class Storage:
         # 200 writers) and share commits (one fsync per batch, study/group_commit.py); other
         # processes still wait through busy_timeout.
         self._group_commit = GroupCommit(self.engine) if self.is_sqlite else None
+        # PostgreSQL: connections go to waiting threads in arrival order (study/fair_gate.py).
+        self._gate = (
+            nullcontext() if self.is_sqlite else FairGate(sum(_pg_pool(pool_size, max_overflow)))
+        )
         dialect = sqlite if self.is_sqlite else postgresql
         self._insert_response = (  # RETURNING tells reliably whether this call inserted
             dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
@@ -272,6 +282,10 @@ class Storage:
         except BadInput:
             self.close()
             raise
+        if warm and not self.is_sqlite:
+            opened = [self.engine.connect() for _ in range(self.engine.pool.size())]
+            for conn in opened:
+                conn.close()
 
     def _prepare_schema(self, create: bool) -> None:
         """Create the tables (or, with create=False, insist they exist), then add columns
@@ -308,12 +322,12 @@ class Storage:
             with self._group_commit.write() as conn:
                 yield conn
         else:
-            with self.engine.begin() as conn:
+            with self._gate, self.engine.begin() as conn:
                 yield conn
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        with self.engine.execution_options(sketchlab_read=True).connect() as conn:
+        with self._gate, self.engine.execution_options(sketchlab_read=True).connect() as conn:
             yield conn
 
     def _key(self, participant_id: str) -> dict:
@@ -759,16 +773,24 @@ def _engine(
             engine = create_engine(
                 url,
                 connect_args={"connect_timeout": 5},
-                pool_size=pool_size or 5,
-                max_overflow=15 if max_overflow is None else max_overflow,
+                # No pre-ping: it costs a round trip on every checkout. A connection the
+                # server dropped fails its request once (a friendly page; SQLAlchemy then
+                # replaces the pool's connections); recycling keeps idle ones fresh.
+                pool_size=_pg_pool(pool_size, max_overflow)[0],
+                max_overflow=_pg_pool(pool_size, max_overflow)[1],
                 pool_timeout=120,
-                pool_pre_ping=True,
+                pool_recycle=1800,
             )
     except (NoSuchModuleError, ArgumentError) as error:
         raise BadInput(
             f"storage URL {masked_url(url)!r} cannot be used: {error} (field 'storage')"
         ) from None
     return engine
+
+
+def _pg_pool(pool_size: int | None, max_overflow: int | None) -> tuple[int, int]:
+    """PostgreSQL connections per process: (kept open, extra under load)."""
+    return pool_size or 10, 10 if max_overflow is None else max_overflow
 
 
 def _sqlite_on_connect(dbapi_connection, _record, *, durable: bool) -> None:

@@ -78,6 +78,20 @@ def postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def r_lme4() -> str:
+    """Rscript with lme4 (the report's mixed model; .ci/run installs both from apt)."""
+    path = shutil.which("Rscript")
+    if not path:
+        missing_service("Rscript is not installed (apt-get install -y r-base-core r-cran-lme4)")
+    import subprocess
+
+    found = subprocess.run([path, "-e", "library(lme4)"], capture_output=True)
+    if found.returncode != 0:
+        missing_service("R's lme4 is not installed (apt-get install -y r-cran-lme4)")
+    return path
+
+
+@pytest.fixture(scope="session")
 def pydiffvg() -> None:
     """pydiffvg is importable (.ci/run installs a prebuilt CPU wheel; docs/rasterizer.md)."""
     from sketchgen.diffvg_backend import diffvg_available

@@ -38,7 +38,7 @@ def storage_bench(
     study_id = f"bench-{uuid.uuid4().hex[:10]}"
     is_sqlite = url.startswith("sqlite")
     pool = pool_size or (16 if is_sqlite else 40)
-    storage = Storage(url, study_id, pool_size=pool, max_overflow=0)
+    storage = Storage(url, study_id, pool_size=pool, max_overflow=0, warm=True)
     now = utc_now()
     for w in range(writers):
         storage.allocate(

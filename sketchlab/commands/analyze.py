@@ -68,14 +68,17 @@ def analyze(
     min_rt_ms: Annotated[
         float, typer.Option(help="Drop single answers faster than this, ms (0: off).")
     ] = 150.0,
-    n_boot: Annotated[int, typer.Option(help="Participant bootstrap draws.")] = 1000,
-    mixed_max_trials: Annotated[
+    n_boot: Annotated[
+        int, typer.Option(help="Bootstrap draws (participant, and participant x image).")
+    ] = 1000,
+    model_exact_max_trials: Annotated[
         int,
         typer.Option(
-            help="Fit the mixed model on a participant subsample of at most this many trials."
+            help="Above this many test trials the mixed models use glmer's faster nAGQ = 0 "
+            "approximation (the report says so)."
         ),
-    ] = 1000,
-    seed: Annotated[int, typer.Option(help="Seed for the bootstrap and the model subsample.")] = 0,
+    ] = 150_000,
+    seed: Annotated[int, typer.Option(help="Seed for the bootstraps.")] = 0,
 ) -> None:
     """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and
     index.html."""
@@ -107,7 +110,7 @@ def analyze(
         scores_path=scores,
         simulated=simulated,
         n_boot=n_boot,
-        mixed_max_trials=mixed_max_trials,
+        model_exact_max_trials=model_exact_max_trials,
         seed=seed,
     )
     timings = build_report(responses, out, options)

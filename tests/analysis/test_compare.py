@@ -9,7 +9,6 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from analysis.accuracy import participant_accuracy
 from analysis.compare import compare_none, describe_gap
-from analysis.mixed_model import fit_mixed_model
 from analysis.responses import options_per_condition, validate_responses
 from analysis.signal_detection import (
     dprime_mafc,
@@ -150,17 +149,6 @@ def test_comparison_statistics_match_statsmodels_and_scipy():
 def test_one_condition_has_no_comparison():
     trials = simulate_responses(800, 40, conditions=("with_none",), attention_per_participant=0)
     assert compare_none(trials, options_per_condition(trials)).empty
-
-
-def test_mixed_model_says_why_when_data_are_too_few():
-    trials = simulate_responses(30, 3, attention_per_participant=0)
-    result = fit_mixed_model(trials)
-    assert not result.fitted and "too little data" in result.reason
-    same = simulate_responses(
-        400, 20, dprimes={4: 12, 8: 12, 16: 12, 32: 12}, criterion=-20, attention_per_participant=0
-    )
-    result = fit_mixed_model(same)
-    assert not result.fitted and "same outcome" in result.reason
 
 
 def test_known_rate_with_none_reads_guessing_from_the_wrong_answers():

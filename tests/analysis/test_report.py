@@ -10,7 +10,7 @@ from analysis.accuracy import ACCURACY_COLUMNS
 from analysis.report import ReportOptions, build_report
 from analysis.synthetic import simulate_responses
 
-FAST = {"n_boot": 200, "mixed_max_trials": 300}
+FAST = {"n_boot": 200}
 
 
 def _scores_for(trials: pd.DataFrame) -> pd.DataFrame:
@@ -123,6 +123,10 @@ def test_index_html_says_what_is_simulated_and_flags_circular_scores(report):
     assert "Simulated responses" in page
     assert "Circular score" in page and "RN101" in page
     assert "Mixed-effects logistic model" in page and "Not fitted" not in page
+    n_tests = pd.read_csv(report / "accuracy.csv")["n_trials"].sum()
+    assert f"Fitted on all {n_tests:,} included test trials (no subsample)" in page
+    for stated in ("Laplace", "Wald 95%", "no priors", "at 4 strokes only"):
+        assert stated in page, stated
     assert "36.0%" in page and "76.0%" in page  # the paper's numbers as references
     assert "caution" in page
 

@@ -299,6 +299,17 @@ def timer(page) -> dict:
     )
 
 
+def past_practice(browser, base_url: str, participant_id: str):
+    """A desktop page at the first trial after the practice (answered after the minimum
+    time of the timed study)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_trials(page, base_url, participant_id)
+    time.sleep(MIN_ANSWER_S)
+    page.locator(ANSWERS).first.click()
+    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    return page
+
+
 def mark_timer_seen(page) -> None:
     page.evaluate("document.querySelector('[id^=sk-timer-]').sketchlabSeen = true")
 
@@ -307,11 +318,7 @@ def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown
     timed_study, browser
 ):
     base_url, config, storage = timed_study
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    open_trials(page, base_url, "clock1")
-    time.sleep(MIN_ANSWER_S)
-    page.locator(ANSWERS).first.click()
-    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    page = past_practice(browser, base_url, "clock1")
 
     first = shown_trial(page)  # wait 3 s, reload, answer: the RT counts from the first draw
     countdown = timer(page)
@@ -345,11 +352,7 @@ def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown
 
 def test_a_double_key_press_does_not_answer_the_next_trial(timed_study, browser):
     base_url, _, storage = timed_study
-    page = browser.new_page(viewport={"width": 1280, "height": 800})
-    open_trials(page, base_url, "double1")
-    time.sleep(MIN_ANSWER_S)
-    page.locator(ANSWERS).first.click()
-    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    page = past_practice(browser, base_url, "double1")
     current = shown_trial(page)
     time.sleep(MIN_ANSWER_S)  # past the minimum time: this press counts
     page.keyboard.press("1")
