@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sketchlab.contracts import ATTENTION, FOIL, TEST, TIMEOUT
+from sketchlab.contracts import ATTENTION, COMPLETED, FOIL, TEST, TIMEOUT
 from sketchlab.errors import BadInput
 
 
@@ -125,7 +125,7 @@ def _sessions(
         on = [k for k in keys if k in participants.columns]
         status = participants.drop_duplicates(on).set_index(on)["status"]
         index = pd.MultiIndex.from_frame(sessions[on]) if len(on) > 1 else sessions[on[0]]
-        sessions["complete"] = status.reindex(index).to_numpy() == "completed"
+        sessions["complete"] = status.reindex(index).to_numpy() == COMPLETED
     else:
         sessions["complete"] = sessions["n_test"] >= max(int(sessions["n_test"].max()), 1)
     return code, sessions

@@ -84,14 +84,15 @@ class PerTarget:
 
     A target is known when it is the very tensor seen before, unchanged (same memory, shape,
     strides and in-place version; the reference held keeps that memory from being reused),
-    which costs no GPU synchronisation; otherwise its content is compared.
+    which costs no GPU synchronisation; otherwise its content is compared. `compute` is
+    passed at each call, not kept, so a loss holding this cache forms no reference cycle
+    (its model is freed as soon as the loss is, not at the next garbage collection).
     """
 
-    def __init__(self, compute) -> None:
-        self.compute = compute
+    def __init__(self) -> None:
         self.known: list[tuple[torch.Tensor, int, torch.Tensor, object]] = []
 
-    def __call__(self, target: torch.Tensor):
+    def __call__(self, target: torch.Tensor, compute):
         for alias, version, _, value in self.known:
             if _unchanged_alias(alias, version, target):
                 return value
@@ -102,7 +103,7 @@ class PerTarget:
                 and torch.equal(copy_, target)
             ):
                 return value
-        value = self.compute(target)
+        value = compute(target)
         target = target.detach()
         self.known = [*self.known[-7:], (target, target._version, target.clone(), value)]
         return value
@@ -179,7 +180,7 @@ class ClipassoLoss:
             )
         self.visual = fold_batchnorm(copy.deepcopy(self.visual).eval().requires_grad_(False))
         self.visual.to(memory_format=torch.channels_last)
-        self._clean_features = PerTarget(self._one_target_features)
+        self._clean_features = PerTarget()
         self._groups = TargetGroups()
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
@@ -214,7 +215,10 @@ class ClipassoLoss:
         with torch.no_grad():
             # the clean view's features are the same at every step: computed once per photo
             clean = tuple(
-                torch.cat(parts) for parts in zip(*map(self._clean_features, unique_targets))
+                torch.cat(parts)
+                for parts in zip(
+                    *(self._clean_features(t, self._one_target_features) for t in unique_targets)
+                )
             )
             if views == 0:
                 target_l2, target_l3, target_emb = clean
@@ -311,7 +315,7 @@ class XdogLoss:
 
     def __init__(self, blur_sigma: float = 2.0) -> None:
         self.blur_sigma = blur_sigma
-        self._edge_drawing = PerTarget(self._draw_edges)
+        self._edge_drawing = PerTarget()
         self._groups = TargetGroups()
 
     def __call__(
@@ -323,9 +327,9 @@ class XdogLoss:
     ) -> dict[str, torch.Tensor]:
         batch = sketches.shape[0]
         groups, unique_targets = self._groups(target, batch)
-        drawings = torch.stack([self._edge_drawing(t) for t in unique_targets]).to(
-            sketches.device, sketches.dtype
-        )
+        drawings = torch.stack(
+            [self._edge_drawing(t, self._draw_edges) for t in unique_targets]
+        ).to(sketches.device, sketches.dtype)
         sketch_grey = self._blur(sketches.mean(dim=1, keepdim=True))
         l2 = (
             (sketch_grey - drawings[torch.tensor(groups, device=sketches.device)])

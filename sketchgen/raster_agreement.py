@@ -73,6 +73,17 @@ def agreement(
     }
 
 
+def within_agreement_bars(figures: dict[str, float]) -> bool:
+    """The bars every scene must pass against diffvg, stored or drawn now, on any device
+    (docs/rasterizer.md)."""
+    return (
+        figures["frac_pixels_off"] <= 0.001
+        and figures["mean_abs_diff"] <= 0.0005
+        and figures["grad_cos"] >= 0.95
+        and 0.7 <= figures["grad_norm_ratio"] <= 1.3
+    )
+
+
 def random_scene(kind: str, n: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """(n, 4, 2) control points like the reference kinds: "init" short random walks (CLIPasso's
     start strokes), "medium" ~60 px curves (a finished sketch), "long" canvas-wide ones."""

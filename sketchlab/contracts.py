@@ -146,6 +146,15 @@ PRACTICE, ATTENTION, FOIL, TEST = TRIAL_TYPES = ("practice", "attention", "foil"
 """practice (with feedback), attention checks, foils (no correct class shown: "none" is
 right) and test trials (the only ones counted towards accuracy)."""
 
+COMPLETED, IN_PROGRESS, TIMED_OUT, FAILED_ATTENTION = SESSION_STATUSES = (
+    "completed", "in_progress", "timed_out", "failed_attention",
+)  # fmt: skip
+"""participants.status of someone who consented: finished; still answering; left (abandoned
+for `abandon_after_minutes`, or too many timeouts in a row); stopped by failed attention checks."""
+DECLINED = "declined"
+"""participants.status of someone who did not consent (no trials)."""
+PARTICIPANT_STATUSES = (*SESSION_STATUSES, DECLINED)
+
 # --- columns ------------------------------------------------------------------------------
 
 IMAGES_REQUIRED = ("image_id", "class", "path")

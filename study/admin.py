@@ -18,6 +18,7 @@ import os
 import pandas as pd
 import streamlit as st
 
+from sketchlab.contracts import COMPLETED, DECLINED, FAILED_ATTENTION, IN_PROGRESS, TIMED_OUT
 from study.config import StudyConfig
 from study.export import review_table
 from study.login import LoginThrottle, log_to_stderr, password_problem
@@ -66,9 +67,9 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     status = participants["status"].value_counts().to_dict() if len(participants) else {}
     consented = int(participants["condition"].notna().sum()) if len(participants) else 0
     # Rates are of sessions that have ended: people still answering are neither yet.
-    ended = consented - int(status.get("in_progress", 0))
+    ended = consented - int(status.get(IN_PROGRESS, 0))
     completed = (
-        participants[participants["status"] == "completed"] if len(participants) else participants
+        participants[participants["status"] == COMPLETED] if len(participants) else participants
     )
     minutes = (
         (
@@ -84,14 +85,14 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     return {
         "participants": len(participants),
         "consented": consented,
-        "declined": int(status.get("declined", 0)),
-        "in_progress": int(status.get("in_progress", 0)),
-        "completed": int(status.get("completed", 0)),
-        "failed_attention": int(status.get("failed_attention", 0)),
-        "timed_out": int(status.get("timed_out", 0)),
+        "declined": int(status.get(DECLINED, 0)),
+        "in_progress": int(status.get(IN_PROGRESS, 0)),
+        "completed": int(status.get(COMPLETED, 0)),
+        "failed_attention": int(status.get(FAILED_ATTENTION, 0)),
+        "timed_out": int(status.get(TIMED_OUT, 0)),
         "ended": ended,
-        "completion_rate": status.get("completed", 0) / ended if ended else None,
-        "exclusion_rate": status.get("failed_attention", 0) / ended if ended else None,
+        "completion_rate": status.get(COMPLETED, 0) / ended if ended else None,
+        "exclusion_rate": status.get(FAILED_ATTENTION, 0) / ended if ended else None,
         "median_minutes": float(minutes.median()) if len(minutes) else None,
         "responses": storage.count_responses(),
     }
@@ -155,14 +156,14 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
     st.caption(f"Study `{config.study_id}`")
     summary = study_summary(config, storage)
     first, second, third, fourth = st.columns(4)
-    first.metric("Completed", summary["completed"])
-    second.metric("In progress", summary["in_progress"])
+    first.metric("Completed", summary[COMPLETED])
+    second.metric("In progress", summary[IN_PROGRESS])
     third.metric("Completion rate", _percent(summary["completion_rate"]))
     fourth.metric("Excluded (attention)", _percent(summary["exclusion_rate"]))
     median = summary["median_minutes"]
     st.write(
         f"{summary['consented']} consented, {summary['declined']} declined, "
-        f"{summary['timed_out']} timed out, {summary['responses']} answers stored. "
+        f"{summary[TIMED_OUT]} timed out, {summary['responses']} answers stored. "
         f"Rates are of the {summary['ended']} sessions that have ended. "
         f"Median duration of completed sessions: "
         f"{'–' if median is None else f'{median:.1f} min'}."

@@ -24,7 +24,7 @@ import secrets
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
-from sketchlab.contracts import PRACTICE, is_valid_id
+from sketchlab.contracts import IN_PROGRESS, PRACTICE, is_valid_id
 from sketchlab.errors import BadInput
 from study import admin
 from study.app_resources import open_study
@@ -109,7 +109,7 @@ def idle_too_long(flow: ParticipantFlow) -> bool:
     participant = flow.participant
     return (
         participant is not None
-        and participant.status == "in_progress"
+        and participant.status == IN_PROGRESS
         and participant.last_seen_at < iso(active_since(flow.config, utc_now()))
     )
 

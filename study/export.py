@@ -11,12 +11,17 @@ import pandas as pd
 
 from sketchlab.contracts import (
     ATTENTION,
+    COMPLETED,
+    DECLINED,
     DEVICE_COLUMNS,
+    FAILED_ATTENTION,
     FOIL,
+    IN_PROGRESS,
     PARTICIPANT_COLUMNS,
     RESPONSE_COLUMNS,
     REVIEW_COLUMNS,
     TEST,
+    TIMED_OUT,
     TIMEOUT,
 )
 from sketchlab.errors import BadInput
@@ -30,11 +35,11 @@ deviations below the mean duration of completed sessions."""
 SAME_ANSWER_MIN_TRIALS = 5
 """Flag `same_answer` (straight-lining) only with at least this many test and foil answers."""
 ACTIONS = {
-    "completed": "approve",
-    "failed_attention": "reject",
-    "declined": "return",
-    "timed_out": "return",
-    "in_progress": "wait",
+    COMPLETED: "approve",
+    FAILED_ATTENTION: "reject",
+    DECLINED: "return",
+    TIMED_OUT: "return",
+    IN_PROGRESS: "wait",
 }
 """The suggested action on Prolific per status; a flagged completed session is `review`."""
 
@@ -92,9 +97,9 @@ def review_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
 
 
 def _attention(person: dict, answers: pd.DataFrame, n_checks: int) -> str:
-    if person["status"] == "declined":
+    if person["status"] == DECLINED:
         return ""
-    if person["status"] == "failed_attention":
+    if person["status"] == FAILED_ATTENTION:
         return "failed"
     return "passed" if (answers["trial_type"] == ATTENTION).sum() >= n_checks else "incomplete"
 
@@ -128,7 +133,7 @@ def _flags(answers: pd.DataFrame) -> list[str]:
 
 def _exceptionally_fast(participants: pd.DataFrame) -> set[str]:
     """Completed participants more than EXCEPTIONALLY_FAST_SD SDs below the mean duration."""
-    done = participants[participants["status"] == "completed"]
+    done = participants[participants["status"] == COMPLETED]
     if len(done) < 2:
         return set()
     durations = done["duration_s"].astype(float)

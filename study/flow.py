@@ -21,7 +21,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sketchlab.contracts import FAST_RT_MS, NONE, OPTION_SEPARATOR, PRACTICE, TIMEOUT
+from sketchlab.contracts import (
+    COMPLETED,
+    DECLINED,
+    FAILED_ATTENTION,
+    FAST_RT_MS,
+    IN_PROGRESS,
+    NONE,
+    OPTION_SEPARATOR,
+    PRACTICE,
+    TIMED_OUT,
+    TIMEOUT,
+)
 from sketchlab.errors import BadInput
 from study.assignment import active_since, assign, study_full, validate_id
 from study.config import Exit, StudyConfig
@@ -32,10 +43,10 @@ TIME_LIMIT_GRACE_S = 2.0
 """Answers up to this long past `time_limit_s` still count (network and rerun latency)."""
 
 _FINAL = {
-    "declined": "declined",
-    "failed_attention": "failed",
-    "timed_out": "timed_out",
-    "completed": "done",
+    DECLINED: "declined",
+    FAILED_ATTENTION: "failed",
+    TIMED_OUT: "timed_out",
+    COMPLETED: "done",
 }
 
 
@@ -105,7 +116,7 @@ class ParticipantFlow:
         participant = flow.participant
         if (
             participant is not None
-            and participant.status == "in_progress"
+            and participant.status == IN_PROGRESS
             and participant.last_seen_at < iso(cutoff)
             and storage.time_out_idle(cutoff, participant_id)  # only if still idle and in progress
         ):
@@ -149,7 +160,7 @@ class ParticipantFlow:
     @property
     def current_trial(self) -> Trial | None:
         """The first unanswered trial, or None when there is none left."""
-        if self.participant is None or self.participant.status != "in_progress":
+        if self.participant is None or self.participant.status != IN_PROGRESS:
             return None
         for trial in self.trials:
             if trial.trial_index not in self._answered:

@@ -14,6 +14,14 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
+from sketchlab.contracts import (
+    COMPLETED,
+    DECLINED,
+    FAILED_ATTENTION,
+    IN_PROGRESS,
+    SESSION_STATUSES,
+    TIMED_OUT,
+)
 from study.assignment import active_since
 from study.config import StudyConfig
 from study.design import cells
@@ -30,7 +38,6 @@ JUMP = 0.20
 """The failure rate jumps when at least JUMP_MIN_FAILURES sessions failed (timed out or failed
 the attention checks) in the window and the window's failure rate is at least JUMP (20
 percentage points) above the rate of the sessions that ended before it."""
-STATUSES = ("completed", "in_progress", "timed_out", "failed_attention")
 RECENT_ANSWERS_COLUMN = f"answers_last_{WINDOW.total_seconds() / 60:g}_min"
 
 
@@ -81,7 +88,7 @@ class StudyStatus:
 
     def totals(self) -> dict[str, int]:
         """Participants per status over all cells."""
-        return {name: sum(getattr(cell, name) for cell in self.cells) for name in STATUSES}
+        return {name: sum(getattr(cell, name) for cell in self.cells) for name in SESSION_STATUSES}
 
     def as_dict(self) -> dict:
         return {**asdict(self), "totals": self.totals()}
@@ -91,12 +98,12 @@ def study_status(config: StudyConfig, storage: Storage, now: datetime | None = N
     """The live view of the study in `storage` at `now` (default: the current time)."""
     now = now or utc_now()
     everyone = storage.participants_frame()
-    declined = int((everyone["status"] == "declined").sum())
-    people = everyone[everyone["status"] != "declined"].copy()
-    abandoned = people["status"].eq("in_progress") & (
+    declined = int((everyone["status"] == DECLINED).sum())
+    people = everyone[everyone["status"] != DECLINED].copy()
+    abandoned = people["status"].eq(IN_PROGRESS) & (
         people["last_seen_at"] < iso(active_since(config, now))
     )
-    people.loc[abandoned, "status"] = "timed_out"
+    people.loc[abandoned, "status"] = TIMED_OUT
     minutes = (_times(people["completed_at"]) - _times(people["consented_at"])).dt.total_seconds()
     people["minutes"] = minutes / 60
     people["ended"] = _ended(people, config)
@@ -106,12 +113,12 @@ def study_status(config: StudyConfig, storage: Storage, now: datetime | None = N
     for condition, list_id in cells(config):
         mine = people[(people["condition"] == condition) & (people["list_id"] == list_id)]
         counts = mine["status"].value_counts()
-        done = mine.loc[mine["status"] == "completed", "minutes"]
+        done = mine.loc[mine["status"] == COMPLETED, "minutes"]
         rows.append(
             CellStatus(
                 condition=condition,
                 list_id=list_id,
-                **{name: int(counts.get(name, 0)) for name in STATUSES},
+                **{name: int(counts.get(name, 0)) for name in SESSION_STATUSES},
                 median_minutes=_median(done),
                 recent_answers=answers.get((condition, list_id), 0),
             )
@@ -123,7 +130,7 @@ def study_status(config: StudyConfig, storage: Storage, now: datetime | None = N
         window_minutes=WINDOW.total_seconds() / 60,
         cells=rows,
         declined=declined,
-        median_minutes=_median(people.loc[people["status"] == "completed", "minutes"]),
+        median_minutes=_median(people.loc[people["status"] == COMPLETED, "minutes"]),
         recent_answers=sum(answers.values()),
         recent_failure_rate=recent[1],
         earlier_failure_rate=earlier[1],
@@ -148,9 +155,9 @@ def _ended(people: pd.DataFrame, config: StudyConfig) -> pd.Series:
     status = people["status"]
     return (
         _times(people["completed_at"])
-        .where(status == "completed")
-        .fillna(seen.where(status == "failed_attention"))
-        .fillna((seen + abandon).where(status == "timed_out"))
+        .where(status == COMPLETED)
+        .fillna(seen.where(status == FAILED_ATTENTION))
+        .fillna((seen + abandon).where(status == TIMED_OUT))
     )
 
 
@@ -159,7 +166,7 @@ def _failure_rates(
 ) -> tuple[tuple[int, float | None], tuple[int, float | None]]:
     """(failures, failure rate) of the sessions that ended in the window, and before it."""
     ended = people.dropna(subset=["ended"])
-    failed = ended["status"].isin(("timed_out", "failed_attention"))
+    failed = ended["status"].isin((TIMED_OUT, FAILED_ATTENTION))
     in_window = ended["ended"] >= pd.Timestamp(now - WINDOW)
 
     def rate(mask: pd.Series) -> tuple[int, float | None]:

@@ -59,6 +59,17 @@ def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> 
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
 
+def stop_process(process: subprocess.Popen, timeout_s: float = 20) -> None:
+    """Terminate a child process, and kill it if it does not exit in time."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 @dataclass
 class Page:
     """What one rerun showed: buttons by widget key, image URLs (data: URIs inline), text

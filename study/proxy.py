@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sketchlab.errors import BadInput
-from study.protocol import free_port, wait_for_health
+from study.protocol import free_port, stop_process, wait_for_health
 
 CADDYFILE = Path(__file__).resolve().parents[1] / "deploy" / "Caddyfile"
 STICKY_COOKIE = "sketchlab_replica"
@@ -108,14 +108,3 @@ def caddy_in_front(upstreams: Sequence[str], folder: Path, base_path: str = "") 
         yield Proxy(base_url, tuple(upstreams), secret, process)
     finally:
         stop_process(process)
-
-
-def stop_process(process: subprocess.Popen, timeout_s: float = 20) -> None:
-    """Terminate a child process, and kill it if it does not exit in time."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -45,7 +45,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from sketchlab.contracts import ATTENTION, RESPONSE_COLUMNS, TIMEOUT
+from sketchlab.contracts import (
+    ATTENTION,
+    COMPLETED,
+    DECLINED,
+    FAILED_ATTENTION,
+    IN_PROGRESS,
+    RESPONSE_COLUMNS,
+    TIMED_OUT,
+    TIMEOUT,
+)
 from sketchlab.errors import BadInput
 from study.fair_gate import FairGate
 from study.group_commit import GroupCommit
@@ -140,7 +149,7 @@ _UPDATE_SHOWN = (  # only forwards: a stale tab can never move the clock of a ne
     update(participants_table)
     .where(
         _WHO,
-        _P.status == "in_progress",
+        _P.status == IN_PROGRESS,
         (_P.shown_trial.is_(None)) | (_P.shown_trial < bindparam("v_shown_trial")),
     )
     .values(
@@ -382,7 +391,7 @@ class Storage:
             values = {
                 "study_id": self.study_id, "participant_id": participant_id,
                 "session_id": session_id,
-                "condition": condition, "list_id": list_id, "status": "in_progress",
+                "condition": condition, "list_id": list_id, "status": IN_PROGRESS,
                 "consent_version": consent_version, "consented_at": stamp, "started_at": stamp,
                 "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
                 "prolific_study_id": prolific_study_id, "preview": int(preview),
@@ -400,8 +409,8 @@ class Storage:
         self, conn: Connection, active_since: datetime, preview: bool
     ) -> dict[tuple[str, int], int]:
         c = _P
-        active = (c.status == "completed") | (
-            (c.status == "in_progress") & (c.last_seen_at >= iso(active_since))
+        active = (c.status == COMPLETED) | (
+            (c.status == IN_PROGRESS) & (c.last_seen_at >= iso(active_since))
         )
         rows = conn.execute(
             select(c.condition, c.list_id, func.count())
@@ -424,7 +433,7 @@ class Storage:
         stamp = iso(now)
         values = {
             "study_id": self.study_id, "participant_id": participant_id, "session_id": session_id,
-            "status": "declined", "consent_version": consent_version, "started_at": stamp,
+            "status": DECLINED, "consent_version": consent_version, "started_at": stamp,
             "last_seen_at": stamp, "attention_failures": 0, "n_answered": 0,
             "prolific_study_id": prolific_study_id, "preview": int(preview),
         }  # fmt: skip
@@ -456,13 +465,13 @@ class Storage:
         c = _P
         where = [
             c.study_id == self.study_id,
-            c.status == "in_progress",
+            c.status == IN_PROGRESS,
             c.last_seen_at < iso(active_since),
         ]
         if participant_id is not None:
             where.append(c.participant_id == participant_id)
         return conn.execute(
-            update(participants_table).where(*where).values(status="timed_out")
+            update(participants_table).where(*where).values(status=TIMED_OUT)
         ).rowcount
 
     # --- responses ----------------------------------------------------------------------
@@ -496,7 +505,7 @@ class Storage:
             if current is None:
                 return RecordResult(False, "unknown")
             status, n_answered, failures, timeouts, shown_trial, shown_at = current
-            if status != "in_progress":
+            if status != IN_PROGRESS:
                 return RecordResult(False, status, shown_trial, shown_at)
             values = {name: row[name] for name in RESPONSE_COLUMNS}
             values["study_id"] = self.study_id
@@ -509,15 +518,15 @@ class Storage:
                 timeouts = timeouts + 1 if row["response"] == TIMEOUT else 0
                 finished = n_answered >= total_trials
                 if failures > max_attention_failures:
-                    status = "failed_attention"
+                    status = FAILED_ATTENTION
                 elif max_consecutive_timeouts is not None and (
                     timeouts > max_consecutive_timeouts or (finished and timeouts > 1)
                 ):
-                    status = "timed_out"
+                    status = TIMED_OUT
                 elif finished:
-                    status = "completed"
+                    status = COMPLETED
                 if (
-                    status == "in_progress"
+                    status == IN_PROGRESS
                     and show_next is not None
                     and (shown_trial is None or shown_trial < show_next)
                 ):
@@ -533,7 +542,7 @@ class Storage:
                     "v_seen": stamp,
                     "v_shown_trial": shown_trial,
                     "v_shown_at": shown_at,
-                    "v_completed": stamp if status == "completed" else None,
+                    "v_completed": stamp if status == COMPLETED else None,
                 },
             )
         return RecordResult(inserted, status, shown_trial, shown_at)

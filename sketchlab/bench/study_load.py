@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.protocol import ProtocolClient, start_server, wait_for_health
-from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports, stop_process
+from study.protocol import ProtocolClient, start_server, stop_process, wait_for_health
+from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
 

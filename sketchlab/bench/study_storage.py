@@ -15,7 +15,7 @@ import time
 import uuid
 from datetime import timedelta
 
-from sketchlab.contracts import TEST, WITH_NONE
+from sketchlab.contracts import COMPLETED, TEST, WITH_NONE
 from study.storage import Storage, iso, masked_url, utc_now
 
 BENCH_OPTIONS = ("boat", "chair", "cup", "house", "tree", "none")
@@ -77,7 +77,7 @@ def storage_bench(
         thread.join()
     seconds = time.perf_counter() - began
     frame = storage.responses_frame()
-    completed = int((storage.participants_frame()["status"] == "completed").sum())
+    completed = int((storage.participants_frame()["status"] == COMPLETED).sum())
     storage.close()
     expected = writers * trials_per_writer
     distinct = len(frame.drop_duplicates(["participant_id", "trial_index"]))

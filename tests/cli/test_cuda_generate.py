@@ -34,7 +34,7 @@ METHODS = {
 
 def _generate(out: Path, method: str, device: str) -> Path:
     argv = ["sketchlab", "generate", str(PHOTOS / "images.csv"), "--out", str(out)]
-    argv += ["--levels", "2", "4", "--seeds", "0", "--iterations", "3", "--no-progress"]
+    argv += ["--levels", "4", "--seeds", "0", "--iterations", "2", "--no-progress"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", [*argv, *METHODS[method], "--device", device])
         with pytest.raises(SystemExit) as exit_:
@@ -58,7 +58,7 @@ def test_cuda_run_folder_has_the_form_of_the_cpus(tmp_path, method):
     same = ["stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "svg_path"]
     assert cuda_rows[same].equals(cpu_rows[same])
     assert set(cuda_rows["device"]) == {"cuda"} and set(cpu_rows["device"]) == {"cpu"}
-    assert cuda_rows["final_loss"].notna().all() and (cuda_rows["iterations"] <= 3).all()
+    assert cuda_rows["final_loss"].notna().all() and (cuda_rows["iterations"] <= 2).all()
     for row in cuda_rows.to_dict("records"):
         assert read_svg(cuda / row["svg_path"]).points.shape == (row["n_strokes"], 4, 2)
         with Image.open(cuda / row["png_path"]) as png, Image.open(cpu / row["png_path"]) as ref:

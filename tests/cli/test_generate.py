@@ -31,17 +31,6 @@ QUICK = [
 ]
 
 
-def run_cli(monkeypatch, capsys, *args) -> tuple[int, str]:
-    """Run the real CLI in-process; return (exit code, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["sketchlab", *map(str, args)])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code or 0
-    return code, capsys.readouterr().err
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory) -> Path:
     """A small finished xdog run: 2 photos x levels 2, 4 x seeds 0, 1 (12 iterations)."""
@@ -119,11 +108,9 @@ def test_xdog_run_writes_every_output_of_a_run_folder(finished_run):
     assert run["sessions"][0]["models"]["loss"]["name"] == "xdog"
 
 
-def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, capsys):
+def test_rerunning_a_finished_run_changes_nothing(finished_run, run_sketchlab):
     before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*") if p.name != "stimuli.csv"}
-    code, _ = run_cli(
-        monkeypatch,
-        capsys,
+    code, _, _ = run_sketchlab(
         "generate",
         PHOTOS / "images.csv",
         "--levels",
@@ -141,11 +128,9 @@ def test_rerunning_a_finished_run_changes_nothing(finished_run, monkeypatch, cap
     assert after == before
 
 
-def test_init_svg_starts_every_seed_from_its_strokes(finished_run, tmp_path, monkeypatch, capsys):
+def test_init_svg_starts_every_seed_from_its_strokes(finished_run, tmp_path, run_sketchlab):
     start = finished_run / "seeds" / "duck" / "4strokes_seed1.svg"
-    code, err = run_cli(
-        monkeypatch,
-        capsys,
+    code, _, err = run_sketchlab(
         "generate",
         PHOTOS / "images.csv",
         "--init",
@@ -213,7 +198,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("case", list(BAD_INPUTS))
 def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
-    case, finished_run, tmp_path, monkeypatch, capsys
+    case, finished_run, tmp_path, monkeypatch, run_sketchlab
 ):
     from huggingface_hub import constants
 
@@ -230,7 +215,7 @@ def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
     out = tmp_path / "new_run" if "--method" in extra else finished_run
     before = {p: p.stat().st_mtime_ns for p in finished_run.rglob("*")}
     args = ["--levels", "2", "4", "--seeds", "0", "1", *QUICK]
-    code, err = run_cli(monkeypatch, capsys, "generate", images_csv, "--out", out, *args, *extra)
+    code, _, err = run_sketchlab("generate", images_csv, "--out", out, *args, *extra)
     assert code == 2, err
     assert err.startswith("sketchlab: ") and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
@@ -240,10 +225,8 @@ def test_bad_input_is_one_sentence_exit_2_and_leaves_the_run_folder_alone(
     assert not (tmp_path / "new_run").exists()
 
 
-def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monkeypatch, capsys):
-    code, err = run_cli(
-        monkeypatch,
-        capsys,
+def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, run_sketchlab):
+    code, _, err = run_sketchlab(
         "generate",
         PHOTOS / "images.csv",
         "--levels",
@@ -260,7 +243,7 @@ def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, monk
 
 
 def test_a_run_folder_from_before_precision_was_recorded_still_resumes(
-    finished_run, tmp_path, monkeypatch, capsys
+    finished_run, tmp_path, run_sketchlab
 ):
     old = tmp_path / "old"
     shutil.copytree(finished_run, old)
@@ -268,7 +251,7 @@ def test_a_run_folder_from_before_precision_was_recorded_still_resumes(
     assert run["settings"].pop("precision") == "fp32"  # demo preset
     (old / "run.json").write_text(json.dumps(run))
     args = ["--levels", 2, 4, "--seeds", 0, 1, "--out", old, *QUICK]
-    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", *args)
+    code, _, err = run_sketchlab("generate", PHOTOS / "images.csv", *args)
     assert code == 0, err
 
 
@@ -319,18 +302,18 @@ def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkey
 
 
 def test_renderer_diffvg_without_pydiffvg_exits_2_saying_how_to_get_it(
-    without_pydiffvg, tmp_path, monkeypatch, capsys
+    without_pydiffvg, tmp_path, run_sketchlab
 ):
     out = tmp_path / "run"
     args = ["--levels", "2", "--seeds", "0", *QUICK, "--renderer", "diffvg"]
-    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--out", out, *args)
+    code, _, err = run_sketchlab("generate", PHOTOS / "images.csv", "--out", out, *args)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "--renderer diffvg needs pydiffvg" in err and "github.com/BachiLi/diffvg" in err
     assert not out.exists()
 
 
 def test_a_run_folder_from_before_the_renderer_setting_resumes(
-    finished_run, tmp_path, monkeypatch, capsys
+    finished_run, tmp_path, run_sketchlab
 ):
     old = tmp_path / "old_run"
     shutil.copytree(finished_run, old)
@@ -339,13 +322,13 @@ def test_a_run_folder_from_before_the_renderer_setting_resumes(
     (old / "run.json").write_text(json.dumps(run))
     markers = {p: p.read_text() for p in old.rglob("*.json") if p.name != "run.json"}
     args = ["--levels", "2", "4", "--seeds", "0", "1", *QUICK]
-    code, err = run_cli(monkeypatch, capsys, "generate", PHOTOS / "images.csv", "--out", old, *args)
+    code, _, err = run_sketchlab("generate", PHOTOS / "images.csv", "--out", old, *args)
     assert code == 0, err
     assert {p: p.read_text() for p in markers} == markers
 
 
 def test_renderer_diffvg_makes_the_sketches_torch_makes_and_is_kept_for_the_run(
-    pydiffvg, finished_run, tmp_path, monkeypatch, capsys
+    pydiffvg, finished_run, tmp_path, run_sketchlab
 ):
     """A short run drawn by pydiffvg: recorded in run.json, its loss that of the same sketch
     drawn by our renderer (the renderers agree; only diffvg's noisier gradients differ), and
@@ -353,9 +336,7 @@ def test_renderer_diffvg_makes_the_sketches_torch_makes_and_is_kept_for_the_run(
     out = tmp_path / "run"
     args = ["--levels", "2", "--seeds", "0", *QUICK]
     images = _write_csv(tmp_path, GOOD)  # the duck, as in finished_run
-    code, err = run_cli(
-        monkeypatch, capsys, "generate", images, "--out", out, *args, "--renderer", "diffvg"
-    )
+    code, _, err = run_sketchlab("generate", images, "--out", out, *args, "--renderer", "diffvg")
     assert code == 0, err
     run = json.loads((out / "run.json").read_text())
     assert run["settings"]["renderer"] == "diffvg" and run["sessions"][0]["versions"]["diffvg"]
@@ -364,5 +345,5 @@ def test_renderer_diffvg_makes_the_sketches_torch_makes_and_is_kept_for_the_run(
     assert Image.open(out / row["png_path"]).size == (448, 448)
     torch_loss = json.loads((finished_run / "seeds" / "duck" / "2strokes_seed0.json").read_text())
     assert row["final_loss"] == pytest.approx(torch_loss["loss"], rel=0.01), torch_loss
-    code, err = run_cli(monkeypatch, capsys, "generate", images, "--out", out, *args)
+    code, _, err = run_sketchlab("generate", images, "--out", out, *args)
     assert code == 2 and "renderer='diffvg'" in err

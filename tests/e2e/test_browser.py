@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from study.config import load_study
 from study.design import trials_for
-from study.protocol import free_port, start_server, wait_for_health
+from study.protocol import free_port, start_server, stop_process, wait_for_health
 from study.storage import Storage
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
@@ -54,11 +53,7 @@ def serve(folder: Path, port: int | None = None, **options):
         config = load_study(config_path, storage=storage_url)
         yield base_url, config, Storage(config.storage, config.study_id)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
 
 @pytest.fixture(scope="module")
@@ -398,6 +393,5 @@ def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser
         wait_for_trial(page, 1)  # where the participant was
         assert page.locator(".sk-offline").is_hidden()
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop_process(server)
     page.close()

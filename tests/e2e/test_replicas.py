@@ -31,7 +31,7 @@ from websockets.exceptions import ConnectionClosed
 
 from study.config import StudyConfig, load_study
 from study.design import cells, trials_for
-from study.protocol import Page, ProtocolClient, wait_for_health
+from study.protocol import Page, ProtocolClient, stop_process, wait_for_health
 from study.proxy import (
     CADDYFILE,
     STICKY_COOKIE,
@@ -39,7 +39,6 @@ from study.proxy import (
     caddy_in_front,
     free_ports,
     sticky_cookie,
-    stop_process,
 )
 from study.storage import Storage
 from study.synthetic import COMPLETION_CODE, write_synthetic_study

@@ -12,11 +12,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 
 from study.config import load_study
 from study.design import trials_for
-from study.protocol import Page, ProtocolClient, free_port, start_server, wait_for_health
+from study.protocol import (
+    Page,
+    ProtocolClient,
+    free_port,
+    start_server,
+    stop_process,
+    wait_for_health,
+)
 from study.storage import Storage
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
@@ -90,11 +96,7 @@ def test_sigkill_mid_study_loses_and_duplicates_nothing(tmp_path):
         wait_for_health(base_url, server)
         resumed_at, last_page = asyncio.run(resume_and_finish(base_url))
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_process(server)
 
     assert resumed_at == len(stored), "resumes at the first unanswered trial"
     assert any(COMPLETION_CODE in text for text in last_page.texts)

@@ -1,26 +1,22 @@
 """The rasterizer on CUDA: on every diffvg reference scene, the image and gradient equal the
-CPU's and stay within the diffvg agreement bars (the bars of test_raster_agreement.py)."""
+CPU's and stay within the diffvg agreement bars (`within_agreement_bars`)."""
 
 import json
 
 import pytest
 
-from sketchgen.raster_agreement import agreement, load_scene, render_and_grad
+from sketchgen.raster_agreement import (
+    agreement,
+    load_scene,
+    render_and_grad,
+    within_agreement_bars,
+)
 from tests.conftest import TEST_DATA
 
 pytestmark = pytest.mark.cuda
 
 SCENES = TEST_DATA / "diffvg"
 SCENE_FILES = [row["file"] for row in json.loads((SCENES / "index.json").read_text())]
-
-
-def within_agreement_bars(figures: dict[str, float]) -> bool:
-    return (
-        figures["frac_pixels_off"] <= 0.001
-        and figures["mean_abs_diff"] <= 0.0005
-        and figures["grad_cos"] >= 0.95
-        and 0.7 <= figures["grad_norm_ratio"] <= 1.3
-    )
 
 
 @pytest.mark.parametrize("name", SCENE_FILES)

@@ -17,6 +17,7 @@ from sketchgen.raster_agreement import (
     load_scene,
     random_scene,
     render_and_grad,
+    within_agreement_bars,
 )
 from sketchgen.raster_samples import sample_pattern
 from tests.conftest import TEST_DATA
@@ -74,16 +75,6 @@ def brute_signed_distance(points: np.ndarray, half_width: np.ndarray, xy: np.nda
             signed = _chord_distance(xy[chunk], on_curve(k, fine)).min(1).values - hw
             best[chunk] = torch.minimum(best[chunk], signed)
     return best.numpy()
-
-
-def within_agreement_bars(figures: dict[str, float]) -> bool:
-    """The bars every scene must pass, stored or drawn now."""
-    return (
-        figures["frac_pixels_off"] <= 0.001
-        and figures["mean_abs_diff"] <= 0.0005
-        and figures["grad_cos"] >= 0.95
-        and 0.7 <= figures["grad_norm_ratio"] <= 1.3
-    )
 
 
 @pytest.mark.parametrize("name", SCENE_FILES)
