@@ -18,7 +18,13 @@ import os
 import pandas as pd
 import streamlit as st
 
-from sketchlab.contracts import COMPLETED, DECLINED, FAILED_ATTENTION, IN_PROGRESS, TIMED_OUT
+from sketchlab.contracts import (
+    COMPLETED,
+    FAILED_ATTENTION,
+    IN_PROGRESS,
+    PARTICIPANT_STATUSES,
+    TIMED_OUT,
+)
 from study.config import StudyConfig
 from study.export import review_table
 from study.login import LoginThrottle, log_to_stderr, password_problem
@@ -85,11 +91,7 @@ def study_summary(config: StudyConfig, storage: Storage) -> dict:
     return {
         "participants": len(participants),
         "consented": consented,
-        "declined": int(status.get(DECLINED, 0)),
-        "in_progress": int(status.get(IN_PROGRESS, 0)),
-        "completed": int(status.get(COMPLETED, 0)),
-        "failed_attention": int(status.get(FAILED_ATTENTION, 0)),
-        "timed_out": int(status.get(TIMED_OUT, 0)),
+        **{name: int(status.get(name, 0)) for name in PARTICIPANT_STATUSES},
         "ended": ended,
         "completion_rate": status.get(COMPLETED, 0) / ended if ended else None,
         "exclusion_rate": status.get(FAILED_ATTENTION, 0) / ended if ended else None,
