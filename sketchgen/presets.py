@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sketchgen.methods import METHODS, method_names
 from sketchgen.precision import PRECISIONS
+from sketchgen.preprocess import FITS
 from sketchlab.errors import BadInput
 
 
@@ -38,6 +39,9 @@ class Preset(BaseModel):
     precision: str
     """How the loss model computes (sketchgen/precision.py): "fp32" (IEEE on every device),
     "tf32", "bf16", "fp16", or "bf16-if-native" (bf16 where the device has it in hardware)."""
+    fit: str
+    """How a photo is fitted to the square canvas (sketchgen/preprocess.py): "squash" (the
+    reference code's rule), "pad" or "crop"."""
 
     @field_validator("method")
     @classmethod
@@ -45,6 +49,13 @@ class Preset(BaseModel):
         if method not in METHODS:
             raise ValueError(f"{method!r} is not a method; use {method_names()}")
         return method
+
+    @field_validator("fit")
+    @classmethod
+    def _known_fit(cls, fit: str) -> str:
+        if fit not in FITS:
+            raise ValueError(f"{fit!r} is not a fit; use one of {FITS}")
+        return fit
 
     @field_validator("precision")
     @classmethod

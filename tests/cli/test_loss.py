@@ -60,7 +60,7 @@ def test_missing_photo_exits_2_naming_the_file(monkeypatch, capsys, tmp_path):
     with pytest.raises(SystemExit) as stopped:
         cli.main()
     assert stopped.value.code == 2
-    assert f"sketchlab: the image file {missing} does not exist" in capsys.readouterr().err
+    assert f"sketchlab: the photo {missing} does not exist" in capsys.readouterr().err
 
 
 def test_unknown_device_exits_2_naming_the_choices(monkeypatch, capsys):

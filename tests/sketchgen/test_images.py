@@ -55,8 +55,10 @@ def test_csv_paths_are_relative_to_the_csv_and_read_back(folder: Path, tmp_path:
     out = tmp_path / "study" / "images.csv"
     write_images_csv(scan_image_folder(folder), out)
     text = out.read_text()
-    assert text.splitlines()[0] == "image_id,class,path,mask_path,file_name"
-    assert "felix,cat,../photos/cat/felix.jpg," in text
+    assert text.splitlines()[0] == (
+        "image_id,class,path,mask_path,file_name,width,height,orientation"
+    )
+    assert "felix,cat,../photos/cat/felix.jpg,,felix.jpg,12,8,1" in text
     assert "rex,dog,../photos/dog/rex.png,../photos/dog/rex_mask.png" in text
     table = read_images_csv(out)
     assert Path(table.loc[2, "path"]) == (folder / "dog" / "rex.png").resolve()
@@ -67,8 +69,8 @@ def test_csv_without_any_mask_has_no_mask_column(tmp_path: Path) -> None:
     photo(tmp_path / "p" / "a" / "x.png", 1)
     write_images_csv(scan_image_folder(tmp_path / "p"), tmp_path / "images.csv")
     assert (tmp_path / "images.csv").read_text().splitlines() == [
-        "image_id,class,path,file_name",
-        "x,a,p/a/x.png,x.png",
+        "image_id,class,path,file_name,width,height,orientation",
+        "x,a,p/a/x.png,x.png,12,8,1",
     ]
 
 
