@@ -262,3 +262,21 @@ def test_awkward_file_and_folder_names_become_valid_distinct_ids(tmp_path: Path)
     assert rows["Mona.Lisa.jpg"]["class"] == "café"
     out = write_images_csv(table, tmp_path / "images.csv")
     assert read_images_csv(out)["image_id"].tolist() == table["image_id"].tolist()
+
+
+def test_an_old_images_csv_gets_sizes_from_its_photos_and_a_changed_photo_is_refused(
+    folder: Path,
+) -> None:
+    old = write_csv(folder.parent / "images.csv", "image_id,class,path\nt,cat,photos/cat/tom.png\n")
+    table = read_images_csv(old)
+    assert table.loc[0, ["width", "height", "orientation"]].tolist() == [12, 8, 1]
+    stale = write_csv(
+        folder.parent / "stale.csv",
+        "image_id,class,path,width,height,orientation\nt,cat,photos/cat/tom.png,640,8,1\n",
+    )
+    with pytest.raises(
+        BadInput,
+        match=r"stale\.csv row 2, field width is 640 but the photo's is 12: the photo "
+        r"changed since this images\.csv was written; rerun `sketchlab images`",
+    ):
+        read_images_csv(stale)

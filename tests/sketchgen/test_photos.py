@@ -21,34 +21,16 @@ from PIL import Image
 from sketchgen.photos import MAX_PHOTO_PIXELS, read_mask, read_photo
 from sketchgen.preprocess import load_target
 from sketchlab.errors import BadInput
+from tests.lab_photos import (
+    EXIF_ORIENTATION,
+    STORE,
+    phone_jpeg,
+    png_16_bit,
+    png_file,
+    upright_original,
+)
 
 WIDTH, HEIGHT = 240, 160  # landscape, so a photo read on its side has another shape
-EXIF_ORIENTATION = 0x0112
-# the stored pixels of an upright picture, for each EXIF orientation (the inverse of what a
-# viewer does to show them: 6 means "turn 90 degrees clockwise to view")
-STORE = {
-    2: [Image.Transpose.FLIP_LEFT_RIGHT],
-    3: [Image.Transpose.ROTATE_180],
-    4: [Image.Transpose.FLIP_TOP_BOTTOM],
-    5: [Image.Transpose.TRANSPOSE],
-    6: [Image.Transpose.ROTATE_90],
-    7: [Image.Transpose.TRANSVERSE],
-    8: [Image.Transpose.ROTATE_270],
-}
-
-
-def upright_original(size=(WIDTH, HEIGHT)) -> Image.Image:
-    """A smooth, asymmetric 8-bit RGB picture: colour ramps, a dark block top left and a
-    white region bottom right (turned or mirrored, it no longer matches itself)."""
-    width, height = size
-    x = np.linspace(0, 1, width)[None, :]
-    y = np.linspace(0, 1, height)[:, None]
-    pixels = np.stack(
-        [40 + 180 * x + 0 * y, 60 + 150 * y + 0 * x, 200 - 120 * x * y], axis=-1
-    ).astype(np.uint8)
-    pixels[: height // 3, : width // 4] = (20, 20, 90)
-    pixels[height * 2 // 3 :, width * 3 // 4 :] = 255
-    return Image.fromarray(pixels)
 
 
 def target_of(image: Image.Image, folder: Path, name="original.png", **kwargs) -> torch.Tensor:
@@ -75,22 +57,13 @@ def expected(original, tmp_path) -> torch.Tensor:
     return target_of(original, tmp_path)
 
 
-def jpeg(image: Image.Image, path: Path, orientation: int | None = None) -> Path:
-    exif = Image.Exif()
-    if orientation is not None:
-        exif[EXIF_ORIENTATION] = orientation
-    image.save(path, quality=97, subsampling=0, exif=exif.tobytes())
-    return path
-
-
 @pytest.mark.parametrize("orientation", sorted(STORE))
 def test_phone_jpeg_is_read_upright_by_its_exif_orientation(
     orientation, original, expected, tmp_path
 ):
-    stored = original
-    for step in STORE[orientation]:
-        stored = stored.transpose(step)
-    path = jpeg(stored, tmp_path / "phone.jpg", orientation)
+    path = phone_jpeg(original, tmp_path / "phone.jpg", orientation)
+    with Image.open(path) as stored:
+        assert stored.size == ((HEIGHT, WIDTH) if orientation >= 5 else (WIDTH, HEIGHT))
     photo = read_photo(path)
     assert photo.size == (WIDTH, HEIGHT) and photo.orientation == orientation
     assert photo.stored_size == stored.size
@@ -104,7 +77,7 @@ def test_mask_on_the_stored_pixels_turns_with_its_phone_photo(original, tmp_path
     expected = load_target(
         _saved(original, tmp_path / "up.png"), _saved(mask, tmp_path / "up_mask.png")
     )
-    photo = jpeg(original.transpose(Image.Transpose.ROTATE_90), tmp_path / "phone.jpg", 6)
+    photo = phone_jpeg(original, tmp_path / "phone.jpg", 6)
     stored_mask = _saved(mask.transpose(Image.Transpose.ROTATE_90), tmp_path / "stored_mask.png")
     assert_same_picture(load_target(photo, stored_mask), expected)
     upright_mask = _saved(mask, tmp_path / "upright_mask.png")  # made on the upright photo
@@ -133,30 +106,8 @@ def test_16_bit_rgb_tiff_and_png_are_scaled(original, expected, tmp_path):
     wide = np.asarray(original).astype(np.uint16) * 257
     tifffile.imwrite(tmp_path / "scan.tif", wide, photometric="rgb")
     assert_same_picture(load_target(tmp_path / "scan.tif"), expected, 0.5 / 255, 1.5 / 255)
-    _png_16_bit(tmp_path / "scan.png", wide)
+    png_16_bit(tmp_path / "scan.png", wide)
     assert_same_picture(load_target(tmp_path / "scan.png"), expected, 0.5 / 255, 1.5 / 255)
-
-
-def _png_16_bit(path: Path, pixels: np.ndarray) -> None:
-    """An RGB PNG with 16 bits per sample (Pillow cannot write one)."""
-    height, width = pixels.shape[:2]
-    rows = b"".join(b"\0" + pixels[y].astype(">u2").tobytes() for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(_png(header, zlib.compress(rows)))
-
-
-def _png(header: bytes, data: bytes) -> bytes:
-    """A PNG file from its IHDR fields and compressed IDAT data."""
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + _chunk(b"IHDR", header)
-        + _chunk(b"IDAT", data)
-        + _chunk(b"IEND", b"")
-    )
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 @pytest.mark.parametrize(
@@ -274,7 +225,7 @@ def test_6000_by_4000_jpeg_is_read_like_its_small_original(original, expected, t
 def test_decompression_bomb_is_refused_before_decoding(tmp_path):
     """A 400-byte PNG that claims 20,000 x 20,000 pixels (1.2 GB decoded)."""
     header = struct.pack(">IIBBBBB", 20_000, 20_000, 8, 2, 0, 0, 0)
-    (tmp_path / "bomb.png").write_bytes(_png(header, zlib.compress(b"\0" * 1000)))
+    (tmp_path / "bomb.png").write_bytes(png_file(header, zlib.compress(b"\0" * 1000)))
     expected = rf"bomb\.png is larger than {MAX_PHOTO_PIXELS:,} pixels.*decompression bomb"
     with pytest.raises(BadInput, match=expected):
         load_target(tmp_path / "bomb.png")
@@ -292,7 +243,7 @@ def test_corrupt_file_is_refused_naming_it(content, tmp_path):
 
 
 def test_truncated_jpeg_is_refused(original, tmp_path):
-    data = jpeg(original, tmp_path / "whole.jpg").read_bytes()
+    data = phone_jpeg(original, tmp_path / "whole.jpg", None).read_bytes()
     (tmp_path / "half.jpg").write_bytes(data[: len(data) // 2])
     with pytest.raises(BadInput, match=r"half\.jpg is not a readable image"):
         read_photo(tmp_path / "half.jpg")
