@@ -8,6 +8,7 @@ adding an entry to the JSON file; its "method" is one of sketchgen/methods.py's.
 import json
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -39,7 +40,7 @@ class Preset(BaseModel):
     precision: str
     """How the loss model computes (sketchgen/precision.py): "fp32" (IEEE on every device),
     "tf32", "bf16", "fp16", or "bf16-if-native" (bf16 where the device has it in hardware)."""
-    fit: str
+    fit: Literal[FITS]
     """How a photo is fitted to the square canvas (sketchgen/preprocess.py): "squash" (the
     reference code's rule), "pad" or "crop"."""
 
@@ -49,13 +50,6 @@ class Preset(BaseModel):
         if method not in METHODS:
             raise ValueError(f"{method!r} is not a method; use {method_names()}")
         return method
-
-    @field_validator("fit")
-    @classmethod
-    def _known_fit(cls, fit: str) -> str:
-        if fit not in FITS:
-            raise ValueError(f"{fit!r} is not a fit; use one of {FITS}")
-        return fit
 
     @field_validator("precision")
     @classmethod
