@@ -39,6 +39,7 @@ from scipy import stats
 from analysis.accuracy import test_trials
 from analysis.multiple_testing import holm
 from sketchlab.contracts import WITH_NONE
+from sketchlab.errors import BadInput
 
 SCRIPT = Path(__file__).with_name("glmer.R")
 MIN_TRIALS = 40
@@ -50,6 +51,12 @@ DERIVATIVES_MAX_TRIALS = 20_000
 """Up to this many trials lme4 also checks convergence with finite-difference derivatives."""
 SEPARATED_LOGIT = 10.0
 """A term beyond +-10 log-odds (odds ratio 22,000) comes from a cell without variation."""
+R_INSTALL = "Debian: apt-get install r-base-core r-cran-lme4"
+R_MISSING = f"R is not installed ({R_INSTALL})."
+LME4_MISSING = (
+    "R's lme4 package is not installed (Debian: apt-get install r-cran-lme4; elsewhere, in R: "
+    "install.packages('lme4'))."
+)
 RANDOM_EFFECTS = "(1 | participant) + (1 + with_none | image)"
 NONE_LABEL = 'with vs without "none"'
 
@@ -106,9 +113,7 @@ def fit_glmm_many(
         elif len(frame) > exact_max_trials:
             results[number] = fit_population_averaged(frame, exact_max_trials)
         elif shutil.which("Rscript") is None:
-            results[number] = GlmmResult(
-                False, "R is not installed (Debian: apt-get install r-base-core r-cran-lme4)."
-            )
+            results[number] = GlmmResult(False, R_MISSING)
         else:
             derivs = len(frame) <= DERIVATIVES_MAX_TRIALS
             for name, formula in _formulas(frame).items():
@@ -120,6 +125,24 @@ def fit_glmm_many(
             mine = [spec for spec in specs if spec[0] == number]
             results[number] = _result(frame, mine, output[output["dataset"] == number])
     return [results[number] for number in range(len(datasets))]
+
+
+def require_r(needed_by: str, instead: str | None = None) -> None:
+    """BadInput with the install line when glmer cannot run here (no Rscript on PATH, or R
+    without lme4), for a command that cannot do without the mixed model (`needed_by` names
+    it; `instead` how to do without). The report itself does without, and says why. Costs
+    one short R process."""
+    rscript = shutil.which("Rscript")
+    problem = None
+    if rscript is None:
+        problem = R_MISSING
+    elif subprocess.run(
+        [rscript, "--vanilla", "-e", "library(lme4)"], capture_output=True
+    ).returncode:
+        problem = LME4_MISSING
+    if problem:
+        alternative = f"; or {instead}" if instead else ""
+        raise BadInput(f"{needed_by} fits the mixed model in R, but {problem[:-1]}{alternative}.")
 
 
 def model_frame(trials: pd.DataFrame) -> pd.DataFrame:

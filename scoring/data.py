@@ -3,10 +3,11 @@
 Sketches are the PNGs of stimuli.csv (through the one stimuli.csv reader,
 `sketchlab.stimuli`), with any transparency composited over white as on the study page.
 Photos (`score --photos images.csv`, read by sketchgen's images.csv reader) are the ones the
-sketches were drawn from, scored as the sketch optimiser saw them: transparency and any
-mask composited on white and resized to the 224-pixel canvas by CLIPasso's rule
-(`sketchgen.preprocess.load_target`). Both then go through the scoring model's own
-preprocessing, in DataLoader worker processes (docs/scoring.md).
+sketches were drawn from, scored as the sketch optimiser saw them: upright, transparency and
+any mask composited on white and fitted to the 224-pixel canvas as the run did (run.json's
+`fit`; `sketchgen.preprocess.load_target`). Both go through the one photo reader
+(`sketchgen.photos`), then the scoring model's own preprocessing, in DataLoader worker
+processes (docs/scoring.md).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torchvision.transforms.functional import to_pil_image
 
 from sketchgen.images import read_images_csv
+from sketchgen.photos import read_photo
 from sketchgen.preprocess import load_target
 from sketchlab.contracts import PHOTO, PHOTO_STROKES, SKETCH
 from sketchlab.errors import BadInput
@@ -41,22 +43,24 @@ class PhotoFile:
 
     path: Path
     mask_path: Path | None = None
+    fit: str = "squash"
 
     def open(self) -> Image.Image:
         """The 224x224 RGB image the sketch optimiser drew from (mask and alpha on white)."""
-        return to_pil_image(load_target(self.path, self.mask_path))
+        return to_pil_image(load_target(self.path, self.mask_path, self.fit))
 
 
 def read_photos(
-    images_csv: str | Path, stimuli: pd.DataFrame
+    images_csv: str | Path, stimuli: pd.DataFrame, fit: str = "squash"
 ) -> tuple[pd.DataFrame, list[PhotoFile]]:
     """The photos of images.csv that `stimuli` has sketches of, as score rows to be.
 
     Returns a table (image_id, class, n_strokes 0, kind = photo, photo_path, and the
     loss_model of the image's sketches, so a photo row is flagged circular exactly when its
-    sketches are) and the PhotoFiles; `attrs["photos_without_sketches"]` counts the photos
-    left out because stimuli.csv has no sketch of them. BadInput when no photo matches, or
-    a photo's class differs from its sketches'.
+    sketches are) and the PhotoFiles, fitted to the canvas by `fit` (the run's);
+    `attrs["photos_without_sketches"]` counts the photos left out because stimuli.csv has no
+    sketch of them. BadInput when no photo matches, or a photo's class differs from its
+    sketches'.
     """
     images = read_images_csv(images_csv)
     per_image = stimuli.drop_duplicates("image_id").set_index("image_id")
@@ -86,7 +90,7 @@ def read_photos(
     if "loss_model" in per_image.columns:
         table["loss_model"] = table["image_id"].map(per_image["loss_model"])
     files = [
-        PhotoFile(Path(path), Path(mask) if mask else None)
+        PhotoFile(Path(path), Path(mask) if mask else None, fit)
         for path, mask in zip(matched["path"], matched["mask_path"])
     ]
     table.attrs["photos_without_sketches"] = len(images) - len(matched)
@@ -94,17 +98,8 @@ def read_photos(
 
 
 def open_sketch(path: Path) -> Image.Image:
-    """The PNG as people saw it: RGB, any transparency composited over white."""
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "P") or "transparency" in image.info:
-                rgba = image.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return Image.alpha_composite(white, rgba).convert("RGB")
-            return image.convert("RGB")
-    except (UnidentifiedImageError, OSError) as error:
-        raise BadInput(f"{path} is not a readable image: {error}") from None
+    """The PNG as people saw it: RGB, upright, any transparency composited over white."""
+    return read_photo(path).image
 
 
 def default_workers(device: torch.device) -> int:

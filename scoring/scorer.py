@@ -43,6 +43,7 @@ from sketchgen.models import (
     load_tokenizer,
     published_sha256,
 )
+from sketchgen.run_folder import recorded_fit
 from sketchlab.contracts import SCORE_CARRIED_COLUMNS
 from sketchlab.errors import BadInput
 
@@ -242,12 +243,15 @@ def score_stimuli(
 def read_images(
     stimuli_csv: str | Path, photos_csv: str | Path | None = None
 ) -> tuple[pd.DataFrame, list[Path | PhotoFile]]:
-    """The sketches of stimuli.csv, then (with `photos_csv`) the photos they were drawn from:
-    the table and files `score_images` takes (`attrs` as `data.read_photos` sets them)."""
+    """The sketches of stimuli.csv, then (with `photos_csv`) the photos they were drawn from,
+    fitted to the canvas as the run beside stimuli.csv did (`recorded_fit`): the table and
+    files `score_images` takes (`attrs` as `data.read_photos` sets them, and `fit`)."""
     stimuli, files = read_stimuli(stimuli_csv)
     if photos_csv is None:
         return stimuli, list(files)
-    photos, photo_files = read_photos(photos_csv, stimuli)
+    fit = recorded_fit(Path(stimuli_csv).parent)
+    photos, photo_files = read_photos(photos_csv, stimuli, fit)
+    photos.attrs["fit"] = fit
     images = pd.concat([stimuli, photos], ignore_index=True)
     images.attrs = dict(photos.attrs)
     return images, [*files, *photo_files]

@@ -107,7 +107,8 @@ def process_images(
     from sketchgen.preprocess import load_target
 
     targets = {
-        image["image_id"]: load_target(image["path"], image.get("mask_path")) for image in images
+        image["image_id"]: load_target(image["path"], image.get("mask_path"), settings.fit)
+        for image in images
     }
     jobs = []
     for image in images:
@@ -135,6 +136,7 @@ def process_images(
             list(settings.seeds),
             labels,
             settings.renderer,
+            settings.fit,
         )
         if on_image:
             on_image(image_id)

@@ -8,11 +8,13 @@ adding an entry to the JSON file; its "method" is one of sketchgen/methods.py's.
 import json
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sketchgen.methods import METHODS, method_names
 from sketchgen.precision import PRECISIONS
+from sketchgen.preprocess import FITS
 from sketchlab.errors import BadInput
 
 
@@ -38,6 +40,9 @@ class Preset(BaseModel):
     precision: str
     """How the loss model computes (sketchgen/precision.py): "fp32" (IEEE on every device),
     "tf32", "bf16", "fp16", or "bf16-if-native" (bf16 where the device has it in hardware)."""
+    fit: Literal[FITS]
+    """How a photo is fitted to the square canvas (sketchgen/preprocess.py): "squash" (the
+    reference code's rule), "pad" or "crop"."""
 
     @field_validator("method")
     @classmethod

@@ -16,6 +16,20 @@ from sketchgen.run_folder import RunFolder
 from sketchgen.settings import RunSettings
 from sketchlab.errors import BadInput
 
+RAY_INSTALL = "pip install 'sketchlab[ray]'"
+
+
+def check_ray() -> None:
+    """`--executor ray` needs the optional Ray package: BadInput with the install line when it
+    is missing (checked before anything is written)."""
+    try:
+        import ray  # noqa: F401
+    except ImportError as error:
+        raise BadInput(
+            f"--executor ray needs Ray, which is not installed: {RAY_INSTALL} (or pip install "
+            "ray), or use --executor local."
+        ) from error
+
 
 class _ImageWorker:
     """Runs on a Ray worker: loads the method once, then finishes one image per call."""

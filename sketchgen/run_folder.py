@@ -27,6 +27,7 @@ import torch
 from matplotlib.figure import Figure
 
 from sketchgen.optimize import SketchResult
+from sketchgen.preprocess import FITTED
 from sketchgen.raster import render
 from sketchgen.settings import RunSettings
 from sketchgen.sheets import contact_sheet, save_png
@@ -103,10 +104,12 @@ class RunFolder:
         seeds: list[int],
         labels: dict,
         renderer: str = "torch",
+        fit: str = "squash",
     ) -> None:
         """Pick the best seed per level (minimum eval loss), write svg/, png/ (drawn by
-        `renderer`), the curve plot and the contact sheet, then the image's marker with its
-        stimuli.csv rows."""
+        `renderer`), the curve plot and the contact sheet (`photo`: the target exactly as the
+        optimiser saw it, its column saying how a non-square photo was fitted), then the
+        image's marker with its stimuli.csv rows."""
         image_id = stem = image["image_id"]
         rows, sketches = [], []
         for n_strokes in levels:
@@ -143,7 +146,7 @@ class RunFolder:
             [[photo, *sketches]],
             self.root / "sheets" / f"{stem}.png",
             row_labels=[image_id],
-            col_labels=["photo", *(f"{n} strokes" for n in levels)],
+            col_labels=[_photo_label(image, fit), *(f"{n} strokes" for n in levels)],
         )
         with atomic_write(self.image_marker(image_id)) as handle:
             json.dump(rows, handle, indent=1)
@@ -245,6 +248,24 @@ class RunFolder:
         with atomic_write(self.root / "stimuli.csv") as handle:
             table.to_csv(handle, index=False)
         return table
+
+
+def recorded_fit(root: str | Path) -> str:
+    """How the run folder `root` fitted its photos to the canvas (run.json's settings.fit):
+    "squash" where it has no run.json (a stimuli.csv made by hand) or predates the setting."""
+    run_json = RunFolder(root).run_json
+    if not run_json.is_file():
+        return "squash"
+    try:
+        return json.loads(run_json.read_text())["settings"].get("fit", "squash")
+    except (ValueError, KeyError, AttributeError) as error:
+        raise BadInput(f"{run_json} is not a readable run.json ({error}).") from error
+
+
+def _photo_label(image: dict, fit: str) -> str:
+    """ "photo" for a square photo (every fit is the same), else e.g. "photo (squashed)"."""
+    width, height = image.get("width"), image.get("height")
+    return "photo" if width is not None and width == height else f"photo ({FITTED[fit]})"
 
 
 def _draw(svg_path: Path, renderer: str) -> torch.Tensor:

@@ -13,6 +13,7 @@ from sketchgen.batch_worker import load_method
 from sketchgen.devices import parse_device
 from sketchgen.local_executor import run_local
 from sketchgen.methods import get_method
+from sketchgen.ray_executor import check_ray
 from sketchgen.run_folder import RunFolder
 from sketchgen.settings import read_images, resolve_settings
 from sketchlab.errors import BadInput
@@ -38,6 +39,7 @@ def generate(
     saliency_weights: str | None = None,
     loss_model: str | None = None,
     renderer: str = "torch",
+    fit: str | None = None,
     executor: str = "local",
     ray_address: str | None = None,
     progress: bool = True,
@@ -49,12 +51,15 @@ def generate(
     None takes the preset's; `init` "saliency" or "edges" (None: see resolve_settings), or
     `init_svg` a file of start strokes; `weights`/`saliency_weights` are local checkpoints (or
     "random" for a randomly initialised model); `renderer` "torch" or "diffvg" (pydiffvg,
-    when installed) draws the sketches while optimising and the PNGs; `max_batch_sketches`
+    when installed) draws the sketches while optimising and the PNGs; `fit` how photos are
+    fitted to the canvas (sketchgen.preprocess.FITS; None: the preset's); `max_batch_sketches`
     caps how many sketches optimise together (default on CPU: the method's, 4 for clipasso
     and 12 for xdog; 96 on a GPU).
     """
     if executor not in EXECUTORS:
         raise BadInput(f"--executor {executor!r} is not known; use local or ray.")
+    if executor == "ray":
+        check_ray()
     if max_batch_sketches is not None and max_batch_sketches < 1:
         raise BadInput(f"--batch-sketches {max_batch_sketches} must be at least 1.")
     torch_device = parse_device(device)
@@ -71,8 +76,9 @@ def generate(
         saliency_weights=saliency_weights,
         loss_model=loss_model,
         renderer=renderer,
+        fit=fit,
     )
-    images = read_images(images_csv)
+    images = read_images(images_csv, settings.fit)
     folder = RunFolder(out)
     folder.check_settings(settings)
     image_rows = images.to_dict("records")

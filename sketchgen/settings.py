@@ -14,6 +14,7 @@ import torch
 
 from sketchgen.methods import get_method
 from sketchgen.models import RANDOM_WEIGHTS
+from sketchgen.preprocess import check_fit
 from sketchgen.presets import Preset, get_preset
 from sketchlab.contracts import CANVAS, MAX_STROKES
 from sketchlab.errors import BadInput
@@ -52,6 +53,8 @@ class RunSettings:
     a run folder made before them was run with."""
     precision: str = "fp32"
     """As asked (sketchgen/precision.py); run.json's session records the one used."""
+    fit: str = "squash"
+    """How each photo is fitted to the canvas: one of sketchgen.preprocess.FITS."""
 
     @property
     def loss_model_label(self) -> str:
@@ -79,13 +82,15 @@ def resolve_settings(
     loss_model=None,
     init=None,
     renderer="torch",
+    fit=None,
 ) -> RunSettings:
     """Preset + flags -> checked RunSettings (BadInput names the flag at fault).
 
     init: "saliency" (ViT-B/32 attention x XDoG), "edges" (uniform over XDoG edges, no
     weights) or None: saliency for a method that uses CLIP; for a weight-free one (xdog)
     saliency when ViT-B/32 weights are available offline, else edges. `init_svg` (a file)
-    overrides both. renderer: "torch", or "diffvg" when pydiffvg is installed.
+    overrides both. renderer: "torch", or "diffvg" when pydiffvg is installed. fit: one of
+    sketchgen.preprocess.FITS (None: the preset's).
     """
     from sketchgen.diffvg_backend import check_renderer
 
@@ -93,6 +98,8 @@ def resolve_settings(
     if init is not None and init not in INIT_CHOICES:
         raise BadInput(f"--init {init!r} is neither saliency, edges nor an existing SVG file.")
     chosen = get_preset(preset)
+    if fit is not None:
+        check_fit(fit)
     method = method or chosen.method
     uses_clip = get_method(method).uses_clip
     seeds = tuple(int(s) for s in seeds)
@@ -158,6 +165,7 @@ def resolve_settings(
         init_svg=_absolute(init_svg),
         init_svg_sha256=init_hash,
         renderer=renderer,
+        fit=fit or chosen.fit,
     )
 
 
@@ -194,20 +202,14 @@ def read_init_svg(path: str) -> tuple[torch.Tensor, str]:
     return sketch.points.float() * scale, file_sha256(path)
 
 
-def read_images(images_csv: str | Path) -> pd.DataFrame:
+def read_images(images_csv: str | Path, fit: str = "squash") -> pd.DataFrame:
     """images.csv, checked (ids and class names by the contracts' rules, so whatever is
     generated here passes `study check`, `analyze` and `score`) and every photo (and mask)
-    loaded, before any model is loaded or anything is written."""
-    from sketchgen.images import read_images_csv
-    from sketchgen.preprocess import load_target
+    read by the photo reader, before any model is loaded or anything is written; warnings
+    about photos too small for the canvas as `fit` fills it go to stderr."""
+    from sketchgen.images import photo_warnings, read_images_csv
 
     images = read_images_csv(images_csv)
-    for row, image in enumerate(images.to_dict("records"), start=2):
-        where = f"{images_csv} row {row} (image_id {image['image_id']!r})"
-        try:
-            load_target(image["path"], image["mask_path"])
-        except BadInput as error:
-            raise BadInput(f"{where}: {error}") from error
-        except Exception as error:  # any failure to read is the user's file
-            raise BadInput(f"{where}: cannot read {image['path']}: {error}") from error
+    for warning in photo_warnings(images, fit=fit):
+        print(f"sketchlab: warning: {warning}", file=sys.stderr)
     return images

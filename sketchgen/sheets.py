@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw, ImageFont
 
+from sketchgen.photos import as_rgb, read_photo
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
 
@@ -25,17 +26,11 @@ _TEXT = (30, 30, 30)
 
 
 def to_pil(image: Image.Image | torch.Tensor) -> Image.Image:
-    """RGB PIL image from a (3, H, W) float tensor in [0, 1] or any PIL image
-    (transparent parts composited over white, as CLIPasso shows its sketches)."""
+    """RGB PIL image from a (3, H, W) float tensor in [0, 1] or any PIL image (converted
+    by the photo reader's rules: transparent parts over white, as CLIPasso shows its
+    sketches; high bit depths scaled)."""
     if isinstance(image, Image.Image):
-        if image.mode in ("RGBA", "LA", "PA") or (
-            image.mode == "P" and "transparency" in image.info
-        ):
-            rgba = image.convert("RGBA")
-            white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            white.alpha_composite(rgba)
-            return white.convert("RGB")
-        return image.convert("RGB")
+        return as_rgb(image)
     if not isinstance(image, torch.Tensor):
         raise BadInput(f"expected a PIL image or a (3, H, W) tensor, got {type(image).__name__}.")
     if image.dim() != 3 or image.shape[0] != 3 or image.shape[1] == 0 or image.shape[2] == 0:
@@ -64,9 +59,10 @@ def contact_sheet(
     """Write a grid of pictures as one PNG, atomically.
 
     rows: one list per photo, e.g. [photo, sketch_4, sketch_8, sketch_16, sketch_32]; an
-    item is a PIL image, a (3, H, W) tensor in [0, 1], a path to an image file or to a
-    sketch SVG (rendered with the rasterizer at its own canvas size), or None for an empty
-    cell (e.g. a level not generated yet). row_labels / col_labels: text left of each row /
+    item is a PIL image, a (3, H, W) tensor in [0, 1], a path to an image file (read upright
+    by the photo reader, `sketchgen.photos`) or to a sketch SVG (rendered with the
+    rasterizer at its own canvas size), or None for an empty cell (e.g. a level not
+    generated yet). row_labels / col_labels: text left of each row /
     above each column. cell: the size of each square cell in pixels.
     """
     if not rows:
@@ -131,12 +127,7 @@ def _load(item: CellImage) -> Image.Image:
             raise BadInput(f"{file} does not exist, so it cannot go on the contact sheet.")
         if file.suffix.lower() == ".svg":
             return to_pil(_render_svg(file))
-        try:
-            with Image.open(file) as image:
-                image.load()
-                return to_pil(image)
-        except OSError as error:
-            raise BadInput(f"{file} is not a readable image ({error}).") from error
+        return read_photo(file).image
     return to_pil(item)
 
 

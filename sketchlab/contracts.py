@@ -158,9 +158,13 @@ PARTICIPANT_STATUSES = (*SESSION_STATUSES, DECLINED)
 # --- columns ------------------------------------------------------------------------------
 
 IMAGES_REQUIRED = ("image_id", "class", "path")
-IMAGES_COLUMNS = (*IMAGES_REQUIRED, "mask_path", "file_name")
-"""images.csv; `mask_path` and `file_name` (the photo's original file name, written by
-`sketchlab images`) are optional."""
+PHOTO_SIZE_COLUMNS = ("width", "height", "orientation")
+"""The photo as read: width x height upright, in pixels, and its file's EXIF orientation
+(1 = stored upright, 6 = a phone's portrait shot stored on its side; 1-8 as in EXIF)."""
+IMAGES_COLUMNS = (*IMAGES_REQUIRED, "mask_path", "file_name", *PHOTO_SIZE_COLUMNS)
+"""images.csv; `mask_path`, `file_name` (the photo's original file name) and the
+PHOTO_SIZE_COLUMNS (all written by `sketchlab images`) are optional: readers fill the last
+from the file and refuse a CSV whose values no longer match it."""
 
 STIMULI_COLUMNS = (
     "stimulus_id", "image_id", "class", "n_strokes", "seed", "method", "svg_path", "png_path",

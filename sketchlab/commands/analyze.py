@@ -132,8 +132,11 @@ def bench_analysis(
 ) -> None:
     """Time the whole report on a large simulated responses table, and the mixed models on
     100,000 trials; prints JSON."""
+    from analysis.glmm import EXACT_MAX_TRIALS, require_r
     from sketchlab.bench.analysis import run_bench
 
+    if 0 < model_trials <= EXACT_MAX_TRIALS:
+        require_r("bench analysis", instead="pass --model-trials 0 to time the report alone")
     result = run_bench(trials, participants, json_out, model_trials=model_trials)
     typer.echo(json.dumps(result, indent=2))
 

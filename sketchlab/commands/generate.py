@@ -11,6 +11,7 @@ import typer
 
 def _parser() -> argparse.ArgumentParser:
     from sketchgen.methods import METHODS
+    from sketchgen.preprocess import FITS
 
     parser = argparse.ArgumentParser(
         prog="sketchlab generate",
@@ -76,7 +77,21 @@ def _parser() -> argparse.ArgumentParser:
         metavar="torch|diffvg",
         help="rasterizer: the built-in PyTorch one (default) or pydiffvg, if installed",
     )
-    parser.add_argument("--executor", choices=["local", "ray"], default="local")
+    parser.add_argument(
+        "--fit",
+        choices=FITS,
+        default=None,
+        help="how a non-square photo becomes the 224x224 target (default: the preset's; "
+        "paper: squash, as the reference code): squash = resized to the square, proportions "
+        "changed; pad = whole photo kept, white bars added; crop = centre square kept",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local (default), or ray to spread images over a Ray cluster (pip install "
+        "'sketchlab[ray]')",
+    )
     parser.add_argument("--ray-address", default=None, help="Ray cluster address (default: local)")
     parser.add_argument(
         "--batch-sketches",
@@ -109,6 +124,7 @@ def generate(ctx: typer.Context) -> None:
         saliency_weights=args.saliency_weights,
         loss_model=args.loss_model,
         renderer=args.renderer,
+        fit=args.fit,
         executor=args.executor,
         ray_address=args.ray_address,
         progress=not args.no_progress,

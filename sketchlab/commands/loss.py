@@ -23,6 +23,13 @@ def loss_command(
     mask: Annotated[
         Path | None, typer.Option(help="Object mask of the photo (bright = object).")
     ] = None,
+    fit: Annotated[
+        str,
+        typer.Option(
+            help="How the photo becomes the 224x224 target: squash (the reference's rule), pad "
+            "or crop; use the run's (run.json settings.fit) to match its losses."
+        ),
+    ] = "squash",
     weights: Annotated[
         str | None,
         typer.Option(help="Local RN101 checkpoint ('random': random weights, tests only)."),
@@ -46,13 +53,13 @@ def loss_command(
     from sketchgen.diffvg_backend import check_renderer
     from sketchgen.losses import ClipassoLoss, sketch_objective
     from sketchgen.models import RANDOM_WEIGHTS, load_frozen_clip
-    from sketchgen.preprocess import load_target
+    from sketchgen.preprocess import check_fit, load_target
     from sketchgen.svg import read_svg
     from sketchlab.contracts import CANVAS
 
     torch_device = parse_device(device)
     check_renderer(renderer)
-    target = load_target(photo, mask)
+    target = load_target(photo, mask, check_fit(fit))
     drawn = read_svg(sketch)
     scale = torch.tensor([CANVAS / drawn.width, CANVAS / drawn.height])
     points = drawn.points * scale

@@ -73,7 +73,7 @@ def plan(
 def _pilot_model(pilot: Path, levels: list[int], max_failures: int):
     from analysis.accuracy import test_trials
     from analysis.exclusions import ExclusionRules, apply_exclusions
-    from analysis.glmm import fit_glmm
+    from analysis.glmm import EXACT_MAX_TRIALS, fit_glmm, require_r
     from analysis.planning import pilot_response_model
     from analysis.responses import read_responses
 
@@ -81,6 +81,8 @@ def _pilot_model(pilot: Path, levels: list[int], max_failures: int):
         read_responses(pilot), ExclusionRules(max_attention_errors=max_failures)
     ).trials
     tests = test_trials(kept)
+    if len(tests) <= EXACT_MAX_TRIALS:
+        require_r("--pilot")
     return pilot_response_model(fit_glmm(tests), tests, levels)
 
 

@@ -132,7 +132,7 @@ def score(
     if tag is None and weights is None:
         print("note: --pretrained none scores with random weights; the numbers mean nothing.")
     scorer = load_scorer(model, tag, weights=weights, device=device)
-    photo_note = f" and {n_photos} photos" if photos else ""
+    photo_note = f" and {n_photos} photos (fit: {table.attrs['fit']})" if photos else ""
     print(
         f"scoring {len(table) - n_photos} sketches{photo_note} with {scorer.model_name}/"
         f"{scorer.pretrained} on {scorer.device}, prompt sets "

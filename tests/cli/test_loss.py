@@ -60,7 +60,7 @@ def test_missing_photo_exits_2_naming_the_file(monkeypatch, capsys, tmp_path):
     with pytest.raises(SystemExit) as stopped:
         cli.main()
     assert stopped.value.code == 2
-    assert f"sketchlab: the image file {missing} does not exist" in capsys.readouterr().err
+    assert f"sketchlab: the photo {missing} does not exist" in capsys.readouterr().err
 
 
 def test_unknown_device_exits_2_naming_the_choices(monkeypatch, capsys):
@@ -88,3 +88,12 @@ def test_diffvg_renderer_without_pydiffvg_exits_2_saying_how_to_get_it(
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and len(err.strip().splitlines()) == 1
     assert "--renderer diffvg needs pydiffvg" in err and "github.com/BachiLi/diffvg" in err
+
+
+def test_fit_chooses_how_the_photo_becomes_the_target():
+    """The 240 x 180 photo: padded (white bars) it is another target than squashed."""
+    squashed, padded = _loss("--augmentations", "0"), _loss("--augmentations", "0", "--fit", "pad")
+    assert squashed == _loss("--augmentations", "0", "--fit", "squash")
+    assert padded["total"] != pytest.approx(squashed["total"], rel=1e-4)
+    result = CliRunner().invoke(cli.app, ["loss", str(PHOTO), str(SKETCH), *TINY, "--fit", "fill"])
+    assert str(result.exception) == "--fit 'fill' is not known; use one of squash, pad, crop."

@@ -1,6 +1,7 @@
 """The CLIP ceiling: `sketchlab score --photos images.csv` scores the photos the sketches were
 drawn from, as the optimiser saw them, with the same prompts and classes (random weights)."""
 
+import json
 import shutil
 
 import numpy as np
@@ -114,3 +115,19 @@ def test_photos_of_other_images_are_bad_input(tmp_path, make_stimuli):
     stimuli, _ = read_stimuli(stimuli_csv)
     with pytest.raises(BadInput, match="no image_id matches stimuli.csv's"):
         read_photos(tmp_path / "images.csv", stimuli)
+
+
+def test_photos_are_fitted_to_the_canvas_as_their_run_fitted_them(tmp_path, make_stimuli):
+    stimuli_csv = make_stimuli(tmp_path / "run")
+    photos_csv, _ = write_photos(tmp_path, stimuli_csv)  # 199 x 169 photos: the fit matters
+    images, files = read_images(stimuli_csv, photos_csv)
+    assert images.attrs["fit"] == "squash"  # no run.json: a hand-made stimuli.csv
+    squashed = np.asarray(files[-1].open())
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"settings": {"fit": "pad"}}))
+    images, files = read_images(stimuli_csv, photos_csv)
+    assert images.attrs["fit"] == "pad"
+    padded = np.asarray(files[-1].open())
+    photo = files[-1]
+    expected = load_target(photo.path, photo.mask_path, "pad")
+    assert np.array_equal(padded, np.asarray(to_pil_image(expected)))
+    assert (padded[:12] == 255).all() and not np.array_equal(padded, squashed)

@@ -55,8 +55,10 @@ def test_csv_paths_are_relative_to_the_csv_and_read_back(folder: Path, tmp_path:
     out = tmp_path / "study" / "images.csv"
     write_images_csv(scan_image_folder(folder), out)
     text = out.read_text()
-    assert text.splitlines()[0] == "image_id,class,path,mask_path,file_name"
-    assert "felix,cat,../photos/cat/felix.jpg," in text
+    assert text.splitlines()[0] == (
+        "image_id,class,path,mask_path,file_name,width,height,orientation"
+    )
+    assert "felix,cat,../photos/cat/felix.jpg,,felix.jpg,12,8,1" in text
     assert "rex,dog,../photos/dog/rex.png,../photos/dog/rex_mask.png" in text
     table = read_images_csv(out)
     assert Path(table.loc[2, "path"]) == (folder / "dog" / "rex.png").resolve()
@@ -67,8 +69,8 @@ def test_csv_without_any_mask_has_no_mask_column(tmp_path: Path) -> None:
     photo(tmp_path / "p" / "a" / "x.png", 1)
     write_images_csv(scan_image_folder(tmp_path / "p"), tmp_path / "images.csv")
     assert (tmp_path / "images.csv").read_text().splitlines() == [
-        "image_id,class,path,file_name",
-        "x,a,p/a/x.png,x.png",
+        "image_id,class,path,file_name,width,height,orientation",
+        "x,a,p/a/x.png,x.png,12,8,1",
     ]
 
 
@@ -260,3 +262,21 @@ def test_awkward_file_and_folder_names_become_valid_distinct_ids(tmp_path: Path)
     assert rows["Mona.Lisa.jpg"]["class"] == "café"
     out = write_images_csv(table, tmp_path / "images.csv")
     assert read_images_csv(out)["image_id"].tolist() == table["image_id"].tolist()
+
+
+def test_an_old_images_csv_gets_sizes_from_its_photos_and_a_changed_photo_is_refused(
+    folder: Path,
+) -> None:
+    old = write_csv(folder.parent / "images.csv", "image_id,class,path\nt,cat,photos/cat/tom.png\n")
+    table = read_images_csv(old)
+    assert table.loc[0, ["width", "height", "orientation"]].tolist() == [12, 8, 1]
+    stale = write_csv(
+        folder.parent / "stale.csv",
+        "image_id,class,path,width,height,orientation\nt,cat,photos/cat/tom.png,640,8,1\n",
+    )
+    with pytest.raises(
+        BadInput,
+        match=r"stale\.csv row 2, field width is 640 but the photo's is 12: the photo "
+        r"changed since this images\.csv was written; rerun `sketchlab images`",
+    ):
+        read_images_csv(stale)

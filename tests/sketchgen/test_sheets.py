@@ -10,6 +10,7 @@ from PIL import Image
 from sketchgen.sheets import contact_sheet, save_png
 from sketchgen.svg import write_svg
 from sketchlab.errors import BadInput
+from tests.lab_photos import phone_jpeg
 
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
 
@@ -92,3 +93,17 @@ def test_contact_sheet_reads_image_files_and_rejects_missing_ones(tmp_path: Path
 def test_contact_sheet_rejects_labels_that_do_not_match_rows(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="2 row labels for 1 rows"):
         contact_sheet([[torch.zeros(3, 4, 4)]], tmp_path / "s.png", row_labels=["a", "b"])
+
+
+def test_contact_sheet_shows_a_phone_photo_file_upright(tmp_path: Path) -> None:
+    """A portrait photo stored on its side (EXIF orientation 6): red top, blue bottom."""
+    upright = Image.new("RGB", (60, 120), RED)
+    upright.paste(BLUE, (0, 60, 60, 120))
+    phone_jpeg(upright, tmp_path / "portrait.jpg", 6)
+    contact_sheet([[tmp_path / "portrait.jpg"]], tmp_path / "sheet.png", cell=128)
+    sheet = np.asarray(Image.open(tmp_path / "sheet.png").convert("RGB")).astype(int)
+    red = (np.abs(sheet - RED).max(axis=-1) < 40).nonzero()
+    blue = (np.abs(sheet - BLUE).max(axis=-1) < 40).nonzero()
+    assert len(red[0]) > 1000 and len(blue[0]) > 1000
+    assert red[0].mean() + 40 < blue[0].mean()  # red above blue, not beside it
+    assert abs(red[1].mean() - blue[1].mean()) < 2
