@@ -8,6 +8,8 @@ lazily inside their commands, so `sketchlab study ...` starts without it.
 import importlib
 import pkgutil
 import sys
+from importlib import metadata
+from typing import Annotated
 
 import typer
 
@@ -24,6 +26,34 @@ bench = typer.Typer(
     no_args_is_help=True, help="Timings as JSON (rasterizer, generation, study, analysis, scoring)."
 )
 app.add_typer(bench, name="bench")
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject.toml's), or a note when sketchlab runs
+    from a folder that was never installed."""
+    try:
+        return metadata.version("sketchlab")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed: run `pip install -e .` in the checkout)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"sketchlab {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Sketches at 4/8/16/32 strokes, a recognition study, CLIP scoring and the report."""
+
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
     importlib.import_module(f"sketchlab.commands.{_module}").register(app, bench)
