@@ -8,12 +8,11 @@ lazily inside their commands, so `sketchlab study ...` starts without it.
 import importlib
 import pkgutil
 import sys
-from importlib import metadata
 from typing import Annotated
 
 import typer
 
-from sketchlab import commands
+from sketchlab import commands, version
 from sketchlab.errors import BadInput
 
 app = typer.Typer(
@@ -26,15 +25,6 @@ bench = typer.Typer(
     no_args_is_help=True, help="Timings as JSON (rasterizer, generation, study, analysis, scoring)."
 )
 app.add_typer(bench, name="bench")
-
-
-def version() -> str:
-    """The installed distribution's version (pyproject.toml's), or a note when sketchlab runs
-    from a folder that was never installed."""
-    try:
-        return metadata.version("sketchlab")
-    except metadata.PackageNotFoundError:
-        return "unknown (not installed: run `pip install -e .` in the checkout)"
 
 
 def _print_version(value: bool) -> None:
