@@ -33,6 +33,12 @@ def plan(
         Path, typer.Option("--out", help="Folder for plan.csv and plan.png / .svg.")
     ] = Path("plan"),
     seed: Annotated[int, typer.Option(help="Same seed, same plan.")] = 0,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Also write the plan as JSON, for `sketchlab preregister --plan`."
+        ),
+    ] = None,
 ) -> None:
     """Expected 95% interval half-widths per level, the power to find the with-vs-without
     gap, and the cost in participant-minutes, for each sample size (simulated through the
@@ -61,12 +67,17 @@ def plan(
     with atomic_path(out / "plan.csv") as tmp:
         result.table.to_csv(tmp, index=False)
     plot_plan(result.table, out / "plan", model.source)
+    if json_out is not None:
+        from sketchlab.plan_file import write_plan
+
+        write_plan(result, design, study_yaml, json_out)
     typer.echo(_text_table(result))
     typer.echo(
         f"{replications} simulated studies per size from {model.source}, through "
         f"{study_yaml}'s design; intervals: fast two-way (participant x image) cluster-robust, "
         f"not the full mixed model. {time.perf_counter() - started:.1f} s. "
-        f"Wrote {out / 'plan.csv'} and {out / 'plan.png'}."
+        f"Wrote {out / 'plan.csv'}"
+        + (f", {out / 'plan.png'} and {json_out}." if json_out else f" and {out / 'plan.png'}.")
     )
 
 
