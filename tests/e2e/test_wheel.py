@@ -8,6 +8,7 @@ site-packages folders) so the test neither downloads nor copies gigabytes; sketc
 comes only from the wheel, which the test proves (the checkout is not importable there)."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -62,10 +63,24 @@ assert importlib.util.find_spec("tests") is None, "the checkout is importable"
 
 @pytest.fixture(scope="module")
 def dist(tmp_path_factory) -> Path:
-    """sdist and wheel from `python -m build` (the wheel is built from the sdist)."""
+    """sdist and wheel from `python -m build` (the wheel is built from the sdist), of the
+    files a clone has (tracked, or new and not ignored), copied so the build writes nothing
+    into the checkout."""
+    source = tmp_path_factory.mktemp("source")
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_symlink() or (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name, follow_symlinks=False)
     out = tmp_path_factory.mktemp("dist")
     subprocess.run(
-        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(REPO)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
         check=True,
         capture_output=True,
     )
