@@ -59,7 +59,8 @@ MODEL_COLUMNS = "model_"
 MODEL_RELATIVE_TOLERANCE = MODEL_ABSOLUTE_TOLERANCE = 1e-3
 """glmer's estimates vary from run to run on the same data by up to about 4e-4 (log-odds, or
 relative for odds ratios; docs/analysis.md, "Replication packages"), far below the 2-3 digits
-the report shows, so the mixed model's numbers agree when this close."""
+the report shows, so the mixed model's numbers agree when this close (absolutely or
+relatively)."""
 
 
 @dataclass(frozen=True)
