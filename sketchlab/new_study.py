@@ -151,6 +151,7 @@ def _values(
     practice_block, practice_sentence = _practice_and_attention(images, reserved)
     return {
         "title": title,
+        "title_yaml": _yaml_word(title),
         "study_id": study_id,
         "version": version(),
         "options": "[" + ", ".join(_yaml_word(c) for c in classes or PLACEHOLDER_OPTIONS) + "]",

@@ -1,5 +1,6 @@
 """`sketchlab init DIR [--photos FOLDER]`: a new study project (sketchlab/new_study.py)."""
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,8 @@ def init(
     if made.classes:
         typer.echo(
             f"{made.n_photos} photos in {len(made.classes)} classes ({', '.join(made.classes)}). "
-            f"Next: cd {folder} && sketchlab generate images.csv --out sketches (README.md)"
+            f"Next: cd {shlex.quote(str(folder))} && sketchlab generate images.csv --out sketches "
+            "(README.md)"
         )
     else:
         typer.echo(f"Next: put photos in {folder / 'photos'}/<class>/ (README.md, step 0).")
