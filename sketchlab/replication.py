@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
+import io
 import json
 import math
 import os
@@ -318,10 +319,14 @@ def hashed_id(value: str, salt: bytes, column: str) -> str:
 
 
 def _write_hashed(source: Path, target: Path, salt: bytes) -> None:
-    if source.suffix == ".parquet":
-        table = pd.read_parquet(source).astype(str)
-    else:
-        table = pd.read_csv(source, dtype=str, keep_default_na=False)
+    text = (
+        source
+        if source.suffix != ".parquet"
+        else io.StringIO(
+            pd.read_parquet(source).to_csv(index=False)  # as `study export` writes the CSV
+        )
+    )
+    table = pd.read_csv(text, dtype=str, keep_default_na=False)
     for column in HASHED_COLUMNS:
         if column in table.columns:
             table[column] = [hashed_id(value, salt, column) for value in table[column]]
