@@ -56,6 +56,8 @@ def plan(
     sizes = sorted(set(participants + (more_sizes or [])))
     if min(sizes) < 2 or replications < 1:
         raise BadInput("--participants must be at least 2 and --replications at least 1")
+    if json_out is not None and json_out.is_dir():
+        raise BadInput(f"--json {json_out} is a folder; name the file to write")
     config = load_study(study_yaml, verify_images=False)
     design = study_design(config)
     if pilot is None:

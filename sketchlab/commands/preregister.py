@@ -25,9 +25,12 @@ def preregister(
     """A preregistration (OSF template fields, AsPredicted answers): hypotheses, design,
     planned sample and its justification, exclusion rules and models exactly as `analyze`
     applies them, inference criteria."""
+    from sketchlab.errors import BadInput
     from sketchlab.files import atomic_write
     from sketchlab.preregistration import preregister as write_document
 
+    if out.is_dir():
+        raise BadInput(f"--out {out} is a folder; name the file to write")
     text = write_document(study_yaml, plan, participants)
     with atomic_write(out, encoding="utf-8") as handle:
         handle.write(text)

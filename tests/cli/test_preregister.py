@@ -151,7 +151,9 @@ def test_the_headline_interval_named_is_the_one_the_report_decides_by():
     assert "cannot tell" not in describe_gap(pd.Series({**row, low: 0.05, high: 0.4}))
 
 
-@pytest.mark.parametrize("problem", ["no sample", "other design", "size not planned", "not json"])
+@pytest.mark.parametrize(
+    "problem", ["no sample", "other design", "size not planned", "not json", "out is a folder"]
+)
 def test_bad_input_is_one_sentence_and_writes_nothing(tmp_path, plan_json, run_sketchlab, problem):
     study = study_copy(tmp_path, target_per_cell=10)
     args = ["--plan", plan_json]
@@ -164,12 +166,27 @@ def test_bad_input_is_one_sentence_and_writes_nothing(tmp_path, plan_json, run_s
     elif problem == "size not planned":
         study = study_copy(tmp_path, target_per_cell=12)
         message = "not the planned sample of 96"
-    else:
+    elif problem == "not json":
         broken = tmp_path / "plan.json"
         broken.write_text("{not json")
         args, message = ["--plan", broken], "cannot be read as plan.json"
+    else:
+        (tmp_path / "prereg.md").mkdir()
+        message = "is a folder; name the file to write"
     out = tmp_path / "prereg.md"
     code, _, err = run_sketchlab("preregister", study, *args, "--out", out)
     assert code == 2, err
     assert message in err and err.count("\n") == 1
-    assert not out.exists()
+    assert not out.is_file()
+
+
+def test_plan_json_that_names_a_folder_is_refused_before_planning(tmp_path, run_sketchlab):
+    study = study_copy(tmp_path, target_per_cell=10)
+    (tmp_path / "plan.json").mkdir()
+    code, _, err = run_sketchlab(
+        "plan", study, "--participants", "40", "--out", tmp_path / "plan", "--json",
+        tmp_path / "plan.json",
+    )  # fmt: skip
+    assert code == 2
+    assert "--json" in err and "is a folder" in err and err.count("\n") == 1
+    assert not (tmp_path / "plan").exists()
