@@ -1,6 +1,7 @@
 """`sketchlab study serve --replicas N`: N servers behind Caddy with the packaged Caddyfile,
 a replica that dies is started again, and SIGTERM leaves nothing running."""
 
+import os
 import signal
 import subprocess
 import sys
@@ -44,7 +45,13 @@ def test_two_replicas_behind_caddy_restart_a_dead_one_and_stop_on_sigterm(
     command = [sys.executable, "-m", "sketchlab", "study", "serve", str(study_yaml)]
     command += ["--replicas", "2", "--port", str(port), "--storage", postgres_url]
     command += ["--server.baseUrlPath=study"]
-    serve = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    serve = subprocess.Popen(
+        command,
+        env={**os.environ, "TMPDIR": str(tmp_path)},  # its log folder goes there
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     parent = psutil.Process(serve.pid)
     try:
         wait_for_health(f"http://127.0.0.1:{port}/study", serve, timeout_s=120)

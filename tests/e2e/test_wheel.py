@@ -181,6 +181,7 @@ def test_the_installed_wheel_runs_from_an_empty_folder(
 
     (port,) = free_ports(1)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["TMPDIR"] = str(tmp_path)  # the replicas' log folder
     serve = subprocess.Popen(
         [str(venv / "bin" / "sketchlab"), "study", "serve", "demo/study.yaml", "--replicas", "2"]
         + ["--port", str(port), "--storage", postgres_url],
