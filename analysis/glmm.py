@@ -38,10 +38,11 @@ from scipy import stats
 
 from analysis.accuracy import test_trials
 from analysis.multiple_testing import holm
+from sketchlab.bundled import package_file
 from sketchlab.contracts import WITH_NONE
 from sketchlab.errors import BadInput
 
-SCRIPT = Path(__file__).with_name("glmer.R")
+SCRIPT = package_file("analysis", "glmer.R")
 MIN_TRIALS = 40
 MIN_PARTICIPANTS = 4
 EXACT_MAX_TRIALS = 150_000

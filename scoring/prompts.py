@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
+from sketchlab.bundled import package_file
 from sketchlab.errors import BadInput
 
-PROMPTS_FILE = Path(__file__).with_name("prompts.json")
+PROMPTS_FILE = package_file("scoring", "prompts.json")
 
 
 @dataclass(frozen=True)

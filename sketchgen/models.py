@@ -32,11 +32,12 @@ from open_clip.constants import (
 )
 from open_clip.pretrained import get_pretrained_cfg, list_pretrained_tags_by_model
 
+from sketchlab.bundled import package_file
 from sketchlab.errors import BadInput
 
 CLIP_MEAN: tuple[float, float, float] = tuple(OPENAI_DATASET_MEAN)
 CLIP_STD: tuple[float, float, float] = tuple(OPENAI_DATASET_STD)
-MODEL_CONFIGS = Path(__file__).resolve().parent / "model_configs"
+MODEL_CONFIGS = package_file("sketchgen", "model_configs")
 # Files that open_clip's legacy downloader puts here when huggingface_hub is not used.
 OPENAI_URL_CACHE = Path("~/.cache/clip").expanduser()
 RANDOM_INIT_SEED = 0  # torch seed for `--weights random` models, so every run gets the same one

@@ -8,10 +8,11 @@ lazily inside their commands, so `sketchlab study ...` starts without it.
 import importlib
 import pkgutil
 import sys
+from typing import Annotated
 
 import typer
 
-from sketchlab import commands
+from sketchlab import commands, version
 from sketchlab.errors import BadInput
 
 app = typer.Typer(
@@ -24,6 +25,25 @@ bench = typer.Typer(
     no_args_is_help=True, help="Timings as JSON (rasterizer, generation, study, analysis, scoring)."
 )
 app.add_typer(bench, name="bench")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"sketchlab {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Sketches at 4/8/16/32 strokes, a recognition study, CLIP scoring and the report."""
+
 
 for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
     importlib.import_module(f"sketchlab.commands.{_module}").register(app, bench)

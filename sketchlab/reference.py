@@ -2,10 +2,11 @@
 
 import json
 from functools import lru_cache
-from pathlib import Path
+
+from sketchlab.bundled import package_file
 
 
 @lru_cache(maxsize=1)
 def paper_numbers() -> dict:
     """Human and CLIP recognition rates reported by the paper, keyed by stroke count (str)."""
-    return json.loads((Path(__file__).with_name("reference_numbers.json")).read_text())
+    return json.loads(package_file("sketchlab", "reference_numbers.json").read_text())

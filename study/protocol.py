@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -39,8 +40,15 @@ def wait_for_health(base_url: str, process: subprocess.Popen | None, timeout_s: 
     raise TimeoutError(f"study server at {base_url} was not healthy within {timeout_s:.0f} s")
 
 
-def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> subprocess.Popen:
-    """`sketchlab study serve` on loopback as a child process (logs to `log_path`)."""
+def start_server(
+    config_path: Path,
+    storage: str,
+    port: int,
+    log_path: Path,
+    extra_options: Sequence[str] = (),
+) -> subprocess.Popen:
+    """`sketchlab study serve` on loopback as a child process (logs to `log_path`);
+    `extra_options` go to `streamlit run`, e.g. `--server.baseUrlPath=study`."""
     command = [
         sys.executable,
         "-m",
@@ -54,6 +62,7 @@ def start_server(config_path: Path, storage: str, port: int, log_path: Path) -> 
         str(port),
         "--address",
         "127.0.0.1",
+        *extra_options,
     ]
     with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
         return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -1,6 +1,6 @@
-"""Caddy in front of study replicas, on loopback, configured by `deploy/Caddyfile` exactly as
-docs/deploy.md runs it on a server: used by `sketchlab bench study --replicas` and the
-replica tests.
+"""Caddy in front of study replicas, configured by `deploy/Caddyfile` (shipped in the wheel,
+`sketchlab.bundled`) exactly as docs/deploy.md runs it on a server: used by `sketchlab study
+serve --replicas`, `sketchlab bench study --replicas` and the replica tests.
 
 Caddy pins each browser to one replica with a cookie (`lb_policy cookie`) whose value is
 HMAC-SHA256(secret, replica address) in hex (Caddy 2.6), so whoever knows the secret can
@@ -20,10 +20,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sketchlab.bundled import bundled
 from sketchlab.errors import BadInput
 from study.protocol import free_port, stop_process, wait_for_health
 
-CADDYFILE = Path(__file__).resolve().parents[1] / "deploy" / "Caddyfile"
+CADDYFILE = bundled("deploy", "Caddyfile")
 STICKY_COOKIE = "sketchlab_replica"
 """The cookie name deploy/Caddyfile gives `lb_policy cookie`."""
 
@@ -49,7 +50,10 @@ def caddy_path() -> str:
     if path is None:
         raise BadInput("caddy is not installed (Debian/Ubuntu: apt-get install caddy)")
     if not CADDYFILE.is_file():
-        raise BadInput(f"{CADDYFILE} is missing: replicas behind Caddy run from a source checkout")
+        raise BadInput(
+            f"{CADDYFILE} is missing: the installed package is incomplete (in a checkout, "
+            "sketchlab/deploy must be the symlink to deploy/; README 'Layout')"
+        )
     return path
 
 
@@ -75,20 +79,29 @@ class Proxy:
 
 
 @contextmanager
-def caddy_in_front(upstreams: Sequence[str], folder: Path, base_path: str = "") -> Iterator[Proxy]:
-    """Caddy with deploy/Caddyfile on a free loopback port in front of running replicas.
+def caddy_in_front(
+    upstreams: Sequence[str],
+    folder: Path,
+    base_path: str = "",
+    *,
+    port: int | None = None,
+    every_interface: bool = False,
+) -> Iterator[Proxy]:
+    """Caddy with deploy/Caddyfile in front of running replicas.
 
-    `base_path` is "" or e.g. "/study" when the replicas run with
-    `--server.baseUrlPath=study`. Caddy's state (autosaved config) and log stay in `folder`.
-    Returns once the proxy answers `/_stcore/health`; stops Caddy on exit.
+    On `port` (default: a free one), on loopback only unless `every_interface` (then plain
+    HTTP on every interface, for participants on other machines). `base_path` is "" or e.g.
+    "/study" when the replicas run with `--server.baseUrlPath=study`. Caddy's state
+    (autosaved config) and log stay in `folder`. Returns once the proxy answers
+    `/_stcore/health`; stops Caddy on exit.
     """
     caddy = caddy_path()
-    port = free_port()
+    port = port or free_port()
     secret = secrets.token_hex(16)
     env_file = write_env_file(
         folder / "caddy.env",
         {
-            "STUDY_SITE": f"http://127.0.0.1:{port}",
+            "STUDY_SITE": f"http://:{port}" if every_interface else f"http://127.0.0.1:{port}",
             "STUDY_UPSTREAMS": " ".join(upstreams),
             "STICKY_SECRET": secret,
             "STUDY_BASE_PATH": base_path,

@@ -14,9 +14,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from sketchlab.bundled import package_file
+
 CONFIG_ENV = "SKETCHLAB_STUDY_CONFIG"
 STORAGE_ENV = "SKETCHLAB_STUDY_STORAGE"
-APP_SCRIPT = Path(__file__).resolve().with_name("app.py")
+APP_SCRIPT = package_file("study", "app.py")
 
 # Streamlit options for a participant-facing server. Later options win, so a researcher's
 # extra `--server.foo` flags (passed after these) override them.

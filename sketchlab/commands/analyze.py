@@ -83,27 +83,16 @@ def analyze(
 ) -> None:
     """Accuracy tables, figures, the with/without-"none" comparison, a mixed model and
     index.html."""
-    from analysis.exclusions import ExclusionRules
     from analysis.report import ReportOptions, build_report
 
-    time_limit_s = None
-    if study is not None:
-        from study.config import load_study
-
-        config = load_study(study, verify_images=False)
-        if max_attention_errors is None:
-            max_attention_errors = config.attention.max_failures
-        time_limit_s = config.time_limit_s
-    if max_attention_errors is None:
-        max_attention_errors = 0
-    rules = ExclusionRules(
-        duplicates=not keep_duplicates,
-        max_attention_errors=None if max_attention_errors < 0 else max_attention_errors,
-        incomplete=not keep_incomplete,
-        min_median_rt_ms=min_median_rt_ms or None,
-        min_rt_ms=min_rt_ms or None,
+    rules = exclusion_rules(
+        study,
+        keep_duplicates=keep_duplicates,
+        keep_incomplete=keep_incomplete,
+        max_attention_errors=max_attention_errors,
         max_timeouts=max_timeouts,
-        time_limit_s=time_limit_s,
+        min_median_rt_ms=min_median_rt_ms,
+        min_rt_ms=min_rt_ms,
     )
     options = ReportOptions(
         rules=rules,
@@ -116,6 +105,42 @@ def analyze(
     )
     timings = build_report(responses, out, options)
     typer.echo(f"report: {out / 'index.html'} ({sum(timings.values()):.1f} s)")
+
+
+def exclusion_rules(
+    study: Path | None = None,
+    *,
+    keep_duplicates: bool = False,
+    keep_incomplete: bool = False,
+    max_attention_errors: int | None = None,
+    max_timeouts: int | None = None,
+    min_median_rt_ms: float = 300.0,
+    min_rt_ms: float = 150.0,
+):
+    """The `ExclusionRules` of `analyze` with these options (defaults: the command's), the
+    attention threshold and time limit taken from `study` (a study.yaml) when given.
+    `sketchlab preregister` states these rules, so they are built in this one place."""
+    from analysis.exclusions import ExclusionRules
+
+    time_limit_s = None
+    if study is not None:
+        from study.config import load_study
+
+        config = load_study(study, verify_images=False)
+        if max_attention_errors is None:
+            max_attention_errors = config.attention.max_failures
+        time_limit_s = config.time_limit_s
+    if max_attention_errors is None:
+        max_attention_errors = 0
+    return ExclusionRules(
+        duplicates=not keep_duplicates,
+        max_attention_errors=None if max_attention_errors < 0 else max_attention_errors,
+        incomplete=not keep_incomplete,
+        min_median_rt_ms=min_median_rt_ms or None,
+        min_rt_ms=min_rt_ms or None,
+        max_timeouts=max_timeouts,
+        time_limit_s=time_limit_s,
+    )
 
 
 def bench_analysis(

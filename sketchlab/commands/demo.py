@@ -11,7 +11,9 @@ from typing import Annotated
 
 import typer
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+from sketchlab.bundled import bundled
+
+DATA = bundled("data")
 SCORE_MODEL = ("ViT-B-32", "openai")
 
 
@@ -23,6 +25,9 @@ def demo(
     study_yaml: Annotated[Path, typer.Option("--study", help="study.yaml to simulate")] = DATA
     / "study.yaml",
     participants: Annotated[int, typer.Option(help="simulated participants")] = 400,
+    iterations: Annotated[
+        int | None, typer.Option(help="optimisation steps per sketch (default: the preset's)")
+    ] = None,
     clip_preset: Annotated[str, typer.Option(help="preset when CLIP weights are present")] = "fast",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda[:N]")] = "auto",
 ) -> None:
@@ -44,7 +49,13 @@ def demo(
         )
         preset = "demo"
     sketches = generate(
-        images, out / "sketches", levels=(4, 8, 16, 32), seeds=(0,), preset=preset, device=device
+        images,
+        out / "sketches",
+        levels=(4, 8, 16, 32),
+        seeds=(0,),
+        preset=preset,
+        device=device,
+        iterations=iterations,
     )
     stimuli_csv = sketches / "stimuli.csv"
 

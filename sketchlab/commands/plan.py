@@ -33,6 +33,12 @@ def plan(
         Path, typer.Option("--out", help="Folder for plan.csv and plan.png / .svg.")
     ] = Path("plan"),
     seed: Annotated[int, typer.Option(help="Same seed, same plan.")] = 0,
+    json_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--json", help="Also write the plan as JSON, for `sketchlab preregister --plan`."
+        ),
+    ] = None,
 ) -> None:
     """Expected 95% interval half-widths per level, the power to find the with-vs-without
     gap, and the cost in participant-minutes, for each sample size (simulated through the
@@ -50,6 +56,8 @@ def plan(
     sizes = sorted(set(participants + (more_sizes or [])))
     if min(sizes) < 2 or replications < 1:
         raise BadInput("--participants must be at least 2 and --replications at least 1")
+    if json_out is not None and json_out.is_dir():
+        raise BadInput(f"--json {json_out} is a folder; name the file to write")
     config = load_study(study_yaml, verify_images=False)
     design = study_design(config)
     if pilot is None:
@@ -61,12 +69,17 @@ def plan(
     with atomic_path(out / "plan.csv") as tmp:
         result.table.to_csv(tmp, index=False)
     plot_plan(result.table, out / "plan", model.source)
+    if json_out is not None:
+        from sketchlab.plan_file import write_plan
+
+        write_plan(result, design, study_yaml, json_out)
     typer.echo(_text_table(result))
     typer.echo(
         f"{replications} simulated studies per size from {model.source}, through "
         f"{study_yaml}'s design; intervals: fast two-way (participant x image) cluster-robust, "
         f"not the full mixed model. {time.perf_counter() - started:.1f} s. "
-        f"Wrote {out / 'plan.csv'} and {out / 'plan.png'}."
+        f"Wrote {out / 'plan.csv'}"
+        + (f", {out / 'plan.png'} and {json_out}." if json_out else f" and {out / 'plan.png'}.")
     )
 
 

@@ -6,6 +6,10 @@ from typing import Annotated
 import typer
 
 from sketchlab.commands.study import StorageUrl, StudyYaml, study_app
+from sketchlab.errors import BadInput
+
+DEFAULT_PORT = 8501
+"""Streamlit's default port; with --replicas, Caddy's."""
 
 
 def serve(
@@ -18,6 +22,13 @@ def serve(
     address: Annotated[
         str | None, typer.Option(help="address to bind, e.g. 127.0.0.1 or 0.0.0.0")
     ] = None,
+    replicas: Annotated[
+        int | None,
+        typer.Option(
+            help="run this many servers on loopback behind Caddy (the packaged Caddyfile), "
+            "which listens on --port on every interface; needs a PostgreSQL storage"
+        ),
+    ] = None,
 ) -> None:
     """Start the study app; extra options such as --server.baseUrlPath=/study go to
     `streamlit run`. Participants open http://HOST:PORT/?PROLIFIC_PID=...; the admin page
@@ -25,6 +36,19 @@ def serve(
     SKETCHLAB_ADMIN_PASSWORD)."""
     from study.serve import serve as serve_study
 
+    if replicas is not None:
+        from study.replicas import serve_replicas
+
+        if address is not None:
+            raise BadInput("--address is for one server; with --replicas Caddy listens on --port")
+        serve_replicas(
+            Path(study_yaml),
+            storage,
+            replicas=replicas,
+            port=port or DEFAULT_PORT,
+            extra_options=ctx.args,
+        )
+        return
     serve_study(
         Path(study_yaml), storage=storage, port=port, address=address, extra_options=ctx.args
     )
