@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.accuracy import ALL_CLASSES
+from analysis.caution import caution_outside
 from analysis.compare import describe_gap
 from analysis.results import ReportResults
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
@@ -104,18 +105,22 @@ def _comparison(results: ReportResults) -> str:
         f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
     )
     images = int(comparison["boot_images"].iloc[0])
-    resampled = (
-        f"participants and the {images} images together ({results.n_boot} draws"
-        + ("; test and foil images each among their own)" if _has_foils(comparison) else ")")
+    clusters = (
+        f"participants and the {images} images"
         if images > 1
-        else f"participants ({results.n_boot} draws; no image column, so images are not resampled)"
+        else "participants (no image column, so images are not allowed for)"
     )
     return (
         head + "<p>Gaps are without minus with, in percentage points. The headline interval "
-        f"resamples {resampled}: other people and other sketches would give other numbers. "
-        "The trial-level Newcombe interval treats every answer as independent (the paper's "
-        "way of reporting); it is narrower whenever people or images differ. The mixed "
-        'model\'s contrast is the odds ratio with over without "none" at that level.</p><ul>'
+        f"allows for {clusters}: other people and other sketches would give other numbers. "
+        "It is built from the two-way (participant x image) design effect of each "
+        "condition's accuracy, a Jeffreys interval at that effective number of answers with "
+        "Student's t on (fewer clusters - 1) degrees of freedom, and MOVER for the gap, so it "
+        "never leaves 0-100% and stays an interval when every answer was right (docs/"
+        "analysis.md gives its tested coverage). The trial-level Newcombe interval treats "
+        "every answer as independent (the paper's way of reporting); it is narrower whenever "
+        "people or images differ. The mixed model's contrast is the odds ratio with over "
+        'without "none" at that level.</p><ul>'
         + sentences
         + "</ul>"
         + _figure(figure)
@@ -138,11 +143,12 @@ def _gap_table(shown: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "strokes": shown["n_strokes"],
-            'without "none"': _pct_ci(shown, "accuracy_without", "ci_low_without",
-                                      "ci_high_without"),
-            'with "none"': _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
+            'without "none" (95%)': _pct_ci(shown, "accuracy_without", "accuracy_without_low",
+                                            "accuracy_without_high"),
+            'with "none" (95%)': _pct_ci(shown, "accuracy_with", "accuracy_with_low",
+                                         "accuracy_with_high"),
             "gap (participants x images 95%)": _points_ci(
-                shown, "difference", "gap_boot_low", "gap_boot_high"
+                shown, "difference", "gap_low", "gap_high"
             ),
             "gap (trial-level Newcombe 95%)": _points_ci(
                 shown, "difference", "diff_low", "diff_high"
@@ -196,10 +202,10 @@ def _caution_note(comparison: pd.DataFrame) -> str:
         "sensitivity (d') would recover under forced choice: that part is a stricter criterion "
         "for committing, not weaker recognition (equal-variance signal-detection model, "
         "docs/analysis.md). It is shown as estimated, with its participants x images "
-        "bootstrap interval: a value outside 0-100% is something the model cannot produce "
-        "(model misfit, or noise when the interval reaches into 0-100%), never clipped. It is "
-        f"only split where the gap's interval excludes zero. {check} Known rate: right answers "
-        "minus the lucky guesses the wrong answers reveal.</p>"
+        "bootstrap interval, never clipped: an estimate or an interval that leaves 0-100% is "
+        "something the model cannot produce, so it is marked as a misfit, not a measurement. "
+        f"It is only split where the gap's interval excludes zero. {check} Known rate: right "
+        "answers minus the lucky guesses the wrong answers reveal.</p>"
     )
 
 
@@ -236,7 +242,7 @@ def _caution(value: float, low: float, high: float) -> str:
     if not np.isfinite(value):
         return "— (gap's interval includes 0)"
     text = f"{value:.0%} [{low:.0%}, {high:.0%}]"
-    return text if 0 <= value <= 1 else f"{text}: outside 0-100%, misfit"
+    return f"{text}: leaves 0-100%, misfit" if caution_outside(value, low, high) else text
 
 
 def _has_foils(comparison: pd.DataFrame) -> bool:
