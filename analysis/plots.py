@@ -641,6 +641,6 @@ def plot_plan(plan: pd.DataFrame, out_stem: Path, source: str) -> list[Path]:
         else:
             ax.set_ylim(0, None)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.suptitle(f"What N participants buy (simulated from {source}; fast two-way interval)")
+    fig.suptitle(f"What N participants buy (simulated from {source}; the report's interval)")
     fig.tight_layout()
     return save_figure(fig, out_stem, simulated=False)

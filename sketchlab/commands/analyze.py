@@ -1,4 +1,5 @@
-"""`sketchlab analyze` (responses -> report/) and `sketchlab bench analysis`."""
+"""`sketchlab analyze` (responses -> report/), `sketchlab bench analysis` and `sketchlab bench
+coverage`."""
 
 import json
 from pathlib import Path
@@ -138,6 +139,36 @@ def bench_analysis(
     typer.echo(json.dumps(result, indent=2))
 
 
+def bench_coverage(
+    replications: Annotated[
+        int, typer.Option(help="Simulated studies per grid point (at least 200).")
+    ] = 2000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result here.")
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option(
+            "--docs",
+            help="Write the coverage table into this file (docs/analysis.md), between its "
+            "coverage-table markers.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same table.")] = 0,
+) -> None:
+    """Coverage and width of the report's headline gap interval on simulated crossed-effects
+    studies (a grid of images, participants, image and slope SDs, accuracies 30-99.7%);
+    prints JSON."""
+    from sketchlab.bench.coverage import run_bench
+    from sketchlab.errors import BadInput
+
+    if replications < 200:
+        raise BadInput("--replications must be at least 200 (coverage needs that many).")
+    result = run_bench(replications, seed=seed, json_out=json_out, docs=docs)
+    typer.echo(json.dumps(result, indent=2))
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("analyze")(analyze)
     bench.command("analysis")(bench_analysis)
+    bench.command("coverage")(bench_coverage)

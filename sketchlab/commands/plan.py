@@ -26,6 +26,20 @@ def plan(
             "instead of the paper's rates.",
         ),
     ] = None,
+    participant_sd: Annotated[
+        float | None,
+        typer.Option(help="Assumed SD of participants' ability (log-odds); default 0.8."),
+    ] = None,
+    image_sd: Annotated[
+        float | None,
+        typer.Option(help="Assumed SD of the images' difficulty (log-odds); default 1.0."),
+    ] = None,
+    image_slope_sd: Annotated[
+        float | None,
+        typer.Option(
+            help='Assumed SD between images of the "none" effect (log-odds); default 0.5.'
+        ),
+    ] = None,
     replications: Annotated[
         int, typer.Option("--replications", help="Simulated studies per size.")
     ] = 200,
@@ -36,37 +50,54 @@ def plan(
 ) -> None:
     """Expected 95% interval half-widths per level, the power to find the with-vs-without
     gap, and the cost in participant-minutes, for each sample size (simulated through the
-    study's design with the fast two-way interval, not the full mixed model)."""
+    study's design and analysed with the interval the report prints), with the assumptions
+    they rest on."""
+    import json
     import time
 
-    from analysis.planning import plan_study
+    from analysis.planning import PlanAssumptions, describe_plan, paper_response_model, plan_study
     from analysis.plots import plot_plan
-    from analysis.study_simulation import paper_response_model, study_design
+    from analysis.study_simulation import study_design
     from sketchlab.errors import BadInput
-    from sketchlab.files import atomic_path
+    from sketchlab.files import atomic_path, atomic_write
     from study.config import load_study
 
     started = time.perf_counter()
     sizes = sorted(set(participants + (more_sizes or [])))
     if min(sizes) < 2 or replications < 1:
         raise BadInput("--participants must be at least 2 and --replications at least 1")
+    spreads = {"participant_sd": participant_sd, "image_sd": image_sd,
+               "image_slope_sd": image_slope_sd}  # fmt: skip
+    given = {name: value for name, value in spreads.items() if value is not None}
+    if pilot is not None and given:
+        raise BadInput(
+            f"--pilot measures the spreads, so --{next(iter(given)).replace('_', '-')} cannot "
+            "be given with it"
+        )
+    if any(value < 0 for value in given.values()):
+        raise BadInput("--participant-sd, --image-sd and --image-slope-sd must be 0 or more")
     config = load_study(study_yaml, verify_images=False)
     design = study_design(config)
     if pilot is None:
-        model = paper_response_model(design.levels)
+        model = paper_response_model(design.levels, PlanAssumptions(**given))
     else:
         model = _pilot_model(pilot, design.levels, config.attention.max_failures)
     result = plan_study(design, sizes, model, replications=replications, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "plan.csv") as tmp:
         result.table.to_csv(tmp, index=False)
+    with atomic_write(out / "plan.json") as handle:
+        json.dump(
+            {"assumptions": result.assumptions, "table": result.table.to_dict("records")},
+            handle,
+            indent=2,
+        )
     plot_plan(result.table, out / "plan", model.source)
     typer.echo(_text_table(result))
+    typer.echo("Assumptions:\n" + "\n".join(f"- {line}" for line in describe_plan(result)))
     typer.echo(
-        f"{replications} simulated studies per size from {model.source}, through "
-        f"{study_yaml}'s design; intervals: fast two-way (participant x image) cluster-robust, "
-        f"not the full mixed model. {time.perf_counter() - started:.1f} s. "
-        f"Wrote {out / 'plan.csv'} and {out / 'plan.png'}."
+        f"{time.perf_counter() - started:.1f} s. Wrote {out / 'plan.csv'}, {out / 'plan.json'} "
+        f"and {out / 'plan.png'}."
     )
 
 
