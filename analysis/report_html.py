@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.accuracy import ALL_CLASSES
 from analysis.caution import caution_outside
 from analysis.compare import describe_gap
+from analysis.exclusions import RULES
 from analysis.results import ReportResults
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
 
@@ -42,7 +43,48 @@ def _header(results: ReportResults) -> str:
         sources += (
             f" · participants table: <code>{html.escape(str(results.participants_path))}</code>"
         )
-    return f"<h1>{TITLE}</h1><p class='meta'>{sources} · built {results.built}</p>"
+    return (
+        f"<h1>{TITLE}</h1>{_exclusion_summary(results)}"
+        f"<p class='meta'>{sources} · built {results.built}</p>"
+    )
+
+
+def _exclusion_summary(results: ReportResults) -> str:
+    """The first paragraph: who is analysed, and every exclusion with its count; then, in a
+    warning box, each large loss that --allow-exclusions let through."""
+    excluded = results.excluded
+    applied = set(excluded.table["rule"])
+
+    def counted(unit: str, column: str) -> str:
+        parts = []
+        for rule in (r for r in RULES if r.unit == unit):
+            if rule.name not in applied:
+                parts.append(f"{rule.name} off")
+                continue
+            row = excluded.table[excluded.table["rule"] == rule.name].iloc[0]
+            value = row[column]
+            parts.append(
+                f"{rule.name} {html.escape(row['setting'])}"
+                if pd.isna(value)
+                else f"{rule.name} {int(value):,}"
+            )
+        return "; ".join(parts)
+
+    judged = f" (complete = {excluded.complete_length})" if excluded.complete_length else ""
+    text = (
+        f"<p class='summary'>Analysed: {excluded.participants_included:,} of "
+        f"{excluded.participants_total:,} participants ({excluded.sessions_included:,} of "
+        f"{excluded.sessions_total:,} sessions), {results.n_test_trials:,} test answers. "
+        f"Sessions excluded{judged}: {counted('session', 'sessions_excluded')}. Test answers "
+        f"dropped: {counted('answer', 'test_trials_excluded')}.</p>"
+    )
+    if results.alarms:
+        text += (
+            "<div class='warn'><b>Large exclusions, allowed with --allow-exclusions.</b> "
+            + html.escape("; ".join(results.alarms))
+            + ". Read every result below with that in mind (exclusions.csv).</div>"
+        )
+    return text
 
 
 def _simulated_note(results: ReportResults) -> str:
@@ -324,8 +366,25 @@ def _mixed_model(results: ReportResults) -> str:
             "random-effect structure; the fixed effects and their intervals are still "
             "reported.</p>"
         )
+    for name, why in model.failed.items():
+        notes.append(
+            f"<div class='warn'><b>The {html.escape(name)} model could not be fitted</b>: "
+            f"{html.escape(why)}. The other model is shown.</div>"
+        )
+    other = {name: used for name, used in model.optimizers.items() if used != "nloptwrap"}
+    if other:
+        notes.append(
+            "<p>Optimiser: "
+            + html.escape(", ".join(f"{name} with {used}" for name, used in other.items()))
+            + " (nloptwrap stopped with an error; see below).</p>"
+        )
     if model.warnings:
         notes.append("<p>lme4 said: " + html.escape("; ".join(model.warnings)) + "</p>")
+    if not model.reproducible and model.optimizers:
+        notes.append(
+            "<p>R could not run with a fixed memory layout on this system (setarch -R), so a "
+            "singular fit can differ in its last digits between runs of the same data.</p>"
+        )
     terms = model.terms
     shown = pd.DataFrame(
         {
@@ -568,7 +627,8 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1150px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
-.meta{color:#666;font-size:.9em} code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+.meta{color:#666;font-size:.9em} .summary{font-size:1.05em}
+code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
 .warn{background:#fff6d6;border:1px solid #e0c060;padding:.7em 1em;border-radius:6px;margin:1em 0}
 table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 .tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}

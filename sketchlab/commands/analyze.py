@@ -43,12 +43,21 @@ def analyze(
     keep_incomplete: Annotated[
         bool, typer.Option("--keep-incomplete", help="Keep the trials of unfinished sessions.")
     ] = False,
+    allow_exclusions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-exclusions",
+            help="Build the report even when the exclusions remove more than 10% of the "
+            "participants or a whole condition or stroke level (else: exit 2, nothing written).",
+        ),
+    ] = False,
     study: Annotated[
         Path | None,
         typer.Option(
             "--study",
             help="study.yaml the responses come from: its attention.max_failures and "
-            "time_limit_s set the exclusion thresholds (options given here win).",
+            "time_limit_s set the exclusion thresholds (options given here win), and its test "
+            "images the length of a complete session.",
         ),
     ] = None,
     max_attention_errors: Annotated[
@@ -87,7 +96,7 @@ def analyze(
     from analysis.exclusions import ExclusionRules
     from analysis.report import ReportOptions, build_report
 
-    time_limit_s = None
+    time_limit_s = design_test_trials = None
     if study is not None:
         from study.config import load_study
 
@@ -95,6 +104,7 @@ def analyze(
         if max_attention_errors is None:
             max_attention_errors = config.attention.max_failures
         time_limit_s = config.time_limit_s
+        design_test_trials = len(config.catalog.test_images)
     if max_attention_errors is None:
         max_attention_errors = 0
     rules = ExclusionRules(
@@ -105,6 +115,7 @@ def analyze(
         min_rt_ms=min_rt_ms or None,
         max_timeouts=max_timeouts,
         time_limit_s=time_limit_s,
+        design_test_trials=design_test_trials,
     )
     options = ReportOptions(
         rules=rules,
@@ -114,8 +125,11 @@ def analyze(
         n_boot=n_boot,
         model_exact_max_trials=model_exact_max_trials,
         seed=seed,
+        allow_exclusions=allow_exclusions,
     )
-    timings = build_report(responses, out, options)
+    timings = build_report(
+        responses, out, options, warn=lambda text: typer.echo(f"warning: {text}", err=True)
+    )
     typer.echo(f"report: {out / 'index.html'} ({sum(timings.values()):.1f} s)")
 
 
