@@ -174,7 +174,7 @@ def pilot_response_model(fit: GlmmResult, tests: pd.DataFrame, levels: list[int]
     if not fit.fitted or "levels" not in fit.models:
         reason = fit.reason or fit.failed.get("levels", "no per-level model")
         raise BadInput(f"the pilot's mixed model could not be fitted: {reason}")
-    terms = fit.terms[fit.terms["model"] == "levels"].set_index("term")["estimate"]
+    terms = fit.terms[fit.terms["model"] == "levels"].set_index("term")
     effects = fit.random_effects[fit.random_effects["model"] == "levels"]
     sd = {
         (group, effect): value
@@ -188,8 +188,10 @@ def pilot_response_model(fit: GlmmResult, tests: pd.DataFrame, levels: list[int]
     )
     logit: dict[str, dict[int, float]] = {WITHOUT_NONE: {}, WITH_NONE: {}}
     for level in levels:
-        base = terms.get(f"level{level}", np.nan)
-        contrast = terms.get(f"level{level}:with_none", np.nan)
+        base = terms["estimate"].get(f"level{level}", np.nan)
+        contrast = terms["estimate"].get(f"level{level}:with_none", np.nan)
+        if 'with "none"' in terms["meaning"].get(f"level{level}", ""):
+            base, contrast = np.nan, np.nan  # the without cell was not estimable
         for condition, value in ((WITHOUT_NONE, base), (WITH_NONE, base + contrast)):
             cell = tests[(tests["n_strokes"] == level) & (tests["condition"] == condition)]
             if cell.empty:
