@@ -152,11 +152,11 @@ def complete_length(n_test: np.ndarray, design_test_trials: int | None) -> tuple
     """The number of test trials a complete session has, and where it comes from: the design
     when known, else the most common session length (the longer one on a tie)."""
     if design_test_trials is not None:
-        return design_test_trials, f"the design's {design_test_trials} (study.yaml)"
+        return design_test_trials, f"the design's {design_test_trials} test trials (study.yaml)"
     counts = Counter(int(n) for n in n_test if n > 0) or Counter({1: 1})
     most = max(counts.values())
     modal = max(length for length, count in counts.items() if count == most)
-    return modal, f"the modal {modal} (sessions with that many: {most} of {len(n_test)})"
+    return modal, f"the modal {modal} test trials, as {most} of {len(n_test)} sessions do"
 
 
 def _sessions(
@@ -322,7 +322,8 @@ def apply_exclusions(
 
 
 def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]:
-    """One sentence for each loss `analyze` must not make silently: more than
+    """What the exclusions remove that `analyze` must not remove silently, one phrase each
+    ("3 of 24 participants (12%, ...)", "every test answer of without_none"): more than
     MAX_EXCLUDED_SHARE of the participants, or every test answer of a condition or of a
     stroke level that the responses have."""
     found = []
@@ -335,21 +336,18 @@ def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]
         found.append(
             f"{lost} of {result.participants_total} participants "
             f"({lost / max(result.participants_total, 1):.0%}, more than "
-            f"{MAX_EXCLUDED_SHARE:.0%}) would be excluded (sessions by rule: {why})"
+            f"{MAX_EXCLUDED_SHARE:.0%}; sessions by rule: {why})"
         )
     before = trials[trials["trial_type"] == TEST]
     after = result.trials[result.trials["trial_type"] == TEST]
     if len(before) and after.empty:
-        return found + ["every test answer would be excluded"]
+        return found + ["every test answer"]
     conditions = sorted(set(before["condition"]) - set(after["condition"]))
     if conditions:
-        found.append(f"every test answer of {_listed(conditions)} would be excluded")
+        found.append(f"every test answer of {_listed(conditions)}")
     levels = sorted(set(before["n_strokes"].dropna()) - set(after["n_strokes"].dropna()))
     if levels:
-        found.append(
-            f"every test answer at {_listed([f'{int(v)}' for v in levels])} strokes would be "
-            "excluded"
-        )
+        found.append(f"every test answer at {_listed([f'{int(v)}' for v in levels])} strokes")
     return found
 
 

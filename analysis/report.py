@@ -88,12 +88,12 @@ def build_report(
     alarms = large_exclusions(responses, excluded)
     if alarms and not options.allow_exclusions:
         raise BadInput(
-            f"{responses_path}: " + "; ".join(alarms) + ". Check the data and the exclusion "
-            "settings (exclusions.csv lists them; --keep-incomplete, --max-attention-errors, "
+            f"{responses_path}: the exclusions would remove " + "; ".join(alarms) + ". Check "
+            "the data and the exclusion settings (--keep-incomplete, --max-attention-errors, "
             "--study), or pass --allow-exclusions to build the report anyway."
         )
     for alarm in alarms:
-        warn(alarm)
+        warn(f"the exclusions removed {alarm}")
     lap("exclusions")
 
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ from analysis.accuracy import ALL_CLASSES
 from analysis.caution import caution_outside
 from analysis.compare import describe_gap
 from analysis.exclusions import RULES
+from analysis.gap_interval import METHOD as GAP_METHOD
 from analysis.results import ReportResults
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
 
@@ -70,7 +71,9 @@ def _exclusion_summary(results: ReportResults) -> str:
             )
         return "; ".join(parts)
 
-    judged = f" (complete = {excluded.complete_length})" if excluded.complete_length else ""
+    judged = (
+        f" (a complete session has {excluded.complete_length})" if excluded.complete_length else ""
+    )
     text = (
         f"<p class='summary'>Analysed: {excluded.participants_included:,} of "
         f"{excluded.participants_total:,} participants ({excluded.sessions_included:,} of "
@@ -80,7 +83,8 @@ def _exclusion_summary(results: ReportResults) -> str:
     )
     if results.alarms:
         text += (
-            "<div class='warn'><b>Large exclusions, allowed with --allow-exclusions.</b> "
+            "<div class='warn'><b>Large exclusions, allowed with --allow-exclusions.</b> The "
+            "exclusions removed "
             + html.escape("; ".join(results.alarms))
             + ". Read every result below with that in mind (exclusions.csv).</div>"
         )
@@ -355,7 +359,8 @@ def _mixed_model(results: ReportResults) -> str:
     if model.separation:
         notes.append(
             "<div class='warn'><b>Separation.</b> "
-            + html.escape("; ".join(model.separation))
+            + html.escape("; ".join(model.separation)).capitalize()[:1]
+            + html.escape("; ".join(model.separation))[1:]
             + ". Those terms are shown as not estimable instead of numbers.</div>"
         )
     singular = [name for name, flag in model.singular.items() if flag]
@@ -538,7 +543,8 @@ def _methods(results: ReportResults) -> str:
         "(under forced choice the classic (p − 1/m) / (1 − 1/m)).</li>"
         f"<li>Intervals: Wilson 95% per cell (trials independent); bootstrap 95% percentile "
         f"intervals from {results.n_boot} draws, participants resampled within their "
-        "condition, and for the with/without comparison also the images (two-way).</li>"
+        "condition (and for the caution share also the images); the with/without gap and its "
+        f"accuracies: {html.escape(GAP_METHOD)}.</li>"
         '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer '
         'says "none" when the strongest option is below a criterion k. A pure change in '
         "caution moves k and leaves d'.</li>"

@@ -113,7 +113,7 @@ def test_one_stray_extra_row_does_not_make_every_other_session_incomplete(tmp_pa
     row = result.table.set_index("rule").loc["incomplete session"]
     assert row["sessions_excluded"] == 0 and result.participants_included == 40
     assert row["setting"] == (
-        "fewer test trials than the modal 10 (sessions with that many: 39 of 40)"
+        "fewer test trials than the modal 10 test trials, as 39 of 40 sessions do"
     )
     short = table[~((table["participant_id"] == "p7") & (table["n_strokes"] == 32))]
     assert apply_exclusions(short).table.set_index("rule").loc[
@@ -129,13 +129,13 @@ def test_sessions_are_judged_against_the_study_design(tmp_path, run_sketchlab):
         "analyze", tmp_path / "responses.csv", "--study", study_yaml, "--out", tmp_path / "r"
     )
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "40 of 40 participants" in err and "incomplete session: 40" in err
-    assert "every test answer would be excluded" in err and "--allow-exclusions" in err
+    assert "the exclusions would remove 40 of 40 participants" in err
+    assert "incomplete session: 40); every test answer." in err and "--allow-exclusions" in err
     assert not (tmp_path / "r").exists()
     result = apply_exclusions(
         read_responses(tmp_path / "responses.csv"), ExclusionRules(design_test_trials=10)
     )
-    assert result.complete_length == "the design's 10 (study.yaml)"
+    assert result.complete_length == "the design's 10 test trials (study.yaml)"
 
 
 def test_a_level_missing_from_one_condition_is_never_dropped_silently(tmp_path, run_sketchlab):
@@ -145,15 +145,15 @@ def test_a_level_missing_from_one_condition_is_never_dropped_silently(tmp_path, 
     cut = table[~((table["condition"] == "without_none") & (table["n_strokes"] == 32))]
     cut.to_csv(tmp_path / "responses.csv", index=False)
     code, _, err = run_sketchlab("analyze", tmp_path / "responses.csv", "--out", tmp_path / "r")
-    assert code == 2 and "every test answer of without_none would be excluded" in err
-    assert "20 of 40 participants (50%, more than 10%)" in err
+    assert code == 2 and "; every test answer of without_none." in err
+    assert "would remove 20 of 40 participants (50%, more than 10%;" in err
     assert not (tmp_path / "r").exists()
 
     code, _, err = run_sketchlab(
         "analyze", tmp_path / "responses.csv", "--out", tmp_path / "r", "--allow-exclusions",
         "--n-boot", "50",
     )  # fmt: skip
-    assert code == 0 and "warning: every test answer of without_none would be excluded" in err
+    assert code == 0 and "warning: the exclusions removed every test answer of without_none" in err
     page = (tmp_path / "r" / "index.html").read_text()
     first = page[page.index("<p class='summary'>") : page.index("</p>", page.index("summary"))]
     assert "Analysed: 20 of 40 participants (20 of 40 sessions)" in first

@@ -150,9 +150,10 @@ def test_one_condition_study_in_progress(tmp_path):
     build_report(tmp_path / "responses.csv", tmp_path / "report", options, warn=warned.append)
     page = (tmp_path / "report" / "index.html").read_text()
     assert "Only one condition" in page and "Simulated responses" not in page
-    assert warned == ["7 of 60 participants (12%, more than 10%) would be excluded (sessions "
-                      "by rule: incomplete session: 5, too fast (participant): 2)"]  # fmt: skip
-    assert f"Large exclusions, allowed with --allow-exclusions.</b> {warned[0]}" in page
+    removed = ("7 of 60 participants (12%, more than 10%; sessions by rule: incomplete "
+               "session: 5, too fast (participant): 2)")  # fmt: skip
+    assert warned == [f"the exclusions removed {removed}"]
+    assert f"allowed with --allow-exclusions.</b> The exclusions removed {removed}" in page
     exclusions = pd.read_csv(tmp_path / "report" / "exclusions.csv").set_index("rule")
     assert exclusions.loc["incomplete session", "sessions_excluded"] == 5
     assert set(pd.read_csv(tmp_path / "report" / "accuracy.csv")["condition"]) == {"with_none"}
@@ -169,7 +170,7 @@ def test_study_with_nobody_finished_yet(tmp_path):
     options = ReportOptions(allow_exclusions=True, **FAST)
     build_report(tmp_path / "responses.csv", tmp_path / "report", options)
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "No test trials remain" in page and "every test answer would be excluded" in page
+    assert "No test trials remain" in page and "The exclusions removed 10 of 10" in page
     assert pd.read_csv(tmp_path / "report" / "accuracy.csv").empty
 
 
