@@ -359,8 +359,7 @@ def _mixed_model(results: ReportResults) -> str:
     if model.separation:
         notes.append(
             "<div class='warn'><b>Separation.</b> "
-            + html.escape("; ".join(model.separation)).capitalize()[:1]
-            + html.escape("; ".join(model.separation))[1:]
+            + html.escape(_sentence("; ".join(model.separation)))
             + ". Those terms are shown as not estimable instead of numbers.</div>"
         )
     singular = [name for name, flag in model.singular.items() if flag]
@@ -556,6 +555,10 @@ def _methods(results: ReportResults) -> str:
 
 SECTIONS = (_comparison, _accuracy, _confusions, _mixed_model, _human_vs_clip, _paper, _methods)
 """The sections after the data summary, in page order (when there are test trials)."""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _ms(threshold: float | None) -> str:
