@@ -10,8 +10,9 @@ from the paper (`paper_response_model`, with the SDs of `PlanAssumptions`) or fr
 fitted mixed model (`pilot_response_model`). Cost: participants x the study's expected minutes
 per participant (`study check`'s estimate).
 
-`Plan.assumptions` (a `PlanAssumptions`) says what the numbers rest on; `describe_plan` gives
-the sentences `sketchlab plan` prints and a preregistration can quote.
+`Plan.assumptions` says what the numbers rest on, as data (`PlanAssumptions` holds the default
+spreads); `describe_plan` gives the sentences `sketchlab plan` prints and a preregistration can
+quote.
 """
 
 from __future__ import annotations
@@ -64,28 +65,30 @@ class Plan:
     model: ResponseModel
     replications: int
     minutes_per_participant: float
-    design: StudyDesign
+    assumptions: dict
+    """What the plan rests on, as plain data (`plan_assumptions`): effects and their source,
+    the three SDs, the design, the interval and what power means."""
 
-    @property
-    def assumptions(self) -> dict:
-        """What the plan rests on, as data (plan.json, a preregistration)."""
-        rates = marginal_rates(self.model)
-        return {
-            "source": self.model.source,
-            "participant_sd": self.model.participant_sd,
-            "image_sd": self.model.image_sd,
-            "image_slope_sd": self.model.image_slope_sd,
-            "population_accuracy": {
-                condition: {str(level): rate for level, rate in by_level.items()}
-                for condition, by_level in rates.items()
-            },
-            "test_images": len(self.design.images),
-            "lists": len({list_id for _, list_id in self.design.cells}),
-            "conditions": sorted({condition for condition, _ in self.design.cells}),
-            "interval": METHOD,
-            "power": "share of simulated studies whose 95% gap interval excludes 0",
-            "replications": self.replications,
-        }
+
+def plan_assumptions(design: StudyDesign, model: ResponseModel, replications: int) -> dict:
+    """What a plan of `design` under `model` rests on, as plain (JSON-ready) data."""
+    rates = marginal_rates(model)
+    return {
+        "source": model.source,
+        "participant_sd": model.participant_sd,
+        "image_sd": model.image_sd,
+        "image_slope_sd": model.image_slope_sd,
+        "population_accuracy": {
+            condition: {str(level): rate for level, rate in by_level.items()}
+            for condition, by_level in rates.items()
+        },
+        "test_images": len(design.images),
+        "lists": len({list_id for _, list_id in design.cells}),
+        "conditions": sorted({condition for condition, _ in design.cells}),
+        "interval": METHOD,
+        "power": "share of simulated studies whose 95% gap interval excludes 0",
+        "replications": replications,
+    }
 
 
 def plan_study(
@@ -116,7 +119,10 @@ def plan_study(
                 (size, int(level), without, with_none, without - with_none, half_width[i, 0],
                  half_width[i, 1], gap_half_width[i], power[i], size * minutes)
             )  # fmt: skip
-    return Plan(pd.DataFrame(rows, columns=PLAN_COLUMNS), model, replications, minutes, design)
+    return Plan(
+        pd.DataFrame(rows, columns=PLAN_COLUMNS), model, replications, minutes,
+        plan_assumptions(design, model, replications),
+    )  # fmt: skip
 
 
 def describe_plan(plan: Plan) -> list[str]:

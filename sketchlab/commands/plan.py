@@ -52,14 +52,13 @@ def plan(
     gap, and the cost in participant-minutes, for each sample size (simulated through the
     study's design and analysed with the interval the report prints), with the assumptions
     they rest on."""
-    import json
     import time
 
     from analysis.planning import PlanAssumptions, describe_plan, paper_response_model, plan_study
     from analysis.plots import plot_plan
     from analysis.study_simulation import study_design
     from sketchlab.errors import BadInput
-    from sketchlab.files import atomic_path, atomic_write
+    from sketchlab.files import atomic_path
     from study.config import load_study
 
     started = time.perf_counter()
@@ -86,18 +85,11 @@ def plan(
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "plan.csv") as tmp:
         result.table.to_csv(tmp, index=False)
-    with atomic_write(out / "plan.json") as handle:
-        json.dump(
-            {"assumptions": result.assumptions, "table": result.table.to_dict("records")},
-            handle,
-            indent=2,
-        )
     plot_plan(result.table, out / "plan", model.source)
     typer.echo(_text_table(result))
     typer.echo("Assumptions:\n" + "\n".join(f"- {line}" for line in describe_plan(result)))
     typer.echo(
-        f"{time.perf_counter() - started:.1f} s. Wrote {out / 'plan.csv'}, {out / 'plan.json'} "
-        f"and {out / 'plan.png'}."
+        f"{time.perf_counter() - started:.1f} s. Wrote {out / 'plan.csv'} and {out / 'plan.png'}."
     )
 
 
