@@ -6,9 +6,9 @@ criterion (`fit_none_model`). The forced-choice accuracy that the with-"none" gr
 predicts, minus its accuracy, over the gap, is the caution share: 100% when the groups
 recognise equally well and differ only in caution, 0% when the whole gap is recognition.
 Everything takes arrays, so the same code computes the estimate and its bootstrap draws.
-Values outside 0-100% mean the model does not describe the answers; they are reported as
-they are (a misfit), never clipped. `fit_check` compares the answer shares the fitted model
-predicts with the observed ones.
+Values outside 0-100%, as estimate or as interval (`caution_outside`), mean the model does
+not describe the answers; they are reported as they are (a misfit), never clipped.
+`fit_check` compares the answer shares the fitted model predicts with the observed ones.
 """
 
 from __future__ import annotations
@@ -94,3 +94,15 @@ def fit_check(
     used = expected > 0
     chi2 = float((((counts - expected) ** 2)[used] / expected[used]).sum())
     return chi2, df, float(stats.chi2.sf(chi2, df)) if df else float("nan")
+
+
+def caution_outside(share: float, low: float, high: float) -> str:
+    """What of the caution share leaves 0-100% ('' when nothing does): a share the model
+    cannot produce, as estimate or as interval, is a misfit, not a measurement."""
+    if not 0 <= share <= 1:
+        return "the estimate lies"
+    if (np.isfinite(low) and low > 1) or (np.isfinite(high) and high < 0):
+        return "the whole interval lies"
+    if (np.isfinite(low) and low < 0) or (np.isfinite(high) and high > 1):
+        return "its interval reaches"
+    return ""

@@ -1,10 +1,12 @@
 """With versus without the "none" option, at every stroke level (the paper's 36% -> 76%).
 
 Conditions are between-subjects. The gap (without minus with) gets three intervals: the
-two-way (participant x image) cluster bootstrap (`analysis.bootstrap`), which the headline
-uses because other people and other sketches would give other numbers; the trial-level
-Newcombe interval, the paper-style descriptive figure that treats trials as independent;
-and, in the report, the mixed model's contrast (`analysis.glmm`). Per-level tests take the
+headline one (`analysis.gap_interval`: two-way participant x image design effect, Jeffreys
+per condition, MOVER for the gap), because other people and other sketches would give other
+numbers; the trial-level Newcombe interval, the paper-style descriptive figure that treats
+trials as independent; and, in the report, the mixed model's contrast (`analysis.glmm`). The
+two-way bootstrap (`analysis.bootstrap`) gives the caution share's interval (and, for
+comparison, its own wider interval of the gap). Per-level tests take the
 participant as the unit (Welch's t and Mann-Whitney on per-participant accuracy) and are
 Holm-adjusted over the levels; a by-image paired test (a paired t-test over the images
 seen in both conditions: the by-items analysis) asks whether the gap holds image by image.
@@ -23,7 +25,8 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 
 from analysis.accuracy import participant_accuracy, wilson_interval
 from analysis.bootstrap import image_column, percentile_interval, two_way_bootstrap
-from analysis.caution import caution_split, fit_check
+from analysis.caution import caution_outside, caution_split, fit_check
+from analysis.gap_interval import gap_intervals
 from analysis.multiple_testing import holm
 from analysis.signal_detection import known_rate, yes_no_dprime
 from sketchlab.contracts import FOIL, TEST, WITH_NONE, WITHOUT_NONE
@@ -59,14 +62,40 @@ def compare_none(
         _level_row(level, cells, foil_cells, m_without, m_classes, n_options) for level in levels
     ]
     table = pd.DataFrame(rows)
+    table = table.join(_headline_columns(tests, levels))
     table = table.join(_participant_tests(trials, levels)).join(_image_tests(tests, levels))
     table = table.join(
         _bootstrap_columns(trials, table, levels, m_without, m_classes, n_boot, seed)
     )
     for column, adjusted in HOLM_COLUMNS.items():
         table[adjusted] = holm(table[column])
-    table.loc[~(table["gap_boot_low"] > 0), "caution_share"] = np.nan
+    table.loc[~(table["gap_low"] > 0), "caution_share"] = np.nan
     return table
+
+
+def headline_intervals(tests: pd.DataFrame):
+    """`gap_interval.gap_intervals` of included test trials (a responses table)."""
+    item = image_column(tests)
+    return gap_intervals(
+        tests["correct"].to_numpy(),
+        (tests["condition"] == WITH_NONE).to_numpy(),
+        tests["n_strokes"].to_numpy(),
+        pd.factorize(tests["participant_id"])[0],
+        pd.factorize(tests[item])[0] if item else np.zeros(len(tests), dtype=np.int64),
+    )
+
+
+def _headline_columns(tests: pd.DataFrame, levels: list[int]) -> pd.DataFrame:
+    """The headline intervals of each level's gap and accuracies (`analysis.gap_interval`)."""
+    found = headline_intervals(tests)
+    at = [int(np.flatnonzero(found.levels == level)[0]) for level in levels]
+    columns = {"gap_low": found.gap_low[at], "gap_high": found.gap_high[at],
+               "gap_df": found.df[at]}  # fmt: skip
+    for column, name in enumerate(("without", "with")):
+        columns[f"accuracy_{name}_low"] = found.accuracy_low[at, column]
+        columns[f"accuracy_{name}_high"] = found.accuracy_high[at, column]
+        columns[f"design_effect_{name}"] = found.design_effect[at, column]
+    return pd.DataFrame(columns)
 
 
 def _level_row(level, cells, foil_cells, m_without, m_classes, n_options) -> dict:
@@ -193,7 +222,7 @@ def _bootstrap_columns(trials, table, levels, m_without, m_classes, n_boot, seed
     columns["boot_images"] = boot.images
     columns["n_boot"] = n_boot
     frame = pd.DataFrame(columns, index=table.index)
-    no_gap = ~(frame["gap_boot_low"] > 0)
+    no_gap = ~(table["gap_low"] > 0)
     frame.loc[no_gap, ["caution_boot_low", "caution_boot_high"]] = np.nan
     return frame
 
@@ -210,28 +239,28 @@ def _welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 
 
 def describe_gap(row: pd.Series) -> str:
-    """Plain-language sentences on one level's gap, with the image-aware interval; how much
-    of it is caution; never "no gap" from an interval that includes zero."""
+    """Plain-language sentences on one level's gap, with the headline interval; how much of it
+    is caution; never "no gap" from an interval that includes zero."""
     level = int(row["n_strokes"])
     gap, low, high, trial_low, trial_high = (
         f"{100 * row[c]:.1f}"
-        for c in ("difference", "gap_boot_low", "gap_boot_high", "diff_low", "diff_high")
+        for c in ("difference", "gap_low", "gap_high", "diff_low", "diff_high")
     )  # one decimal: a bound of 0.4 points must not read as 0
     text = (
         f'At {level} strokes, accuracy was {row["accuracy_without"]:.0%} without "none" and '
         f"{row['accuracy_with']:.0%} with it: a gap of {gap} percentage points (95% CI {low} to "
-        f"{high}, resampling participants and images; the trial-level Newcombe interval, "
+        f"{high}, allowing for participants and images; the trial-level Newcombe interval, "
         f"which treats every answer as independent, is {trial_low} to {trial_high}). "
         f'With "none" offered it was chosen on {row["none_rate_with"]:.0%} of trials, and '
         f"{row['committed_accuracy_with']:.0%} of the committed answers were right. "
     )
-    if row["gap_boot_low"] <= 0 <= row["gap_boot_high"]:
+    if row["gap_low"] <= 0 <= row["gap_high"]:
         return text + (
             "The interval includes zero: these data cannot tell whether the conditions differ "
             f"at this level (gaps from {low} to {high} points fit them), so the gap is not "
             "split into caution and recognition."
         )
-    if row["gap_boot_high"] < 0:
+    if row["gap_high"] < 0:
         return text + 'Accuracy was higher with "none", which caution cannot explain.'
     share = row["caution_share"]
     model = (
@@ -240,18 +269,14 @@ def describe_gap(row: pd.Series) -> str:
         else "without foil trials this split rests on the equal-variance model alone"
     )
     interval = f"95% CI {row['caution_boot_low']:.0%} to {row['caution_boot_high']:.0%}"
-    if not 0 <= share <= 1:
-        outside = row["caution_boot_low"] > 1 or row["caution_boot_high"] < 0
+    outside = caution_outside(share, row["caution_boot_low"], row["caution_boot_high"])
+    if outside:
         return text + (
-            f"The signal-detection split puts {share:.0%} of the gap on caution ({interval}): "
-            "a share outside 0-100% is something the equal-variance model cannot produce, so "
-            + (
-                "with the whole interval outside too, the model does not describe these "
-                "answers (a misfit), and the gap is not split into caution and recognition"
-                if outside
-                else "this is model misfit or sampling noise (the interval reaches into 0-100%)"
-            )
-            + f"; {model}."
+            f"The signal-detection split would put {share:.0%} of the gap on caution "
+            f"({interval}), but {outside} outside 0-100%, which the equal-variance model cannot "
+            "produce: it does not describe these answers well enough (a misfit, or too few "
+            "answers to tell), so the gap is not split into caution and recognition; "
+            f"{model}."
         )
     text += (
         f"The with-\"none\" group's sensitivity (d' = {row['dprime_with']:.2f}, vs "

@@ -4,12 +4,19 @@ Pre-registered criteria (docs/analysis.md "Exclusions"), each switchable: duplic
 participant ids (keep the first complete session), failed attention checks, incomplete
 sessions, sessions with too many timeouts, participants whose median answer time is
 implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm) and single
-too-fast answers. Rules run in that order; each row of the exclusions table counts what
-that rule removed among what the earlier rules left, so the counts add up. A rule the data
-cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not applied" and
+too-fast answers. Each rule is one `Rule` entry in `RULES` (its name in exclusions.csv and
+what it excludes, in words, which the report and a preregistration render from here) and one
+block in `apply_exclusions`. Rules run in that order; each row of the exclusions table counts
+what that rule removed among what the earlier rules left, so the counts add up. A rule the
+data cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not applied" and
 has no counts, rather than claiming it excluded nobody.
+
+Nothing is emptied silently: `large_exclusions` names every loss of more than
+`MAX_EXCLUDED_SHARE` of the participants, or of a whole condition or stroke level, and
+`analyze` stops on it unless told `--allow-exclusions`.
 """
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +25,58 @@ import pandas as pd
 
 from sketchlab.contracts import ATTENTION, COMPLETED, FOIL, TEST, TIMEOUT
 from sketchlab.errors import BadInput
+
+MAX_EXCLUDED_SHARE = 0.10
+"""Excluding more than this share of the participants needs `--allow-exclusions`."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One exclusion rule: its name (exclusions.csv) and what it excludes, and why."""
+
+    name: str
+    unit: str
+    """'session' (the whole session goes) or 'answer' (single test answers go)."""
+    description: str
+
+
+DUPLICATE = Rule(
+    "duplicate participant id", "session",
+    "A participant id seen in more than one session keeps only its first complete session "
+    "(by start time), so nobody is counted twice or gets a second try.",
+)  # fmt: skip
+ATTENTION_CHECKS = Rule(
+    "failed attention checks", "session",
+    "Sessions with more wrong attention-check answers than allowed (study.yaml's "
+    "attention.max_failures) are excluded: their answers may not reflect the sketches.",
+)  # fmt: skip
+INCOMPLETE = Rule(
+    "incomplete session", "session",
+    "Sessions that did not finish: the participants table's status when there is one, "
+    "else fewer test trials than the design gives a session (study.yaml), or, without "
+    "either, than most sessions have (the modal length; never the longest, so one stray "
+    "extra row cannot make every other session incomplete).",
+)  # fmt: skip
+TOO_MANY_TIMEOUTS = Rule(
+    "too many timeouts (participant)", "session",
+    "Sessions with more timed-out test trials than allowed (off unless set).",
+)  # fmt: skip
+TOO_FAST_PARTICIPANT = Rule(
+    "too fast (participant)", "session",
+    "Sessions whose median test answer time is below the floor: too fast to have looked.",
+)  # fmt: skip
+TIMED_OUT = Rule(
+    "timed out (answer)", "answer",
+    "A test or foil trial whose time limit ran out is no answer: neither wrong nor, on a "
+    "foil, a false alarm, so it leaves every accuracy and rate (always on).",
+)  # fmt: skip
+TOO_FAST_ANSWER = Rule(
+    "too fast (answer)", "answer",
+    "Single test answers faster than the floor: too fast to have seen the sketch.",
+)  # fmt: skip
+RULES = (DUPLICATE, ATTENTION_CHECKS, INCOMPLETE, TOO_MANY_TIMEOUTS, TOO_FAST_PARTICIPANT,
+         TIMED_OUT, TOO_FAST_ANSWER)  # fmt: skip
+"""Every rule, in the order `apply_exclusions` applies them."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +89,10 @@ class ExclusionRules:
     """Exclude sessions with more wrong attention-check answers than this."""
     incomplete: bool = True
     """Exclude sessions that did not finish (participants table status, else fewer test
-    trials than the longest session)."""
+    trials than `design_test_trials`, else than the modal session)."""
+    design_test_trials: int | None = None
+    """Test trials a complete session has by design (study.yaml's test images); None: the
+    modal number of test trials among the sessions."""
     min_median_rt_ms: float | None = 300.0
     """Exclude sessions whose median test-trial answer time (ms) is below this."""
     min_rt_ms: float | None = 150.0
@@ -53,6 +115,12 @@ class ExclusionResult:
     timed_out: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The timed-out test and foil trials of included sessions (not answers, so not in
     `trials`; the report shows them as their own answer category)."""
+    participants_total: int = 0
+    participants_included: int = 0
+    """Participant ids with at least one included session."""
+    complete_length: str = ""
+    """What a complete session was judged against, in words (empty with a participants
+    table or with the rule off)."""
 
 
 def read_participants(path: str | Path) -> pd.DataFrame:
@@ -80,8 +148,19 @@ def find_participants_table(responses_path: str | Path) -> Path | None:
     return None
 
 
+def complete_length(n_test: np.ndarray, design_test_trials: int | None) -> tuple[int, str]:
+    """The number of test trials a complete session has, and where it comes from: the design
+    when known, else the most common session length (the longer one on a tie)."""
+    if design_test_trials is not None:
+        return design_test_trials, f"the design's {design_test_trials} test trials (study.yaml)"
+    counts = Counter(int(n) for n in n_test if n > 0) or Counter({1: 1})
+    most = max(counts.values())
+    modal = max(length for length, count in counts.items() if count == most)
+    return modal, f"the modal {modal} test trials, as {most} of {len(n_test)} sessions do"
+
+
 def _sessions(
-    trials: pd.DataFrame, participants: pd.DataFrame | None
+    trials: pd.DataFrame, participants: pd.DataFrame | None, design_test_trials: int | None
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Session code per row and one row per session with what the rules need."""
     keys = (
@@ -127,7 +206,8 @@ def _sessions(
         index = pd.MultiIndex.from_frame(sessions[on]) if len(on) > 1 else sessions[on[0]]
         sessions["complete"] = status.reindex(index).to_numpy() == COMPLETED
     else:
-        sessions["complete"] = sessions["n_test"] >= max(int(sessions["n_test"].max()), 1)
+        length, _ = complete_length(sessions["n_test"].to_numpy(), design_test_trials)
+        sessions["complete"] = sessions["n_test"] >= length
     return code, sessions
 
 
@@ -151,23 +231,23 @@ def apply_exclusions(
     participants: pd.DataFrame | None = None,
 ) -> ExclusionResult:
     """Apply `rules` in order to a validated responses table (see module docstring)."""
-    code, sessions = _sessions(trials, participants)
+    code, sessions = _sessions(trials, participants, rules.design_test_trials)
     n_test = sessions["n_test"].to_numpy()
     keep = np.ones(len(sessions), dtype=bool)
     rows = []
     has_rt = "rt_ms" in trials.columns and bool(trials["rt_ms"].notna().any())
 
-    def record(rule: str, setting: str, drop: np.ndarray) -> None:
+    def record(rule: Rule, setting: str, drop: np.ndarray) -> None:
         drop = drop & keep
-        rows.append((rule, setting, int(drop.sum()), int(n_test[drop].sum())))
+        rows.append((rule.name, setting, int(drop.sum()), int(n_test[drop].sum())))
         keep[drop] = False
 
-    def not_applied(rule: str, why: str) -> None:
-        rows.append((rule, f"not applied: {why}", pd.NA, pd.NA))
+    def not_applied(rule: Rule, why: str) -> None:
+        rows.append((rule.name, f"not applied: {why}", pd.NA, pd.NA))
 
     if rules.duplicates:
         if "session_id" not in trials.columns:
-            not_applied("duplicate participant id", "no session_id column to tell sessions apart")
+            not_applied(DUPLICATE, "no session_id column to tell sessions apart")
         else:
             order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
                 ["incomplete", "start", "first_row"], na_position="last", kind="stable"
@@ -175,31 +255,32 @@ def apply_exclusions(
             first_kept = ~order.duplicated("participant_id")
             drop = np.zeros(len(sessions), dtype=bool)
             drop[order.index[~first_kept.to_numpy()]] = True
-            record("duplicate participant id", "keep the first complete session", drop)
+            record(DUPLICATE, "keep the first complete session", drop)
     if rules.max_attention_errors is not None:
-        rule = "failed attention checks"
         if not (trials["trial_type"] == ATTENTION).any():
-            not_applied(rule, "no attention trials")
+            not_applied(ATTENTION_CHECKS, "no attention trials")
         else:
             drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
-            record(rule, f"more than {rules.max_attention_errors} wrong", drop)
+            record(ATTENTION_CHECKS, f"more than {rules.max_attention_errors} wrong", drop)
+    judged = ""
     if rules.incomplete:
-        source = (
-            "participants table status"
-            if participants is not None
-            else "fewer test trials than the longest session"
-        )
-        record("incomplete session", source, ~sessions["complete"].to_numpy())
+        if participants is not None:
+            source = "participants table status"
+        else:
+            judged = complete_length(n_test, rules.design_test_trials)[1]
+            source = f"fewer test trials than {judged}"
+        record(INCOMPLETE, source, ~sessions["complete"].to_numpy())
     if rules.max_timeouts is not None:
         drop = sessions["timeouts"].to_numpy() > rules.max_timeouts
-        record("too many timeouts (participant)", f"more than {rules.max_timeouts}", drop)
+        record(TOO_MANY_TIMEOUTS, f"more than {rules.max_timeouts}", drop)
     if rules.min_median_rt_ms is not None:
-        rule = "too fast (participant)"
         if not has_rt:
-            not_applied(rule, "no answer times (rt_ms)")
+            not_applied(TOO_FAST_PARTICIPANT, "no answer times (rt_ms)")
         else:
             drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
-            record(rule, f"median answer time < {rules.min_median_rt_ms:g} ms", drop)
+            record(
+                TOO_FAST_PARTICIPANT, f"median answer time < {rules.min_median_rt_ms:g} ms", drop
+            )
 
     kept_rows = keep[code]
     is_test = (trials["trial_type"] == TEST).to_numpy()
@@ -208,7 +289,7 @@ def apply_exclusions(
     limit = f" of {rules.time_limit_s:g} s" if rules.time_limit_s else ""
     rows.append(
         (
-            "timed out (answer)",
+            TIMED_OUT.name,
             f"no answer within the time limit{limit}: not an answer, so neither wrong nor a "
             "false alarm",
             0,
@@ -217,12 +298,13 @@ def apply_exclusions(
     )
     kept_rows &= ~timed_out
     if rules.min_rt_ms is not None:
-        rule = "too fast (answer)"
         if not has_rt:
-            not_applied(rule, "no answer times (rt_ms)")
+            not_applied(TOO_FAST_ANSWER, "no answer times (rt_ms)")
         else:
             fast = kept_rows & is_test & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
-            rows.append((rule, f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum())))
+            rows.append(
+                (TOO_FAST_ANSWER.name, f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum()))
+            )
             kept_rows &= ~fast
     table = pd.DataFrame(
         rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
@@ -233,4 +315,41 @@ def apply_exclusions(
         sessions_total=len(sessions),
         sessions_included=int(keep.sum()),
         timed_out=trials[timed_out].reset_index(drop=True),
+        participants_total=int(sessions["participant_id"].nunique()),
+        participants_included=int(sessions.loc[keep, "participant_id"].nunique()),
+        complete_length=judged,
     )
+
+
+def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]:
+    """What the exclusions remove that `analyze` must not remove silently, one phrase each
+    ("3 of 24 participants (12%, ...)", "every test answer of without_none"): more than
+    MAX_EXCLUDED_SHARE of the participants, or every test answer of a condition or of a
+    stroke level that the responses have."""
+    found = []
+    lost = result.participants_total - result.participants_included
+    if lost > MAX_EXCLUDED_SHARE * result.participants_total:
+        reasons = result.table.dropna(subset=["sessions_excluded"])
+        reasons = reasons[reasons["sessions_excluded"] > 0]
+        why = ", ".join(f"{rule}: {int(n)}" for rule, n in
+                        zip(reasons["rule"], reasons["sessions_excluded"]))  # fmt: skip
+        found.append(
+            f"{lost} of {result.participants_total} participants "
+            f"({lost / max(result.participants_total, 1):.0%}, more than "
+            f"{MAX_EXCLUDED_SHARE:.0%}; sessions by rule: {why})"
+        )
+    before = trials[trials["trial_type"] == TEST]
+    after = result.trials[result.trials["trial_type"] == TEST]
+    if len(before) and after.empty:
+        return found + ["every test answer"]
+    conditions = sorted(set(before["condition"]) - set(after["condition"]))
+    if conditions:
+        found.append(f"every test answer of {_listed(conditions)}")
+    levels = sorted(set(before["n_strokes"].dropna()) - set(after["n_strokes"].dropna()))
+    if levels:
+        found.append(f"every test answer at {_listed([f'{int(v)}' for v in levels])} strokes")
+    return found
+
+
+def _listed(values: list[str]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1]

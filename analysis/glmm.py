@@ -1,7 +1,8 @@
 """The report's logistic mixed models, fitted by lme4's `glmer` in R (docs/analysis.md).
 
 Two models of every included test trial (no subsample), each with crossed random effects
-for participant and image and by-image condition slopes:
+for participant and image and by-image condition slopes; their fixed effects, and what each
+term means, come from `analysis.model_design`, built from the data before the fit:
 
 - trend: `correct ~ with_none * log2(strokes / fewest) + (1 | participant) +
   (1 + with_none | image)`, so `with_none` is the with-vs-without difference at the fewest
@@ -13,18 +14,28 @@ Estimation: maximum likelihood with the Laplace approximation (`nAGQ = 1`); inte
 Wald 95% (estimate ± 1.96 SE from the fit's covariance); no priors. Above `exact_max_trials`
 trials glmer would take minutes, so the same two models are fitted as population-averaged
 logistic regressions with two-way cluster-robust intervals (`analysis.population_model`),
-and the result says so. Cells in which every answer is right (or wrong) give terms without a
-finite estimate (separation): they are found in the data before the fit and reported, never
-shown as numbers.
+and the result says so. A condition x level cell in which every answer is right (or wrong)
+has no finite estimate (separation): it is found in the data before the fit, left out of the
+per-level model, and its terms are reported as not estimable, never as numbers.
 
-R runs as a separate `Rscript` process on `glmer.R` (CSV in, CSV out): no compiled bridge
-to build against R's headers, a crash in R cannot take Python down, and a reviewer can run
-the same script on the same CSV. Both models (and, for simulations, many datasets) are
-fitted in one R session, in parallel processes.
+Each model is kept or dropped on its own (`GlmmResult.failed` says why one is missing), an
+optimiser that stops with an error is followed by the next, and every lme4 warning or message
+reaches the report as text. R runs as a separate `Rscript` process on `glmer.R` (CSV in, CSV
+out): no compiled bridge to build against R's headers, a crash in R cannot take Python down,
+and a reviewer can run the same script on the same CSV. Both models (and, for simulations,
+many datasets) are fitted in one R session, in parallel processes.
+
+Reproducibility: lme4's arithmetic depends in its last bits on where the process's memory
+lands, and on a singular fit (flat likelihood) that moves the optimum and can flip the
+finite-difference Hessian between usable and not (standard errors then differ by ~10%).
+R therefore runs with address-space randomisation off (`setarch -R`, Linux), which makes
+every run of the same data bit-identical; where the system refuses that, the result says so
+(`GlmmResult.reproducible`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -37,6 +48,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.accuracy import test_trials
+from analysis.model_design import SEPARATION, ModelDesign, model_designs, separated_cells
 from analysis.multiple_testing import holm
 from sketchlab.bundled import package_file
 from sketchlab.contracts import WITH_NONE
@@ -50,6 +62,8 @@ EXACT_MAX_TRIALS = 150_000
 per 100,000 trials on two cores)."""
 DERIVATIVES_MAX_TRIALS = 20_000
 """Up to this many trials lme4 also checks convergence with finite-difference derivatives."""
+MAX_EVALUATIONS = 100_000
+"""The optimiser's budget of likelihood evaluations per fit (lme4 warns when it runs out)."""
 SEPARATED_LOGIT = 10.0
 """A term beyond +-10 log-odds (odds ratio 22,000) comes from a cell without variation."""
 R_INSTALL = "Debian: apt-get install r-base-core r-cran-lme4"
@@ -58,8 +72,7 @@ LME4_MISSING = (
     "R's lme4 package is not installed (Debian: apt-get install r-cran-lme4; elsewhere, in R: "
     "install.packages('lme4'))."
 )
-RANDOM_EFFECTS = "(1 | participant) + (1 + with_none | image)"
-NONE_LABEL = 'with vs without "none"'
+RANK_DEFICIENT = "not estimable: the data cannot tell it apart from the other terms"
 
 
 @dataclass(frozen=True)
@@ -67,8 +80,9 @@ class GlmmResult:
     """What the report shows of the mixed models (or why there are none)."""
 
     fitted: bool
+    """At least one of the models was fitted."""
     reason: str = ""
-    """Why the models were not fitted (empty when they were)."""
+    """Why no model was fitted (empty when one was)."""
     terms: pd.DataFrame = field(default_factory=pd.DataFrame)
     """model, term, meaning, estimate, se, ci_low, ci_high (log-odds, Wald 95%), odds_ratio,
     or_low, or_high, p, p_holm (the per-level contrasts, Holm-adjusted), note."""
@@ -80,13 +94,25 @@ class GlmmResult:
     singular: dict[str, bool] = field(default_factory=dict)
     """Per model: a random-effect variance or correlation at its boundary (lme4 isSingular)."""
     warnings: list[str] = field(default_factory=list)
+    """'model: message' for every warning or message lme4 gave."""
     separation: list[str] = field(default_factory=list)
     """One sentence per condition x level cell without variation."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Model -> why it was not fitted (the other model is kept)."""
+    optimizers: dict[str, str] = field(default_factory=dict)
+    """Model -> the optimiser that fitted it."""
+    reproducible: bool = True
+    """R ran with a fixed memory layout, so the same data give bit-identical fits."""
     n_trials: int = 0
     n_participants: int = 0
     n_images: int = 0
     seconds: float = 0.0
     """Wall-clock seconds of the fits (the slower of the two R processes)."""
+
+    @property
+    def models(self) -> list[str]:
+        """The models that were fitted."""
+        return [name for name in self.formulas if name not in self.failed]
 
 
 def fit_glmm(
@@ -105,7 +131,7 @@ def fit_glmm_many(
     """`fit_glmm` for several responses tables in one R session (simulations, coverage)."""
     from analysis.population_model import fit_population_averaged
 
-    frames, specs, results = {}, [], {}
+    results, pending = {}, {}
     for number, trials in enumerate(datasets):
         frame = model_frame(trials)
         problem = _too_little(frame)
@@ -116,15 +142,11 @@ def fit_glmm_many(
         elif shutil.which("Rscript") is None:
             results[number] = GlmmResult(False, R_MISSING)
         else:
-            derivs = len(frame) <= DERIVATIVES_MAX_TRIALS
-            for name, formula in _formulas(frame).items():
-                specs.append((number, name, formula, int(derivs)))
-            frames[number] = frame.assign(dataset=number)
-    if frames:
-        output = _run_r(pd.concat(frames.values(), ignore_index=True), specs, cores)
-        for number, frame in frames.items():
-            mine = [spec for spec in specs if spec[0] == number]
-            results[number] = _result(frame, mine, output[output["dataset"] == number])
+            pending[number] = (frame, model_designs(frame))
+    if pending:
+        output = _run_r(pending, cores)
+        for number, (frame, designs) in pending.items():
+            results[number] = _result(frame, designs, output[output["dataset"] == number])
     return [results[number] for number in range(len(datasets))]
 
 
@@ -179,63 +201,90 @@ def _too_little(frame: pd.DataFrame) -> str:
     return ""
 
 
-def _formulas(frame: pd.DataFrame) -> dict[str, str]:
-    """The models the data can identify: no condition terms with one condition, no stroke
-    terms with one level, no image effects with one image."""
-    two_conditions = frame["with_none"].nunique() > 1
-    levels = frame["level"].nunique() > 1
-    images = frame["image"].nunique() > 1
-    random = "(1 | participant)"
-    if images:
-        random += " + (1 + with_none | image)" if two_conditions else " + (1 | image)"
-    trend = " * ".join(
-        term for term, present in (("with_none", two_conditions), ("log2_strokes", levels))
-        if present
-    )  # fmt: skip
-    formulas = {"trend": f"correct ~ {trend or '1'} + {random}"}
-    if levels:
-        by_level = "0 + level" + (" + level:with_none" if two_conditions else "")
-        formulas["levels"] = f"correct ~ {by_level} + {random}"
-    return formulas
+@functools.cache
+def _fixed_layout() -> list[str]:
+    """`setarch -R` where this system allows it (address-space randomisation off for R, so
+    its floating-point sums, and with them the fit, are the same on every run), else []."""
+    setarch = shutil.which("setarch")
+    if setarch is None:
+        return []
+    allowed = subprocess.run([setarch, "-R", "true"], capture_output=True).returncode == 0
+    return [setarch, "-R"] if allowed else []
 
 
-def _run_r(frame: pd.DataFrame, specs: list[tuple], cores: int | None) -> pd.DataFrame:
+def _run_r(pending: dict, cores: int | None) -> pd.DataFrame:
+    """Fit every model of every pending dataset in one R session; the long output table."""
     cores = cores or min(2, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="sketchlab-glmer-") as folder:
         folder = Path(folder)
-        frame.to_csv(folder / "trials.csv", index=False)
-        pd.DataFrame(specs, columns=["dataset", "model", "formula", "derivs"]).to_csv(
-            folder / "models.csv", index=False
-        )
+        tasks = []
+        for number, (frame, designs) in pending.items():
+            path = folder / f"trials{number}.csv"
+            columns = {"correct": frame["correct"], "participant": frame["participant"],
+                       "image": frame["image"], "with_none": frame["with_none"]}  # fmt: skip
+            for name, design in designs.items():
+                columns.update(_r_columns(design))
+                columns[f"{name}_rows"] = design.rows.astype(np.int8)
+                tasks.append(
+                    {"dataset": number, "model": name, "file": str(path),
+                     "subset": f"{name}_rows", "formula": _r_formula(design),
+                     "derivs": int(int(design.rows.sum()) <= DERIVATIVES_MAX_TRIALS),
+                     "max_evaluations": MAX_EVALUATIONS}
+                )  # fmt: skip
+            pd.DataFrame(columns).to_csv(path, index=False)
+        pd.DataFrame(tasks).to_csv(folder / "models.csv", index=False)
         command = [
-            "Rscript", "--vanilla", str(SCRIPT), str(folder / "trials.csv"),
-            str(folder / "models.csv"), str(folder / "out.csv"), str(cores),
+            *_fixed_layout(), "Rscript", "--vanilla", str(SCRIPT), str(folder / "models.csv"),
+            str(folder / "out.csv"), str(cores),
         ]  # fmt: skip
         finished = subprocess.run(command, capture_output=True, text=True)
         if finished.returncode != 0 or not (folder / "out.csv").is_file():
-            last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
+            last = " ".join((finished.stderr.strip().splitlines() or ["no output"])[-3:])
             return pd.DataFrame(
-                {"dataset": [s[0] for s in specs], "model": [s[1] for s in specs],
+                {"dataset": [t["dataset"] for t in tasks], "model": [t["model"] for t in tasks],
                  "kind": "error", "term": f"R failed: {last}", "estimate": np.nan,
                  "se": np.nan}
             )  # fmt: skip
-        return pd.read_csv(folder / "out.csv", keep_default_na=False, na_values=["NA"])
+        output = pd.read_csv(folder / "out.csv", keep_default_na=False, na_values=["NA"])
+    output["term"] = output["term"].astype(str)
+    return output
 
 
-def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> GlmmResult:
-    errors = output[output["kind"] == "error"]
-    formulas = {name: formula for _, name, formula, _ in specs}
-    if not errors.empty:
-        return GlmmResult(False, f"the fit failed ({errors['term'].iloc[0]}).", formulas=formulas)
-    fewest = int(frame["level"].min())
-    separated = separated_cells(frame)
-    terms = []
-    for name in formulas:
-        fixed = output[(output["model"] == name) & (output["kind"] == "fixed")]
-        terms.append(term_table(name, fixed, fewest, separated))
-    terms = holm_contrasts(pd.concat(terms, ignore_index=True))
-    random = output[output["kind"] == "random"]
+def _r_columns(design: ModelDesign) -> dict[str, np.ndarray]:
+    """The design's fitted columns under names R accepts (model_1, model_2, ...)."""
+    return {f"{design.name}_{k}": values for k, values in enumerate(design.columns.values(), 1)}
+
+
+def _r_formula(design: ModelDesign) -> str:
+    return f"correct ~ 0 + {' + '.join(_r_columns(design))} + {design.random}"
+
+
+def _result(frame: pd.DataFrame, designs: dict[str, ModelDesign], output) -> GlmmResult:
+    formulas = {name: design.formula for name, design in designs.items()}
+    failed = {}
+    for name in designs:
+        errors = output[(output["model"] == name) & (output["kind"] == "error")]
+        if not errors.empty:
+            failed[name] = f"the fit failed ({errors['term'].iloc[0]})"
+    fitted = [name for name in designs if name not in failed]
+    if not fitted:
+        reason = "; ".join(f"{name}: {why}" for name, why in failed.items())
+        return GlmmResult(False, reason + ".", formulas=formulas, failed=failed)
+    tables = []
+    for name in fitted:
+        mine = output[output["model"] == name]
+        fixed = mine[mine["kind"] == "fixed"]
+        names = dict(zip(_r_columns(designs[name]), designs[name].columns))
+        tables.append(term_table(designs[name], fixed.assign(term=fixed["term"].map(names))))
+    terms = holm_contrasts(pd.concat(tables, ignore_index=True))
+    random = output[(output["kind"] == "random") & output["model"].isin(fitted)]
     group, effect = _split_random(random["term"])
+
+    def per_model(kind: str) -> dict[str, str]:
+        rows = output[(output["kind"] == kind) & output["model"].isin(fitted)]
+        return dict(zip(rows["model"], rows["term"]))
+
+    said = output[(output["kind"] == "warning") & output["model"].isin(fitted)]
     return GlmmResult(
         True,
         terms=terms,
@@ -257,12 +306,13 @@ def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> Gl
                 ].max()
                 > 0
             )
-            for name in formulas
+            for name in fitted
         },  # fmt: skip
-        warnings=sorted(
-            {" ".join(w.split()) for w in output.loc[output["kind"] == "warning", "term"]}
-        ),
-        separation=[sentence for _, _, sentence in separated],
+        warnings=sorted({f"{model}: {text}" for model, text in zip(said["model"], said["term"])}),
+        separation=[sentence for _, _, sentence in separated_cells(frame)],
+        failed=failed,
+        optimizers=per_model("optimizer"),
+        reproducible=bool(_fixed_layout()),
         n_trials=len(frame),
         n_participants=int(frame["participant"].nunique()),
         n_images=int(frame["image"].nunique()),
@@ -270,47 +320,35 @@ def _result(frame: pd.DataFrame, specs: list[tuple], output: pd.DataFrame) -> Gl
     )
 
 
-def separated_cells(frame: pd.DataFrame) -> list[tuple[int, int, str]]:
-    """(with_none, level, sentence) for every condition x level cell without variation."""
-    cells = frame.groupby(["with_none", "level"])["correct"].agg(["mean", "size"])
-    found = []
-    for (with_none, level), cell in cells.iterrows():
-        if cell["mean"] in (0.0, 1.0):
-            condition = 'with "none"' if with_none else 'without "none"'
-            outcome = "right" if cell["mean"] == 1 else "wrong"
-            found.append(
-                (
-                    int(with_none),
-                    int(level),
-                    f"every one of the {int(cell['size'])} answers {condition} at {level} "
-                    f"strokes was {outcome} (separation), so the terms of that cell have no "
-                    "finite estimate",
-                )
-            )
-    return found
-
-
-def term_table(model: str, fixed: pd.DataFrame, fewest: int, separated: list) -> pd.DataFrame:
-    estimate = fixed["estimate"].to_numpy(dtype=float)
-    se = fixed["se"].to_numpy(dtype=float)
-    names = fixed["term"].tolist()
-    touched = {level for _, level, _ in separated}
-    notes = []
-    for name, value, error in zip(names, estimate, se):
-        level = _level_of(name)
-        if (model == "levels" and level in touched) or abs(value) > SEPARATED_LOGIT:
-            notes.append("not estimable: separation")
+def term_table(design: ModelDesign, fixed: pd.DataFrame) -> pd.DataFrame:
+    """Every term of `design` in order, with the fitted estimate and SE (`fixed`: term,
+    estimate, se) or a note on why there is none: not fitted (`design.missing`), dropped by
+    the fit (rank-deficient), or beyond +-10 log-odds (separation)."""
+    found = fixed.set_index("term")
+    estimate, se, notes = [], [], []
+    for term in design.terms:
+        value = found["estimate"].get(term, np.nan)
+        error = found["se"].get(term, np.nan)
+        if term in design.missing:
+            note = design.missing[term]
+        elif term not in found.index:
+            note = RANK_DEFICIENT
+        elif not np.isfinite(value) or abs(value) > SEPARATED_LOGIT:
+            note = SEPARATION
         else:
-            notes.append("")
-    blank = np.array([bool(note) for note in notes])
-    estimate = np.where(blank, np.nan, estimate)
-    se = np.where(blank, np.nan, se)
+            note = ""
+        notes.append(note)
+        estimate.append(np.nan if note else float(value))
+        se.append(np.nan if note else float(error))
+    estimate, se = np.array(estimate), np.array(se)
     low, high = estimate - 1.96 * se, estimate + 1.96 * se
+    with np.errstate(invalid="ignore"):
+        p = 2 * stats.norm.sf(np.abs(estimate / se))
     return pd.DataFrame(
         {
-            "model": model,
-            "term": names,
-            "meaning": [_meaning(name, fewest) for name in names],
+            "model": design.name,
+            "term": design.terms,
+            "meaning": [design.meanings[term] for term in design.terms],
             "estimate": estimate,
             "se": se,
             "ci_low": low,
@@ -318,7 +356,7 @@ def term_table(model: str, fixed: pd.DataFrame, fewest: int, separated: list) ->
             "odds_ratio": np.exp(estimate),
             "or_low": np.exp(low),
             "or_high": np.exp(high),
-            "p": 2 * stats.norm.sf(np.abs(estimate / se)),
+            "p": p,
             "note": notes,
         }
     )
@@ -330,27 +368,6 @@ def holm_contrasts(terms: pd.DataFrame) -> pd.DataFrame:
     family = (terms["model"] == "levels") & terms["term"].str.endswith(":with_none")
     terms.loc[family, "p_holm"] = holm(terms.loc[family, "p"])
     return terms
-
-
-def _level_of(name: str) -> int | None:
-    head = name.split(":")[0]
-    return int(head[len("level") :]) if head.startswith("level") else None
-
-
-def _meaning(name: str, fewest: int) -> str:
-    """What a term of either model means, in words (R's term name in, sentence out)."""
-    level = _level_of(name)
-    if level is not None:
-        if name.endswith(":with_none"):
-            return f"{NONE_LABEL}, at {level} strokes (odds ratio)"
-        return f'odds of a right answer without "none", at {level} strokes'
-    return {
-        "(Intercept)": f'odds of a right answer without "none", at {fewest} strokes',
-        "with_none": f"{NONE_LABEL}, at {fewest} strokes (odds ratio)",
-        "log2_strokes": 'per doubling of the strokes, without "none" (odds ratio)',
-        "with_none:log2_strokes": f"change of the {NONE_LABEL} odds ratio per doubling of "
-        "the strokes (ratio of odds ratios)",
-    }.get(name, name)
 
 
 def _split_random(terms: pd.Series) -> tuple[list[str], list[str]]:

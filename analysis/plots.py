@@ -23,6 +23,7 @@ import pandas as pd
 import seaborn as sns
 
 from analysis.accuracy import ALL_CLASSES
+from analysis.caution import caution_outside
 from analysis.responses import answer_category
 from sketchlab.contracts import (
     ANSWER_CATEGORIES,
@@ -437,8 +438,8 @@ def plot_none_contrast(
               bbox_to_anchor=(1.01, 1), frameon=False)  # fmt: skip
     ax.set_title('Where the answers go: with vs without "none"')
     fig.tight_layout()
-    notes = ["Brackets: 95% intervals resampling participants and images (the caution share "
-             "as estimated, not clipped to 0-100%)."]  # fmt: skip
+    notes = ["Brackets: 95% intervals allowing for participants and images (the caution "
+             "share's from the two-way bootstrap, as estimated, never clipped)."]  # fmt: skip
     _footnote(fig, notes + ([_paper_note()] if paper else []), y=0.0)
     return save_figure(fig, out_stem, simulated)
 
@@ -446,7 +447,7 @@ def plot_none_contrast(
 def _gap_label(row: pd.Series) -> str:
     """'gap 47.0 pts [35.2, 59.3]' (one decimal: a bound of 0.4 must not read as 0) and the
     caution share with its interval, as estimated."""
-    gap, low, high = (100 * row[c] for c in ("difference", "gap_boot_low", "gap_boot_high"))
+    gap, low, high = (100 * row[c] for c in ("difference", "gap_low", "gap_high"))
     text = f"gap {gap:.1f} pts\n[{low:.1f}, {high:.1f}]"
     share = row["caution_share"]
     if np.isfinite(share):
@@ -454,8 +455,8 @@ def _gap_label(row: pd.Series) -> str:
             f"\ncaution {share:.0%}\n[{row['caution_boot_low']:.0%}, "
             f"{row['caution_boot_high']:.0%}]"
         )
-        if not 0 <= share <= 1:
-            text += "\noutside 0-100%"
+        if caution_outside(share, row["caution_boot_low"], row["caution_boot_high"]):
+            text += "\nleaves 0-100%: misfit"
     return text
 
 
@@ -640,6 +641,6 @@ def plot_plan(plan: pd.DataFrame, out_stem: Path, source: str) -> list[Path]:
         else:
             ax.set_ylim(0, None)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    fig.suptitle(f"What N participants buy (simulated from {source}; fast two-way interval)")
+    fig.suptitle(f"What N participants buy (simulated from {source}; the report's interval)")
     fig.tight_layout()
     return save_figure(fig, out_stem, simulated=False)

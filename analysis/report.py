@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from analysis.exclusions import (
     ExclusionRules,
     apply_exclusions,
     find_participants_table,
+    large_exclusions,
     read_participants,
 )
 from analysis.glmm import EXACT_MAX_TRIALS
@@ -44,15 +46,23 @@ class ReportOptions:
     """Above this many test trials the mixed models are fitted by the population-averaged
     approximation (`analysis.population_model`)."""
     seed: int = 0
+    allow_exclusions: bool = False
+    """Build the report even when the exclusions would remove more than 10% of the
+    participants or a whole condition or level (it then says so at the top)."""
 
 
 def build_report(
-    responses_path: str | Path, out: str | Path, options: ReportOptions = ReportOptions()
+    responses_path: str | Path,
+    out: str | Path,
+    options: ReportOptions = ReportOptions(),
+    warn: Callable[[str], None] = lambda text: None,
 ) -> dict[str, float]:
     """Analyse `responses_path` into the folder `out` (replaced on success).
 
     Returns the seconds each step took. Raises BadInput (before writing anything) on bad
-    responses, participants or scores files.
+    responses, participants or scores files, and when the exclusions would remove more than
+    10% of the participants or a whole condition or level, unless `options.allow_exclusions`;
+    then each such loss is passed to `warn` (and shown at the top of the report).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -75,6 +85,15 @@ def build_report(
     lap("read")
 
     excluded = apply_exclusions(responses, options.rules, participants)
+    alarms = large_exclusions(responses, excluded)
+    if alarms and not options.allow_exclusions:
+        raise BadInput(
+            f"{responses_path}: the exclusions would remove " + "; ".join(alarms) + ". Check "
+            "the data and the exclusion settings (--keep-incomplete, --max-attention-errors, "
+            "--study), or pass --allow-exclusions to build the report anyway."
+        )
+    for alarm in alarms:
+        warn(f"the exclusions removed {alarm}")
     lap("exclusions")
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -93,6 +112,7 @@ def build_report(
             n_boot=options.n_boot,
             model_exact_max_trials=options.model_exact_max_trials,
             seed=options.seed,
+            alarms=alarms,
             lap=lap,
         )
         (building / "index.html").write_text(render_page(results), encoding="utf-8")

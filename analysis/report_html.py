@@ -18,7 +18,10 @@ import numpy as np
 import pandas as pd
 
 from analysis.accuracy import ALL_CLASSES
+from analysis.caution import caution_outside
 from analysis.compare import describe_gap
+from analysis.exclusions import RULES
+from analysis.gap_interval import METHOD as GAP_METHOD
 from analysis.results import ReportResults
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
 
@@ -41,7 +44,51 @@ def _header(results: ReportResults) -> str:
         sources += (
             f" · participants table: <code>{html.escape(str(results.participants_path))}</code>"
         )
-    return f"<h1>{TITLE}</h1><p class='meta'>{sources} · built {results.built}</p>"
+    return (
+        f"<h1>{TITLE}</h1>{_exclusion_summary(results)}"
+        f"<p class='meta'>{sources} · built {results.built}</p>"
+    )
+
+
+def _exclusion_summary(results: ReportResults) -> str:
+    """The first paragraph: who is analysed, and every exclusion with its count; then, in a
+    warning box, each large loss that --allow-exclusions let through."""
+    excluded = results.excluded
+    applied = set(excluded.table["rule"])
+
+    def counted(unit: str, column: str) -> str:
+        parts = []
+        for rule in (r for r in RULES if r.unit == unit):
+            if rule.name not in applied:
+                parts.append(f"{rule.name} off")
+                continue
+            row = excluded.table[excluded.table["rule"] == rule.name].iloc[0]
+            value = row[column]
+            parts.append(
+                f"{rule.name} {html.escape(row['setting'])}"
+                if pd.isna(value)
+                else f"{rule.name} {int(value):,}"
+            )
+        return "; ".join(parts)
+
+    judged = (
+        f" (a complete session has {excluded.complete_length})" if excluded.complete_length else ""
+    )
+    text = (
+        f"<p class='summary'>Analysed: {excluded.participants_included:,} of "
+        f"{excluded.participants_total:,} participants ({excluded.sessions_included:,} of "
+        f"{excluded.sessions_total:,} sessions), {results.n_test_trials:,} test answers. "
+        f"Sessions excluded{judged}: {counted('session', 'sessions_excluded')}. Test answers "
+        f"dropped: {counted('answer', 'test_trials_excluded')}.</p>"
+    )
+    if results.alarms:
+        text += (
+            "<div class='warn'><b>Large exclusions, allowed with --allow-exclusions.</b> The "
+            "exclusions removed "
+            + html.escape("; ".join(results.alarms))
+            + ". Read every result below with that in mind (exclusions.csv).</div>"
+        )
+    return text
 
 
 def _simulated_note(results: ReportResults) -> str:
@@ -104,18 +151,22 @@ def _comparison(results: ReportResults) -> str:
         f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
     )
     images = int(comparison["boot_images"].iloc[0])
-    resampled = (
-        f"participants and the {images} images together ({results.n_boot} draws"
-        + ("; test and foil images each among their own)" if _has_foils(comparison) else ")")
+    clusters = (
+        f"participants and the {images} images"
         if images > 1
-        else f"participants ({results.n_boot} draws; no image column, so images are not resampled)"
+        else "participants (no image column, so images are not allowed for)"
     )
     return (
         head + "<p>Gaps are without minus with, in percentage points. The headline interval "
-        f"resamples {resampled}: other people and other sketches would give other numbers. "
-        "The trial-level Newcombe interval treats every answer as independent (the paper's "
-        "way of reporting); it is narrower whenever people or images differ. The mixed "
-        'model\'s contrast is the odds ratio with over without "none" at that level.</p><ul>'
+        f"allows for {clusters}: other people and other sketches would give other numbers. "
+        "It is built from the two-way (participant x image) design effect of each "
+        "condition's accuracy, a Jeffreys interval at that effective number of answers with "
+        "Student's t on (fewer clusters - 1) degrees of freedom, and MOVER for the gap, so it "
+        "never leaves 0-100% and stays an interval when every answer was right (docs/"
+        "analysis.md gives its tested coverage). The trial-level Newcombe interval treats "
+        "every answer as independent (the paper's way of reporting); it is narrower whenever "
+        "people or images differ. The mixed model's contrast is the odds ratio with over "
+        'without "none" at that level.</p><ul>'
         + sentences
         + "</ul>"
         + _figure(figure)
@@ -138,11 +189,12 @@ def _gap_table(shown: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "strokes": shown["n_strokes"],
-            'without "none"': _pct_ci(shown, "accuracy_without", "ci_low_without",
-                                      "ci_high_without"),
-            'with "none"': _pct_ci(shown, "accuracy_with", "ci_low_with", "ci_high_with"),
+            'without "none" (95%)': _pct_ci(shown, "accuracy_without", "accuracy_without_low",
+                                            "accuracy_without_high"),
+            'with "none" (95%)': _pct_ci(shown, "accuracy_with", "accuracy_with_low",
+                                         "accuracy_with_high"),
             "gap (participants x images 95%)": _points_ci(
-                shown, "difference", "gap_boot_low", "gap_boot_high"
+                shown, "difference", "gap_low", "gap_high"
             ),
             "gap (trial-level Newcombe 95%)": _points_ci(
                 shown, "difference", "diff_low", "diff_high"
@@ -196,10 +248,10 @@ def _caution_note(comparison: pd.DataFrame) -> str:
         "sensitivity (d') would recover under forced choice: that part is a stricter criterion "
         "for committing, not weaker recognition (equal-variance signal-detection model, "
         "docs/analysis.md). It is shown as estimated, with its participants x images "
-        "bootstrap interval: a value outside 0-100% is something the model cannot produce "
-        "(model misfit, or noise when the interval reaches into 0-100%), never clipped. It is "
-        f"only split where the gap's interval excludes zero. {check} Known rate: right answers "
-        "minus the lucky guesses the wrong answers reveal.</p>"
+        "bootstrap interval, never clipped: an estimate or an interval that leaves 0-100% is "
+        "something the model cannot produce, so it is marked as a misfit, not a measurement. "
+        f"It is only split where the gap's interval excludes zero. {check} Known rate: right "
+        "answers minus the lucky guesses the wrong answers reveal.</p>"
     )
 
 
@@ -236,7 +288,7 @@ def _caution(value: float, low: float, high: float) -> str:
     if not np.isfinite(value):
         return "— (gap's interval includes 0)"
     text = f"{value:.0%} [{low:.0%}, {high:.0%}]"
-    return text if 0 <= value <= 1 else f"{text}: outside 0-100%, misfit"
+    return f"{text}: leaves 0-100%, misfit" if caution_outside(value, low, high) else text
 
 
 def _has_foils(comparison: pd.DataFrame) -> bool:
@@ -307,7 +359,7 @@ def _mixed_model(results: ReportResults) -> str:
     if model.separation:
         notes.append(
             "<div class='warn'><b>Separation.</b> "
-            + html.escape("; ".join(model.separation))
+            + html.escape(_sentence("; ".join(model.separation)))
             + ". Those terms are shown as not estimable instead of numbers.</div>"
         )
     singular = [name for name, flag in model.singular.items() if flag]
@@ -318,8 +370,25 @@ def _mixed_model(results: ReportResults) -> str:
             "random-effect structure; the fixed effects and their intervals are still "
             "reported.</p>"
         )
+    for name, why in model.failed.items():
+        notes.append(
+            f"<div class='warn'><b>The {html.escape(name)} model could not be fitted</b>: "
+            f"{html.escape(why)}. The other model is shown.</div>"
+        )
+    other = {name: used for name, used in model.optimizers.items() if used != "nloptwrap"}
+    if other:
+        notes.append(
+            "<p>Optimiser: "
+            + html.escape(", ".join(f"{name} with {used}" for name, used in other.items()))
+            + " (nloptwrap stopped with an error; see below).</p>"
+        )
     if model.warnings:
         notes.append("<p>lme4 said: " + html.escape("; ".join(model.warnings)) + "</p>")
+    if not model.reproducible and model.optimizers:
+        notes.append(
+            "<p>R could not run with a fixed memory layout on this system (setarch -R), so a "
+            "singular fit can differ in its last digits between runs of the same data.</p>"
+        )
     terms = model.terms
     shown = pd.DataFrame(
         {
@@ -473,7 +542,8 @@ def _methods(results: ReportResults) -> str:
         "(under forced choice the classic (p − 1/m) / (1 − 1/m)).</li>"
         f"<li>Intervals: Wilson 95% per cell (trials independent); bootstrap 95% percentile "
         f"intervals from {results.n_boot} draws, participants resampled within their "
-        "condition, and for the with/without comparison also the images (two-way).</li>"
+        "condition (and for the caution share also the images); the with/without gap and its "
+        f"accuracies: {html.escape(GAP_METHOD)}.</li>"
         '<li>d\': equal-variance Gaussian m-alternative model; with "none", the observer '
         'says "none" when the strongest option is below a criterion k. A pure change in '
         "caution moves k and leaves d'.</li>"
@@ -485,6 +555,10 @@ def _methods(results: ReportResults) -> str:
 
 SECTIONS = (_comparison, _accuracy, _confusions, _mixed_model, _human_vs_clip, _paper, _methods)
 """The sections after the data summary, in page order (when there are test trials)."""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _ms(threshold: float | None) -> str:
@@ -562,7 +636,8 @@ _STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1150px;margin:2em auto;
 padding:0 1em;color:#222;line-height:1.45}
 h1{margin-bottom:.2em} h2{border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
-.meta{color:#666;font-size:.9em} code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
+.meta{color:#666;font-size:.9em} .summary{font-size:1.05em}
+code{background:#f3f3f3;padding:0 .25em;border-radius:3px}
 .warn{background:#fff6d6;border:1px solid #e0c060;padding:.7em 1em;border-radius:6px;margin:1em 0}
 table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 .tbl th,.tbl td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}

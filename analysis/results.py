@@ -88,6 +88,8 @@ class ReportResults:
     """answer_composition.csv: right / wrong / "none" / timed out per condition x level."""
     model: GlmmResult | None = None
     clip: ClipResults | None = None
+    alarms: list[str] = field(default_factory=list)
+    """Losses allowed with --allow-exclusions (`exclusions.large_exclusions`)."""
 
     @property
     def has_tests(self) -> bool:
@@ -113,13 +115,14 @@ def compute_results(
     n_boot: int = 1000,
     model_exact_max_trials: int = EXACT_MAX_TRIALS,
     seed: int = 0,
+    alarms: list[str] | None = None,
     lap: Callable[[str], None] = lambda step: None,
 ) -> ReportResults:
     """Compute every result of the report into `folder` (CSVs, figures/) and return them.
 
     `responses` is the validated table, `excluded` its exclusions, `scores` the validated
-    CLIP scores joined to the stimuli people saw (or None); `lap(step)` is called after each
-    step, for the timings.
+    CLIP scores joined to the stimuli people saw (or None); `alarms` the large exclusions the
+    caller allowed; `lap(step)` is called after each step, for the timings.
     """
     trials = excluded.trials
     figures = folder / "figures"
@@ -156,6 +159,7 @@ def compute_results(
         levels=sorted(int(v) for v in tests["n_strokes"].unique()) if not tests.empty else [],
         per_class=per_class,
         pooled=pooled,
+        alarms=list(alarms or []),
     )
     if tests.empty:
         return results
@@ -220,7 +224,7 @@ def compute_results(
 def _with_model_contrasts(comparison: pd.DataFrame, model: GlmmResult) -> pd.DataFrame:
     """The mixed model's with-vs-without contrast at each level, next to the other intervals
     (odds ratio with "none" over without, Wald 95%, Holm-adjusted p)."""
-    if comparison.empty:
+    if comparison.empty or "levels" not in model.models:
         return comparison
     terms = model.terms[
         (model.terms["model"] == "levels") & model.terms["term"].str.endswith(":with_none")

@@ -75,27 +75,6 @@ def calibrated_logit(rate: float, sd: float) -> float:
     return float(optimize.brentq(lambda b: marginal_rate(b, sd) - rate, -40, 40))
 
 
-def paper_response_model(
-    levels, participant_sd: float = 0.5, image_sd: float = 0.5, image_slope_sd: float = 0.0
-) -> ResponseModel:
-    """The paper's rates (`study simulate`'s paper model: 36/87/97.9/99.3% with "none",
-    76% without at 4 strokes, the other forced-choice levels derived there) as population
-    accuracies, with `study simulate`'s participant and class SDs (0.5) by default."""
-    from study.simulate import paper_model
-
-    paper = paper_model()
-    model = ResponseModel({}, participant_sd, image_sd, image_slope_sd)
-    logit = {}
-    for condition in (WITHOUT_NONE, WITH_NONE):
-        sd = model.total_sd(condition)
-        logit[condition] = {}
-        for level in levels:
-            forced_choice, commit_right = paper.rates(level)
-            rate = forced_choice if condition == WITHOUT_NONE else forced_choice * commit_right
-            logit[condition][int(level)] = calibrated_logit(rate, sd)
-    return ResponseModel(logit, participant_sd, image_sd, image_slope_sd, "the paper's rates")
-
-
 @dataclass(frozen=True)
 class StudyDesign:
     """What the study's design code gives the simulation: cells and each cell's test trials."""

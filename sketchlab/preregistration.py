@@ -28,7 +28,7 @@ import pandas as pd
 from sketchlab.contracts import WITH_NONE, WITHOUT_NONE
 from sketchlab.errors import BadInput
 
-HEADLINE_INTERVAL = ("gap_boot_low", "gap_boot_high")
+HEADLINE_INTERVAL = ("gap_low", "gap_high")
 """comparison.csv's columns of the gap interval the report's headline sentence reads
 (`analysis.compare.describe_gap`); a test keeps the two in step."""
 ALPHA = 0.05

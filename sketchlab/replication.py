@@ -120,7 +120,13 @@ def find_run(run: Path, responses: Path | None = None) -> Run:
 
 
 def write_package(
-    run: Run, out: Path, *, salt: bytes, n_boot: int = 1000, seed: int = 0
+    run: Run,
+    out: Path,
+    *,
+    salt: bytes,
+    n_boot: int = 1000,
+    seed: int = 0,
+    allow_exclusions: bool = False,
 ) -> list[str]:
     """Build the package in a temporary folder next to `out` and rename it into place, so a
     failure never leaves a package that looks complete. Returns notes for the user: where
@@ -148,6 +154,7 @@ def write_package(
             "n_boot": n_boot,
             "seed": seed,
             "scores": run.scores is not None,
+            "allow_exclusions": allow_exclusions,
         }
         _write_json(building / SETTINGS, settings)
         build_report(building / "responses.csv", building / "report", _options(building, settings))
@@ -387,6 +394,7 @@ def _options(package: Path, settings: dict):
         scores_path=package / "scores.csv" if settings["scores"] else None,
         n_boot=int(settings["n_boot"]),
         seed=int(settings["seed"]),
+        allow_exclusions=bool(settings.get("allow_exclusions", False)),
     )
 
 

@@ -21,6 +21,7 @@ def write_synthetic_study(
     folder: str | os.PathLike,
     *,
     images_per_class: int = 2,
+    classes: tuple[str, ...] = SYNTHETIC_CLASSES,
     levels: tuple[int, ...] = (4, 8, 16, 32),
     conditions: tuple[str, ...] = ("with_none", "without_none"),
     time_limit_s: float | None = None,
@@ -34,11 +35,11 @@ def write_synthetic_study(
 
     Used by the load bench and the app tests, so neither depends on generated sketches.
     One practice image, one attention (catch) image and (with_none) one foil image come on top of
-    `images_per_class` test images per class; every image has one PNG per level, with
-    `n_strokes` random lines (224 x 224 pixels). A fresh `study_id` keeps runs apart in a
-    shared database (PostgreSQL). `min_answer_ms` and `max_consecutive_timeouts` are
-    written only when given (else the study.yaml defaults apply). Returns the path of
-    study.yaml.
+    `images_per_class` test images per class (`classes`, also the buttons); every image has
+    one PNG per level, with `n_strokes` random lines (224 x 224 pixels). A fresh `study_id`
+    keeps runs apart in a shared database (PostgreSQL). `min_answer_ms` and
+    `max_consecutive_timeouts` are written only when given (else the study.yaml defaults
+    apply). Returns the path of study.yaml.
     """
     from PIL import Image, ImageDraw
 
@@ -46,11 +47,9 @@ def write_synthetic_study(
     (folder / "png").mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)
     images = [
-        (f"img{c}{k}", name)
-        for c, name in enumerate(SYNTHETIC_CLASSES)
-        for k in range(images_per_class)
+        (f"img{c}{k}", name) for c, name in enumerate(classes) for k in range(images_per_class)
     ]
-    images += [("practice0", SYNTHETIC_CLASSES[0]), ("catch0", SYNTHETIC_CLASSES[1])]
+    images += [("practice0", classes[0]), ("catch0", classes[1])]
     if "with_none" in conditions:
         images.append(("foil0", FOIL_CLASS))
     rows = []
@@ -83,7 +82,7 @@ def write_synthetic_study(
         f"study_id: {study_id}",
         "title: Sketch recognition study",
         "stimuli: stimuli.csv",
-        f"options: [{', '.join(SYNTHETIC_CLASSES)}]",
+        f"options: [{', '.join(classes)}]",
         f"conditions: [{', '.join(conditions)}]",
         f"levels: [{', '.join(map(str, levels))}]",
         f"practice: {{stimuli: [{first['practice0']}], feedback: true}}",

@@ -1,4 +1,5 @@
-"""`sketchlab analyze` (responses -> report/) and `sketchlab bench analysis`."""
+"""`sketchlab analyze` (responses -> report/), `sketchlab bench analysis` and `sketchlab bench
+coverage`."""
 
 import json
 from pathlib import Path
@@ -42,12 +43,21 @@ def analyze(
     keep_incomplete: Annotated[
         bool, typer.Option("--keep-incomplete", help="Keep the trials of unfinished sessions.")
     ] = False,
+    allow_exclusions: Annotated[
+        bool,
+        typer.Option(
+            "--allow-exclusions",
+            help="Build the report even when the exclusions remove more than 10% of the "
+            "participants or a whole condition or stroke level (else: exit 2, nothing written).",
+        ),
+    ] = False,
     study: Annotated[
         Path | None,
         typer.Option(
             "--study",
             help="study.yaml the responses come from: its attention.max_failures and "
-            "time_limit_s set the exclusion thresholds (options given here win).",
+            "time_limit_s set the exclusion thresholds (options given here win), and its test "
+            "images the length of a complete session.",
         ),
     ] = None,
     max_attention_errors: Annotated[
@@ -102,8 +112,11 @@ def analyze(
         n_boot=n_boot,
         model_exact_max_trials=model_exact_max_trials,
         seed=seed,
+        allow_exclusions=allow_exclusions,
     )
-    timings = build_report(responses, out, options)
+    timings = build_report(
+        responses, out, options, warn=lambda text: typer.echo(f"warning: {text}", err=True)
+    )
     typer.echo(f"report: {out / 'index.html'} ({sum(timings.values()):.1f} s)")
 
 
@@ -122,7 +135,7 @@ def exclusion_rules(
     `sketchlab preregister` states these rules, so they are built in this one place."""
     from analysis.exclusions import ExclusionRules
 
-    time_limit_s = None
+    time_limit_s = design_test_trials = None
     if study is not None:
         from study.config import load_study
 
@@ -130,6 +143,7 @@ def exclusion_rules(
         if max_attention_errors is None:
             max_attention_errors = config.attention.max_failures
         time_limit_s = config.time_limit_s
+        design_test_trials = len(config.catalog.test_images)
     if max_attention_errors is None:
         max_attention_errors = 0
     return ExclusionRules(
@@ -140,6 +154,7 @@ def exclusion_rules(
         min_rt_ms=min_rt_ms or None,
         max_timeouts=max_timeouts,
         time_limit_s=time_limit_s,
+        design_test_trials=design_test_trials,
     )
 
 
@@ -166,6 +181,36 @@ def bench_analysis(
     typer.echo(json.dumps(result, indent=2))
 
 
+def bench_coverage(
+    replications: Annotated[
+        int, typer.Option(help="Simulated studies per grid point (at least 200).")
+    ] = 2000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result here.")
+    ] = None,
+    docs: Annotated[
+        Path | None,
+        typer.Option(
+            "--docs",
+            help="Write the coverage table into this file (docs/analysis.md), between its "
+            "coverage-table markers.",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same table.")] = 0,
+) -> None:
+    """Coverage and width of the report's headline gap interval on simulated crossed-effects
+    studies (a grid of images, participants, image and slope SDs, accuracies 30-99.7%);
+    prints JSON."""
+    from sketchlab.bench.coverage import run_bench
+    from sketchlab.errors import BadInput
+
+    if replications < 200:
+        raise BadInput("--replications must be at least 200 (coverage needs that many).")
+    result = run_bench(replications, seed=seed, json_out=json_out, docs=docs)
+    typer.echo(json.dumps(result, indent=2))
+
+
 def register(app: typer.Typer, bench: typer.Typer) -> None:
     app.command("analyze")(analyze)
     bench.command("analysis")(bench_analysis)
+    bench.command("coverage")(bench_coverage)

@@ -30,6 +30,14 @@ def package(
     ] = None,
     n_boot: Annotated[int, typer.Option(help="Bootstrap draws, as `analyze --n-boot`.")] = 1000,
     seed: Annotated[int, typer.Option(help="Seed for the bootstraps, as `analyze`.")] = 0,
+    allow_exclusions: Annotated[
+        bool,
+        typer.Option(
+            help="As `analyze --allow-exclusions`: build the report although more than 10% of "
+            "the participants, or a whole condition or level, are excluded (recorded in the "
+            "package, so `verify` does the same)."
+        ),
+    ] = False,
 ) -> None:
     """A replication package: study.yaml, stimuli, run.json, responses with hashed ids, the
     report, environment versions, a README and a checksum manifest."""
@@ -37,7 +45,9 @@ def package(
 
     found = find_run(run, responses)
     salt = read_salt(salt_file, out)
-    notes = write_package(found, out, salt=salt, n_boot=n_boot, seed=seed)
+    notes = write_package(
+        found, out, salt=salt, n_boot=n_boot, seed=seed, allow_exclusions=allow_exclusions
+    )
     typer.echo(f"wrote {out} (check it with: sketchlab verify {out})")
     _print_list(notes)
 

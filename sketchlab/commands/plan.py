@@ -26,6 +26,20 @@ def plan(
             "instead of the paper's rates.",
         ),
     ] = None,
+    participant_sd: Annotated[
+        float | None,
+        typer.Option(help="Assumed SD of participants' ability (log-odds); default 0.8."),
+    ] = None,
+    image_sd: Annotated[
+        float | None,
+        typer.Option(help="Assumed SD of the images' difficulty (log-odds); default 1.0."),
+    ] = None,
+    image_slope_sd: Annotated[
+        float | None,
+        typer.Option(
+            help='Assumed SD between images of the "none" effect (log-odds); default 0.5.'
+        ),
+    ] = None,
     replications: Annotated[
         int, typer.Option("--replications", help="Simulated studies per size.")
     ] = 200,
@@ -42,12 +56,13 @@ def plan(
 ) -> None:
     """Expected 95% interval half-widths per level, the power to find the with-vs-without
     gap, and the cost in participant-minutes, for each sample size (simulated through the
-    study's design with the fast two-way interval, not the full mixed model)."""
+    study's design and analysed with the interval the report prints), with the assumptions
+    they rest on."""
     import time
 
-    from analysis.planning import plan_study
+    from analysis.planning import PlanAssumptions, describe_plan, paper_response_model, plan_study
     from analysis.plots import plot_plan
-    from analysis.study_simulation import paper_response_model, study_design
+    from analysis.study_simulation import study_design
     from sketchlab.errors import BadInput
     from sketchlab.files import atomic_path
     from study.config import load_study
@@ -58,10 +73,20 @@ def plan(
         raise BadInput("--participants must be at least 2 and --replications at least 1")
     if json_out is not None and json_out.is_dir():
         raise BadInput(f"--json {json_out} is a folder; name the file to write")
+    spreads = {"participant_sd": participant_sd, "image_sd": image_sd,
+               "image_slope_sd": image_slope_sd}  # fmt: skip
+    given = {name: value for name, value in spreads.items() if value is not None}
+    if pilot is not None and given:
+        raise BadInput(
+            f"--pilot measures the spreads, so --{next(iter(given)).replace('_', '-')} cannot "
+            "be given with it"
+        )
+    if any(value < 0 for value in given.values()):
+        raise BadInput("--participant-sd, --image-sd and --image-slope-sd must be 0 or more")
     config = load_study(study_yaml, verify_images=False)
     design = study_design(config)
     if pilot is None:
-        model = paper_response_model(design.levels)
+        model = paper_response_model(design.levels, PlanAssumptions(**given))
     else:
         model = _pilot_model(pilot, design.levels, config.attention.max_failures)
     result = plan_study(design, sizes, model, replications=replications, seed=seed)
@@ -74,11 +99,9 @@ def plan(
 
         write_plan(result, design, study_yaml, json_out)
     typer.echo(_text_table(result))
+    typer.echo("Assumptions:\n" + "\n".join(f"- {line}" for line in describe_plan(result)))
     typer.echo(
-        f"{replications} simulated studies per size from {model.source}, through "
-        f"{study_yaml}'s design; intervals: fast two-way (participant x image) cluster-robust, "
-        f"not the full mixed model. {time.perf_counter() - started:.1f} s. "
-        f"Wrote {out / 'plan.csv'}"
+        f"{time.perf_counter() - started:.1f} s. Wrote {out / 'plan.csv'}"
         + (f", {out / 'plan.png'} and {json_out}." if json_out else f" and {out / 'plan.png'}.")
     )
 

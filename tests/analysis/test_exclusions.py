@@ -1,6 +1,9 @@
 """Timeouts are no answer, and a rule that cannot run says so (hand-made tables with one
 known change each)."""
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -82,3 +85,103 @@ def test_rules_that_cannot_run_say_not_applied(tmp_path):
         assert pd.isna(table.loc[rule, "sessions_excluded"]), rule
         assert pd.isna(table.loc[rule, "test_trials_excluded"]), rule
     assert not pd.isna(table.loc["incomplete session", "sessions_excluded"])  # this one can
+
+
+def _study_responses(tmp_path, participants: int = 40) -> tuple[pd.DataFrame, Path]:
+    """A simulated study through the study's own design (10 test images per session)."""
+    from analysis.study_simulation import ResponseModel, as_responses, simulate_study
+    from analysis.study_simulation import study_design as design_of
+    from study.config import load_study
+    from study.synthetic import write_synthetic_study
+
+    study_yaml = write_synthetic_study(tmp_path / "study")
+    design = design_of(load_study(study_yaml, verify_images=False))
+    logit = {c: {lv: 1.0 + 0.5 * np.log2(lv / 4) - (c == "with_none") for lv in (4, 8, 16, 32)}
+             for c in ("without_none", "with_none")}  # fmt: skip
+    rng = np.random.default_rng(1)
+    study = simulate_study(design, participants, ResponseModel(logit), rng)
+    return as_responses(study, design, "p"), study_yaml
+
+
+def test_one_stray_extra_row_does_not_make_every_other_session_incomplete(tmp_path):
+    """Without a participants table, a session was complete only if as long as the longest:
+    one duplicated row (a table without trial_index) left 1 of 40 participants."""
+    table, _ = _study_responses(tmp_path)
+    table = table.drop(columns=["trial_index"])
+    stray = pd.concat([table, table.iloc[[3]]], ignore_index=True)
+    result = apply_exclusions(stray)
+    row = result.table.set_index("rule").loc["incomplete session"]
+    assert row["sessions_excluded"] == 0 and result.participants_included == 40
+    assert row["setting"] == (
+        "fewer test trials than the modal 10 test trials, as 39 of 40 sessions do"
+    )
+    short = table[~((table["participant_id"] == "p7") & (table["n_strokes"] == 32))]
+    assert apply_exclusions(short).table.set_index("rule").loc[
+        "incomplete session", "sessions_excluded"] == 1  # fmt: skip
+
+
+def test_sessions_are_judged_against_the_study_design(tmp_path, run_sketchlab):
+    """Everyone stopped after 8 of the design's 10 test images: with study.yaml they are all
+    incomplete, and `analyze` says so and stops instead of writing an empty report."""
+    table, study_yaml = _study_responses(tmp_path)
+    table[table["trial_index"] < 8].to_csv(tmp_path / "responses.csv", index=False)
+    code, out, err = run_sketchlab(
+        "analyze", tmp_path / "responses.csv", "--study", study_yaml, "--out", tmp_path / "r"
+    )
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "the exclusions would remove 40 of 40 participants" in err
+    assert "incomplete session: 40); every test answer." in err and "--allow-exclusions" in err
+    assert not (tmp_path / "r").exists()
+    result = apply_exclusions(
+        read_responses(tmp_path / "responses.csv"), ExclusionRules(design_test_trials=10)
+    )
+    assert result.complete_length == "the design's 10 test trials (study.yaml)"
+
+
+def test_a_level_missing_from_one_condition_is_never_dropped_silently(tmp_path, run_sketchlab):
+    """No 32-stroke answers without "none": that condition's sessions are shorter, so the
+    incomplete rule would take the whole condition (and with it the comparison)."""
+    table, _ = _study_responses(tmp_path)
+    cut = table[~((table["condition"] == "without_none") & (table["n_strokes"] == 32))]
+    cut.to_csv(tmp_path / "responses.csv", index=False)
+    code, _, err = run_sketchlab("analyze", tmp_path / "responses.csv", "--out", tmp_path / "r")
+    assert code == 2 and "; every test answer of without_none." in err
+    assert "would remove 20 of 40 participants (50%, more than 10%;" in err
+    assert not (tmp_path / "r").exists()
+
+    code, _, err = run_sketchlab(
+        "analyze", tmp_path / "responses.csv", "--out", tmp_path / "r", "--allow-exclusions",
+        "--n-boot", "50",
+    )  # fmt: skip
+    assert code == 0 and "warning: the exclusions removed every test answer of without_none" in err
+    page = (tmp_path / "r" / "index.html").read_text()
+    first = page[page.index("<p class='summary'>") : page.index("</p>", page.index("summary"))]
+    assert "Analysed: 20 of 40 participants (20 of 40 sessions)" in first
+    assert "incomplete session 20" in first and "duplicate participant id" in first
+    assert "too fast (answer)" in first  # every rule is counted, applied or not
+    assert "Large exclusions, allowed with --allow-exclusions" in page
+
+
+def test_keep_incomplete_labels_the_terms_that_were_fitted(tmp_path, run_sketchlab, r_lme4):
+    """Kept, the data have no 32-stroke answers without "none": glmer used to drop
+    level32:with_none silently and label the with-"none" odds 'without "none"'."""
+    table, _ = _study_responses(tmp_path, participants=80)
+    cut = table[~((table["condition"] == "without_none") & (table["n_strokes"] == 32))]
+    cut.to_csv(tmp_path / "responses.csv", index=False)
+    code, _, err = run_sketchlab(
+        "analyze", tmp_path / "responses.csv", "--out", tmp_path / "r", "--keep-incomplete",
+        "--n-boot", "50",
+    )  # fmt: skip
+    assert code == 0, err
+    terms = pd.read_csv(tmp_path / "r" / "mixed_model.csv").set_index(["model", "term"])
+    assert terms.loc[("levels", "level32"), "meaning"] == (
+        'odds of a right answer with "none", at 32 strokes'
+    )
+    assert np.isfinite(terms.loc[("levels", "level32"), "estimate"])
+    contrast = terms.loc[("levels", "level32:with_none")]
+    assert contrast["note"] == 'not estimable: no answers without "none" at 32 strokes'
+    assert terms.loc[("levels", "level16"), "meaning"] == (
+        'odds of a right answer without "none", at 16 strokes'
+    )
+    page = (tmp_path / "r" / "index.html").read_text()
+    assert 'not estimable: no answers without "none" at 32 strokes' in page

@@ -145,11 +145,15 @@ def test_one_condition_study_in_progress(tmp_path):
     unfinished = last_five & (trials["trial_index"] > 8)
     trials = trials[~unfinished]
     trials.to_csv(tmp_path / "responses.csv", index=False)
-    build_report(
-        tmp_path / "responses.csv", tmp_path / "report", ReportOptions(simulated=False, **FAST)
-    )
+    options = ReportOptions(simulated=False, allow_exclusions=True, **FAST)
+    warned = []
+    build_report(tmp_path / "responses.csv", tmp_path / "report", options, warn=warned.append)
     page = (tmp_path / "report" / "index.html").read_text()
     assert "Only one condition" in page and "Simulated responses" not in page
+    removed = ("7 of 60 participants (12%, more than 10%; sessions by rule: incomplete "
+               "session: 5, too fast (participant): 2)")  # fmt: skip
+    assert warned == [f"the exclusions removed {removed}"]
+    assert f"allowed with --allow-exclusions.</b> The exclusions removed {removed}" in page
     exclusions = pd.read_csv(tmp_path / "report" / "exclusions.csv").set_index("rule")
     assert exclusions.loc["incomplete session", "sessions_excluded"] == 5
     assert set(pd.read_csv(tmp_path / "report" / "accuracy.csv")["condition"]) == {"with_none"}
@@ -163,9 +167,10 @@ def test_study_with_nobody_finished_yet(tmp_path):
     )
     trials.to_csv(tmp_path / "responses.csv", index=False)
     status.to_csv(tmp_path / "responses.participants.csv", index=False)
-    build_report(tmp_path / "responses.csv", tmp_path / "report", ReportOptions(**FAST))
+    options = ReportOptions(allow_exclusions=True, **FAST)
+    build_report(tmp_path / "responses.csv", tmp_path / "report", options)
     page = (tmp_path / "report" / "index.html").read_text()
-    assert "No test trials remain" in page
+    assert "No test trials remain" in page and "The exclusions removed 10 of 10" in page
     assert pd.read_csv(tmp_path / "report" / "accuracy.csv").empty
 
 

@@ -45,10 +45,33 @@ def test_a_caution_share_outside_0_to_100_is_shown_as_misfit_never_clipped(misfi
     assert share > 1.3 and comparison["caution_boot_low"] > 1  # far outside, interval too
     shown = f"{share:.0%}"
     svg = (misfit_report / "figures" / "none_contrast.svg").read_text()
-    assert f"caution {shown}" in svg and "outside 0-100%" in svg
+    assert f"caution {shown}" in svg and "leaves 0-100%: misfit" in svg
     page = (misfit_report / "index.html").read_text()
     assert f"{shown} [" in page and "misfit" in page
     assert "100% caution" not in svg and "~100%" not in page
+
+
+def test_a_caution_share_whose_interval_leaves_0_to_100_is_a_misfit_not_a_measurement():
+    """84% of the gap, but 95% CI 39% to 314%: the model cannot produce 314%, so this is
+    reported as a misfit, as an estimate of 314% would be (issue: it read as a measurement)."""
+    row = pd.Series(
+        {"n_strokes": 4, "accuracy_without": 0.76, "accuracy_with": 0.36, "difference": 0.40,
+         "gap_low": 0.30, "gap_high": 0.50, "diff_low": 0.35, "diff_high": 0.45,
+         "none_rate_with": 0.5, "committed_accuracy_with": 0.72, "caution_share": 0.84,
+         "caution_boot_low": 0.39, "caution_boot_high": 3.14, "dprime_with": 1.1,
+         "dprime_without": 1.3, "forced_choice_predicted_with": 0.70, "criterion_with": 1.5,
+         "n_foils": 0, "fit_df": 0}
+    )  # fmt: skip
+    text = describe_gap(row)
+    assert "84%" in text and "314%" in text and "misfit" in text
+    assert "its interval reaches outside 0-100%" in text and "not split" in text
+    assert "so about 84% of the gap" not in text
+    from analysis.report_html import _caution
+
+    assert _caution(0.84, 0.39, 3.14).endswith("leaves 0-100%, misfit")
+    assert _caution(0.84, 0.39, 0.97) == "84% [39%, 97%]"
+    inside = describe_gap(row.copy().replace({3.14: 0.97}))
+    assert "so about 84% of the gap (95% CI 39% to 97%) is caution" in inside
 
 
 def test_describe_gap_never_claims_no_gap_from_an_interval_with_zero():
@@ -58,7 +81,7 @@ def test_describe_gap_never_claims_no_gap_from_an_interval_with_zero():
     )  # fmt: skip
     comparison = compare_none(trials, options_per_condition(trials), n_boot=200)
     for _, row in comparison.iterrows():
-        assert row["gap_boot_low"] <= 0 <= row["gap_boot_high"]  # same recognition, no caution
+        assert row["gap_low"] <= 0 <= row["gap_high"]  # same recognition, no caution
         text = describe_gap(row)
         assert "cannot tell" in text and "no gap" not in text.lower()
 
@@ -70,16 +93,16 @@ def test_headline_interval_counts_the_images_and_newcombe_says_trial_level():
         6_000, 300, participant_sd=0.0, image_sd=1.2, attention_per_participant=0, seed=8
     )
     row = compare_none(trials, options_per_condition(trials), n_boot=400).iloc[0]
-    two_way = row["gap_boot_high"] - row["gap_boot_low"]
+    two_way = row["gap_high"] - row["gap_low"]
     assert two_way > 1.5 * (row["diff_high"] - row["diff_low"])
-    assert row["boot_images"] == 20
+    assert row["boot_images"] == 20 and row["gap_df"] == 19  # 20 images: t on 19 df
     text = describe_gap(row)
-    low, high = 100 * row["gap_boot_low"], 100 * row["gap_boot_high"]
-    assert f"95% CI {low:.1f} to {high:.1f}, resampling participants and images" in text
+    low, high = 100 * row["gap_low"], 100 * row["gap_high"]
+    assert f"95% CI {low:.1f} to {high:.1f}, allowing for participants and images" in text
     assert "trial-level Newcombe interval, which treats every answer as independent" in text
     # A bound just above zero is shown as such, never rounded to a "0" that reads as no gap.
     just_above_zero = row.copy()
-    just_above_zero["gap_boot_low"] = 0.004
+    just_above_zero["gap_low"] = 0.004
     text = describe_gap(just_above_zero)
     assert "95% CI 0.4 to" in text and "cannot tell" not in text
 

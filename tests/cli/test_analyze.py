@@ -21,7 +21,10 @@ def run(monkeypatch, capsys, *args: str) -> tuple[int, str]:
 
 def test_analyze_writes_report_and_keeps_it_when_a_later_run_fails(tmp_path, monkeypatch, capsys):
     out = tmp_path / "report"
-    code, _ = run(monkeypatch, capsys, "analyze", TINY, "--out", out, "--n-boot", "100")
+    code, _ = run(
+        monkeypatch, capsys, "analyze", TINY, "--out", out, "--n-boot", "100",
+        "--allow-exclusions",  # 3 of its 7 participants are excluded on purpose
+    )  # fmt: skip
     assert code == 0
     assert (out / "index.html").is_file() and (out / "accuracy.csv").is_file()
     page = (out / "index.html").read_text()
@@ -113,14 +116,19 @@ def test_thresholds_come_from_the_study_file(tmp_path, monkeypatch, capsys):
 
     study_yaml = write_synthetic_study(tmp_path / "study", max_attention_failures=1)
     out = tmp_path / "report"
-    code, err = run(monkeypatch, capsys, "analyze", TINY, "--study", study_yaml, "--out", out)
+    # The tiny table is not that study's data (4 test trials, the study has 10): its
+    # sessions are kept whole here, this test is about the attention threshold.
+    options = ("--keep-incomplete", "--allow-exclusions")
+    code, err = run(
+        monkeypatch, capsys, "analyze", TINY, "--study", study_yaml, "--out", out, *options
+    )
     assert code == 0, err
     exclusions = pd.read_csv(out / "exclusions.csv").set_index("rule")
     assert exclusions.loc["failed attention checks", "setting"] == "more than 1 wrong"
     assert exclusions.loc["failed attention checks", "sessions_excluded"] == 0  # p5 erred once
     code, _ = run(
         monkeypatch, capsys, "analyze", TINY, "--study", study_yaml, "--out", out,
-        "--max-attention-errors", "0",
+        "--max-attention-errors", "0", *options,
     )  # fmt: skip
     exclusions = pd.read_csv(out / "exclusions.csv").set_index("rule")
     assert code == 0 and exclusions.loc["failed attention checks", "sessions_excluded"] == 1

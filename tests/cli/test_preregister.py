@@ -80,7 +80,7 @@ def test_the_document_has_the_template_fields_and_the_plan_for_the_planned_sampl
     assert "`correct ~ 0 + level + level:with_none + (1 | participant) + (1 + with_none" in text
     assert "lme4::glmer" in text and "Holm" in text
     assert "**H1" in text and "**H2" in text
-    assert "comparison.csv `gap_boot_low` to `gap_boot_high`" in text
+    assert "comparison.csv `gap_low` to `gap_high`" in text
 
 
 def test_rules_and_terms_are_exactly_the_reports(tmp_path, run_sketchlab, r_lme4):
