@@ -77,7 +77,10 @@ def test_the_document_has_the_template_fields_and_the_plan_for_the_planned_sampl
     for row in planned:
         assert f"| 80 | {row['n_strokes']} | {row['accuracy_without']:.3g} |" in text
     assert "| 40 |" not in text  # only the planned size
-    assert "`correct ~ 0 + level + level:with_none + (1 | participant) + (1 + with_none" in text
+    assert (
+        "`correct ~ 0 + level4 + level8 + level16 + level32 + level4:with_none + level8:with_none"
+        " + level16:with_none + level32:with_none + (1 | participant) + (1 + with_none | image)`"
+    ) in text
     assert "lme4::glmer" in text and "Holm" in text
     assert "**H1" in text and "**H2" in text
     assert "comparison.csv `gap_low` to `gap_high`" in text
