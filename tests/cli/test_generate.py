@@ -183,7 +183,7 @@ BAD_INPUTS = {
         ["row 2", "mask_path", "small_mask.png"],
     ),
     "level 0": (GOOD, ["--levels", "0", "4"], ["--levels 0"]),
-    "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 1025"]),
+    "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 4 1025", "1025 is out of range"]),
     "unknown preset": (GOOD, ["--preset", "slow"], ["--preset", "slow"]),
     "unknown model": (
         GOOD,
