@@ -13,9 +13,25 @@ import sys
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+from typer.core import TyperCommand
 
-from sketchgen.methods import METHODS
+METHOD_HELP = "The loss, one of the registered methods"
+
+
+class MethodsListedInHelp(TyperCommand):
+    """`loss`, whose --help lists the registered methods under `--method`: the method registry
+    is read only when help is shown, so `sketchlab study ...` never imports sketchgen."""
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        from sketchgen.methods import METHODS
+
+        for param in self.params:
+            if param.name == "method":
+                listing = METHODS.listing(lambda entry: entry.description)
+                param.help = f"{METHOD_HELP}: {listing}."
+        super().format_help(ctx, formatter)
 
 
 def loss_command(
@@ -25,12 +41,7 @@ def loss_command(
     ],
     method: Annotated[
         str | None,
-        typer.Option(
-            help="The loss, one of the registered methods: "
-            + METHODS.listing(lambda entry: entry.description)
-            + ".",
-            show_default="the default preset's",
-        ),
+        typer.Option(help=METHOD_HELP, show_default="the default preset's"),
     ] = None,
     loss_weight: Annotated[
         list[str] | None,
@@ -76,7 +87,7 @@ def loss_command(
 
     from sketchgen.devices import parse_device
     from sketchgen.losses import sketch_objective
-    from sketchgen.methods import LossOptions, term_weights
+    from sketchgen.methods import METHODS, LossOptions, term_weights
     from sketchgen.models import RANDOM_WEIGHTS
     from sketchgen.preprocess import check_fit, load_target
     from sketchgen.presets import PRESETS
@@ -126,15 +137,13 @@ def _term_weights(pairs: list[str]) -> dict[str, float]:
     """["semantic=0.2"] -> {"semantic": 0.2}; ValueError naming a pair that is not TERM=NUMBER."""
     weights = {}
     for pair in pairs:
-        term, equals, number = pair.partition("=")
+        term, _, number = pair.partition("=")
         try:
             weights[term.strip()] = float(number)
         except ValueError:
-            equals = ""
-        if not equals:
-            raise ValueError(f"{pair!r} is not TERM=WEIGHT, e.g. semantic=0.2")
+            raise ValueError(f"{pair!r} is not TERM=WEIGHT, e.g. semantic=0.2") from None
     return weights
 
 
 def register(app: typer.Typer, bench: typer.Typer) -> None:
-    app.command("loss")(loss_command)
+    app.command("loss", cls=MethodsListedInHelp)(loss_command)
