@@ -96,19 +96,13 @@ class Preset(BaseModel):
             raise ValueError(f"{method!r} is not a method; use {METHODS.words()}")
         return method
 
-    @field_validator("levels")
+    @field_validator("levels", "seeds")
     @classmethod
-    def _possible_levels(cls, levels: tuple[int, ...]) -> tuple[int, ...]:
-        if problem := levels_problem(levels):
-            raise ValueError(problem)
-        return levels
-
-    @field_validator("seeds")
-    @classmethod
-    def _possible_seeds(cls, seeds: tuple[int, ...]) -> tuple[int, ...]:
-        if problem := seeds_problem(seeds):
-            raise ValueError(problem)
-        return seeds
+    def _possible(cls, values: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        problem = levels_problem if info.field_name == "levels" else seeds_problem
+        if message := problem(values):
+            raise ValueError(message)
+        return values
 
     @field_validator("precision")
     @classmethod

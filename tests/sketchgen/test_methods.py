@@ -44,11 +44,11 @@ def pixels_method(monkeypatch):
     return method
 
 
-@pytest.mark.parametrize("method", list(METHODS))
-def test_every_registered_method_makes_sketches_and_records_its_terms(method, tmp_path):
-    out = generate(
+def _quick_run(folder, method: str):
+    """Two photos at 2 strokes, one seed, two steps; a CLIP method with the tiny random ResNet."""
+    return generate(
         TEST_DATA / "generate" / "images.csv",
-        tmp_path / "run",
+        folder,
         levels=(2,),
         seeds=(0,),
         preset=PRESETS.default,
@@ -61,6 +61,11 @@ def test_every_registered_method_makes_sketches_and_records_its_terms(method, tm
         weights="random",
         progress=False,
     )
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_every_registered_method_makes_sketches_and_records_its_terms(method, tmp_path):
+    out = _quick_run(tmp_path / "run", method)
     stimuli = pd.read_csv(out / "stimuli.csv")
     assert set(stimuli["method"]) == {method} and stimuli["final_loss"].gt(0).all()
     settings = json.loads((out / "run.json").read_text())["settings"]
@@ -99,18 +104,7 @@ def test_loss_weights_scale_their_term(run_sketchlab):
 
 
 def test_a_registered_method_runs_everywhere(pixels_method, tmp_path, run_sketchlab):
-    out = generate(
-        TEST_DATA / "generate" / "images.csv",
-        tmp_path / "run",
-        levels=(2,),
-        seeds=(0,),
-        preset=PRESETS.default,
-        method="pixels",
-        init="edges",
-        iterations=3,
-        device="cpu",
-        progress=False,
-    )
+    out = _quick_run(tmp_path / "run", "pixels")
     stimuli = pd.read_csv(out / "stimuli.csv")
     assert set(stimuli["method"]) == {"pixels"} and set(stimuli["loss_model"]) == {"pixels"}
     assert stimuli["final_loss"].gt(0).all()
