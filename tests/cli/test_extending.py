@@ -105,3 +105,10 @@ def test_a_new_preset_and_prompt_set_reach_help_docs_and_runs(extended, tmp_path
         assert set(pd.read_csv(out)["prompt_set"]) == expected
 
     assert _fingerprint() == before  # nothing but the temporary registry copies
+
+
+def test_the_docs_tables_are_the_ones_the_registries_make():
+    """Regenerate them with `python -m sketchlab.doc_tables` after adding an entry."""
+    assert doc_tables.stale_tables() == []
+    for name, (doc, make) in doc_tables.TABLES.items():
+        assert f"<!-- table: {name} -->\n{make()}\n<!-- end table -->" in (REPO / doc).read_text()
