@@ -2,7 +2,9 @@
 
 Every score row records its prompt set's name and a short hash of its templates, so an
 edited set never mixes with old scores (docs/scoring.md, "Prompt sets"). A new prompt set
-is a new entry in prompts.json.
+is a new entry in prompts.json; it is scored when asked for (`--prompts NAME`, or `all`),
+and by default only once its name is added to the file's explicit `default` list.
+`PROMPT_SETS` is the registry every help text, docs table and test reads.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from sketchlab.bundled import package_file
 from sketchlab.errors import BadInput
+from sketchlab.registry import Registry
 
 PROMPTS_FILE = package_file("scoring", "prompts.json")
+ALL = "all"
+"""`--prompts all`: every registered set, the default ones and the rest."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class PromptSet:
 
     name: str
     templates: tuple[str, ...]
+    description: str = ""
 
     @property
     def hash(self) -> str:
@@ -37,35 +44,61 @@ def text_hash(texts: Iterable[str]) -> str:
     return hashlib.sha256(json.dumps(list(texts)).encode("utf-8")).hexdigest()[:12]
 
 
-@lru_cache(maxsize=1)
-def _prompt_data() -> dict:
-    return json.loads(PROMPTS_FILE.read_text())
+@lru_cache(maxsize=4)
+def _file(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data["prompt_sets"], dict) or not isinstance(data["default"], list):
+            raise TypeError("'prompt_sets' must be an object and 'default' a list")
+        return data
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise BadInput(
+            f"{path} is not a prompts file: a JSON object with 'default', 'prompt_sets' and "
+            f"'distractors' ({error})."
+        ) from error
 
 
-def prompt_set_names() -> list[str]:
-    """Names of the bundled prompt sets, in file order (photo, sketch, imagenet80)."""
-    return list(_prompt_data()["prompt_sets"])
+def read_prompt_sets(path: Path) -> tuple[dict[str, PromptSet], tuple[str, ...]]:
+    """prompts.json -> (every prompt set by name, the default sets' names); BadInput naming
+    the file and the set for a set without templates or a template without `{c}`."""
+    data = _file(path)
+    sets = {}
+    for name, entry in data["prompt_sets"].items():
+        templates = entry.get("templates") if isinstance(entry, dict) else None
+        if not templates or not all(isinstance(t, str) and "{c}" in t for t in templates):
+            raise BadInput(
+                f"{path}: prompt set {name!r}, field templates: it must be a non-empty list of "
+                "texts, each with {c} where the class name goes."
+            )
+        sets[name] = PromptSet(name, tuple(templates), entry.get("description", ""))
+    if ALL in sets:
+        raise BadInput(f"{path}: a prompt set cannot be called {ALL!r} (--prompts all means all).")
+    return sets, tuple(data["default"])
 
 
-def load_prompt_sets(names: Sequence[str] = ("all",)) -> list[PromptSet]:
-    """The bundled prompt sets called `names` ('all' = every set), without duplicates."""
-    sets = _prompt_data()["prompt_sets"]
+PROMPT_SETS: Registry[PromptSet] = Registry(
+    "prompt set", "--prompts", source=PROMPTS_FILE, read=read_prompt_sets
+)
+
+
+def load_prompt_sets(names: Sequence[str] | None = None) -> list[PromptSet]:
+    """The registered prompt sets called `names` (None: the default sets; 'all': every set),
+    in the order asked, without duplicates."""
     wanted: list[str] = []
-    for name in names:
-        for item in prompt_set_names() if name == "all" else [name]:
-            if item not in sets:
+    for name in PROMPT_SETS.defaults if names is None else names:
+        for item in PROMPT_SETS if name == ALL else [name]:
+            if item not in PROMPT_SETS:
                 raise BadInput(
-                    f"unknown prompt set {item!r} in --prompts; choose from {', '.join(sets)} "
-                    "or 'all'"
+                    f"--prompts {item!r} is not known; use {PROMPT_SETS.words()}, or {ALL}."
                 )
             if item not in wanted:
                 wanted.append(item)
-    return [PromptSet(name, tuple(sets[name])) for name in wanted]
+    return [PROMPT_SETS[name] for name in wanted]
 
 
 def default_distractors() -> list[str]:
     """Whole prompts ("random scribbles.") used as extra pseudo-classes for the "none" analogue."""
-    return list(_prompt_data()["distractors"])
+    return list(_file(PROMPT_SETS.source)["distractors"])
 
 
 def fill_template(template: str, class_name: str) -> str:

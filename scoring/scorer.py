@@ -38,6 +38,7 @@ from scoring.prompts import PromptSet, default_distractors, load_prompt_sets, te
 from sketchgen.devices import parse_device
 from sketchgen.models import (
     RANDOM_INIT_SEED,
+    RANDOM_WEIGHTS,
     file_sha256,
     load_clip,
     load_tokenizer,
@@ -73,8 +74,14 @@ def load_scorer(
     weights: str | Path | None = None,
     device: str = "auto",
 ) -> Scorer:
-    """Load a model through sketchgen's loader (offline-aware errors) with its tokenizer."""
+    """Load a model through sketchgen's loader (offline-aware errors) with its tokenizer.
+
+    weights: a local checkpoint, RANDOM_WEIGHTS ("random": a random init, the same in every
+    run; so is `pretrained` None without a file) or None for the `pretrained` tag's weights.
+    """
     resolved = parse_device(device)
+    if weights == RANDOM_WEIGHTS:
+        pretrained, weights = None, None
     with torch.random.fork_rng(devices=[]):  # the caller's random state stays as it was
         if pretrained is None and weights is None:
             torch.manual_seed(RANDOM_INIT_SEED)  # random weights, the same in every run
@@ -228,12 +235,13 @@ def score_stimuli(
     model_name: str = "ViT-B-32",
     pretrained: str | None = "openai",
     weights: str | None = None,
-    prompts: Sequence[str] = ("all",),
+    prompts: Sequence[str] | None = None,
     device: str = "auto",
     **options,
 ) -> pd.DataFrame:
     """Validate stimuli.csv (and `photos_csv`, an images.csv), load the model and score every
-    sketch (and photo); see `score_images` for the options."""
+    sketch (and photo) with the prompt sets called `prompts` (None: the default sets; see
+    `load_prompt_sets`); see `score_images` for the options."""
     images, files = read_images(stimuli_csv, photos_csv)
     prompt_sets = load_prompt_sets(prompts)
     scorer = load_scorer(model_name, pretrained, weights=weights, device=device)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sketchgen.methods import get_method
+from sketchgen.methods import METHODS
 from sketchgen.models import load_frozen_clip, model_record
 from sketchgen.optimize import SketchJob, SketchLoss, SketchResult, optimize_sketches
 from sketchgen.run_folder import RunFolder
@@ -33,7 +33,7 @@ class LoadedMethod:
 def load_method(settings: RunSettings, device: torch.device) -> LoadedMethod:
     """Load the loss (see sketchgen/methods.py) and, for the saliency init, ViT-B/32; BadInput
     when weights are missing offline (load_clip's message says what to download and where)."""
-    loss, loss_record = get_method(settings.method).build_loss(settings, device)
+    loss, loss_record = METHODS.entry(settings.method).build_loss(settings.loss_options, device)
     models = {"loss": loss_record}
     saliency = None
     if settings.init == "saliency":

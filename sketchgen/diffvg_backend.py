@@ -1,4 +1,5 @@
-"""The optional diffvg backend: the same interface as `sketchgen.raster`, rendered by pydiffvg.
+"""The optional diffvg backend: strokes rendered by pydiffvg, for `sketchgen.raster`'s
+renderer "diffvg" (raster.py imports this module, never the other way round).
 
 pydiffvg is a compiled extension that most users cannot install, so it is imported only
 when asked for; without it the request fails with one sentence saying how to get it.
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import torch
 
-from sketchgen.raster import RENDERERS
 from sketchlab.errors import BadInput
 
 DIFFVG_SOURCE = "https://github.com/BachiLi/diffvg"
@@ -23,16 +23,8 @@ def diffvg_available() -> bool:
     return True
 
 
-def check_renderer(renderer: str) -> str:
-    """`--renderer`, checked before any compute: torch always draws; diffvg needs pydiffvg."""
-    if renderer not in RENDERERS:
-        raise BadInput(f"--renderer {renderer!r} is not known; use torch or diffvg.")
-    if renderer == "diffvg":
-        _import_pydiffvg(asked_as="--renderer diffvg", instead="--renderer torch")
-    return renderer
-
-
-def _import_pydiffvg(asked_as: str = "renderer 'diffvg'", instead: str = "renderer 'torch'"):
+def import_pydiffvg(asked_as: str = "renderer 'diffvg'", instead: str = "renderer 'torch'"):
+    """The pydiffvg module; BadInput saying how to get it (or to use `instead`) without it."""
     try:
         import pydiffvg
     except ImportError as error:
@@ -57,7 +49,7 @@ def render_rgba_diffvg(
 
     Inputs are already validated and batched by `sketchgen.raster.render_rgba`.
     """
-    pydiffvg = _import_pydiffvg()
+    pydiffvg = import_pydiffvg()
     pydiffvg.set_use_gpu(points.is_cuda)
     pydiffvg.set_device(points.device)
     images = []

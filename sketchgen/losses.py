@@ -1,9 +1,11 @@
 """Sketch-vs-photo objectives, batched over sketches: the CLIPasso loss and a weight-free XDoG L2.
 
 Both are called as `loss(sketches, target, generators, eval=False)` with sketches
-(B, 3, 224, 224) in [0, 1] (black strokes on white) and return a dict of (B,) tensors
-`total`, `layer2`, `layer3`, `semantic`, each as weighted in `total`, so that sketch b's
-numbers depend only on sketch b (a batch optimises like separate runs).
+(B, 3, 224, 224) in [0, 1] (black strokes on white) and return a dict of (B,) tensors:
+`total` and each of the loss's terms (`layer2`, `layer3`, `semantic` for CLIPasso, `edges`
+for XDoG) as weighted in `total`, so that sketch b's numbers depend only on sketch b (a batch
+optimises like separate runs). Each term's weight is the loss's `term_weights` (the method's
+defaults in sketchgen/methods.py, which a preset's `loss_weights` may change).
 
 ClipassoLoss follows the reference `models/loss.py: CLIPConvLoss` with its defaults:
 CLIP RN101 `layer2` and `layer3` feature MSE (weight 1 each; the paper's "layers 3 and 4"
@@ -18,6 +20,7 @@ call, the clean view's once per distinct target.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from contextlib import nullcontext
 
 import kornia
@@ -26,14 +29,14 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from sketchgen.augment import ViewParams, apply_views, draw_views
+from sketchgen.loss_terms import CLIPASSO_WEIGHTS, XDOG_WEIGHTS
+from sketchgen.optimize import SketchLoss
 from sketchgen.precision import AUTOCAST_DTYPES, cuda_tf32, resolve_precision
+from sketchgen.raster import render
 from sketchgen.xdog import clip_normalise, xdog_edges
 from sketchlab.errors import BadInput
 
-LAYER_WEIGHTS = {"layer2": 1.0, "layer3": 1.0}
-SEMANTIC_WEIGHT = 0.1
 AUGMENTATIONS = 4
-TERMS = ("layer2", "layer3", "semantic")
 
 
 def resnet_features(
@@ -154,6 +157,8 @@ class ClipassoLoss:
     shared_augmentations: False (paper preset) draws each sketch's K views from its own
     generator, as separate reference runs would; True draws one set of K views per call,
     used by every sketch, so each distinct target's features are computed once per call.
+    term_weights: the weight of any of `layer2`, `layer3`, `semantic` in the total (the
+    others keep the reference's, `CLIPASSO_WEIGHTS`).
     precision: one of `PRECISIONS`: "fp32" (default; IEEE float32 on every device), "tf32"
     (CUDA's TF32 tensor cores), "fp16" / "bf16" to run the ResNet under autocast (the
     reference itself runs CLIP in fp16 on GPU), or "bf16-if-native" (bf16 where the tower's
@@ -161,15 +166,12 @@ class ClipassoLoss:
     terms are always computed in fp32. Callers run forward and backward inside `numerics()`.
     """
 
-    terms = TERMS
-
     def __init__(
         self,
         model: torch.nn.Module,
         augmentations: int = AUGMENTATIONS,
         shared_augmentations: bool = False,
-        layer_weights: dict[str, float] | None = None,
-        semantic_weight: float = SEMANTIC_WEIGHT,
+        term_weights: Mapping[str, float] | None = None,
         precision: str = "fp32",
     ) -> None:
         self.visual = getattr(model, "visual", model)
@@ -184,8 +186,7 @@ class ClipassoLoss:
         self._groups = TargetGroups()
         self.augmentations = int(augmentations)
         self.shared_augmentations = shared_augmentations
-        self.layer_weights = dict(LAYER_WEIGHTS if layer_weights is None else layer_weights)
-        self.semantic_weight = semantic_weight
+        self.term_weights = {**CLIPASSO_WEIGHTS, **(term_weights or {})}
         self.precision = resolve_precision(precision, self.visual.conv1.weight.device)
 
     def numerics(self):
@@ -242,9 +243,8 @@ class ClipassoLoss:
             "layer3": (sketch_l3 - target_l3[index]).square().mean(dim=(1, 2, 3)),
             "semantic": _one_minus_cosine(sketch_emb, target_emb[index]),
         }
-        weights = {**self.layer_weights, "semantic": self.semantic_weight}
         terms = {
-            name: weights[name] * _per_sketch_mean(values, batch, views)
+            name: self.term_weights[name] * _per_sketch_mean(values, batch, views)
             for name, values in per_view.items()
         }
         return {"total": terms["layer2"] + terms["layer3"] + terms["semantic"], **terms}
@@ -306,15 +306,14 @@ class XdogLoss:
 
     The target's XDoG edges (`sketchgen.xdog`) are drawn dark-on-white like a sketch; both
     images are blurred with a Gaussian of σ = 2 px (so a stroke a few pixels off still gets a
-    gradient) and compared by the mean squared difference of their grey values. `total` is
-    that L2; `layer2`, `layer3` and `semantic` are returned as zeros so both losses have the
-    same keys. Generators and augmentations are ignored (it is deterministic).
+    gradient) and compared by the mean squared difference of their grey values: the one term
+    `edges`, times `weight`, which is also the `total`. Generators and augmentations are
+    ignored (it is deterministic).
     """
 
-    terms = TERMS
-
-    def __init__(self, blur_sigma: float = 2.0) -> None:
+    def __init__(self, blur_sigma: float = 2.0, weight: float = XDOG_WEIGHTS["edges"]) -> None:
         self.blur_sigma = blur_sigma
+        self.weight = weight
         self._edge_drawing = PerTarget()
         self._groups = TargetGroups()
 
@@ -336,8 +335,8 @@ class XdogLoss:
             .square()
             .mean(dim=(1, 2, 3))
         )
-        zeros = torch.zeros_like(l2)
-        return {"total": l2, "layer2": zeros, "layer3": zeros, "semantic": zeros}
+        edges = self.weight * l2
+        return {"total": edges, "edges": edges}
 
     def _blur(self, images: torch.Tensor) -> torch.Tensor:
         size = 2 * int(3 * self.blur_sigma + 0.5) + 1
@@ -383,31 +382,27 @@ def _per_sketch_mean(per_view: torch.Tensor, batch: int, views: int) -> torch.Te
 
 
 def sketch_objective(
-    loss: ClipassoLoss | XdogLoss,
+    loss: SketchLoss,
     points: torch.Tensor,
     half_widths: torch.Tensor | float,
     target: torch.Tensor,
     *,
+    device: torch.device | str = "cpu",
     colors: torch.Tensor | None = None,
     seed: int = 0,
     renderer: str = "torch",
 ) -> dict[str, float]:
-    """The objective of one given sketch (N, 4, 2) pixel control points on the 224 canvas.
+    """The objective of one given sketch (N, 4, 2) pixel control points on the 224 canvas,
+    by any method's loss (on `device`, where the loss's model is).
 
     Rendered exactly as the optimizer renders (`sketchgen.raster.render` with `renderer`,
-    2×2 samples, seed 0). With `loss.augmentations == 0` this is the optimizer's clean-pair
-    eval loss; otherwise the K views are drawn from a generator seeded with `seed`.
+    2×2 samples, seed 0). A loss without augmented views (`loss.augmentations` 0 or absent)
+    gives the optimizer's clean-pair eval loss; otherwise the K views are drawn from a
+    generator seeded with `seed`.
     """
-    from sketchgen.raster import render
-
-    device = (
-        next(loss.visual.parameters()).device
-        if isinstance(loss, ClipassoLoss)
-        else torch.device("cpu")
-    )
+    device = torch.device(device)
     opaque_black = colors is None or bool((colors == torch.tensor([0.0, 0.0, 0.0, 1.0])).all())
-    numerics = loss.numerics() if isinstance(loss, ClipassoLoss) else nullcontext()
-    with torch.no_grad(), numerics:
+    with torch.no_grad(), getattr(loss, "numerics", nullcontext)():
         sketch = render(
             points[None].to(device),
             torch.as_tensor(half_widths, dtype=torch.float32).to(device)[None]

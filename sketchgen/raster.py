@@ -13,12 +13,22 @@ from functools import lru_cache
 
 import torch
 
+from sketchgen.diffvg_backend import import_pydiffvg, render_rgba_diffvg
 from sketchgen.raster_core import StrokeCoverage
 from sketchgen.raster_samples import sample_pattern
 from sketchlab.errors import BadInput
 
 RENDERERS = ("torch", "diffvg")
 """`renderer=`: this module's pure-PyTorch rasterizer, or pydiffvg when it is installed."""
+
+
+def check_renderer(renderer: str) -> str:
+    """`--renderer`, checked before any compute: torch always draws; diffvg needs pydiffvg."""
+    if renderer not in RENDERERS:
+        raise BadInput(f"--renderer {renderer!r} is not known; use torch or diffvg.")
+    if renderer == "diffvg":
+        import_pydiffvg(asked_as="--renderer diffvg", instead="--renderer torch")
+    return renderer
 
 
 def _validate(points, half_widths, size, stroke_mask, colors, samples):
@@ -129,8 +139,6 @@ def _draw(
     or, for black strokes when `white`, ("white", 1 - coverage (B, 3, H, W))."""
     batch = points.shape[0]
     if renderer == "diffvg":
-        from sketchgen.diffvg_backend import render_rgba_diffvg
-
         return "rgba", render_rgba_diffvg(
             points, half_widths, height, width, stroke_mask, colors, samples, seed
         )

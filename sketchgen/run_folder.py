@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from sketchgen.optimize import SketchResult
 from sketchgen.preprocess import FITTED
 from sketchgen.raster import render
-from sketchgen.settings import RunSettings
+from sketchgen.settings import RunSettings, recorded_settings
 from sketchgen.sheets import contact_sheet, save_png
 from sketchgen.svg import read_svg, write_svg
 from sketchlab.contracts import CANVAS, STIMULI_COLUMNS, stimulus_id
@@ -182,12 +182,9 @@ class RunFolder:
                 raise BadInput(
                     f"{self.run_json} is not a readable run.json; use a new --out."
                 ) from error
-            current = dataclasses.asdict(settings)
-            # a setting added since the folder was made is taken at its default (its old value)
-            for field in dataclasses.fields(settings):
-                if field.default is not dataclasses.MISSING:
-                    previous.setdefault(field.name, field.default)
-            current = json.loads(json.dumps(current))  # tuples as lists, as in the file
+            # a setting added since the folder was made is taken at the value it was run with
+            previous = recorded_settings(previous)
+            current = json.loads(json.dumps(dataclasses.asdict(settings)))  # tuples as lists
             changed = [key for key in current if current[key] != previous.get(key)]
             if changed:
                 key = changed[0]

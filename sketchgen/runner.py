@@ -12,7 +12,7 @@ from pathlib import Path
 from sketchgen.batch_worker import load_method
 from sketchgen.devices import parse_device
 from sketchgen.local_executor import run_local
-from sketchgen.methods import get_method
+from sketchgen.methods import METHODS
 from sketchgen.ray_executor import check_ray
 from sketchgen.run_folder import RunFolder
 from sketchgen.settings import read_images, resolve_settings
@@ -27,8 +27,8 @@ def generate(
     out: str | Path,
     *,
     levels: Sequence[int] | None = None,
-    seeds: Sequence[int] = (0, 1000, 2000),
-    preset: str = "paper",
+    seeds: Sequence[int] | None = None,
+    preset: str | None = None,
     method: str | None = None,
     device: str = "auto",
     iterations: int | None = None,
@@ -47,14 +47,15 @@ def generate(
 ) -> Path:
     """Make sketches of every image in `images_csv` into the run folder `out` and return it.
 
-    Resumable: rerun with the same arguments and it finishes only what is missing. `method`
-    None takes the preset's; `init` "saliency" or "edges" (None: see resolve_settings), or
+    Resumable: rerun with the same arguments and it finishes only what is missing. `preset`
+    None is the default preset (sketchgen/presets.json); `levels`, `seeds` and `method` None
+    take the preset's; `init` "saliency" or "edges" (None: see resolve_settings), or
     `init_svg` a file of start strokes; `weights`/`saliency_weights` are local checkpoints (or
     "random" for a randomly initialised model); `renderer` "torch" or "diffvg" (pydiffvg,
     when installed) draws the sketches while optimising and the PNGs; `fit` how photos are
     fitted to the canvas (sketchgen.preprocess.FITS; None: the preset's); `max_batch_sketches`
-    caps how many sketches optimise together (default on CPU: the method's, 4 for clipasso
-    and 12 for xdog; 96 on a GPU).
+    caps how many sketches optimise together (default on CPU: the method's
+    `cpu_batch_sketches`; 96 on a GPU).
     """
     if executor not in EXECUTORS:
         raise BadInput(f"--executor {executor!r} is not known; use local or ray.")
@@ -92,7 +93,7 @@ def generate(
     max_sketches = max_batch_sketches or (
         GPU_BATCH_SKETCHES
         if torch_device.type == "cuda"
-        else get_method(settings.method).cpu_batch_sketches
+        else METHODS.entry(settings.method).cpu_batch_sketches
     )
     if executor == "ray":
         from sketchgen.ray_executor import run_on_ray

@@ -5,22 +5,23 @@ the flag at fault); `read_images` checks images.csv and loads every photo and ma
 before any compute, so a mistake costs seconds, not a GPU run.
 """
 
+import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
 
-from sketchgen.methods import get_method
+from sketchgen.methods import METHODS, LossOptions
 from sketchgen.models import RANDOM_WEIGHTS
 from sketchgen.preprocess import check_fit
-from sketchgen.presets import Preset, get_preset
-from sketchlab.contracts import CANVAS, MAX_STROKES
+from sketchgen.presets import PRESETS, Preset, levels_problem, seeds_problem
+from sketchgen.raster import check_renderer
+from sketchlab.contracts import CANVAS
 from sketchlab.errors import BadInput
 
 INIT_CHOICES = ("saliency", "edges")
-DEFAULT_LEVELS = (4, 8, 16, 32)
 
 
 @dataclass(frozen=True)
@@ -55,17 +56,45 @@ class RunSettings:
     """As asked (sketchgen/precision.py); run.json's session records the one used."""
     fit: str = "squash"
     """How each photo is fitted to the canvas: one of sketchgen.preprocess.FITS."""
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    """The weight of every term of the method's loss (a run folder made before this was
+    recorded used its method's defaults: see `recorded_settings`)."""
 
     @property
     def loss_model_label(self) -> str:
         """The loss_model column of stimuli.csv."""
-        if not get_method(self.method).uses_clip:
+        if not METHODS.entry(self.method).uses_clip:
             return self.method
         if self.weights == RANDOM_WEIGHTS:
             return f"{self.loss_model}/random-init"
         if self.weights:
             return f"{self.loss_model}/{Path(self.weights).name}"
         return f"{self.loss_model}/{self.loss_pretrained}"
+
+    @property
+    def loss_options(self) -> LossOptions:
+        """What the method's loss is built from (sketchgen/methods.py)."""
+        return LossOptions(
+            model=self.loss_model,
+            pretrained=self.loss_pretrained,
+            weights=self.weights,
+            augmentations=self.augmentations,
+            shared_augmentations=self.shared_augmentations,
+            precision=self.precision,
+            term_weights=self.loss_weights,
+        )
+
+
+def recorded_settings(recorded: dict) -> dict:
+    """run.json's settings of a run folder, with each setting added since it was made at the
+    value that folder was run with: its default, and for `loss_weights` its method's."""
+    recorded = dict(recorded)
+    for setting in dataclasses.fields(RunSettings):
+        if setting.default is not dataclasses.MISSING:
+            recorded.setdefault(setting.name, setting.default)
+    if "loss_weights" not in recorded and recorded.get("method") in METHODS:
+        recorded["loss_weights"] = dict(METHODS[recorded["method"]].term_weights)
+    return recorded
 
 
 def resolve_settings(
@@ -86,25 +115,27 @@ def resolve_settings(
 ) -> RunSettings:
     """Preset + flags -> checked RunSettings (BadInput names the flag at fault).
 
+    preset: a name in PRESETS (None: the default preset). levels, seeds, method, iterations,
+    augmentations, loss_model, fit: None takes the preset's (levels: the --init SVG's stroke
+    count when there is one). The preset's loss weights apply to its own method; another
+    --method gets that method's defaults.
     init: "saliency" (ViT-B/32 attention x XDoG), "edges" (uniform over XDoG edges, no
     weights) or None: saliency for a method that uses CLIP; for a weight-free one (xdog)
     saliency when ViT-B/32 weights are available offline, else edges. `init_svg` (a file)
-    overrides both. renderer: "torch", or "diffvg" when pydiffvg is installed. fit: one of
-    sketchgen.preprocess.FITS (None: the preset's).
+    overrides both. renderer: "torch", or "diffvg" when pydiffvg is installed.
     """
-    from sketchgen.diffvg_backend import check_renderer
-
     check_renderer(renderer)
     if init is not None and init not in INIT_CHOICES:
         raise BadInput(f"--init {init!r} is neither saliency, edges nor an existing SVG file.")
-    chosen = get_preset(preset)
+    preset = preset or PRESETS.default
+    chosen = PRESETS.entry(preset)
     if fit is not None:
         check_fit(fit)
     method = method or chosen.method
-    uses_clip = get_method(method).uses_clip
-    seeds = tuple(int(s) for s in seeds)
-    if not seeds or any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
-        raise BadInput(f"--seeds {' '.join(map(str, seeds))} must be distinct integers >= 0.")
+    uses_clip = METHODS.entry(method).uses_clip
+    seeds = chosen.seeds if seeds is None else tuple(int(s) for s in seeds)
+    if problem := seeds_problem(seeds):
+        raise BadInput(f"--seeds {' '.join(map(str, seeds))}: {problem}.")
     if iterations is not None and iterations < 1:
         raise BadInput(f"--iterations {iterations} must be at least 1.")
     if augmentations is not None and augmentations < 0:
@@ -113,14 +144,9 @@ def resolve_settings(
     if init_svg is not None:
         init_points, init_hash = read_init_svg(init_svg)
         levels = levels or (init_points.shape[0],)
-    levels = tuple(int(n) for n in (levels or DEFAULT_LEVELS))
-    for n in levels:
-        if not 1 <= n <= MAX_STROKES:
-            raise BadInput(
-                f"--levels {n} is out of range; a level is a stroke count from 1 to {MAX_STROKES}."
-            )
-    if len(set(levels)) != len(levels):
-        raise BadInput(f"--levels {' '.join(map(str, levels))} repeats a level.")
+    levels = tuple(int(n) for n in levels) if levels else chosen.levels
+    if problem := levels_problem(levels):
+        raise BadInput(f"--levels {' '.join(map(str, levels))}: {problem}.")
     if init_points is not None and levels != (init_points.shape[0],):
         raise BadInput(
             f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
@@ -129,7 +155,6 @@ def resolve_settings(
     for flag, value in (("--weights", weights), ("--saliency-weights", saliency_weights)):
         if value not in (None, RANDOM_WEIGHTS) and not Path(value).is_file():
             raise BadInput(f"{flag} {value} does not exist or is not a file.")
-    loss_model = loss_model or chosen.loss_model
     if init_svg is not None:
         init = "svg"
     elif init is None:
@@ -155,7 +180,7 @@ def resolve_settings(
         eval_interval=chosen.eval_interval,
         early_stop_delta=chosen.early_stop_delta,
         softmax_temperature=chosen.softmax_temperature,
-        loss_model=loss_model,
+        loss_model=loss_model or chosen.loss_model,
         loss_pretrained=chosen.loss_pretrained,
         weights=_absolute(weights),
         saliency_model=chosen.saliency_model,
@@ -166,6 +191,11 @@ def resolve_settings(
         init_svg_sha256=init_hash,
         renderer=renderer,
         fit=fit or chosen.fit,
+        loss_weights=(
+            chosen.term_weights()
+            if method == chosen.method
+            else dict(METHODS.entry(method).term_weights)
+        ),
     )
 
 

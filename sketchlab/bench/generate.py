@@ -13,8 +13,8 @@ OpenAI weights) and synthetic photos, so the bench runs offline. Times are media
   tower (BatchNorm folded, channels-last, 4 target views: the clean one's features are kept).
 - throughput in sketch-iterations/s: one batch of 4 levels x 3 seeds (paper), the same batch
   with shared augmentations in fp32, and 12 separate runs.
-- presets: seconds per sketch-iteration of each preset (its views, draws and precision) on
-  that batch, next to the reference code's best 3.9 s on the 2-core CPU.
+- presets: seconds per sketch-iteration of each registered clipasso preset (its views, draws
+  and precision) on that batch, next to the reference code's best 3.9 s on the 2-core CPU.
 - batches (`batch_images` > 0; on by default on CUDA): `timed_iterations` steps of the paper
   preset (evals every 10 included, after a warm-up) for one image's 12 sketches and for
   `batch_images` images' (96 sketches for 8), in fp32 and, on CUDA, tf32 and bf16; the
@@ -73,7 +73,7 @@ def run_bench(
     from sketchgen.devices import parse_device
     from sketchgen.losses import ClipassoLoss
     from sketchgen.models import load_clip
-    from sketchgen.presets import get_preset
+    from sketchgen.presets import PRESETS
 
     torch.set_num_threads(threads)
     dev = parse_device(device)
@@ -99,8 +99,9 @@ def run_bench(
     separate_ms = len(SEEDS) * sum(single.values())  # 12 runs, one iteration each
     measured = {(AUGMENTATIONS, False, "fp32"): batched, (AUGMENTATIONS, True, "fp32"): shared_ms}
     presets = {}
-    for name in ("paper", "fast"):
-        preset = get_preset(name)
+    for name, preset in PRESETS.items():
+        if preset.method != "clipasso":  # this bench times the CLIPasso loss
+            continue
         loss = ClipassoLoss(
             model,
             augmentations=preset.augmentations,
@@ -233,9 +234,9 @@ def _batches(model, dev: torch.device, timed: int, n_images: int, fit_limit: int
     `n_images` images at once, per precision; the ladder extrapolated to 2001 iterations;
     and the largest batch that fits."""
     from sketchgen.losses import ClipassoLoss
-    from sketchgen.presets import get_preset
+    from sketchgen.presets import PRESETS
 
-    paper = get_preset("paper")
+    paper = PRESETS["paper"]
     steps = WARMUP_ITERATIONS + timed
     photos = _Photos(dev)
     one_image = ladder_jobs("0", steps)

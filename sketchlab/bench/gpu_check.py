@@ -212,7 +212,7 @@ class GpuCheck:
         return {
             "bench_raster": [[*sketchlab, "raster", *common, *raster]],
             "bench_generate": [[*sketchlab, "generate", *common, *generate]],
-            "bench_score": [[*sketchlab, "score", *common, "--pretrained", "none", *score]],
+            "bench_score": [[*sketchlab, "score", *common, "--weights", "random", *score]],
         }
 
     # --- running one step -----------------------------------------------------------------

@@ -36,10 +36,10 @@ def bf16_agreement(
     from sketchgen.losses import ClipassoLoss
     from sketchgen.precision import native_bf16
     from sketchgen.preprocess import load_target
-    from sketchgen.presets import get_preset
+    from sketchgen.presets import PRESETS
     from sketchgen.saliency import edge_init_strokes
 
-    fast = get_preset("fast")
+    fast = PRESETS["fast"]
     images = read_images_csv(images_csv).head(n_photos)
     losses = {
         precision: ClipassoLoss(

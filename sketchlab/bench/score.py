@@ -2,8 +2,8 @@
 
 Both run in one process on one loaded model, same batch size, device and precision, so the
 ratio shows what reading PNGs, preprocessing, the text classifiers and the result table cost
-on top of the image tower. Random weights (`pretrained=None`) cost the same compute as real
-ones, so the bench runs offline.
+on top of the image tower. Random weights (`weights="random"`, or `pretrained=None`) cost the
+same compute as real ones, so the bench runs offline.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def bench_score(
     return {
         "bench": "score",
         "model": model_name,
-        "pretrained": pretrained or "none",
+        "pretrained": scorer.pretrained,
         "device": str(resolved),
         "device_name": torch.cuda.get_device_name(resolved)
         if resolved.type == "cuda"

@@ -10,8 +10,12 @@ import typer
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The options; every list in them (presets, methods, fits) comes from its registry."""
     from sketchgen.methods import METHODS
+    from sketchgen.models import RANDOM_WEIGHTS
     from sketchgen.preprocess import FITS
+    from sketchgen.presets import PRESETS
+    from sketchgen.runner import GPU_BATCH_SKETCHES
 
     parser = argparse.ArgumentParser(
         prog="sketchlab generate",
@@ -30,22 +34,28 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         nargs="+",
         default=None,
-        help="stroke counts (default 4 8 16 32, or the --init SVG's count)",
+        help="stroke counts (default: the preset's, or the --init SVG's count)",
     )
     parser.add_argument(
         "--seeds",
         type=int,
         nargs="+",
-        default=[0, 1000, 2000],
-        help="one sketch per seed and level; the lowest eval loss wins",
+        default=None,
+        help="one sketch per seed and level; the lowest eval loss wins (default: the preset's)",
     )
-    parser.add_argument("--preset", default="paper", help="paper (default), fast or demo")
+    parser.add_argument(
+        "--preset",
+        default=None,
+        metavar="|".join(PRESETS),
+        help="named settings (docs/generation.md's preset table): "
+        + PRESETS.listing(lambda preset: preset.description),
+    )
     parser.add_argument(
         "--method",
         choices=list(METHODS),
         default=None,
         help="the loss (default: the preset's): "
-        + "; ".join(f"{name}: {method.description}" for name, method in METHODS.items()),
+        + METHODS.listing(lambda method: method.description),
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--iterations", type=int, default=None, help="override the preset's")
@@ -53,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
         "--augmentations",
         type=int,
         default=None,
-        help="augmented views per step (default 4; 0 = clean pair only)",
+        help="augmented views per step (default: the preset's; 0 = clean pair only)",
     )
     parser.add_argument(
         "--init",
@@ -65,12 +75,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--weights",
         default=None,
-        help="local checkpoint for the loss model ('random': random init)",
+        help=f"local checkpoint for the loss model ({RANDOM_WEIGHTS!r}: random init)",
     )
     parser.add_argument(
-        "--saliency-weights", default=None, help="local checkpoint for the ViT-B/32 saliency model"
+        "--saliency-weights",
+        default=None,
+        help=f"local checkpoint for the saliency model ({RANDOM_WEIGHTS!r}: random init)",
     )
-    parser.add_argument("--loss-model", default=None, help="open_clip model name (default RN101)")
+    parser.add_argument(
+        "--loss-model", default=None, help="open_clip model name (default: the preset's)"
+    )
     parser.add_argument(
         "--renderer",
         default="torch",
@@ -81,9 +95,9 @@ def _parser() -> argparse.ArgumentParser:
         "--fit",
         choices=FITS,
         default=None,
-        help="how a non-square photo becomes the 224x224 target (default: the preset's; "
-        "paper: squash, as the reference code): squash = resized to the square, proportions "
-        "changed; pad = whole photo kept, white bars added; crop = centre square kept",
+        help="how a non-square photo becomes the 224x224 target (default: the preset's): "
+        "squash = resized to the square, proportions changed (the reference code's rule); "
+        "pad = whole photo kept, white bars added; crop = centre square kept",
     )
     parser.add_argument(
         "--executor",
@@ -97,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
         "--batch-sketches",
         type=int,
         default=None,
-        help="most sketches optimised together (CPU: 4 clipasso, 12 xdog; GPU: 96)",
+        help="most sketches optimised together (default on CPU: "
+        + ", ".join(f"{m.cpu_batch_sketches} for {name}" for name, m in METHODS.items())
+        + f"; on a GPU: {GPU_BATCH_SKETCHES})",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     return parser

@@ -1,14 +1,35 @@
 """`sketchlab score` (zero-shot CLIP classification of the sketches) and `sketchlab bench score`."""
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from scoring.prompts import ALL, PROMPT_SETS
+from sketchlab.registry import words
 
-def _pretrained_tag(pretrained: str) -> str | None:
-    """'none' means random weights (tests, benches)."""
-    return None if pretrained.lower() == "none" else pretrained
+PROMPTS_HELP = f"Prompt set (repeatable): {PROMPT_SETS.words()}, or {ALL} for every registered set."
+WEIGHTS_HELP = (
+    "Local checkpoint file for --model (offline), or 'random' for random weights (the same "
+    "every run; tests and benches)."
+)
+PRETRAINED_HELP = "open_clip pretrained tag ('none': the old spelling of --weights random)."
+
+
+def _weights(pretrained: str, weights: str | None) -> tuple[str, str | None]:
+    """(tag, weights): `--pretrained none`, the old spelling of `--weights random` (the one
+    spelling of random weights in generate, loss and score), still works, with a note."""
+    from sketchgen.models import RANDOM_WEIGHTS
+
+    if pretrained.lower() != "none":
+        return pretrained, weights
+    print(
+        f"sketchlab: note: --pretrained none is deprecated; use --weights {RANDOM_WEIGHTS} "
+        "(random weights).",
+        file=sys.stderr,
+    )
+    return pretrained, weights or RANDOM_WEIGHTS
 
 
 def _print_summary(summary) -> None:
@@ -57,12 +78,8 @@ def score(
     model: Annotated[
         str, typer.Option(help="open_clip model name, e.g. ViT-B-32, RN101.")
     ] = "ViT-B-32",
-    pretrained: Annotated[
-        str, typer.Option(help="open_clip pretrained tag; 'none' = random weights (tests).")
-    ] = "openai",
-    weights: Annotated[
-        Path | None, typer.Option(help="Local checkpoint file for --model (offline).")
-    ] = None,
+    pretrained: Annotated[str, typer.Option(help=PRETRAINED_HELP)] = "openai",
+    weights: Annotated[str | None, typer.Option(help=WEIGHTS_HELP)] = None,
     photos: Annotated[
         Path | None,
         typer.Option(
@@ -72,9 +89,7 @@ def score(
     ] = None,
     prompts: Annotated[
         list[str] | None,
-        typer.Option(
-            help="Prompt set: photo, sketch, imagenet80 or all (repeatable).", show_default="all"
-        ),
+        typer.Option(help=PROMPTS_HELP, show_default=words(PROMPT_SETS.defaults, "and")),
     ] = None,
     classes: Annotated[
         list[str] | None,
@@ -121,17 +136,21 @@ def score(
     from scoring.prompts import load_prompt_sets
     from scoring.scorer import load_scorer, read_images, score_images
     from scoring.summaries import write_scores
+    from sketchgen.models import RANDOM_WEIGHTS
     from sketchlab.contracts import PHOTO
 
-    tag = _pretrained_tag(pretrained)
+    pretrained, weights = _weights(pretrained, weights)
     out = out or stimuli.parent / "scores.csv"
     table, files = read_images(stimuli, photos)
     n_photos = int((table["kind"] == PHOTO).sum())
-    prompt_sets = load_prompt_sets(prompts or ["all"])
+    prompt_sets = load_prompt_sets(prompts)
     check_none_threshold(none_threshold)
-    if tag is None and weights is None:
-        print("note: --pretrained none scores with random weights; the numbers mean nothing.")
-    scorer = load_scorer(model, tag, weights=weights, device=device)
+    if weights == RANDOM_WEIGHTS:
+        print(
+            f"note: --weights {RANDOM_WEIGHTS} scores with random weights; the numbers mean "
+            "nothing."
+        )
+    scorer = load_scorer(model, pretrained, weights=weights, device=device)
     photo_note = f" and {n_photos} photos (fit: {table.attrs['fit']})" if photos else ""
     print(
         f"scoring {len(table) - n_photos} sketches{photo_note} with {scorer.model_name}/"
@@ -179,15 +198,15 @@ def bench_score(
         Path | None, typer.Option("--json", help="Also write the JSON here.")
     ] = None,
     model: Annotated[str, typer.Option()] = "ViT-B-32",
-    pretrained: Annotated[
-        str, typer.Option(help="'none' = random weights (same compute).")
-    ] = "none",
-    weights: Annotated[Path | None, typer.Option()] = None,
+    pretrained: Annotated[str, typer.Option(help=PRETRAINED_HELP)] = "openai",
+    weights: Annotated[
+        str, typer.Option(help="Local checkpoint file, or 'random' (the same compute).")
+    ] = "random",
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     n_sketches: Annotated[int, typer.Option(min=1)] = 128,
     device: Annotated[str, typer.Option()] = "auto",
     prompts: Annotated[
-        list[str] | None, typer.Option(help="Prompt sets.", show_default="photo")
+        list[str] | None, typer.Option(help=PROMPTS_HELP, show_default="photo")
     ] = None,
     workers: Annotated[
         int | None,
@@ -204,10 +223,11 @@ def bench_score(
     from sketchlab.bench.score import bench_score as run_bench
     from sketchlab.files import print_json
 
+    pretrained, weights = _weights(pretrained, weights)
     result = run_bench(
         model_name=model,
-        pretrained=_pretrained_tag(pretrained),
-        weights=str(weights) if weights else None,
+        pretrained=pretrained,
+        weights=weights,
         batch_size=batch_size,
         n_sketches=n_sketches,
         device=device,

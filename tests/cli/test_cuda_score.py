@@ -19,7 +19,7 @@ MAX_PROBABILITY_CHANGE = 0.02
 
 def _score(out: Path, amp: bool) -> pd.DataFrame:
     argv = ["sketchlab", "score", str(STIMULI), "--out", str(out), "--device", "cuda"]
-    argv += ["--model", "ViT-B-32", "--pretrained", "none", "--prompts", "photo"]
+    argv += ["--model", "ViT-B-32", "--weights", "random", "--prompts", "photo"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", [*argv, "--amp" if amp else "--no-amp"])
         with pytest.raises(SystemExit) as exit_:

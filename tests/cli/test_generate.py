@@ -183,7 +183,7 @@ BAD_INPUTS = {
         ["row 2", "mask_path", "small_mask.png"],
     ),
     "level 0": (GOOD, ["--levels", "0", "4"], ["--levels 0"]),
-    "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 1025"]),
+    "level 1025": (GOOD, ["--levels", "4", "1025"], ["--levels 4 1025", "1025 is out of range"]),
     "unknown preset": (GOOD, ["--preset", "slow"], ["--preset", "slow"]),
     "unknown model": (
         GOOD,
@@ -244,17 +244,27 @@ def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, run_
     assert code == 2 and "levels" in err and "new --out" in err
 
 
-def test_a_run_folder_from_before_precision_was_recorded_still_resumes(
-    finished_run, tmp_path, run_sketchlab
+@pytest.mark.parametrize("setting", ["precision", "loss_weights"])
+def test_a_run_folder_from_before_a_setting_was_recorded_still_resumes(
+    setting, finished_run, tmp_path, run_sketchlab
 ):
+    """Settings added later (precision, then each loss term's weight) are taken at the value
+    such a folder was made with; another recorded weight is refused."""
     old = tmp_path / "old"
     shutil.copytree(finished_run, old)
     run = json.loads((old / "run.json").read_text())
-    assert run["settings"].pop("precision") == "fp32"  # demo preset
+    recorded = run["settings"].pop(setting)
+    assert recorded == {"precision": "fp32", "loss_weights": {"edges": 1.0}}[setting]  # demo
     (old / "run.json").write_text(json.dumps(run))
+    shutil.rmtree(old / "done")  # the images are finished again from their sketches' markers
     args = ["--levels", 2, 4, "--seeds", 0, 1, "--out", old, *QUICK]
     code, _, err = run_sketchlab("generate", PHOTOS / "images.csv", *args)
     assert code == 0, err
+    assert len(pd.read_csv(old / "stimuli.csv")) == 4
+    run["settings"]["loss_weights"] = {"edges": 2.0}
+    (old / "run.json").write_text(json.dumps(run))
+    code, _, err = run_sketchlab("generate", PHOTOS / "images.csv", *args)
+    assert code == 2 and "loss_weights={'edges': 2.0}" in err and "new --out" in err
 
 
 def test_gpu_out_of_memory_retries_smaller_batches_then_says_so(tmp_path, monkeypatch):

@@ -6,6 +6,9 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+from sketchgen.presets import PRESETS
 from tests.conftest import REPO
 
 STEPS = {"install", "cuda_tests", "bench_raster", "bench_generate", "bench_score"}
@@ -18,6 +21,7 @@ GOALS = {
 }
 
 
+@pytest.mark.slow  # every step of the GPU check, each a process of its own: ~90 s on 2 cores
 def test_dry_run_reports_every_step_figure_and_goal(tmp_path):
     out = tmp_path / "out"
     result = subprocess.run(
@@ -42,7 +46,7 @@ def test_dry_run_reports_every_step_figure_and_goal(tmp_path):
     assert tests["passed"] + tests["skipped"] == tests["tests"]
 
     generate = report["steps"]["bench_generate"]["figures"]
-    assert set(generate["presets"]) == {"paper", "fast"}
+    assert set(generate["presets"]) == {n for n, p in PRESETS.items() if p.method == "clipasso"}
     assert generate["presets"]["paper"]["precision_used"] == "fp32"
     assert generate["batches"]["largest_batch"]["sketches"] == 12
     assert {"ms_per_iteration_one_image", "ms_per_iteration_many_images"} <= set(

@@ -188,6 +188,6 @@ def test_pad_keeps_the_whole_photo_and_crop_its_centre(tmp_path):
 
 
 def test_paper_preset_squashes_like_the_reference_code():
-    from sketchgen.presets import presets
+    from sketchgen.presets import PRESETS
 
-    assert presets()["paper"].fit == "squash"
+    assert PRESETS["paper"].fit == "squash"

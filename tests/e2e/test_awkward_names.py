@@ -75,7 +75,7 @@ def test_awkward_folder_goes_through_every_step(tmp_path, run_sketchlab):
 
     scores = tmp_path / "scores.csv"
     sketchlab(run_sketchlab, "score", run / "stimuli.csv", "--photos", tmp_path / "images.csv",
-              "--model", "ViT-tiny-32", "--pretrained", "none", "--prompts", "photo",
+              "--model", "ViT-tiny-32", "--weights", "random", "--prompts", "photo",
               "--device", "cpu", "--out", scores)  # fmt: skip
     scored = pd.read_csv(scores)
     assert set(scored["class"]) == set(CLASSES)

@@ -77,7 +77,7 @@ def test_score_command_scores_the_bundled_photos_beside_their_sketches(tmp_path,
     out, data = tmp_path / "scores.csv", REPO / "data"
     code, stdout, stderr = run_sketchlab(
         "score", data / "stimuli" / "stimuli.csv", "--photos", data / "images.csv",
-        "--model", TEST_MODEL, "--pretrained", "none", "--prompts", "photo", "--device", "cpu",
+        "--model", TEST_MODEL, "--weights", "random", "--prompts", "photo", "--device", "cpu",
         "--out", out,
     )  # fmt: skip
     assert code == 0, stderr

@@ -23,8 +23,8 @@ def test_score_command_writes_scores_and_summary(tmp_path, make_stimuli, run_ske
         csv,
         "--model",
         TEST_MODEL,
-        "--pretrained",
-        "none",
+        "--weights",
+        "random",
         "--prompts",
         "photo",
         "--prompts",
@@ -57,6 +57,28 @@ def test_score_command_writes_scores_and_summary(tmp_path, make_stimuli, run_ske
     assert document["prompt_sets"]["photo"]["hash"] == "7533b9c5dfa1"
     assert document["classes"] == sorted([*CLASSES, "chair"])
     assert "top-1" in stdout and "random weights" in stdout
+
+
+def test_random_weights_are_spelled_as_in_generate_and_the_old_spelling_still_works(
+    tmp_path, make_stimuli, run_sketchlab
+):
+    """`--weights random`, as in generate and loss; `--pretrained none`, score's old spelling,
+    gives the same scores with a deprecation note."""
+    csv = make_stimuli(tmp_path / "run", n_per_class=1)
+    scores = {}
+    for spelling, flags in {
+        "new": ["--weights", "random"],
+        "old": ["--pretrained", "none"],
+    }.items():
+        out = tmp_path / f"{spelling}.csv"
+        common = ["--model", TEST_MODEL, "--prompts", "photo", "--no-distractors", "--out", out]
+        code, _, stderr = run_sketchlab("score", csv, *common, *flags)
+        assert code == 0, stderr
+        deprecated = "--pretrained none is deprecated; use --weights random" in stderr
+        assert deprecated == (spelling == "old")
+        scores[spelling] = pd.read_csv(out)
+    pd.testing.assert_frame_equal(scores["new"], scores["old"])
+    assert set(scores["new"]["weights_sha256"]) == {"random-init"}
 
 
 def test_score_command_warns_when_scoring_with_the_loss_model(
@@ -149,7 +171,7 @@ def test_unreadable_png_is_bad_input(scorer, tmp_path, make_stimuli):
 
 def test_unknown_device_is_bad_input(tmp_path, make_stimuli, run_sketchlab):
     csv = make_stimuli(tmp_path, n_per_class=1)
-    code, _, stderr = run_sketchlab("score", csv, "--pretrained", "none", "--device", "gpu")
+    code, _, stderr = run_sketchlab("score", csv, "--weights", "random", "--device", "gpu")
     assert code == 2
     assert "--device 'gpu' is not valid" in stderr
 

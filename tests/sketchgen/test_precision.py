@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from sketchgen import precision
-from sketchgen.presets import Preset, get_preset
+from sketchgen.presets import PRESETS, Preset
 from sketchlab.errors import BadInput
 
 CPU = torch.device("cpu")
@@ -36,8 +36,8 @@ def test_cuda_tf32_flags_are_set_for_the_block_and_restored():
 
 
 def test_presets_name_their_precision_and_unknown_ones_are_refused():
-    assert get_preset("paper").precision == "fp32"
-    assert get_preset("fast").precision == "bf16-if-native"
-    fields = get_preset("paper").model_dump()
+    assert PRESETS["paper"].precision == "fp32"
+    assert PRESETS["fast"].precision == "bf16-if-native"
+    fields = PRESETS["paper"].model_dump()
     with pytest.raises(ValueError, match="not a precision"):
         Preset(**{**fields, "precision": "fp8"})

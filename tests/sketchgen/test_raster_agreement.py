@@ -83,6 +83,7 @@ def test_reference_scene_within_agreement_bars(results, name):
     assert within_agreement_bars(figures), figures
 
 
+@pytest.mark.slow  # diffvg draws up to 32 canvas-wide strokes on the CPU: ~20 s
 def test_new_scenes_drawn_by_live_diffvg_are_within_the_same_bars(pydiffvg):
     """One new scene of each kind per run (seeded by today's date, so every day's CI checks
     other scenes): the agreement claim is re-checked on scenes nobody chose."""

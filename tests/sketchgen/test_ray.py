@@ -28,6 +28,7 @@ def local_ray_cluster():
     ray.shutdown()
 
 
+@pytest.mark.slow  # a local Ray cluster starts and stops: ~30 s
 def test_ray_executor_gives_the_same_sketches_as_the_local_one(tmp_path, local_ray_cluster):
     images = TEST_DATA / "generate" / "images.csv"
     local = generate(images, tmp_path / "local", executor="local", **SETTINGS)

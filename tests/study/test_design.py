@@ -1,5 +1,9 @@
 """The Latin-square design, per-participant ordering and option order."""
 
+import json
+import os
+import subprocess
+import sys
 from collections import Counter
 
 import pytest
@@ -8,7 +12,17 @@ from sketchlab.errors import BadInput
 from study.assignment import validate_id
 from study.config import load_study
 from study.design import cells, describe, options_for, trials_for
-from tests.conftest import TEST_DATA
+from tests.conftest import REPO, TEST_DATA
+
+# a fresh process: the study loaded again, eight participants' shuffled button orders as JSON
+ORDERS = """
+import json, sys
+from study.config import load_study
+from study.design import options_for
+config = load_study(sys.argv[1], storage="sqlite:///:memory:")
+config = config.model_copy(update={"option_order": "shuffled"})
+print(json.dumps([list(options_for(config, f"P{i}", "with_none")) for i in range(8)]))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +87,30 @@ def test_shuffled_option_order_is_per_participant_and_stable(config):
     assert all(
         order[-1] == "none" and sorted(order[:-1]) == sorted(config.options) for order in orders
     )
-    assert options_for(shuffled, "P3", "with_none") == options_for(shuffled, "P3", "with_none")
     assert options_for(config, "P3", "without_none") == tuple(config.options)
+
+
+def test_a_participants_option_order_is_the_same_in_every_process(config):
+    """A participant who reloads on another server process (another PYTHONHASHSEED, a fresh
+    config) gets the buttons in the order they first saw; another salt gives other orders."""
+    shuffled = config.model_copy(update={"option_order": "shuffled"})
+    here = [list(options_for(shuffled, f"P{i}", "with_none")) for i in range(8)]
+    elsewhere = [
+        json.loads(
+            subprocess.run(
+                [sys.executable, "-c", ORDERS, str(TEST_DATA / "study" / "study.yaml")],
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=REPO,
+                env={**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(REPO)},
+            ).stdout
+        )
+        for seed in ("1", "2")
+    ]
+    assert elsewhere == [here, here]
+    resalted = shuffled.model_copy(update={"seed_salt": f"{shuffled.salt}-other"})
+    assert [list(options_for(resalted, f"P{i}", "with_none")) for i in range(8)] != here
 
 
 def test_describe_reports_cells_trials_and_duration(config):

@@ -1,0 +1,131 @@
+"""The docs' tables of registered things (presets, methods, prompt sets), made from the registries.
+
+Each table sits in its doc between `<!-- table: NAME -->` and `<!-- end table -->`.
+`python -m sketchlab.doc_tables` rewrites every table from the registries; a test fails while
+any table is out of date, so a new preset, method or prompt set cannot miss the docs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from scoring.prompts import PROMPT_SETS
+from sketchgen.methods import METHODS
+from sketchgen.presets import PRESETS, Preset
+from sketchlab.files import atomic_write
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _named(registry) -> Callable[[str, object], str]:
+    return lambda name, entry: f"`{name}`" + (" (default)" if name in registry.defaults else "")
+
+
+def _weights(weights: dict[str, float]) -> str:
+    return ", ".join(f"{term} {weight:g}" for term, weight in weights.items()) or "—"
+
+
+def _views(preset: Preset) -> str:
+    return f"1 clean + {preset.augmentations} augmented" if preset.augmentations else "1 clean"
+
+
+def _draws(preset: Preset) -> str:
+    if not preset.augmentations:
+        return "—"
+    return (
+        "one per iteration, shared by the batch"
+        if preset.shared_augmentations
+        else "own per sketch"
+    )
+
+
+def preset_table() -> str:
+    """docs/generation.md's preset table: every field that tells presets apart."""
+    return PRESETS.table(
+        {
+            "preset": _named(PRESETS),
+            "based on": lambda name, p: f"`{p.base}`" if p.base else "—",
+            "method": lambda name, p: p.method,
+            "levels": lambda name, p: " ".join(map(str, p.levels)),
+            "seeds": lambda name, p: " ".join(map(str, p.seeds)),
+            "iterations": lambda name, p: p.iterations,
+            "views per step": lambda name, p: _views(p),
+            "augmentation draws": lambda name, p: _draws(p),
+            "precision": lambda name, p: f"`{p.precision}`",
+            "fit": lambda name, p: p.fit,
+            "loss weights": lambda name, p: _weights(p.term_weights()),
+            "description": lambda name, p: p.description,
+        }
+    )
+
+
+def method_table() -> str:
+    """docs/generation.md's methods table."""
+    return METHODS.table(
+        {
+            "method": _named(METHODS),
+            "terms (default weight)": lambda name, m: _weights(dict(m.term_weights)),
+            "needs CLIP weights": lambda name, m: "yes" if m.uses_clip else "no",
+            "sketches per batch on CPU": lambda name, m: m.cpu_batch_sketches,
+            "description": lambda name, m: m.description,
+        }
+    )
+
+
+def prompt_set_table() -> str:
+    """docs/scoring.md's prompt-set table."""
+    return PROMPT_SETS.table(
+        {
+            "prompt set": _named(PROMPT_SETS),
+            "templates": lambda name, s: len(s.templates),
+            "hash": lambda name, s: f"`{s.hash}`",
+            "description": lambda name, s: s.description,
+        }
+    )
+
+
+TABLES: dict[str, tuple[str, Callable[[], str]]] = {
+    "presets": ("docs/generation.md", preset_table),
+    "methods": ("docs/generation.md", method_table),
+    "prompt-sets": ("docs/scoring.md", prompt_set_table),
+}
+"""Each table's name -> (its doc, relative to the repository, and the function that makes it)."""
+
+
+def _block(name: str) -> re.Pattern:
+    return re.compile(rf"(<!-- table: {re.escape(name)} -->\n)(.*?)(<!-- end table -->)", re.S)
+
+
+def _with_table(text: str, name: str, table: str, doc: Path) -> str:
+    block = _block(name)
+    if not block.search(text):
+        raise ValueError(f"{doc} has no `<!-- table: {name} -->` ... `<!-- end table -->` block")
+    return block.sub(lambda match: match[1] + table + "\n" + match[3], text)
+
+
+def stale_tables(root: Path = REPO) -> list[str]:
+    """The names of the tables whose doc under `root` differs from what the registries make."""
+    stale = []
+    for name, (doc, make) in TABLES.items():
+        text = (root / doc).read_text()
+        if _with_table(text, name, make(), root / doc) != text:
+            stale.append(name)
+    return stale
+
+
+def write_tables(root: Path = REPO) -> list[str]:
+    """Rewrite every stale table under `root` from the registries; returns their names."""
+    stale = stale_tables(root)
+    for name in stale:
+        doc, make = TABLES[name]
+        text = (root / doc).read_text()
+        with atomic_write(root / doc) as handle:
+            handle.write(_with_table(text, name, make(), root / doc))
+    return stale
+
+
+if __name__ == "__main__":
+    written = write_tables()
+    print(f"rewrote {', '.join(written)}" if written else "every table is up to date")
