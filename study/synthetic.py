@@ -4,11 +4,14 @@ the load bench and demos that must not depend on generated sketches."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 from pathlib import Path
 
 SYNTHETIC_CLASSES = ("boat", "chair", "cup", "house", "tree")
+MORE_CLASSES = ("bird", "car", "clock", "fish", "hat", "key", "shoe")
+"""With `n_classes` above five, the options go on with these (at most 12 in all)."""
 
 
 FOIL_CLASS = "lamp"
@@ -29,6 +32,9 @@ def write_synthetic_study(
     redirect_url: str | None = None,
     max_attention_failures: int = 1,
     study_id: str = "synthetic",
+    n_classes: int = len(SYNTHETIC_CLASSES),
+    class_names: tuple[str, ...] | None = None,
+    consent: str | None = None,
 ) -> Path:
     """Write a small self-contained study (drawn line images, stimuli.csv, study.yaml).
 
@@ -37,20 +43,20 @@ def write_synthetic_study(
     `images_per_class` test images per class; every image has one PNG per level, with
     `n_strokes` random lines (224 x 224 pixels). A fresh `study_id` keeps runs apart in a
     shared database (PostgreSQL). `min_answer_ms` and `max_consecutive_timeouts` are
-    written only when given (else the study.yaml defaults apply). Returns the path of
-    study.yaml.
+    written only when given (else the study.yaml defaults apply). The options are the first
+    `n_classes` of SYNTHETIC_CLASSES + MORE_CLASSES, or `class_names`; `consent` replaces
+    the short consent text. Returns the path of study.yaml.
     """
     from PIL import Image, ImageDraw
 
     folder = Path(folder)
     (folder / "png").mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)
+    classes = class_names or (SYNTHETIC_CLASSES + MORE_CLASSES)[:n_classes]
     images = [
-        (f"img{c}{k}", name)
-        for c, name in enumerate(SYNTHETIC_CLASSES)
-        for k in range(images_per_class)
+        (f"img{c}{k}", name) for c, name in enumerate(classes) for k in range(images_per_class)
     ]
-    images += [("practice0", SYNTHETIC_CLASSES[0]), ("catch0", SYNTHETIC_CLASSES[1])]
+    images += [("practice0", classes[0]), ("catch0", classes[1])]
     if "with_none" in conditions:
         images.append(("foil0", FOIL_CLASS))
     rows = []
@@ -83,7 +89,7 @@ def write_synthetic_study(
         f"study_id: {study_id}",
         "title: Sketch recognition study",
         "stimuli: stimuli.csv",
-        f"options: [{', '.join(SYNTHETIC_CLASSES)}]",
+        "options: " + json.dumps(list(classes)),
         f"conditions: [{', '.join(conditions)}]",
         f"levels: [{', '.join(map(str, levels))}]",
         f"practice: {{stimuli: [{first['practice0']}], feedback: true}}",
@@ -92,9 +98,11 @@ def write_synthetic_study(
             f"max_failures: {max_attention_failures}}}"
         ),
         f"foil_classes: [{FOIL_CLASS}]" if "with_none" in conditions else "",
-        (
-            "consent: |\n  This study is run by the sketchlab team. It takes about 3 minutes.\n"
-            "  Taking part is voluntary and you may stop at any time."
+        "consent: "
+        + json.dumps(
+            consent
+            or "This study is run by the sketchlab team. It takes about 3 minutes. "
+            "Taking part is voluntary and you may stop at any time."
         ),
         "instructions: |\n  You will see simple line drawings. Click the object each one shows.",
         f"time_limit_s: {time_limit_s}" if time_limit_s else "",

@@ -39,7 +39,7 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
     from study.storage import check_reachable, masked_url
 
     config = load_study(study_yaml, storage)
-    check_reachable(config.storage)
+    storage_note = check_reachable(config.storage)
     design = describe(config)
     design["storage"] = masked_url(config.storage)
     typer.echo(f"{study_yaml}: OK")
@@ -60,7 +60,7 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
             f"  note: {design['test_images']} test images do not split evenly over "
             f"{len(design['levels'])} levels; some levels get one image more per participant"
         )
-    typer.echo(f"  storage: {design['storage']}")
+    typer.echo(f"  storage: {design['storage']}" + (f" ({storage_note})" if storage_note else ""))
 
 
 @study_app.command("simulate")

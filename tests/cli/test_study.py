@@ -150,7 +150,8 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
     assert len(csv) == len(parquet) > 200
     assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
-    assert list(csv.columns)[-2:] == ["answered_at", "too_fast"], "contract columns, then flags"
+    assert list(csv.columns)[-4:] == ["answered_at", "too_fast", "interrupted_ms", "save_failures"]
+    assert (csv["interrupted_ms"] == 0).all() and (csv["save_failures"] == 0).all()
     participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
     assert len(participants) == 24
     assert list(participants.columns)[-4:] == ["screen_width", "screen_height",

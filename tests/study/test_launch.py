@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from study.flow import ParticipantFlow
+from study.flow import ParticipantFlow, preview_participant_id
 from study.synthetic import COMPLETION_CODE
 from tests.study.conftest import (
     Study,
@@ -42,7 +42,7 @@ def test_preview_goes_through_the_real_flow_but_is_never_counted(tmp_path, monke
     while answer_keys(at):
         answer_current(at)
     assert COMPLETION_CODE in page_text(at)
-    participant = study.storage.get_participant(preview_id)
+    participant = study.storage.get_participant(preview_participant_id(preview_id))
     assert participant.status == "completed" and participant.preview == 1
     assert study.storage.participants_frame().empty and study.storage.responses_frame().empty
     assert study.storage.cell_counts() == {}
