@@ -4,10 +4,11 @@ Pre-registered criteria (docs/analysis.md "Exclusions"), each switchable: duplic
 participant ids (keep the first complete session), failed attention checks, incomplete
 sessions, sessions with too many timeouts, participants whose median answer time is
 implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm) and single
-too-fast answers. Rules run in that order; each row of the exclusions table counts what
-that rule removed among what the earlier rules left, so the counts add up. A rule the data
-cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not applied" and
-has no counts, rather than claiming it excluded nobody.
+too-fast answers (and, last, answers to interrupted trials). Rules run in that order; each
+row of the exclusions table counts what that rule removed among what the earlier rules left,
+so the counts add up. A rule the data cannot support (no `rt_ms`, no `session_id`, no
+attention trials) says "not applied" and has no counts, rather than claiming it excluded
+nobody.
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ class ExclusionRules:
     """Exclude sessions with more timed-out test trials than this (None: off)."""
     time_limit_s: float | None = None
     """The study's per-trial time limit (study.yaml `time_limit_s`), named in the table."""
+    interrupted: bool = True
+    """Drop test and foil answers to interrupted trials (`interrupted_ms` > 0: the
+    participant's connection was lost while the sketch was on screen, so it was shown again
+    and seen for longer than the answer time says)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,16 @@ def apply_exclusions(
             fast = kept_rows & is_test & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
             rows.append((rule, f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum())))
             kept_rows &= ~fast
+    if rules.interrupted:
+        rule = "interrupted (answer)"
+        if "interrupted_ms" not in trials.columns:
+            not_applied(rule, "no interrupted_ms column")
+        else:
+            lost = pd.to_numeric(trials["interrupted_ms"], errors="coerce").fillna(0).to_numpy()
+            cut = kept_rows & (is_test | (trials["trial_type"] == FOIL).to_numpy()) & (lost > 0)
+            setting = "connection lost while the sketch was on screen (shown again)"
+            rows.append((rule, setting, 0, int((cut & is_test).sum())))
+            kept_rows &= ~cut
     table = pd.DataFrame(
         rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
     ).astype({"sessions_excluded": "Int64", "test_trials_excluded": "Int64"})

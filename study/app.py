@@ -31,7 +31,7 @@ from study.app_resources import open_study
 from study.assignment import active_since
 from study.browser import page_chrome, report_device
 from study.config import Exit, StudyConfig
-from study.flow import ParticipantFlow
+from study.flow import ParticipantFlow, preview_participant_id
 from study.page_errors import (
     ANSWER_PENDING,
     database_error_page,
@@ -283,8 +283,15 @@ def participant_page(config: StudyConfig, storage: Storage) -> None:
     if ids is None:
         bad_link_page()
         return
-    flow = session_flow(config, storage, ids)
-    deliver_pending_answer(flow)
+    try:
+        flow = session_flow(config, storage, ids)
+        deliver_pending_answer(flow)
+    except SQLAlchemyError:
+        row_id = ids["PROLIFIC_PID"]
+        pending_answers.failed_again(
+            storage, config.study_id, preview_participant_id(row_id) if "PREVIEW" in ids else row_id
+        )
+        raise
     stage = flow.stage
     feedback_for = st.session_state.get("feedback_for")
     if feedback_for is not None and flow.feedback(feedback_for) is not None:

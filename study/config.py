@@ -34,6 +34,7 @@ from sketchlab.contracts import (
     CONDITIONS,
     DECLINED,
     FAILED_ATTENTION,
+    OUTCOMES,
     STUDY_FULL,
     TIMED_OUT,
     WITH_NONE,
@@ -318,6 +319,22 @@ class Catalog:
     test_images: tuple[str, ...]
     foil_images: tuple[str, ...]
     by_image_level: dict[str, dict[int, Stimulus]] = field(repr=False)
+
+
+def outcome_warnings(config: StudyConfig) -> list[str]:
+    """Outcome texts that contradict their exit: a text asking participants to return their
+    submission on an outcome that gives them a code or a redirect (the page adds what to do
+    with those itself)."""
+    warnings = []
+    for name in OUTCOMES:
+        outcome = config.outcome(name)
+        has_exit = outcome.code is not None or outcome.redirect_url is not None
+        if has_exit and re.search(r"\breturn\b.{0,20}\bsubmission", outcome.text, re.I | re.S):
+            warnings.append(
+                f"outcome {name}: its text asks participants to return their submission, but "
+                "it gives them a code or a redirect"
+            )
+    return warnings
 
 
 def load_study(

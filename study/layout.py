@@ -165,12 +165,29 @@ def _lines(text: str, width_px: float, char_px: float) -> int:
 @dataclass(frozen=True)
 class TrialShape:
     """What decides a trial's height: the button labels in screen order ("None of these"
-    last, if shown), the longest question or prompt, and whether a countdown is shown."""
+    last, if shown), the question or prompt, whether a countdown is shown, and whether the
+    order is shuffled per participant (then the worst order counts: the longest labels on
+    rows of their own)."""
 
     labels: tuple[str, ...]
     with_none: bool
     question: str
     timed: bool
+    shuffled: bool = False
+
+
+def _rows(labels: tuple[str, ...], columns: int, worst_order: bool) -> list[tuple[str, ...]]:
+    """The labels' rows of `columns` buttons (the last row may be shorter); with
+    `worst_order`, each row led by one of the longest labels."""
+    sizes = [min(columns, len(labels) - start) for start in range(0, len(labels), columns)]
+    if not worst_order:
+        return [labels[start : start + columns] for start in range(0, len(labels), columns)]
+    longest_first = sorted(labels, key=len, reverse=True)
+    rest = iter(longest_first[len(sizes) :])
+    return [
+        (lead, *(next(rest) for _ in range(size - 1)))
+        for lead, size in zip(longest_first, sizes, strict=False)
+    ]
 
 
 def height_needed(shape: TrialShape, width: int, height: int) -> float:
@@ -189,7 +206,7 @@ def height_needed(shape: TrialShape, width: int, height: int) -> float:
     few = band is BANDS[0]
     font = g.button_font if few else g.compact_font
     one_line = g.row if few else g.compact_row
-    rows = [classes[i : i + columns] for i in range(0, len(classes), columns)]
+    rows = _rows(classes, columns, shape.shuffled)
     if shape.with_none:
         rows.append(shape.labels[-1:])
     answers = GAP_PX * (len(rows) - 1)
@@ -220,6 +237,6 @@ def fits(shape: TrialShape, width: int, height: int) -> bool:
     return height_needed(shape, width, height) <= height
 
 
-def screens_that_fit(shape: TrialShape) -> list[tuple[int, int]]:
-    """The SCREENS this trial fits on, in SCREENS order."""
-    return [(width, height) for width, height in SCREENS if fits(shape, width, height)]
+def screens_that_fit(shapes: list[TrialShape]) -> list[tuple[int, int]]:
+    """The SCREENS every one of these trials fits on, in SCREENS order."""
+    return [screen for screen in SCREENS if all(fits(shape, *screen) for shape in shapes)]

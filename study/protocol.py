@@ -82,8 +82,8 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 20) -> None:
 
 @dataclass
 class Page:
-    """What one rerun showed: buttons by widget key, image URLs (data: URIs inline), text
-    (Markdown, code and HTML)."""
+    """What one rerun showed: buttons and text inputs by widget key, image URLs (data: URIs
+    inline), text (headings, Markdown, alerts, code and HTML)."""
 
     buttons: dict[str, str] = field(default_factory=dict)  # key -> widget id
     inputs: dict[str, str] = field(default_factory=dict)  # text inputs: key -> widget id
@@ -184,6 +184,8 @@ class ProtocolClient:
                     page.texts.append(element.code.code_text)
                 elif which == "alert":
                     page.texts.append(element.alert.body)
+                elif which == "heading":
+                    page.texts.append(element.heading.body)
             elif kind == "script_finished":
                 if message.script_finished in (
                     finished.FINISHED_SUCCESSFULLY,

@@ -89,6 +89,7 @@ def caddy_in_front(upstreams: Sequence[str], folder: Path, base_path: str = "") 
         folder / "caddy.env",
         {
             "STUDY_SITE": f"http://127.0.0.1:{port}",
+            "STUDY_BIND": "127.0.0.1",  # on loopback only, as the site address says
             "STUDY_UPSTREAMS": " ".join(upstreams),
             "STICKY_SECRET": secret,
             "STUDY_BASE_PATH": base_path,

@@ -68,6 +68,13 @@ def analyze(
     min_rt_ms: Annotated[
         float, typer.Option(help="Drop single answers faster than this, ms (0: off).")
     ] = 150.0,
+    keep_interrupted: Annotated[
+        bool,
+        typer.Option(
+            help="Keep answers to trials whose connection was lost while on screen "
+            "(interrupted_ms > 0; dropped by default)."
+        ),
+    ] = False,
     n_boot: Annotated[
         int, typer.Option(help="Bootstrap draws (participant, and participant x image).")
     ] = 1000,
@@ -104,6 +111,7 @@ def analyze(
         min_rt_ms=min_rt_ms or None,
         max_timeouts=max_timeouts,
         time_limit_s=time_limit_s,
+        interrupted=not keep_interrupted,
     )
     options = ReportOptions(
         rules=rules,

@@ -82,3 +82,23 @@ def test_rules_that_cannot_run_say_not_applied(tmp_path):
         assert pd.isna(table.loc[rule, "sessions_excluded"]), rule
         assert pd.isna(table.loc[rule, "test_trials_excluded"]), rule
     assert not pd.isna(table.loc["incomplete session", "sessions_excluded"])  # this one can
+
+
+def test_an_interrupted_trial_leaves_the_analysis_and_is_counted(tmp_path):
+    # Row 9 is p2's 4-stroke dog; its connection was lost while it was on screen.
+    table = pd.read_csv(TINY).assign(interrupted_ms=0)
+    table.loc[9, "interrupted_ms"] = 13_000
+    table.to_csv(tmp_path / "responses.csv", index=False)
+    trials = read_responses(tmp_path / "responses.csv")
+    before = apply_exclusions(read_responses(TINY)).trials
+    result = apply_exclusions(trials)
+    assert len(result.trials) == len(before) - 1
+    row = result.table.set_index("rule").loc["interrupted (answer)"]
+    assert (row["sessions_excluded"], row["test_trials_excluded"]) == (0, 1)
+    kept = apply_exclusions(trials, ExclusionRules(interrupted=False)).trials
+    assert len(kept) == len(before), "switchable"
+
+
+def test_without_interruption_times_the_rule_says_it_was_not_applied():
+    table = apply_exclusions(read_responses(TINY)).table.set_index("rule")
+    assert table.loc["interrupted (answer)", "setting"].startswith("not applied")
