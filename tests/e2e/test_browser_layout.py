@@ -73,12 +73,14 @@ def layout_at(page, width: int, height: int) -> dict:
 @pytest.mark.parametrize("n_classes", [2, 6, 8, 12])
 def test_every_button_is_on_screen_for_every_option_count(tmp_path, browser, n_classes):
     classes = (SYNTHETIC_CLASSES + MORE_CLASSES)[:n_classes]
-    with serve(tmp_path, min_answer_ms=0, n_classes=n_classes, conditions=("with_none",)) as (
-        base_url,
-        config,
-        _,
-    ):
-        shape = TrialShape((*classes, config.none_label), True, config.question, False)
+    with serve(
+        tmp_path,
+        min_answer_ms=0,
+        n_classes=n_classes,
+        conditions=("with_none",),
+        time_limit_s=600,  # the countdown takes room too
+    ) as (base_url, config, _):
+        shape = TrialShape((*classes, config.none_label), True, config.question, True)
         for phone, screens in ((True, SCREENS[:-1]), (False, SCREENS[-1:])):
             context, page = first_test_trial(browser, base_url, f"n{n_classes}{phone}", phone)
             for width, height in screens:
