@@ -9,9 +9,11 @@ study/trial_page.py, the page style and browser-side helpers in study/browser.py
 
 Prolific ids come from the URL (`PROLIFIC_PID`, `STUDY_ID`, `SESSION_ID`); anything that is
 not a plain 1-64 character id is refused, never echoed or stored.
-`?PREVIEW=<preview_token>` runs the researcher's preview (real flow, never counted). A
-database error shows a friendly page (study/page_errors.py). `?page=admin` shows the
-password-protected admin page (study/admin.py).
+`?PREVIEW=<preview_token>` runs the researcher's preview (real flow, never counted, in a
+namespace of its own: study/flow.py). The study ends on the page of the participant's outcome
+(study.yaml's `outcomes`). A database error shows a friendly page (study/page_errors.py); an
+answer it kept from being stored is sent again on the next page run (study/pending_answers.py).
+`?page=admin` shows the password-protected admin page (study/admin.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ transaction on a pooled connection (safe from Streamlit's many script threads). 
 writes start with BEGIN IMMEDIATE (so the busy timeout is honoured instead of failing on a
 read-to-write upgrade); on PostgreSQL the participant row is locked FOR UPDATE and
 allocation takes a per-study advisory lock. `study_id` keeps studies in one database apart.
+The admin page's login throttle (study/login.py) keeps its per-client record here too, so
+every replica shares it.
 
 Timestamps are stored as ISO-8601 UTC strings with milliseconds ("2026-11-25T19:42:01.123Z"),
 which sort and compare correctly as text in both databases.

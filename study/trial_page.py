@@ -2,7 +2,11 @@
 
 Timing comes from the database (`ParticipantFlow.shown_at`): the time limit, the countdown
 and the response time run from the moment the trial was first drawn, so a reload, a second
-tab or another app replica cannot restart a trial's clock.
+tab or another app replica cannot restart a trial's clock (the countdown's animation runs over
+the whole limit, started as far in as the trial has been on screen: it shows the time actually
+left). A page that lost its connection while the trial was on screen gets it afresh
+(`resume_after_interruption`), and an answer the database cannot take waits in
+study/pending_answers.py while the error page shows.
 
 The top of the trial (progress, question, sketch, countdown) is one HTML element whose
 content names the trial index: every trial gets fresh DOM elements, so the countdown's CSS

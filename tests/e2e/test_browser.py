@@ -390,23 +390,38 @@ def test_a_held_key_answers_one_trial(keyed_study, browser):
     page.close()
 
 
-def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser):
-    config_path = write_synthetic_study(tmp_path, min_answer_ms=0)
+def past_practice_then_killed(tmp_path, browser, participant_id: str, **options):
+    """Serve a synthetic study from `tmp_path`, bring a participant on a phone past the
+    practice, then kill the server with SIGKILL (`serve` execs Streamlit: this is the
+    server). Returns the page and `restart(log_name)`, which serves the study again on the
+    same port and database (stop it with stop_process)."""
+    config_path = write_synthetic_study(tmp_path, min_answer_ms=0, **options)
     storage_url = f"sqlite:///{tmp_path / 'study.sqlite'}"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start_server(config_path, storage_url, port, tmp_path / "server1.log")
-    try:
+
+    def restart(log_name: str):
+        server = start_server(config_path, storage_url, port, tmp_path / log_name)
         wait_for_health(base_url, server)
+        return server
+
+    server = restart("server1.log")
+    try:
         page = browser.new_page(viewport={"width": 375, "height": 667})
-        open_trials(page, base_url, "offline1")
+        open_trials(page, base_url, participant_id)
         page.locator(ANSWERS).first.click()
         act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch")
-        notice = page.locator(".sk-offline")
-        assert notice.is_hidden()
+        assert page.locator(".sk-offline").is_hidden()
+        page.evaluate("window.sketchlabBeforeOutage = true")
     finally:
-        os.kill(server.pid, signal.SIGKILL)  # the server dies mid-study (`serve` execs it)
+        os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=20)
+    return page, restart
+
+
+def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser):
+    page, restart = past_practice_then_killed(tmp_path, browser, "offline1")
+    notice = page.locator(".sk-offline")
     notice.wait_for(state="visible", timeout=30_000)
     assert "Connection lost" in notice.inner_text()
     time.sleep(8)  # long enough for Streamlit's own "Connection error" dialog
@@ -415,9 +430,8 @@ def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "study-connection-lost-phone.png"))
 
-    server = start_server(config_path, storage_url, port, tmp_path / "server2.log")
+    server = restart("server2.log")
     try:
-        wait_for_health(base_url, server)
         # Streamlit may reconnect by itself meanwhile (and hide the notice): click the
         # notice's button in the page, whether it still shows or not.
         page.evaluate("document.querySelector('.sk-offline button').click()")
@@ -433,28 +447,13 @@ def test_an_outage_longer_than_the_time_limit_is_recorded_not_charged(tmp_path, 
     while the trial is on screen: the trial comes back afresh, the answer is an answer (not
     a time-out, not a slow one), and its row says how long the connection was lost."""
     limit_s = 6
-    config_path = write_synthetic_study(tmp_path, min_answer_ms=0, time_limit_s=limit_s)
-    storage_url = f"sqlite:///{tmp_path / 'study.sqlite'}"
-    storage = Storage(load_study(config_path, storage=storage_url).storage, "synthetic")
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = start_server(config_path, storage_url, port, tmp_path / "server1.log")
-    try:
-        wait_for_health(base_url, server)
-        page = browser.new_page(viewport={"width": 375, "height": 667})
-        open_trials(page, base_url, "outage1")
-        page.locator(ANSWERS).first.click()
-        act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch")
-        trial = shown_trial(page)
-        page.evaluate("window.sketchlabBeforeOutage = true")
-    finally:
-        os.kill(server.pid, signal.SIGKILL)
-        server.wait(timeout=20)
+    page, restart = past_practice_then_killed(tmp_path, browser, "outage1", time_limit_s=limit_s)
+    trial = shown_trial(page)
+    storage = Storage(f"sqlite:///{tmp_path / 'study.sqlite'}", "synthetic")
     page.locator(".sk-offline").wait_for(state="visible", timeout=30_000)
     time.sleep(limit_s + 1)  # the limit would have run out meanwhile
-    server = start_server(config_path, storage_url, port, tmp_path / "server2.log")
+    server = restart("server2.log")
     try:
-        wait_for_health(base_url, server)
         back = time.monotonic()
         page.wait_for_function(  # the page reconnects and reloads itself
             "!window.sketchlabBeforeOutage && document.querySelector('[id^=sk-timer-]')",
