@@ -7,7 +7,7 @@ question, the sketch, the countdown, then the buttons. Everything but the sketch
 natural height, and the sketch shrinks to what is left, down to SKETCH_MIN_PX. So the buttons
 are on screen whenever everything else plus the smallest sketch fits; `fits` estimates that
 from the labels' lengths (how many lines each button's text wraps to), conservatively, with
-the sizes the style below uses (CSS pixels at a 16 px root font). tests/e2e/test_browser.py
+the sizes the style below uses (CSS pixels at a 16 px root font). tests/e2e/test_browser_layout.py
 checks the style in Chromium at every screen in SCREENS for 2 to 12 options, and the model
 against it.
 """
@@ -73,6 +73,10 @@ def answers_css() -> str:
         '[class*="st-key-answers"][class*="-none"] > div:last-child '
         "{ flex-basis: 100% !important; }",
     ]
+    rules.append(  # a wrapped label: tighter lines, and room for its text beside the number
+        '[class*="st-key-answers"] button { line-height: 1.25; padding-left: 0.5rem; '
+        "padding-right: 0.5rem; }"
+    )
     wide, phone, landscape = [], [], []
     for band in BANDS:
         each = f'[class*="st-key-answers-{band.name}"] > div'
@@ -80,10 +84,6 @@ def answers_css() -> str:
         phone.append(f"{each} {{ flex-basis: {_basis(band.phone_columns)}; }}")
         landscape.append(f"{each} {{ flex-basis: {_basis(band.landscape_columns)}; }}")
     compact = '[class*="st-key-answers-many"] button, [class*="st-key-answers-most"] button'
-    rules.append(  # a wrapped label: tighter lines, and room for its text beside the number
-        '[class*="st-key-answers"] button { line-height: 1.25; padding-left: 0.5rem; '
-        "padding-right: 0.5rem; }"
-    )
     return "\n".join(
         [
             *rules,
@@ -117,6 +117,8 @@ GAP_PX = 8
 HEAD_GAP_PX = 5.6
 PROGRESS_PX = 21.75
 TIMER_PX = 21.75
+LANDSCAPE_BUTTONS_SHARE = 0.54
+"""A phone on its side gives the buttons this share of the width (the sketch 46 %)."""
 
 
 @dataclass(frozen=True)
@@ -225,10 +227,6 @@ def height_needed(shape: TrialShape, width: int, height: int) -> float:
     if kind == "landscape":
         return g.padding_y + max(head, answers)
     return g.padding_y + head + GAP_PX + answers
-
-
-LANDSCAPE_BUTTONS_SHARE = 0.54
-"""A phone on its side gives the buttons this share of the width (the sketch 46 %)."""
 
 
 def fits(shape: TrialShape, width: int, height: int) -> bool:
