@@ -3,12 +3,13 @@
 Pre-registered criteria (docs/analysis.md "Exclusions"), each switchable: duplicate
 participant ids (keep the first complete session), failed attention checks, incomplete
 sessions, sessions with too many timeouts, participants whose median answer time is
-implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm) and single
-too-fast answers. Each rule is one `Rule` entry in `RULES` (its name in exclusions.csv and
-what it excludes, in words, which the report and a preregistration render from here) and one
-block in `apply_exclusions`. Rules run in that order; each row of the exclusions table counts
-what that rule removed among what the earlier rules left, so the counts add up. A rule the
-data cannot support (no `rt_ms`, no `session_id`, no attention trials) says "not applied" and
+implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm), single
+too-fast answers and, last, answers to interrupted trials. Each rule is one `Rule` entry in
+`RULES` (its name in exclusions.csv and what it excludes, in words, which the report and a
+preregistration render from here) and one block in `apply_exclusions`. Rules run in that
+order; each row of the exclusions table counts what that rule removed among what the earlier
+rules left, so the counts add up. A rule the data cannot support (no `rt_ms`, no
+`session_id`, no attention trials) says "not applied" and
 has no counts, rather than claiming it excluded nobody.
 
 Nothing is emptied silently: `large_exclusions` names every loss of more than
@@ -74,8 +75,13 @@ TOO_FAST_ANSWER = Rule(
     "too fast (answer)", "answer",
     "Single test answers faster than the floor: too fast to have seen the sketch.",
 )  # fmt: skip
+INTERRUPTED = Rule(
+    "interrupted (answer)", "answer",
+    "A test or foil answer given after the participant's connection dropped while the sketch "
+    "was on screen (the trial was shown again, fresh) is left out: its time is not one look.",
+)  # fmt: skip
 RULES = (DUPLICATE, ATTENTION_CHECKS, INCOMPLETE, TOO_MANY_TIMEOUTS, TOO_FAST_PARTICIPANT,
-         TIMED_OUT, TOO_FAST_ANSWER)  # fmt: skip
+         TIMED_OUT, TOO_FAST_ANSWER, INTERRUPTED)  # fmt: skip
 """Every rule, in the order `apply_exclusions` applies them."""
 
 
@@ -101,6 +107,10 @@ class ExclusionRules:
     """Exclude sessions with more timed-out test trials than this (None: off)."""
     time_limit_s: float | None = None
     """The study's per-trial time limit (study.yaml `time_limit_s`), named in the table."""
+    interrupted: bool = True
+    """Drop test and foil answers to interrupted trials (`interrupted_ms` > 0: the
+    participant's connection was lost while the sketch was on screen, so it was shown again
+    and seen for longer than the answer time says)."""
 
 
 @dataclass(frozen=True)
@@ -306,6 +316,15 @@ def apply_exclusions(
                 (TOO_FAST_ANSWER.name, f"answer time < {rules.min_rt_ms:g} ms", 0, int(fast.sum()))
             )
             kept_rows &= ~fast
+    if rules.interrupted:
+        if "interrupted_ms" not in trials.columns:
+            not_applied(INTERRUPTED, "no interrupted_ms column")
+        else:
+            lost = pd.to_numeric(trials["interrupted_ms"], errors="coerce").fillna(0).to_numpy()
+            cut = kept_rows & (is_test | (trials["trial_type"] == FOIL).to_numpy()) & (lost > 0)
+            setting = "connection lost while the sketch was on screen (shown again)"
+            rows.append((INTERRUPTED.name, setting, 0, int((cut & is_test).sum())))
+            kept_rows &= ~cut
     table = pd.DataFrame(
         rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
     ).astype({"sessions_excluded": "Int64", "test_trials_excluded": "Int64"})

@@ -154,6 +154,11 @@ for `abandon_after_minutes`, or too many timeouts in a row); stopped by failed a
 DECLINED = "declined"
 """participants.status of someone who did not consent (no trials)."""
 PARTICIPANT_STATUSES = (*SESSION_STATUSES, DECLINED)
+STUDY_FULL = "study_full"
+"""How the study ends for a newcomer when every cell is full (nothing about them is stored)."""
+OUTCOMES = (COMPLETED, FAILED_ATTENTION, TIMED_OUT, DECLINED, STUDY_FULL)
+"""How the study can end for a participant: study.yaml's `outcomes` give each its page, its
+completion code and its redirect."""
 
 # --- columns ------------------------------------------------------------------------------
 
@@ -178,9 +183,15 @@ RESPONSE_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
     "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
     "response", "correct", "is_none", "rt_ms", "started_at", "answered_at", "too_fast",
+    "interrupted_ms", "save_failures",
 )  # fmt: skip
 """The responses long table, one row per trial, in this order (`study export` writes it).
-`too_fast` (appended last) is 1 when rt_ms < FAST_RT_MS."""
+Columns added after the first release are appended: `too_fast` is 1 when rt_ms < FAST_RT_MS;
+`interrupted_ms` is how long the participant's connection was lost while the trial was on
+screen (the trial was then shown afresh, and rt_ms runs from that; 0: never); `save_failures`
+is how often storing the answer failed before it was stored (the participant saw the error
+page and sent it again; rt_ms still runs to their click). Rows from older versions have
+them empty."""
 FAST_RT_MS = 200
 """Answers faster than this (ms from the trial being drawn) are flagged `too_fast`."""
 PARTICIPANT_COLUMNS = (

@@ -5,14 +5,15 @@ downloads of the data, behind one password.
 
 The password comes from Streamlit secrets (`admin_password` in .streamlit/secrets.toml) or
 the SKETCHLAB_ADMIN_PASSWORD environment variable; shorter than 12 characters it is refused
-and the page stays off, as it does without one. Logins go through one throttle per server
-process (study/login.py: one guess per second across all sessions, a lockout after repeated
-failures, each failure logged). Without the right password nothing about the study is shown.
-Every view reads the database afresh.
+and the page stays off, as it does without one. Logins are throttled per client in the
+database (study/login.py: a growing delay after each wrong password, shared by every replica
+and kept across restarts; each failure logged with the client's address). Without the right
+password nothing about the study is shown. Every view reads the database afresh.
 """
 
 from __future__ import annotations
 
+import math
 import os
 
 import pandas as pd
@@ -43,28 +44,24 @@ def configured_password() -> str | None:
     return str(password) if password else os.environ.get(PASSWORD_ENV) or None
 
 
-@st.cache_resource(show_spinner=False)
-def login_throttle(scope: str) -> LoginThrottle:
-    """One throttle per study and database, shared by every session of this server process."""
-    log_to_stderr()
-    return LoginThrottle()
-
-
-def _client() -> str:
-    """Who is trying to log in, for the log: the proxy's X-Forwarded-For, else the peer."""
+def client_address() -> str:
+    """Who is trying to log in: the address the server's HTTP layer saw, which is the
+    connection's peer, or what a proxy named in SKETCHLAB_TRUSTED_PROXIES forwarded (never an
+    `X-Forwarded-For` from anyone else; study/serve.py). Streamlit reports a loopback peer
+    (this machine) as none: "loopback"."""
     try:
-        forwarded = st.context.headers.get("X-Forwarded-For")
-        return (forwarded or st.context.ip_address or "unknown").split(",")[0].strip()
+        address = st.context.ip_address
     except (AttributeError, RuntimeError):
-        return "unknown"
+        address = None
+    return address if isinstance(address, str) and address else "loopback"
 
 
-def _check_password(throttle: LoginThrottle) -> None:
+def _check_password(storage: Storage) -> None:
+    log_to_stderr()
     typed = st.session_state.pop("admin_password_typed", "") or ""
-    result = throttle.attempt(typed, configured_password() or "", _client())
+    result = LoginThrottle(storage).attempt(typed, configured_password() or "", client_address())
     st.session_state["admin_ok"] = result.ok
-    st.session_state["admin_failed"] = not result.ok
-    st.session_state["admin_locked_for_s"] = result.locked_for_s
+    st.session_state["admin_login"] = result
 
 
 def study_summary(config: StudyConfig, storage: Storage) -> dict:
@@ -117,6 +114,11 @@ def live_status_section(config: StudyConfig, storage: Storage) -> None:
     )
 
 
+def _seconds(value: float) -> str:
+    whole = max(1, math.ceil(value))
+    return f"{whole} second" + ("s" if whole != 1 else "")
+
+
 def _percent(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.0f}%"
 
@@ -143,16 +145,16 @@ def admin_page(config: StudyConfig, storage: Storage) -> None:
             type="password",
             key="admin_password_typed",
             on_change=_check_password,
-            args=(login_throttle(f"{config.study_id} {storage.masked_url}"),),
+            args=(storage,),
         )
-        locked_for = st.session_state.get("admin_locked_for_s", 0.0)
-        if locked_for > 0:
+        login = st.session_state.get("admin_login")
+        if login is not None and login.wait_s > 0:
             st.error(
-                "Too many wrong passwords: logging in is locked for "
-                f"{max(1, round(locked_for / 60))} more minutes (or restart the server)."
+                "Too many wrong passwords from your address: try again in "
+                f"{_seconds(login.wait_s)}."
             )
-        elif st.session_state.get("admin_failed"):
-            st.error("Wrong password.")
+        elif login is not None:
+            st.error(f"Wrong password. You can try again in {_seconds(login.next_delay_s)}.")
         return
 
     st.caption(f"Study `{config.study_id}`")

@@ -9,9 +9,11 @@ study/trial_page.py, the page style and browser-side helpers in study/browser.py
 
 Prolific ids come from the URL (`PROLIFIC_PID`, `STUDY_ID`, `SESSION_ID`); anything that is
 not a plain 1-64 character id is refused, never echoed or stored.
-`?PREVIEW=<preview_token>` runs the researcher's preview (real flow, never counted). A
-database error shows a friendly page (study/page_errors.py). `?page=admin` shows the
-password-protected admin page (study/admin.py).
+`?PREVIEW=<preview_token>` runs the researcher's preview (real flow, never counted, in a
+namespace of its own: study/flow.py). The study ends on the page of the participant's outcome
+(study.yaml's `outcomes`). A database error shows a friendly page (study/page_errors.py); an
+answer it kept from being stored is sent again on the next page run (study/pending_answers.py).
+`?page=admin` shows the password-protected admin page (study/admin.py).
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from sketchlab.contracts import IN_PROGRESS, PRACTICE, is_valid_id
 from sketchlab.errors import BadInput
-from study import admin
+from study import admin, pending_answers
 from study.app_resources import open_study
 from study.assignment import active_since
 from study.browser import page_chrome, report_device
 from study.config import Exit, StudyConfig
-from study.flow import ParticipantFlow
+from study.flow import ParticipantFlow, preview_participant_id
 from study.page_errors import (
+    ANSWER_PENDING,
     database_error_page,
     database_error_pending,
     friendly_database_errors,
@@ -100,7 +103,7 @@ def session_flow(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> 
     own answers keep it current, and the database refuses whatever another tab made stale.
     A participant idle past abandon_after_minutes is re-read, which times them out."""
     flow = st.session_state.get("flow")
-    if flow is None or flow.participant_id != ids["PROLIFIC_PID"] or idle_too_long(flow):
+    if flow is None or flow.url_id != ids["PROLIFIC_PID"] or idle_too_long(flow):
         flow = open_flow(config, storage, ids)
     return flow
 
@@ -143,11 +146,20 @@ def on_device(flow: ParticipantFlow, size: dict[str, int]) -> None:
 # --- pages -------------------------------------------------------------------------------
 
 
+SCROLL_TO_TOP = """<script>
+window.scrollTo(0, 0);
+document.querySelectorAll("[data-testid=stMain], [data-testid=stAppViewContainer]")
+  .forEach(function (element) { element.scrollTop = 0; });
+</script>"""
+
+
 def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> None:
     st.title(config.title)
     preview_note("PREVIEW" in ids)
-    st.markdown(config.consent)
     if st.session_state.get("confirm_decline"):
+        # In place of the consent text, and scrolled to: on a phone the question is on
+        # screen, not below a long consent text.
+        st.html(SCROLL_TO_TOP, unsafe_allow_javascript=True)
         st.warning(
             "Are you sure you do not want to take part? The study then ends here and you "
             "cannot come back to it."
@@ -168,6 +180,7 @@ def consent_page(config: StudyConfig, storage: Storage, ids: dict[str, str]) -> 
             args=(False,),
         )
         return
+    st.markdown(config.consent)
     st.button(
         "I agree to take part",
         key="consent-yes",
@@ -224,17 +237,21 @@ def instructions_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, st
     )
 
 
-def done_page(flow: ParticipantFlow) -> None:
-    st.title("Thank you!")
-    st.write("You have finished the study and all your answers are saved.")
-    preview_note(flow.preview)
-    exit_panel(flow.exit)
+def outcome_page(config: StudyConfig, outcome: str, preview: bool = False) -> None:
+    """How the study ended for this participant (`outcome`, one of study.yaml's outcomes):
+    its title and text, then what to do on Prolific."""
+    page = config.outcome(outcome)
+    st.title(page.title)
+    st.markdown(page.text)
+    preview_note(preview)
+    exit_panel(page)
 
 
-def exit_panel(exit: Exit | None) -> None:
-    """The completion code (copyable) for Prolific and, with a redirect URL, a button and an
-    automatic redirect after 4 seconds; without either, a plea to return the submission."""
-    if exit is None or (exit.code is None and exit.redirect_url is None):
+def exit_panel(exit: Exit) -> None:
+    """What to do next, from the outcome's exit alone (so it never contradicts itself): the
+    completion code (copyable) to paste on Prolific, and with a redirect URL a button and an
+    automatic redirect after 4 seconds; with neither, a plea to return the submission."""
+    if exit.code is None and exit.redirect_url is None:
         st.write("Please return your submission on Prolific. You can close this tab.")
         return
     if exit.code is not None:
@@ -254,30 +271,13 @@ def exit_panel(exit: Exit | None) -> None:
         st.write("Please copy this code into Prolific. You can close this tab afterwards.")
 
 
-def ended_page(flow: ParticipantFlow) -> None:
-    stage = flow.stage
-    st.title("Thank you for your time")
-    if stage == "declined":
-        st.write("You chose not to take part, so the study ends here and no answers were recorded.")
-        exit_panel(flow.exit)
-    elif stage == "failed":
-        st.markdown(flow.config.attention.failed_markdown)
-        if flow.exit is not None:
-            exit_panel(flow.exit)
-    else:
-        st.write(
-            "This session has ended because it was inactive for too long. "
-            "Please return your submission on Prolific."
-        )
-
-
-def full_page() -> None:
-    st.title("This study is full")
-    st.write(
-        "Thank you for your interest. All places in this study have been taken, so it "
-        "cannot start, and nothing about you was recorded. Please return your submission "
-        "on Prolific."
-    )
+def deliver_pending_answer(flow: ParticipantFlow) -> None:
+    """Store an answer a database error left pending (study/pending_answers.py), and show
+    its practice feedback if it has some."""
+    delivered = pending_answers.deliver(flow)
+    st.session_state.pop(ANSWER_PENDING, None)
+    if delivered is not None and flow.feedback(delivered.trial_index) is not None:
+        st.session_state["feedback_for"] = delivered.trial_index
 
 
 def participant_page(config: StudyConfig, storage: Storage) -> None:
@@ -285,7 +285,15 @@ def participant_page(config: StudyConfig, storage: Storage) -> None:
     if ids is None:
         bad_link_page()
         return
-    flow = session_flow(config, storage, ids)
+    try:
+        flow = session_flow(config, storage, ids)
+        deliver_pending_answer(flow)
+    except SQLAlchemyError:
+        row_id = ids["PROLIFIC_PID"]
+        pending_answers.failed_again(
+            storage, config.study_id, preview_participant_id(row_id) if "PREVIEW" in ids else row_id
+        )
+        raise
     stage = flow.stage
     feedback_for = st.session_state.get("feedback_for")
     if feedback_for is not None and flow.feedback(feedback_for) is not None:
@@ -296,12 +304,8 @@ def participant_page(config: StudyConfig, storage: Storage) -> None:
         instructions_page(flow, storage, ids)
     elif stage in (PRACTICE, "trials"):
         trial_page(flow)
-    elif stage == "done":
-        done_page(flow)
-    elif stage == "full":
-        full_page()
     else:
-        ended_page(flow)
+        outcome_page(config, flow.outcome, flow.preview)
 
 
 def main() -> None:

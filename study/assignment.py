@@ -62,8 +62,10 @@ def assign(
     preview: bool = False,
 ) -> Participant | None:
     """The participant's cell: unchanged for a returning participant, least-filled for a new
-    one; None when the study is full (nothing is stored then)."""
-    validate_id(participant_id)
+    one; None when the study is full (nothing is stored then). A preview's id is its
+    namespaced row id (study/flow.py, `preview_participant_id`)."""
+    if not preview:
+        validate_id(participant_id)
     if session_id:
         validate_id(session_id, "session id")
     if prolific_study_id is not None:

@@ -26,10 +26,17 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from sketchlab.contracts import (
+    COMPLETED,
     CONDITIONS,
+    DECLINED,
+    FAILED_ATTENTION,
+    OUTCOMES,
+    STUDY_FULL,
+    TIMED_OUT,
     WITH_NONE,
     WITHOUT_NONE,
     class_name_problem,
@@ -37,6 +44,7 @@ from sketchlab.contracts import (
 )
 from sketchlab.errors import BadInput
 from sketchlab.stimuli import read_stimuli
+from study.layout import MAX_OPTIONS
 
 
 def _valid_id(value: str) -> str:
@@ -79,14 +87,12 @@ class AttentionCheck(_Strict):
 
 
 class AttentionConfig(_Strict):
-    """Checks spread evenly through the main trials; more than `max_failures` ends the study."""
+    """Checks spread evenly through the main trials; more than `max_failures` ends the study.
+    `failed_markdown` is the older place of `outcomes.failed_attention.text`."""
 
     checks: list[AttentionCheck] = []
     max_failures: int = Field(default=1, ge=0)
-    failed_markdown: str = (
-        "Thank you for your time. You did not pass the attention checks, so the study ends "
-        "here. Please return your submission."
-    )
+    failed_markdown: str | None = None
 
 
 class Exit(_Strict):
@@ -105,13 +111,64 @@ class Exit(_Strict):
 
 
 class CompletionConfig(Exit):
-    """The exit for completing the study (`code` is required), plus optional exits of
-    their own for failing the attention checks and for declining consent, so each outcome
-    lands on its own Prolific completion code (e.g. "approve", "reject", "ask to return")."""
+    """The older form of `outcomes` (still read): the exit for completing the study (`code`
+    is required), plus optional exits for failing the attention checks and for declining
+    consent."""
 
     code: Id
     failed_attention: Exit | None = None
     declined: Exit | None = None
+
+
+class Outcome(Exit):
+    """One way the study can end for a participant: the page's `title` and `text`
+    (Markdown; defaults in OUTCOME_TEXTS) and the exit. The page itself says what to do next
+    (copy the code, wait for the redirect, or, with neither, return the submission on
+    Prolific), so the text need only say what happened."""
+
+    title: str | None = None
+    text: str | None = None
+
+
+OUTCOME_TEXTS = {
+    COMPLETED: ("Thank you!", "You have finished the study and all your answers are saved."),
+    FAILED_ATTENTION: (
+        "Thank you for your time",
+        "You did not pass the attention checks, so the study ends here.",
+    ),
+    TIMED_OUT: (
+        "Thank you for your time",
+        "This session has ended because it was inactive for too long.",
+    ),
+    DECLINED: (
+        "Thank you for your time",
+        "You chose not to take part, so the study ends here and no answers were recorded.",
+    ),
+    STUDY_FULL: (
+        "This study is full",
+        "Thank you for your interest. All places in this study have been taken, so it cannot "
+        "start, and nothing about you was recorded.",
+    ),
+}
+"""The default title and text of each outcome's page."""
+
+
+class OutcomesConfig(_Strict):
+    """Each outcome's page and exit, so each lands on its own Prolific completion code (e.g.
+    "approve", "reject", "ask to return") or redirect; only `completed` must have one."""
+
+    completed: Outcome
+    failed_attention: Outcome = Outcome()
+    timed_out: Outcome = Outcome()
+    declined: Outcome = Outcome()
+    study_full: Outcome = Outcome()
+
+    @field_validator("completed")
+    @classmethod
+    def _completion_exit(cls, value: Outcome) -> Outcome:
+        if value.code is None and value.redirect_url is None:
+            raise ValueError("needs a code or a redirect_url (how Prolific learns who finished)")
+        return value
 
 
 class StudyConfig(_Strict):
@@ -120,7 +177,7 @@ class StudyConfig(_Strict):
     study_id: Id
     title: str = "Sketch recognition study"
     stimuli: Path
-    options: list[str] = Field(min_length=2)
+    options: list[str] = Field(min_length=2, max_length=MAX_OPTIONS)
     option_order: Literal["fixed", "shuffled"] = "fixed"
     none_label: str = "None of these"
     question: str = "Which of these does the sketch show?"
@@ -139,7 +196,8 @@ class StudyConfig(_Strict):
     min_answer_ms: int = Field(default=250, ge=0, le=10_000)
     # A tab left open on a timed study ends as timed_out (its slot freed), never "completed".
     max_consecutive_timeouts: int = Field(default=3, ge=1)
-    completion: CompletionConfig
+    outcomes: OutcomesConfig | None = None
+    completion: CompletionConfig | None = None  # the older form of `outcomes`
     target_per_cell: int | None = Field(default=None, ge=1)
     preview_token: Annotated[Id, Field(min_length=MIN_PREVIEW_TOKEN_LENGTH)] | None = None
     abandon_after_minutes: float = Field(default=30.0, gt=0)
@@ -159,6 +217,44 @@ class StudyConfig(_Strict):
         if len(set(value)) != len(value):
             raise ValueError("lists a class twice")
         return value
+
+    @model_validator(mode="after")
+    def _one_table_of_outcomes(self) -> StudyConfig:
+        if self.outcomes is None and self.completion is None:
+            raise ValueError(
+                "needs 'outcomes' (at least outcomes.completed with a code or redirect_url; "
+                "the older 'completion' works too)"
+            )
+        if self.outcomes is not None and self.completion is not None:
+            raise ValueError("gives both 'outcomes' and the older 'completion'; keep 'outcomes'")
+        if (
+            self.outcomes is not None
+            and self.outcomes.failed_attention.text is not None
+            and self.attention.failed_markdown is not None
+        ):
+            raise ValueError(
+                "gives the failed-attention text twice (attention.failed_markdown and "
+                "outcomes.failed_attention.text); keep the second"
+            )
+        return self
+
+    def outcome(self, name: str) -> Outcome:
+        """The page and exit of outcome `name` (`sketchlab.contracts.OUTCOMES`), with the
+        default title and text where study.yaml gives none."""
+        if self.outcomes is not None:
+            given = getattr(self.outcomes, name)
+        else:
+            completion = self.completion
+            exits = {
+                COMPLETED: Exit(code=completion.code, redirect_url=completion.redirect_url),
+                FAILED_ATTENTION: completion.failed_attention,
+                DECLINED: completion.declined,
+            }
+            given = Outcome(**(exits.get(name) or Exit()).model_dump())
+        title, text = OUTCOME_TEXTS[name]
+        if name == FAILED_ATTENTION and self.attention.failed_markdown is not None:
+            text = self.attention.failed_markdown
+        return given.model_copy(update={"title": given.title or title, "text": given.text or text})
 
     @field_validator("conditions")
     @classmethod
@@ -223,6 +319,22 @@ class Catalog:
     test_images: tuple[str, ...]
     foil_images: tuple[str, ...]
     by_image_level: dict[str, dict[int, Stimulus]] = field(repr=False)
+
+
+def outcome_warnings(config: StudyConfig) -> list[str]:
+    """Outcome texts that contradict their exit: a text asking participants to return their
+    submission on an outcome that gives them a code or a redirect (the page adds what to do
+    with those itself)."""
+    warnings = []
+    for name in OUTCOMES:
+        outcome = config.outcome(name)
+        has_exit = outcome.code is not None or outcome.redirect_url is not None
+        if has_exit and re.search(r"\breturn\b.{0,20}\bsubmission", outcome.text, re.I | re.S):
+            warnings.append(
+                f"outcome {name}: its text asks participants to return their submission, but "
+                "it gives them a code or a redirect"
+            )
+    return warnings
 
 
 def load_study(
@@ -292,6 +404,8 @@ def _one_sentence(path: Path, error: ValidationError) -> str:
     if first["type"] == "missing":
         return f"{path}: required field '{where}' is missing"
     message = first["msg"].removeprefix("Value error, ")
+    if not first["loc"]:  # a rule across fields
+        return f"{path}: {message}"
     return f"{path}: field '{where}' is invalid: {message}"
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sketchlab.contracts import ATTENTION, FOIL, NONE, PRACTICE, TEST, WITH_NONE
 from study.config import StudyConfig
+from study.layout import TrialShape, screens_that_fit
 
 SECONDS_PER_TRIAL = 4.0
 """Planning estimate for a recognition trial (look, decide, click), used by `study check`."""
@@ -123,8 +124,27 @@ def trials_for(
     return [Trial(trial_index=index, **fields) for index, fields in enumerate(practice + main)]
 
 
+def trial_shapes(config: StudyConfig, trials: list[Trial]) -> list[TrialShape]:
+    """What decides how much room these trials need on screen (study/layout.py): one shape
+    per distinct question or prompt."""
+    shapes = []
+    for question in dict.fromkeys(trial.prompt or config.question for trial in trials):
+        options = trials[0].options
+        shapes.append(
+            TrialShape(
+                labels=tuple(config.none_label if o == NONE else o for o in options),
+                with_none=NONE in options,
+                question=question,
+                timed=config.time_limit_s is not None,
+                shuffled=config.option_order == "shuffled",
+            )
+        )
+    return shapes
+
+
 def describe(config: StudyConfig) -> dict:
-    """What `study check` prints: cells, trials per participant and expected minutes."""
+    """What `study check` prints: cells, trials per participant, expected minutes, and the
+    screens (study/layout.py's SCREENS) on which every button of every trial fits."""
     catalog = config.catalog
     per_condition = {}
     for condition in config.conditions:
@@ -136,6 +156,7 @@ def describe(config: StudyConfig) -> dict:
             "trials": len(trials),
             "by_type": counts,
             "expected_minutes": round((SECONDS_FIXED + SECONDS_PER_TRIAL * len(trials)) / 60, 1),
+            "screens_that_fit": screens_that_fit(trial_shapes(config, trials)),
         }
     n_images = len(catalog.test_images)
     return {

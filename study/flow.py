@@ -8,16 +8,22 @@ only a cache of this object.
 Stages: consent -> instructions -> practice -> trials -> done, or declined / failed
 (attention checks) / timed_out (idle longer than abandon_after_minutes, or too many time
 limits in a row) / full (every cell reached `target_per_cell` before this participant
-consented; nothing is stored).
+consented; nothing is stored). Each ending is one of study.yaml's outcomes (`exit`).
 
 Trial timing lives in the database too: the moment a trial is first drawn is stored (the
 first draw wins, across reloads, second tabs and app replicas), and response times, time
 limits and the minimum answer time are all measured from it. The draw of the next trial is
-written in the same transaction as the answer to the previous one.
+written in the same transaction as the answer to the previous one. A lost connection is not
+the participant's time: the trial on screen is shown afresh when they are back, and its row
+records how long it was interrupted (`interrupted`).
+
+Previews live in their own namespace: their rows are stored under `preview:<id>` (':' is not
+an id character), so no preview can create, claim or change a real participant's row.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -27,15 +33,17 @@ from sketchlab.contracts import (
     FAILED_ATTENTION,
     FAST_RT_MS,
     IN_PROGRESS,
+    MAX_ID_LENGTH,
     NONE,
     OPTION_SEPARATOR,
     PRACTICE,
+    STUDY_FULL,
     TIMED_OUT,
     TIMEOUT,
 )
 from sketchlab.errors import BadInput
 from study.assignment import active_since, assign, study_full, validate_id
-from study.config import Exit, StudyConfig
+from study.config import Outcome, StudyConfig
 from study.design import Trial, trials_for
 from study.storage import Participant, Storage, iso, parse_iso, utc_now
 
@@ -48,6 +56,25 @@ _FINAL = {
     TIMED_OUT: "timed_out",
     COMPLETED: "done",
 }
+_OUTCOME_OF_STAGE = {
+    "done": COMPLETED,
+    "failed": FAILED_ATTENTION,
+    "timed_out": TIMED_OUT,
+    "declined": DECLINED,
+    "full": STUDY_FULL,
+}
+
+PREVIEW_NAMESPACE = "preview:"
+
+
+def preview_participant_id(url_id: str) -> str:
+    """The row a preview whose URL names `url_id` uses: `preview:<url_id>` (hashed when that
+    would not fit the 64-character column). No real id contains ':'."""
+    key = PREVIEW_NAMESPACE + url_id
+    if len(key) <= MAX_ID_LENGTH:
+        return key
+    digest = hashlib.sha256(url_id.encode()).hexdigest()
+    return PREVIEW_NAMESPACE + digest[: MAX_ID_LENGTH - len(PREVIEW_NAMESPACE)]
 
 
 @dataclass(frozen=True)
@@ -73,7 +100,8 @@ class ParticipantFlow:
     ):
         self.config = config
         self.storage = storage
-        self.participant_id = validate_id(participant_id)
+        self.url_id = validate_id(participant_id)  # PROLIFIC_PID, as the URL gave it
+        self.participant_id = preview_participant_id(self.url_id) if preview else self.url_id
         self.session_id = validate_id(session_id, "session id") if session_id else ""
         self.prolific_study_id = (
             validate_id(prolific_study_id, "study id") if prolific_study_id else None
@@ -185,16 +213,16 @@ class ParticipantFlow:
         return self.n_answered / self.n_trials if self.trials else 0.0
 
     @property
-    def exit(self) -> Exit | None:
-        """The completion code and redirect for how the study ended for this participant:
-        completed, failed the attention checks or declined consent (each optional but the
-        first); None while they are still taking part."""
-        completion = self.config.completion
-        return {
-            "done": completion,
-            "failed": completion.failed_attention,
-            "declined": completion.declined,
-        }.get(self.stage)
+    def outcome(self) -> str | None:
+        """How the study ended for this participant (`sketchlab.contracts.OUTCOMES`), or
+        None while they are still taking part."""
+        return _OUTCOME_OF_STAGE.get(self.stage)
+
+    @property
+    def exit(self) -> Outcome | None:
+        """The page, code and redirect of this participant's outcome (study.yaml)."""
+        outcome = self.outcome
+        return self.config.outcome(outcome) if outcome else None
 
     @property
     def completion_code(self) -> str | None:
@@ -276,7 +304,15 @@ class ParticipantFlow:
             self.storage.mark(self.participant_id, now or utc_now(), **size)
             self.participant = replace(self.participant, **size)
 
-    def answer(self, trial_index: int, response: str, answered_at: datetime | None = None) -> bool:
+    def answer(
+        self,
+        trial_index: int,
+        response: str,
+        answered_at: datetime | None = None,
+        *,
+        save_failures: int = 0,
+        saved_at: datetime | None = None,
+    ) -> bool:
         """Store the answer to the current trial; True if this call wrote it.
 
         A second answer to the same trial (double click, second tab, replayed request), an
@@ -284,7 +320,9 @@ class ParticipantFlow:
         `min_answer_ms` after the trial was drawn (a double key press reaching the next
         trial) return False and change nothing. A response that is not one of the options
         shown raises BadInput and stores nothing. An answer later than time_limit_s (plus a
-        small grace) is stored as "timeout".
+        small grace) is stored as "timeout". `answered_at` is the click; an answer sent
+        again after `save_failures` failed attempts to store it keeps its click's time, and
+        the next trial is drawn at `saved_at` (now), when the participant can see it.
         """
         answered_at = answered_at or utc_now()
         trial = self.current_trial
@@ -301,7 +339,9 @@ class ParticipantFlow:
         limit = self.config.time_limit_s
         if limit is not None and rt_s > limit + TIME_LIMIT_GRACE_S:
             response = TIMEOUT
-        return self._record(trial, response, shown_at, answered_at)
+        return self._record(
+            trial, response, shown_at, answered_at, save_failures, saved_at or answered_at
+        )
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the current trial's time limit (None without a limit or trial)."""
@@ -313,6 +353,35 @@ class ParticipantFlow:
         if shown_at is None:
             return None
         return limit - ((now or utc_now()) - shown_at).total_seconds()
+
+    def interrupted(self, lost_ms: float, mark: str, now: datetime | None = None) -> bool:
+        """The participant's connection was lost for `lost_ms` (as their browser measured
+        it; `mark` names that interruption) while the current trial was on screen: the
+        trial is shown afresh from `now`, so neither its answer time nor its time limit
+        counts the outage, and its row will carry the interrupted time. At most the time
+        the trial has been on screen counts; a mark already recorded changes nothing.
+        True if this call recorded it."""
+        now = now or utc_now()
+        trial = self.current_trial
+        participant = self.participant
+        if (
+            trial is None
+            or participant.shown_trial != trial.trial_index
+            or participant.shown_at is None
+            or participant.interruption_mark == mark
+        ):
+            return False
+        on_screen_ms = (now - parse_iso(participant.shown_at)).total_seconds() * 1000
+        lost = round(max(0.0, min(float(lost_ms), on_screen_ms)))
+        stored = self.storage.record_interruption(
+            self.participant_id, trial.trial_index, lost, mark, now
+        )
+        if stored is None:
+            return False
+        self.participant = stored
+        if stored.status != IN_PROGRESS or stored.shown_trial != trial.trial_index:
+            self.refresh()  # another tab moved on meanwhile
+        return stored.interruption_mark == mark and stored.shown_at == iso(now)
 
     def expire(self, trial_index: int, now: datetime | None = None) -> bool:
         """Record the current trial as "timeout" once its time limit has passed."""
@@ -326,9 +395,18 @@ class ParticipantFlow:
         return self._record(trial, TIMEOUT, self.shown_at(trial_index), now)
 
     def _record(
-        self, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
+        self,
+        trial: Trial,
+        response: str,
+        shown_at: datetime,
+        answered_at: datetime,
+        save_failures: int = 0,
+        saved_at: datetime | None = None,
     ) -> bool:
-        row = response_row(self, trial, response, shown_at, answered_at)
+        """Write the answer row; the participant's progress (and the next trial's draw) is
+        stamped `saved_at` (default: `answered_at`)."""
+        saved_at = saved_at or answered_at
+        row = response_row(self, trial, response, shown_at, answered_at, save_failures)
         following = trial.trial_index + 1
         result = self.storage.record_response(
             row,
@@ -337,7 +415,7 @@ class ParticipantFlow:
             max_consecutive_timeouts=(
                 self.config.max_consecutive_timeouts if self.config.time_limit_s else None
             ),
-            now=answered_at,
+            now=saved_at,
             # Without feedback the next trial is drawn right away: its clock starts now.
             show_next=following if following < self.n_trials and not trial.feedback else None,
         )
@@ -346,7 +424,7 @@ class ParticipantFlow:
             self.participant = replace(
                 self.participant,
                 n_answered=self.participant.n_answered + 1,
-                last_seen_at=iso(answered_at),
+                last_seen_at=iso(saved_at),
                 shown_trial=result.shown_trial,
                 shown_at=result.shown_at,
             )
@@ -356,7 +434,12 @@ class ParticipantFlow:
 
 
 def response_row(
-    flow: ParticipantFlow, trial: Trial, response: str, shown_at: datetime, answered_at: datetime
+    flow: ParticipantFlow,
+    trial: Trial,
+    response: str,
+    shown_at: datetime,
+    answered_at: datetime,
+    save_failures: int = 0,
 ) -> dict:
     """The responses-table row (`sketchlab.contracts.RESPONSE_COLUMNS`) for one answer."""
     participant = flow.participant
@@ -381,4 +464,6 @@ def response_row(
         "started_at": iso(shown_at),
         "answered_at": iso(answered_at),
         "too_fast": int(rt_ms < FAST_RT_MS),
+        "interrupted_ms": participant.interrupted_ms_of(trial.trial_index),
+        "save_failures": save_failures,
     }

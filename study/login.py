@@ -1,33 +1,37 @@
-"""The admin password check, throttled for the whole server process.
+"""The admin password check, throttled per client in the study's database.
 
-A `LoginThrottle` is shared by every browser session of one server (the app keeps one in
-`st.cache_resource`), so opening many sessions does not multiply the guessing rate:
+Every replica, and a restarted server, sees the same record (`Storage.claim_login_attempt`):
 
-- attempts run one at a time, and a wrong one holds the others back for `FAILURE_DELAY_S`
-  (at most one guess per second per server, however many sessions guess);
-- after `MAX_FAILURES` wrong passwords within `LOCKOUT_WINDOW_S`, every attempt, the right
-  password included, is refused until the oldest of them is that old (restarting the
-  server lifts it);
-- every failure and refusal is logged (logger `study.login`, never the password typed).
+- each client gets a growing delay after each wrong password (FIRST_DELAY_S, then twice as
+  long each time, at most MAX_DELAY_S); an attempt during its delay is refused without
+  comparing, the right password included. Only the client that guessed waits: nobody can
+  lock the admin out. Parallel guesses from one client are refused but the first.
+- a client's failures are forgotten after a right password from it, or after FORGET_AFTER_S
+  without a failure;
+- every failure and refusal is logged (logger `study.login`, with the client's address,
+  never the password typed).
 
-With several replicas each has its own throttle: at most replicas x MAX_FAILURES guesses per
-window. A password shorter than `MIN_PASSWORD_LENGTH` keeps the admin page off.
+The client is its address as the server's HTTP layer determined it (`client_address`): the
+connection's peer, or the address a trusted proxy forwarded. Only proxies named in
+SKETCHLAB_TRUSTED_PROXIES are trusted (study/serve.py), so without a proxy an
+`X-Forwarded-For` header can neither hide a guesser nor be logged as one.
+A password shorter than MIN_PASSWORD_LENGTH keeps the admin page off.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from study.storage import Storage, utc_now
 
 MIN_PASSWORD_LENGTH = 12
-MAX_FAILURES = 5
-LOCKOUT_WINDOW_S = 15 * 60.0
-FAILURE_DELAY_S = 1.0
+FIRST_DELAY_S = 2.0
+MAX_DELAY_S = 3600.0
+FORGET_AFTER_S = 24 * 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +46,20 @@ def log_to_stderr() -> None:
         log.setLevel(logging.INFO)
 
 
+def delay_after(failures: int) -> float:
+    """Seconds a client waits after its `failures`-th wrong password in a row."""
+    return min(FIRST_DELAY_S * 2 ** (failures - 1), MAX_DELAY_S)
+
+
 @dataclass(frozen=True)
 class LoginResult:
-    """`ok`: the password was right. `locked_for_s` > 0: refused without comparing, because
-    of recent failures; the lockout ends in that many seconds."""
+    """`ok`: the password was right. `wait_s` > 0: refused without comparing, because this
+    client's delay after its last failure has `wait_s` seconds to go. `next_delay_s`: after
+    this wrong password, how long the client must wait to try again."""
 
     ok: bool
-    locked_for_s: float = 0.0
+    wait_s: float = 0.0
+    next_delay_s: float = 0.0
 
 
 def password_problem(password: str) -> str | None:
@@ -61,47 +72,34 @@ def password_problem(password: str) -> str | None:
 
 
 class LoginThrottle:
-    """Failed admin logins of one server process; `attempt` is safe from any thread."""
+    """Admin logins of one study, checked against its database's record of failures."""
 
-    def __init__(
-        self,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ):
-        self.max_failures = MAX_FAILURES
-        self.window_s = LOCKOUT_WINDOW_S
-        self.delay_s = FAILURE_DELAY_S
+    def __init__(self, storage: Storage, *, clock: Callable[[], datetime] = utc_now):
+        self.storage = storage
         self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._failures: deque[float] = deque()
 
-    def attempt(self, typed: str, expected: str, client: str = "unknown") -> LoginResult:
-        """Compare `typed` with `expected` in constant time, unless locked out."""
-        with self._lock:  # one attempt at a time, in every session of this process
-            now = self._clock()
-            while self._failures and now - self._failures[0] >= self.window_s:
-                self._failures.popleft()
-            if len(self._failures) >= self.max_failures:
-                locked_for = self.window_s - (now - self._failures[0])
-                log.warning(
-                    "admin login refused from %s: locked for %.0f s after %d failed attempts",
-                    client,
-                    locked_for,
-                    len(self._failures),
-                )
-                return LoginResult(False, locked_for)
-            if expected and hmac.compare_digest(typed.encode(), expected.encode()):
-                log.info("admin login from %s", client)
-                return LoginResult(True)
-            self._failures.append(now)
+    def attempt(self, typed: str, expected: str, client: str) -> LoginResult:
+        """Compare `typed` with `expected` in constant time, unless `client` must wait."""
+        client = client[:64]  # an address fits; anything longer is not one
+        now = self._clock()
+        claim = self.storage.claim_login_attempt(
+            client, now, delay_after, now - timedelta(seconds=FORGET_AFTER_S)
+        )
+        if claim.wait_s > 0:
             log.warning(
-                "admin login failed from %s (%d of %d allowed in %.0f min)",
+                "admin login refused from %s: %.0f s left of its delay after failed attempts",
                 client,
-                len(self._failures),
-                self.max_failures,
-                self.window_s / 60,
+                claim.wait_s,
             )
-            self._sleep(self.delay_s)  # still holding the lock: all sessions wait
-            return LoginResult(False)
+            return LoginResult(False, wait_s=claim.wait_s)
+        if expected and hmac.compare_digest(typed.encode(), expected.encode()):
+            self.storage.clear_login_failures(client)
+            log.info("admin login from %s", client)
+            return LoginResult(True)
+        log.warning(
+            "admin login failed from %s (%d in a row; next attempt allowed in %.0f s)",
+            client,
+            claim.failures,
+            claim.delay_s,
+        )
+        return LoginResult(False, next_delay_s=claim.delay_s)

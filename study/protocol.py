@@ -3,6 +3,7 @@ protocol), and starting one on loopback: used by the load bench and the server t
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -46,9 +47,11 @@ def start_server(
     port: int,
     log_path: Path,
     extra_options: Sequence[str] = (),
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """`sketchlab study serve` on loopback as a child process (logs to `log_path`);
-    `extra_options` go to `streamlit run`, e.g. `--server.baseUrlPath=study`."""
+    `extra_options` go to `streamlit run`, e.g. `--server.baseUrlPath=study`; `env` adds to
+    this process's environment."""
     command = [
         sys.executable,
         "-m",
@@ -65,7 +68,9 @@ def start_server(
         *extra_options,
     ]
     with open(log_path, "wb") as log:  # the child keeps its own copy of the file descriptor
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
 
 
 def stop_process(process: subprocess.Popen, timeout_s: float = 20) -> None:
@@ -81,10 +86,11 @@ def stop_process(process: subprocess.Popen, timeout_s: float = 20) -> None:
 
 @dataclass
 class Page:
-    """What one rerun showed: buttons by widget key, image URLs (data: URIs inline), text
-    (Markdown, code and HTML)."""
+    """What one rerun showed: buttons and text inputs by widget key, image URLs (data: URIs
+    inline), text (headings, Markdown, alerts, code and HTML)."""
 
     buttons: dict[str, str] = field(default_factory=dict)  # key -> widget id
+    inputs: dict[str, str] = field(default_factory=dict)  # text inputs: key -> widget id
     images: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
 
@@ -98,10 +104,19 @@ class ProtocolClient:
     reconnect as the same browser.
     """
 
-    def __init__(self, base_url: str, query_string: str, cookies: dict[str, str] | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        query_string: str,
+        cookies: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        """`headers`: extra request headers of the websocket handshake (e.g. a proxy's
+        X-Forwarded-For)."""
         self.base_url = base_url
         self.query_string = query_string
         self.cookies = {} if cookies is None else cookies
+        self.headers = headers or {}
         self.socket = None
         self.fragments: dict[str, str] = {}  # widget id -> fragment id, as the browser keeps
 
@@ -115,7 +130,7 @@ class ProtocolClient:
             origin=f"{scheme}://{host}",  # as a browser sends it (the server checks it)
             subprotocols=["streamlit"],
             max_size=None,
-            additional_headers=self._cookie_header(),
+            additional_headers={**self.headers, **self._cookie_header()},
         )
         self._remember(self.socket.response.headers.get_all("Set-Cookie"))
         return self
@@ -123,9 +138,10 @@ class ProtocolClient:
     async def __aexit__(self, *exc) -> None:
         await self.socket.close()
 
-    async def send(self, click: str | None = None) -> None:
-        """Request a rerun, with the button of widget id `click` pressed; a button inside a
-        fragment reruns only that fragment, as in the browser."""
+    async def send(self, click: str | None = None, text: dict[str, str] | None = None) -> None:
+        """Request a rerun, with the button of widget id `click` pressed, or the text inputs
+        `text` (widget id -> value) filled in; a button inside a fragment reruns only that
+        fragment, as in the browser."""
         from streamlit.proto.BackMsg_pb2 import BackMsg
 
         message = BackMsg()
@@ -136,6 +152,10 @@ class ProtocolClient:
             widget.id = click
             widget.trigger_value = True
             message.rerun_script.fragment_id = self.fragments.get(click, "")
+        for widget_id, value in (text or {}).items():
+            widget = message.rerun_script.widget_states.widgets.add()
+            widget.id = widget_id
+            widget.string_value = value
         await self.socket.send(message.SerializeToString())
 
     async def read_page(self) -> Page:
@@ -155,6 +175,8 @@ class ProtocolClient:
                 if which == "button":
                     page.buttons[_widget_key(element.button.id)] = element.button.id
                     self.fragments[element.button.id] = message.delta.fragment_id
+                elif which == "text_input":
+                    page.inputs[_widget_key(element.text_input.id)] = element.text_input.id
                 elif which == "imgs":
                     page.images.extend(image.url for image in element.imgs.imgs)
                 elif which == "markdown":
@@ -164,6 +186,10 @@ class ProtocolClient:
                     page.images.extend(re.findall(r'<img [^>]*src="([^"]+)"', element.html.body))
                 elif which == "code":
                     page.texts.append(element.code.code_text)
+                elif which == "alert":
+                    page.texts.append(element.alert.body)
+                elif which == "heading":
+                    page.texts.append(element.heading.body)
             elif kind == "script_finished":
                 if message.script_finished in (
                     finished.FINISHED_SUCCESSFULLY,
@@ -172,6 +198,11 @@ class ProtocolClient:
                     return page
                 if message.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
                     page = Page()
+
+    async def ask(self, click: str | None = None, text: dict[str, str] | None = None) -> Page:
+        """`send`, then `read_page`."""
+        await self.send(click, text)
+        return await self.read_page()
 
     def fetch(self, url: str) -> int:
         """GET a media URL as the browser would (with its cookies); returns the byte count."""

@@ -90,7 +90,8 @@ def caddy_in_front(
     """Caddy with deploy/Caddyfile in front of running replicas.
 
     On `port` (default: a free one), on loopback only unless `every_interface` (then plain
-    HTTP on every interface, for participants on other machines). `base_path` is "" or e.g.
+    HTTP on every interface, for participants on other machines, with a sticky cookie that
+    is not `Secure`, which browsers would drop over plain HTTP). `base_path` is "" or e.g.
     "/study" when the replicas run with `--server.baseUrlPath=study`. Caddy's state
     (autosaved config) and log stay in `folder`. Returns once the proxy answers
     `/_stcore/health`; stops Caddy on exit.
@@ -102,6 +103,10 @@ def caddy_in_front(
         folder / "caddy.env",
         {
             "STUDY_SITE": f"http://:{port}" if every_interface else f"http://127.0.0.1:{port}",
+            "STUDY_BIND": "" if every_interface else "127.0.0.1",  # as the site address says
+            # Browsers keep a Secure cookie over plain HTTP on loopback only; a plain-HTTP
+            # site for other machines needs the sticky cookie without it, or replicas mix.
+            **({"STICKY_SECURE": ""} if every_interface else {}),
             "STUDY_UPSTREAMS": " ".join(upstreams),
             "STICKY_SECRET": secret,
             "STUDY_BASE_PATH": base_path,

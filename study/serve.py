@@ -18,6 +18,10 @@ from sketchlab.bundled import package_file
 
 CONFIG_ENV = "SKETCHLAB_STUDY_CONFIG"
 STORAGE_ENV = "SKETCHLAB_STUDY_STORAGE"
+TRUSTED_PROXIES_ENV = "SKETCHLAB_TRUSTED_PROXIES"
+"""Comma-separated addresses or networks (e.g. 127.0.0.1,::1 for Caddy on this machine)
+whose X-Forwarded-For the server believes; unset or empty: nobody's. Passed to the server's
+HTTP layer (uvicorn) as FORWARDED_ALLOW_IPS, which otherwise trusts loopback."""
 APP_SCRIPT = package_file("study", "app.py")
 
 # Streamlit options for a participant-facing server. Later options win, so a researcher's
@@ -61,6 +65,7 @@ def study_environment(config_path: str | os.PathLike, storage: str | None) -> di
     """Environment for the app process: the current one plus the study config and storage URL."""
     env = dict(os.environ)
     env[CONFIG_ENV] = str(Path(config_path).resolve())
+    env["FORWARDED_ALLOW_IPS"] = ",".join(trusted_proxies())
     if storage:
         env[STORAGE_ENV] = storage
     else:
@@ -68,11 +73,31 @@ def study_environment(config_path: str | os.PathLike, storage: str | None) -> di
     return env
 
 
+def trusted_proxies() -> list[str]:
+    """The addresses and networks of SKETCHLAB_TRUSTED_PROXIES (BadInput if one is not an IP
+    address or network)."""
+    import ipaddress
+
+    from sketchlab.errors import BadInput
+
+    entries = [entry.strip() for entry in os.environ.get(TRUSTED_PROXIES_ENV, "").split(",")]
+    for entry in filter(None, entries):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise BadInput(
+                f"{TRUSTED_PROXIES_ENV}: {entry!r} is not an IP address or network "
+                "(e.g. 127.0.0.1,::1)"
+            ) from None
+    return [entry for entry in entries if entry]
+
+
 def check_before_serving(config_path: str | os.PathLike, storage: str | None) -> None:
     """Load the config and open the database once, so bad input fails here (BadInput)."""
     from study.config import load_study
     from study.storage import Storage
 
+    trusted_proxies()
     config = load_study(config_path, storage=storage)
     Storage(config.storage, config.study_id).close()
 

@@ -8,6 +8,8 @@ transaction on a pooled connection (safe from Streamlit's many script threads). 
 writes start with BEGIN IMMEDIATE (so the busy timeout is honoured instead of failing on a
 read-to-write upgrade); on PostgreSQL the participant row is locked FOR UPDATE and
 allocation takes a per-study advisory lock. `study_id` keeps studies in one database apart.
+The admin page's login throttle (study/login.py) keeps its per-client record here too, so
+every replica shares it.
 
 Timestamps are stored as ISO-8601 UTC strings with milliseconds ("2026-11-25T19:42:01.123Z"),
 which sort and compare correctly as text in both databases.
@@ -19,7 +21,7 @@ import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 
@@ -33,7 +35,9 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    case,
     create_engine,
+    delete,
     event,
     func,
     inspect,
@@ -90,6 +94,11 @@ participants_table = Table(
     Column("viewport_height", Integer),
     Column("prolific_study_id", String(64)),  # Prolific's STUDY_ID: tells a pilot from a run
     Column("preview", Integer),  # 1: the researcher's preview, never counted or exported
+    # Interruptions of the trial on screen (a lost connection): which trial, for how long in
+    # all (ms), and the browser's mark of the last one (so a report counts once).
+    Column("interrupted_trial", Integer),
+    Column("interrupted_ms", Integer),
+    Column("interruption_mark", String(32)),
     Index("ix_study_participants_cell", "study_id", "status", "condition", "list_id"),
 )
 responses_table = Table(
@@ -114,7 +123,20 @@ responses_table = Table(
     Column("started_at", String(24), nullable=False),
     Column("answered_at", String(24), nullable=False),
     Column("too_fast", Integer),  # nullable: added after the first release
+    Column("interrupted_ms", Integer),
+    Column("save_failures", Integer),
 )
+admin_logins_table = Table(  # the admin page's throttle (study/login.py), per client address
+    "study_admin_logins",
+    metadata,
+    Column("study_id", String(64), primary_key=True),
+    Column("client", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", String(24), nullable=False),
+    Column("next_attempt_at", String(24), nullable=False),
+)
+STUDY_TABLES = (participants_table, responses_table)
+"""The tables that hold the study's data (backups copy these; reading commands need them)."""
 
 
 _P = participants_table.c
@@ -156,6 +178,26 @@ _UPDATE_SHOWN = (  # only forwards: a stale tab can never move the clock of a ne
         shown_trial=bindparam("v_shown_trial"),
         shown_at=bindparam("v_shown_at"),
         last_seen_at=bindparam("v_shown_at"),
+    )
+)
+_UPDATE_INTERRUPTED = (  # once per mark: the browser may report one interruption twice
+    update(participants_table)
+    .where(
+        _WHO,
+        _P.status == IN_PROGRESS,
+        _P.shown_trial == bindparam("v_trial"),
+        func.coalesce(_P.interruption_mark, "") != bindparam("v_mark"),
+    )
+    .values(
+        shown_at=bindparam("v_now"),
+        last_seen_at=bindparam("v_now"),
+        interrupted_ms=case(
+            (_P.interrupted_trial == bindparam("v_trial"), func.coalesce(_P.interrupted_ms, 0)),
+            else_=0,
+        )
+        + bindparam("v_ms"),
+        interrupted_trial=bindparam("v_trial"),
+        interruption_mark=bindparam("v_mark"),
     )
 )
 _SELECT_RESPONSES = (
@@ -216,6 +258,13 @@ class Participant:
     viewport_height: int | None = None
     prolific_study_id: str | None = None
     preview: int | None = None
+    interrupted_trial: int | None = None
+    interrupted_ms: int | None = None
+    interruption_mark: str | None = None
+
+    def interrupted_ms_of(self, trial_index: int) -> int:
+        """How long (ms) trial `trial_index` was interrupted while on screen (0: never)."""
+        return (self.interrupted_ms or 0) if self.interrupted_trial == trial_index else 0
 
 
 _PARTICIPANT_FIELDS = tuple(f.name for f in fields(Participant))
@@ -230,6 +279,17 @@ class RecordResult:
     status: str
     shown_trial: int | None = None
     shown_at: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginClaim:
+    """Outcome of `claim_login_attempt`: `wait_s` > 0 means refused (the client must wait
+    that long); otherwise the attempt may go ahead, counted as this client's `failures`-th
+    failure in a row (with `delay_s` to wait after it) unless it turns out right."""
+
+    wait_s: float
+    failures: int = 0
+    delay_s: float = 0.0
 
 
 class Storage:
@@ -261,7 +321,7 @@ class Storage:
         self.masked_url = masked_url(url)
         if not create:
             _require_sqlite_file(url)
-        self.engine = _engine(url, pool_size, max_overflow, durable, create_folder=create)
+        self.engine = _engine(url, pool_size, max_overflow, durable, writer=create)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time anyway: this process's writers take turns (instead
         # of SQLite's sleep-and-retry busy handler, which made p99 latency seconds long with
@@ -277,6 +337,7 @@ class Storage:
             dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
         )
         self._insert_participant = dialect.insert(participants_table).on_conflict_do_nothing()
+        self._insert_login = dialect.insert(admin_logins_table).on_conflict_do_nothing()
         self._select_progress = (
             _SELECT_PROGRESS if self.is_sqlite else _SELECT_PROGRESS.with_for_update()
         )
@@ -302,6 +363,8 @@ class Storage:
         written when the schema is already current."""
         with self._read() as conn:
             missing = _missing_schema(conn)
+        if not create:  # reading only: the admin page's table is the server's to create
+            missing = [(table, column) for table, column in missing if table in STUDY_TABLES]
         if not missing:
             return
         if not create and any(column is None for _, column in missing):
@@ -382,7 +445,7 @@ class Storage:
             existing = conn.execute(_SELECT_PARTICIPANT, self._key(participant_id)).first()
             if existing is not None:
                 return _participant(existing)
-            self._time_out_idle(conn, active_since)
+            self._time_out_idle(conn, active_since, preview=preview)
             cell = choose(self._filled(conn, active_since, preview))
             if cell is None:
                 return None
@@ -460,8 +523,15 @@ class Storage:
             return self._time_out_idle(conn, active_since, participant_id)
 
     def _time_out_idle(
-        self, conn: Connection, active_since: datetime, participant_id: str | None = None
+        self,
+        conn: Connection,
+        active_since: datetime,
+        participant_id: str | None = None,
+        *,
+        preview: bool | None = None,
     ) -> int:
+        """(`preview`: only previews, or only real participants: a preview's arrival never
+        changes a real participant's row.)"""
         c = _P
         where = [
             c.study_id == self.study_id,
@@ -470,6 +540,8 @@ class Storage:
         ]
         if participant_id is not None:
             where.append(c.participant_id == participant_id)
+        if preview is not None:
+            where.append(_is_preview(preview))
         return conn.execute(
             update(participants_table).where(*where).values(status=TIMED_OUT)
         ).rowcount
@@ -560,6 +632,74 @@ class Storage:
             )
             stored = conn.execute(_SELECT_SHOWN, key).first()
         return (stored[0], stored[1]) if stored is not None else (None, None)
+
+    def record_interruption(
+        self, participant_id: str, trial_index: int, lost_ms: int, mark: str, now: datetime
+    ) -> Participant | None:
+        """The participant's connection was lost for `lost_ms` while trial `trial_index` was
+        on screen: the trial is shown afresh (its clock restarts at `now`) and `lost_ms` is
+        added to its interrupted time, once per `mark` (the browser's name for this
+        interruption) and only while that trial is the one on screen. Returns the row after."""
+        key = self._key(participant_id)
+        with self._write() as conn:
+            conn.execute(
+                _UPDATE_INTERRUPTED,
+                {**key, "v_trial": trial_index, "v_ms": lost_ms, "v_mark": mark, "v_now": iso(now)},
+            )
+            row = conn.execute(_SELECT_PARTICIPANT, key).first()
+        return _participant(row) if row is not None else None
+
+    # --- the admin page's login throttle (study/login.py) -------------------------------
+
+    def claim_login_attempt(
+        self,
+        client: str,
+        now: datetime,
+        delay_after: Callable[[int], float],
+        forget_before: datetime,
+    ) -> LoginClaim:
+        """May `client` try an admin password now? If it must wait, `wait_s` says how long.
+        If not, the attempt is recorded as a failure before the password is even compared
+        (failures last recorded before `forget_before` are forgotten first), with the next
+        attempt allowed `delay_after(failures)` seconds from now: so guesses sent in
+        parallel from one client are refused but the first. `clear_login_failures` undoes
+        it when the password was right. One transaction, so every replica agrees."""
+        start = iso(datetime(2000, 1, 1, tzinfo=timezone.utc))
+        values = {"study_id": self.study_id, "client": client}
+        a = admin_logins_table.c
+        where = (a.study_id == self.study_id) & (a.client == client)
+        with self._write() as conn:
+            conn.execute(
+                self._insert_login.values(
+                    **values, failures=0, last_failure_at=start, next_attempt_at=start
+                )
+            )
+            query = select(a.failures, a.last_failure_at, a.next_attempt_at).where(where)
+            failures, last_failure_at, next_attempt_at = conn.execute(
+                query if self.is_sqlite else query.with_for_update()
+            ).one()
+            if next_attempt_at > iso(now):
+                return LoginClaim(wait_s=(parse_iso(next_attempt_at) - now).total_seconds())
+            failures = (0 if last_failure_at < iso(forget_before) else failures) + 1
+            delay_s = delay_after(failures)
+            conn.execute(
+                update(admin_logins_table)
+                .where(where)
+                .values(
+                    failures=failures,
+                    last_failure_at=iso(now),
+                    next_attempt_at=iso(now + timedelta(seconds=delay_s)),
+                )
+            )
+        return LoginClaim(wait_s=0.0, failures=failures, delay_s=delay_s)
+
+    def clear_login_failures(self, client: str) -> None:
+        """Forget `client`'s failed admin logins (its password was right)."""
+        a = admin_logins_table.c
+        with self._write() as conn:
+            conn.execute(
+                delete(admin_logins_table).where(a.study_id == self.study_id, a.client == client)
+            )
 
     def responses_of(self, participant_id: str) -> dict[int, dict]:
         """This participant's answered trials by trial_index (rebuilding state on resume)."""
@@ -691,16 +831,20 @@ def _require_sqlite_file(url: str) -> None:
             )
 
 
-def check_reachable(url: str) -> None:
-    """Connect once and read the schema, creating nothing: `study check` uses it. A SQLite
-    file that does not exist yet is fine (`serve` creates it); an unreachable server or a
-    file that is not a database is BadInput."""
-    engine = _engine(url, 1, 0, durable=True, create_folder=False)
+def check_reachable(url: str) -> str | None:
+    """Connect once and read the schema, writing nothing: `study check` uses it. Returns a
+    note when the database is not set up yet (a SQLite file that does not exist, or no study
+    tables: `serve` creates them); an unreachable server or a file that is not a database is
+    BadInput."""
+    engine = _engine(url, 1, 0, durable=True, writer=False)
     try:
         if engine.dialect.name == "sqlite" and not Path(engine.url.database).is_file():
-            return
+            return "the file does not exist yet; `sketchlab study serve` creates it"
         with engine.connect() as conn:
-            inspect(conn).get_table_names()
+            tables = set(inspect(conn).get_table_names())
+        if not {table.name for table in STUDY_TABLES} <= tables:
+            return "it holds no study tables yet; `sketchlab study serve` creates them"
+        return None
     except (DBAPIError, SQLAlchemyError) as error:
         raise BadInput(
             f"cannot reach the database {masked_url(url)} (field 'storage' or --storage): "
@@ -738,8 +882,11 @@ def _engine(
     max_overflow: int | None,
     durable: bool,
     *,
-    create_folder: bool = True,
+    writer: bool = True,
 ):
+    """`writer=False` (commands that only read) neither creates the SQLite file's folder nor
+    switches the file to WAL (which would write to it, e.g. turn an empty file into a
+    database)."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -762,7 +909,7 @@ def _engine(
                     "every answer; name a file, e.g. sqlite:///study.db (field 'storage')"
                 )
             try:  # no set-up: the file and its folder are created on first use
-                if create_folder:
+                if writer:
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
             except OSError as error:
                 raise BadInput(
@@ -776,7 +923,9 @@ def _engine(
                 max_overflow=64 if max_overflow is None else max_overflow,
                 pool_timeout=120,
             )
-            event.listen(engine, "connect", partial(_sqlite_on_connect, durable=durable))
+            event.listen(
+                engine, "connect", partial(_sqlite_on_connect, durable=durable, writer=writer)
+            )
             event.listen(engine, "begin", _sqlite_on_begin)
         else:
             engine = create_engine(
@@ -802,14 +951,15 @@ def _pg_pool(pool_size: int | None, max_overflow: int | None) -> tuple[int, int]
     return pool_size or 10, 10 if max_overflow is None else max_overflow
 
 
-def _sqlite_on_connect(dbapi_connection, _record, *, durable: bool) -> None:
-    """WAL so readers never block the writer; synchronous=FULL so a committed answer survives
-    a power cut too, not only a killed process (costs a few ms per answer); a long busy wait;
-    we issue BEGIN ourselves."""
+def _sqlite_on_connect(dbapi_connection, _record, *, durable: bool, writer: bool) -> None:
+    """WAL so readers never block the writer (set by writers only: it writes to the file);
+    synchronous=FULL so a committed answer survives a power cut too, not only a killed
+    process (costs a few ms per answer); a long busy wait; we issue BEGIN ourselves."""
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout = 60000")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    if writer:
+        cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
     cursor.close()
 

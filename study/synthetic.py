@@ -4,11 +4,14 @@ the load bench and demos that must not depend on generated sketches."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import random
 from pathlib import Path
 
 SYNTHETIC_CLASSES = ("boat", "chair", "cup", "house", "tree")
+MORE_CLASSES = ("bird", "car", "clock", "fish", "hat", "key", "shoe")
+"""With `n_classes` above five, the options go on with these (at most 12 in all)."""
 
 
 FOIL_CLASS = "lamp"
@@ -21,7 +24,7 @@ def write_synthetic_study(
     folder: str | os.PathLike,
     *,
     images_per_class: int = 2,
-    classes: tuple[str, ...] = SYNTHETIC_CLASSES,
+    classes: tuple[str, ...] | None = None,
     levels: tuple[int, ...] = (4, 8, 16, 32),
     conditions: tuple[str, ...] = ("with_none", "without_none"),
     time_limit_s: float | None = None,
@@ -30,22 +33,26 @@ def write_synthetic_study(
     redirect_url: str | None = None,
     max_attention_failures: int = 1,
     study_id: str = "synthetic",
+    n_classes: int = len(SYNTHETIC_CLASSES),
+    consent: str | None = None,
 ) -> Path:
     """Write a small self-contained study (drawn line images, stimuli.csv, study.yaml).
 
     Used by the load bench and the app tests, so neither depends on generated sketches.
     One practice image, one attention (catch) image and (with_none) one foil image come on top of
-    `images_per_class` test images per class (`classes`, also the buttons); every image has
-    one PNG per level, with `n_strokes` random lines (224 x 224 pixels). A fresh `study_id`
-    keeps runs apart in a shared database (PostgreSQL). `min_answer_ms` and
-    `max_consecutive_timeouts` are written only when given (else the study.yaml defaults
-    apply). Returns the path of study.yaml.
+    `images_per_class` test images per class; every image has one PNG per level, with
+    `n_strokes` random lines (224 x 224 pixels). A fresh `study_id` keeps runs apart in a
+    shared database (PostgreSQL). `min_answer_ms` and `max_consecutive_timeouts` are
+    written only when given (else the study.yaml defaults apply). The classes (also the
+    buttons) are `classes`, else the first `n_classes` of SYNTHETIC_CLASSES + MORE_CLASSES;
+    `consent` replaces the short consent text. Returns the path of study.yaml.
     """
     from PIL import Image, ImageDraw
 
     folder = Path(folder)
     (folder / "png").mkdir(parents=True, exist_ok=True)
     rng = random.Random(0)
+    classes = classes or (SYNTHETIC_CLASSES + MORE_CLASSES)[:n_classes]
     images = [
         (f"img{c}{k}", name) for c, name in enumerate(classes) for k in range(images_per_class)
     ]
@@ -82,7 +89,7 @@ def write_synthetic_study(
         f"study_id: {study_id}",
         "title: Sketch recognition study",
         "stimuli: stimuli.csv",
-        f"options: [{', '.join(classes)}]",
+        "options: " + json.dumps(list(classes)),
         f"conditions: [{', '.join(conditions)}]",
         f"levels: [{', '.join(map(str, levels))}]",
         f"practice: {{stimuli: [{first['practice0']}], feedback: true}}",
@@ -91,9 +98,11 @@ def write_synthetic_study(
             f"max_failures: {max_attention_failures}}}"
         ),
         f"foil_classes: [{FOIL_CLASS}]" if "with_none" in conditions else "",
-        (
-            "consent: |\n  This study is run by the sketchlab team. It takes about 3 minutes.\n"
-            "  Taking part is voluntary and you may stop at any time."
+        "consent: "
+        + json.dumps(
+            consent
+            or "This study is run by the sketchlab team. It takes about 3 minutes. "
+            "Taking part is voluntary and you may stop at any time."
         ),
         "instructions: |\n  You will see simple line drawings. Click the object each one shows.",
         f"time_limit_s: {time_limit_s}" if time_limit_s else "",

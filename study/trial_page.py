@@ -2,7 +2,11 @@
 
 Timing comes from the database (`ParticipantFlow.shown_at`): the time limit, the countdown
 and the response time run from the moment the trial was first drawn, so a reload, a second
-tab or another app replica cannot restart a trial's clock.
+tab or another app replica cannot restart a trial's clock (the countdown's animation runs over
+the whole limit, started as far in as the trial has been on screen: it shows the time actually
+left). A page that lost its connection while the trial was on screen gets it afresh
+(`resume_after_interruption`), and an answer the database cannot take waits in
+study/pending_answers.py while the error page shows.
 
 The top of the trial (progress, question, sketch, countdown) is one HTML element whose
 content names the trial index: every trial gets fresh DOM elements, so the countdown's CSS
@@ -27,10 +31,14 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from sketchlab.contracts import NONE, PRACTICE
+from study import pending_answers
+from study.browser import interruption_report
 from study.config import StudyConfig
 from study.design import Trial
 from study.flow import ParticipantFlow
-from study.page_errors import friendly_database_errors, note_database_error
+from study.layout import answers_key
+from study.page_errors import ANSWER_PENDING, database_error_noted, note_database_error
+from study.pending_answers import PendingAnswer
 from study.storage import utc_now
 
 MAX_SHORTCUTS = 9
@@ -90,13 +98,31 @@ def key_range(options: tuple[str, ...]) -> str:
 # --- callbacks: the answer is written here, before the rerun that draws the next trial ---
 
 
-@friendly_database_errors
 def on_answer(flow: ParticipantFlow, trial_index: int, response: str) -> None:
     """Answer with the flow that drew the page, so a click answers exactly the trial that
-    was on screen (a stale page's click is then ignored, and the database decides)."""
-    flow.answer(trial_index, response, utc_now())
+    was on screen (a stale page's click is then ignored, and the database decides). If the
+    database fails, the answer is kept (study/pending_answers.py) and the error page shows;
+    its "Try again" sends the answer again, with this click's time."""
+    answered_at = utc_now()
+    try:
+        resume_after_interruption(flow)
+        flow.answer(trial_index, response, answered_at)
+    except SQLAlchemyError as error:
+        pending_answers.keep(flow, PendingAnswer(trial_index, response, answered_at))
+        st.session_state[ANSWER_PENDING] = True
+        note_database_error(error, "on_answer")
+        return
     if flow.feedback(trial_index) is not None:
         st.session_state["feedback_for"] = trial_index
+
+
+def resume_after_interruption(flow: ParticipantFlow) -> None:
+    """If this page reconnected after losing its connection while the trial was on screen,
+    show the trial afresh and record the interruption (ParticipantFlow.interrupted): the
+    outage never counts as answer time, nor towards the time limit."""
+    report = interruption_report()
+    if report is not None:
+        flow.interrupted(*report)
 
 
 def on_feedback_seen() -> None:
@@ -113,9 +139,14 @@ def trial_page(flow: ParticipantFlow) -> None:
 
 
 def trial_view(flow: ParticipantFlow) -> None:
-    if flow.stage not in (PRACTICE, "trials") or st.session_state.get("feedback_for") is not None:
-        st.rerun(scope="app")  # practice feedback, the end, or a failure: another page
+    if (
+        database_error_noted()
+        or flow.stage not in (PRACTICE, "trials")
+        or st.session_state.get("feedback_for") is not None
+    ):
+        st.rerun(scope="app")  # an error, practice feedback, the end, a failure: another page
     try:
+        resume_after_interruption(flow)
         trial = flow.current_trial
         shown_at = flow.shown_at(trial.trial_index)
         if shown_at is None:  # another tab answered this trial meanwhile
@@ -148,19 +179,20 @@ def trial_head(flow: ParticipantFlow, trial: Trial, seconds_left: float | None) 
         total = flow.n_trials - n_practice
         label, fraction = f"Sketch {done + 1} of {total}", done / total
     index = trial.trial_index
-    prompted = " sk-prompted" if trial.prompt else ""
     parts = [
-        f'<div class="sk-head{prompted}" id="sk-trial-{index}">',
+        f'<div class="sk-head" id="sk-trial-{index}">',
         meter("sk-progress", label, f'style="width: {100 * fraction:.1f}%"'),
         f'<p class="sk-question">{html.escape(trial.prompt or config.question)}</p>',
         f'<img class="sk-sketch" alt="sketch" src="{sketch_data_uri(str(trial.image_path))}">',
     ]
-    if seconds_left is not None:
+    if seconds_left is not None:  # the bar drains over the whole limit, started that far in
+        elapsed = max(0.0, config.time_limit_s - seconds_left)
         parts.append(
             meter(
                 "sk-timer",
                 f"Time left ({config.time_limit_s:g} s)",
-                f'id="sk-timer-{index}" style="animation-duration: {seconds_left:.2f}s"',
+                f'id="sk-timer-{index}" style="animation-duration: {config.time_limit_s:.2f}s; '
+                f'animation-delay: -{elapsed:.2f}s"',
             )
         )
     parts.append("</div>" + ON_TRIAL_SHOWN)
@@ -175,16 +207,19 @@ def meter(kind: str, label: str, bar_attributes: str) -> str:
 
 
 def answer_buttons(flow: ParticipantFlow, trial: Trial) -> None:
-    """One button per option, numbered 1..n in screen order, in one wrapping row (three per
-    line on a wide screen, two on a phone, always in number order); "None of these" is last,
-    on its own line. One container, not columns, keeps a page to few messages."""
+    """One button per option, numbered 1..n in screen order, in one wrapping row (two to four
+    per line, by the option count and the screen: study/layout.py; always in number order);
+    "None of these" is last, on its own line. One container, not columns, keeps a page to
+    few messages."""
     with_none = NONE in trial.options  # (it is last) styled to take a line of its own
-    with st.container(horizontal=True, key="answers-with-none" if with_none else "answers"):
+    key = answers_key(len(trial.options) - with_none, with_none)
+    with st.container(horizontal=True, key=key):
         for position, option in enumerate(trial.options):
             st.button(
                 option_label(flow.config, option),
                 key=f"answer-{trial.trial_index}-{position}",
                 width="stretch",
+                wrap=True,  # a long class name wraps instead of being cut off
                 shortcut=str(position + 1) if position < MAX_SHORTCUTS else None,
                 on_click=on_answer,
                 args=(flow, trial.trial_index, option),

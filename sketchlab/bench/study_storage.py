@@ -116,5 +116,5 @@ def _row(study_id: str, participant_id: str, trial_index: int, shown) -> dict:
         "stimulus_id": f"s{trial_index}", "image_id": f"i{trial_index}", "true_class": "boat",
         "n_strokes": 4, "options_shown": "|".join(BENCH_OPTIONS), "response": "boat",
         "correct": 1, "is_none": 0, "rt_ms": 900, "started_at": iso(shown),
-        "answered_at": iso(answered), "too_fast": 0,
+        "answered_at": iso(answered), "too_fast": 0, "interrupted_ms": 0, "save_failures": 0,
     }  # fmt: skip

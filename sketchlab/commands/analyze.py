@@ -78,6 +78,13 @@ def analyze(
     min_rt_ms: Annotated[
         float, typer.Option(help="Drop single answers faster than this, ms (0: off).")
     ] = 150.0,
+    keep_interrupted: Annotated[
+        bool,
+        typer.Option(
+            help="Keep answers to trials whose connection was lost while on screen "
+            "(interrupted_ms > 0; dropped by default)."
+        ),
+    ] = False,
     n_boot: Annotated[
         int, typer.Option(help="Bootstrap draws (participant, and participant x image).")
     ] = 1000,
@@ -103,6 +110,7 @@ def analyze(
         max_timeouts=max_timeouts,
         min_median_rt_ms=min_median_rt_ms,
         min_rt_ms=min_rt_ms,
+        keep_interrupted=keep_interrupted,
     )
     options = ReportOptions(
         rules=rules,
@@ -129,6 +137,7 @@ def exclusion_rules(
     max_timeouts: int | None = None,
     min_median_rt_ms: float = 300.0,
     min_rt_ms: float = 150.0,
+    keep_interrupted: bool = False,
 ):
     """The `ExclusionRules` of `analyze` with these options (defaults: the command's), the
     attention threshold and time limit taken from `study` (a study.yaml) when given.
@@ -155,6 +164,7 @@ def exclusion_rules(
         max_timeouts=max_timeouts,
         time_limit_s=time_limit_s,
         design_test_trials=design_test_trials,
+        interrupted=not keep_interrupted,
     )
 
 

@@ -33,13 +33,15 @@ StorageUrl = Annotated[
 @study_app.command("check")
 def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
     """Validate study.yaml and its stimuli, reach the database (creating nothing), and print
-    the design."""
-    from study.config import load_study
+    the design, each outcome's exit and the screens every button fits on, with warnings."""
+    from sketchlab.contracts import OUTCOMES
+    from study.config import load_study, outcome_warnings
     from study.design import describe
+    from study.layout import SCREENS
     from study.storage import check_reachable, masked_url
 
     config = load_study(study_yaml, storage)
-    check_reachable(config.storage)
+    storage_note = check_reachable(config.storage)
     design = describe(config)
     design["storage"] = masked_url(config.storage)
     typer.echo(f"{study_yaml}: OK")
@@ -60,7 +62,33 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
             f"  note: {design['test_images']} test images do not split evenly over "
             f"{len(design['levels'])} levels; some levels get one image more per participant"
         )
-    typer.echo(f"  storage: {design['storage']}")
+    exits = []
+    for name in OUTCOMES:
+        outcome = config.outcome(name)
+        parts = [f"code {outcome.code}"] if outcome.code else []
+        parts += ["redirect"] if outcome.redirect_url else []
+        exits.append(f"{name} ({', '.join(parts) or 'asked to return the submission'})")
+    typer.echo(f"  outcomes: {'; '.join(exits)}")
+    for warning in outcome_warnings(config):
+        typer.echo(f"  warning: {warning}")
+    every = ", ".join(f"{w}x{h}" for w, h in SCREENS)
+    for condition, info in design["conditions"].items():
+        fitting = info["screens_that_fit"]
+        if len(fitting) == len(SCREENS):
+            typer.echo(f"  {condition}: every button on screen without scrolling at {every}")
+            continue
+        too_small = ", ".join(f"{w}x{h}" for w, h in SCREENS if (w, h) not in fitting)
+        smallest = (
+            f"the smallest screen they fit is {fitting[0][0]}x{fitting[0][1]}"
+            if fitting
+            else "they fit none of the screens checked"
+        )
+        typer.echo(
+            f"  warning: {condition}: the answer buttons do not all fit without scrolling at "
+            f"{too_small}; {smallest} (shorter class names, fewer options or a shorter "
+            "question help)"
+        )
+    typer.echo(f"  storage: {design['storage']}" + (f" ({storage_note})" if storage_note else ""))
 
 
 @study_app.command("simulate")

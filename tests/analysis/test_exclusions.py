@@ -185,3 +185,23 @@ def test_keep_incomplete_labels_the_terms_that_were_fitted(tmp_path, run_sketchl
     )
     page = (tmp_path / "r" / "index.html").read_text()
     assert 'not estimable: no answers without "none" at 32 strokes' in page
+
+
+def test_an_interrupted_trial_leaves_the_analysis_and_is_counted(tmp_path):
+    # Row 9 is p2's 4-stroke dog; its connection was lost while it was on screen.
+    table = pd.read_csv(TINY).assign(interrupted_ms=0)
+    table.loc[9, "interrupted_ms"] = 13_000
+    table.to_csv(tmp_path / "responses.csv", index=False)
+    trials = read_responses(tmp_path / "responses.csv")
+    before = apply_exclusions(read_responses(TINY)).trials
+    result = apply_exclusions(trials)
+    assert len(result.trials) == len(before) - 1
+    row = result.table.set_index("rule").loc["interrupted (answer)"]
+    assert (row["sessions_excluded"], row["test_trials_excluded"]) == (0, 1)
+    kept = apply_exclusions(trials, ExclusionRules(interrupted=False)).trials
+    assert len(kept) == len(before), "switchable"
+
+
+def test_without_interruption_times_the_rule_says_it_was_not_applied():
+    table = apply_exclusions(read_responses(TINY)).table.set_index("rule")
+    assert table.loc["interrupted (answer)", "setting"].startswith("not applied")

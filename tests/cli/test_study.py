@@ -14,6 +14,7 @@ import yaml
 
 from sketchlab.cli import main
 from sketchlab.contracts import REVIEW_COLUMNS
+from study.synthetic import write_synthetic_study
 from tests.conftest import REPO, TEST_DATA
 
 
@@ -48,6 +49,68 @@ def test_check_prints_the_design(monkeypatch, capsys, study_dir):
     assert "with_none: 12 trials per participant" in out and "min" in out
     assert "storage: sqlite:///" in out and "test-study.db" in out
     assert not (study_dir / "test-study.db").exists(), "check creates no database"
+
+
+def test_check_notes_a_database_that_is_not_there_yet(monkeypatch, capsys, study_dir):
+    code, out, err = run(monkeypatch, capsys, "study", "check", str(study_dir / "study.yaml"))
+    assert code == 0, err
+    assert "(the file does not exist yet; `sketchlab study serve` creates it)" in out
+
+
+def test_check_warns_with_the_smallest_screen_that_fits(monkeypatch, capsys, tmp_path):
+    from tests.e2e.test_browser_layout import LONG_NAMES
+
+    study_yaml = write_synthetic_study(tmp_path, classes=LONG_NAMES, conditions=("with_none",))
+    code, out, err = run(monkeypatch, capsys, "study", "check", str(study_yaml))
+    assert code == 0, err
+    assert (
+        "warning: with_none: the answer buttons do not all fit without scrolling at 320x568" in out
+    )
+    assert "the smallest screen they fit is 360x640" in out
+    code, out, _ = run(monkeypatch, capsys, "study", "check", str(write_synthetic_study(tmp_path)))
+    assert "every button on screen without scrolling at 320x568" in out and "warning" not in out
+
+
+def test_check_lists_each_outcome_and_warns_when_a_text_contradicts_it(
+    monkeypatch, capsys, study_dir
+):
+    outcomes = {
+        "completed": {"code": "DONE1"},
+        "failed_attention": {"code": "FAIL1", "text": "Please return your submission now."},
+        "timed_out": {"redirect_url": "https://app.prolific.com/submissions/complete?cc=T1"},
+    }
+    path = edit_yaml(study_dir, completion=None, outcomes=outcomes)
+    code, out, err = run(monkeypatch, capsys, "study", "check", path)
+    assert code == 0, err
+    assert "completed (code DONE1); failed_attention (code FAIL1); timed_out (redirect)" in out
+    assert "declined (asked to return the submission)" in out
+    assert "warning: outcome failed_attention: its text asks participants to return" in out
+    assert "warning: outcome completed" not in out
+
+
+@pytest.mark.parametrize(
+    ("command", "expected_code"),
+    [(["check"], 0), (["status"], 2), (["export", "--out", "r.csv"], 2), (["backup"], 2)],
+    ids=["check", "status", "export", "backup"],
+)
+def test_read_only_commands_leave_an_empty_database_file_empty(
+    monkeypatch, capsys, study_dir, tmp_path, command, expected_code
+):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    before = empty.stat().st_mtime_ns
+    args = [*command] + (["--out", str(tmp_path / "copy.db")] if command == ["backup"] else [])
+    args = [str(tmp_path / a) if a.endswith(".csv") else a for a in args]
+    code, out, err = run(
+        monkeypatch, capsys, "study", args[0], str(study_dir / "study.yaml"), *args[1:],
+        "--storage", f"sqlite:///{empty}",
+    )  # fmt: skip
+    assert code == expected_code, err
+    assert "holds no study tables" in out + err
+    assert empty.stat().st_size == 0 and empty.stat().st_mtime_ns == before, "not rewritten"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("empty")) == [
+        "empty.db"
+    ], "no journal or WAL files left"
 
 
 def test_check_of_the_bundled_study_writes_nothing_into_data(monkeypatch, capsys, tmp_path):
@@ -150,7 +213,8 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
     assert len(csv) == len(parquet) > 200
     assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
-    assert list(csv.columns)[-2:] == ["answered_at", "too_fast"], "contract columns, then flags"
+    assert list(csv.columns)[-4:] == ["answered_at", "too_fast", "interrupted_ms", "save_failures"]
+    assert (csv["interrupted_ms"] == 0).all() and (csv["save_failures"] == 0).all()
     participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
     assert len(participants) == 24
     assert list(participants.columns)[-4:] == ["screen_width", "screen_height",
@@ -270,6 +334,25 @@ BAD_INPUTS = {
     "unknown outcome": (
         lambda f: edit_yaml(f, completion={"code": "OK1", "returned": {"code": "R1"}}),
         "unknown field 'completion.returned'",
+    ),
+    "outcomes and completion": (
+        lambda f: edit_yaml(f, outcomes={"completed": {"code": "OK2"}}),
+        "gives both 'outcomes' and the older 'completion'",
+    ),
+    "no outcomes": (lambda f: edit_yaml(f, completion=None), "needs 'outcomes'"),
+    "completed without an exit": (
+        lambda f: edit_yaml(f, completion=None, outcomes={"completed": {"title": "Done"}}),
+        "field 'outcomes.completed' is invalid: needs a code or a redirect_url",
+    ),
+    "unknown outcome in the table": (
+        lambda f: edit_yaml(
+            f, completion=None, outcomes={"completed": {"code": "A1"}, "returned": {"code": "R"}}
+        ),
+        "unknown field 'outcomes.returned'",
+    ),
+    "more than 12 options": (
+        lambda f: edit_yaml(f, options=["cat", "dog", "car", "chair", "horse"] + list("abcdefgh")),
+        "field 'options' is invalid",
     ),
     "target per cell zero": (lambda f: edit_yaml(f, target_per_cell=0), "'target_per_cell'"),
     "short preview token": (lambda f: edit_yaml(f, preview_token="abc"), "'preview_token'"),

@@ -19,20 +19,17 @@ import pytest
 from study.config import load_study
 from study.design import trials_for
 from study.protocol import free_port, start_server, stop_process, wait_for_health
-from study.storage import Storage
+from study.storage import Storage, parse_iso, utc_now
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
 pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 CONNECTED = "[data-testid=stApp][data-test-connection-state=CONNECTED]"
 READY = "[data-testid=stApp][data-test-script-state=notRunning]"
 ANSWERS = "[class*=st-key-answers] [data-testid=stButton] button"
 SCREENS = {  # name: (width, height, phone)
+    "phone-320x568": (320, 568, True),
     "phone-360x640": (360, 640, True),
     "phone-375x667": (375, 667, True),
     "phone-landscape-667x375": (667, 375, True),
@@ -78,16 +75,6 @@ def timed_study(tmp_path_factory):
     folder = tmp_path_factory.mktemp("timed")
     with serve(folder, time_limit_s=LIMIT_S, min_answer_ms=1000 * MIN_ANSWER_S) as study:
         yield study
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def settle(page) -> None:
@@ -280,13 +267,16 @@ def test_the_clicked_button_does_not_look_chosen_on_the_next_trial(served_study,
 
 
 def timer(page) -> dict:
-    """The countdown element of the trial on screen and its animation."""
+    """The countdown element of the trial on screen, its animation, and the share of the
+    bar still full (the time left, as the participant sees it)."""
     return page.evaluate(
         """() => {
           const bar = document.querySelector('[id^=sk-timer-]');
           const animation = bar.getAnimations()[0];
           return {id: bar.id, seen: bar.sketchlabSeen === true, state: animation.playState,
                   duration: parseFloat(bar.style.animationDuration),
+                  left: bar.getBoundingClientRect().width
+                        / bar.parentElement.getBoundingClientRect().width,
                   color: getComputedStyle(bar).backgroundColor,
                   progressColor: getComputedStyle(
                     document.querySelector('.sk-progress .sk-bar div')).backgroundColor};
@@ -317,13 +307,19 @@ def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown
 
     first = shown_trial(page)  # wait 3 s, reload, answer: the RT counts from the first draw
     countdown = timer(page)
-    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    assert countdown["state"] == "running" and countdown["left"] > (LIMIT_S - 2) / LIMIT_S
     assert countdown["color"] != countdown["progressColor"], "the timer looks different"
     time.sleep(MIN_ANSWER_S)
     page.reload()
     settle(page)
     assert shown_trial(page) == first
-    assert timer(page)["duration"] < LIMIT_S - MIN_ANSWER_S + 0.5, "the bar goes on from there"
+    shown = parse_iso(storage.get_participant("clock1").shown_at)
+    on_screen_s = (utc_now() - shown).total_seconds()
+    left = timer(page)["left"]
+    assert on_screen_s >= MIN_ANSWER_S
+    assert abs(left - (LIMIT_S - on_screen_s) / LIMIT_S) < 0.1, (
+        f"after {on_screen_s:.1f} s of {LIMIT_S} s the bar shows {left:.0%} left"
+    )
     mark_timer_seen(page)
     page.locator(ANSWERS).first.click()
     wait_for_trial(page, first + 1)
@@ -331,7 +327,7 @@ def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown
 
     countdown = timer(page)  # a fresh bar for the next trial, running from the full time
     assert countdown["id"] == f"sk-timer-{first + 1}" and not countdown["seen"]
-    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    assert countdown["state"] == "running" and countdown["left"] > (LIMIT_S - 2) / LIMIT_S
     mark_timer_seen(page)
     time.sleep(2)
     page.reload()  # the limit runs out after the reload: a time-out, LIMIT_S after drawing
@@ -341,7 +337,7 @@ def test_reload_does_not_restart_the_clock_and_each_trial_gets_a_fresh_countdown
     assert row["response"] == "timeout" and row["rt_ms"] >= 1000 * LIMIT_S
     countdown = timer(page)  # after a time-out the next bar runs too
     assert countdown["id"] == f"sk-timer-{first + 2}" and not countdown["seen"]
-    assert countdown["state"] == "running" and countdown["duration"] > LIMIT_S - 2
+    assert countdown["state"] == "running" and countdown["left"] > (LIMIT_S - 2) / LIMIT_S
     page.close()
 
 
@@ -359,23 +355,73 @@ def test_a_double_key_press_does_not_answer_the_next_trial(timed_study, browser)
     page.close()
 
 
-def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser):
-    config_path = write_synthetic_study(tmp_path, min_answer_ms=0)
+@pytest.fixture(scope="module")
+def keyed_study(tmp_path_factory):
+    """The default minimum answer time (250 ms), as a real study has it."""
+    with serve(tmp_path_factory.mktemp("keyed")) as study:
+        yield study
+
+
+def test_a_held_key_answers_one_trial(keyed_study, browser):
+    base_url, _, storage = keyed_study
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    open_trials(page, base_url, "hold1")
+    time.sleep(0.5)
+    page.locator(ANSWERS).first.click()
+    act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch 1")
+    current = shown_trial(page)
+    time.sleep(0.5)  # past the minimum answer time
+    page.keyboard.down("1")
+    held_until = time.monotonic() + 2.0
+    while time.monotonic() < held_until:  # the keyboard's auto-repeat, every ~30 ms
+        time.sleep(0.03)
+        page.keyboard.down("1")  # a key already down: a keydown with `repeat` set
+    page.keyboard.up("1")
+    wait_for_trial(page, current + 1)
+    time.sleep(1.0)  # anything still on its way arrives
+    settle(page)
+    assert sorted(storage.responses_of("hold1")) == list(range(current + 1)), (
+        "holding the key for 2 s answered exactly one trial"
+    )
+    assert shown_trial(page) == current + 1
+    page.keyboard.press("1")  # released and pressed again: the next answer counts
+    wait_for_trial(page, current + 2)
+    assert sorted(storage.responses_of("hold1")) == list(range(current + 2))
+    page.close()
+
+
+def past_practice_then_killed(tmp_path, browser, participant_id: str, **options):
+    """Serve a synthetic study from `tmp_path`, bring a participant on a phone past the
+    practice, then kill the server with SIGKILL (`serve` execs Streamlit: this is the
+    server). Returns the page and `restart(log_name)`, which serves the study again on the
+    same port and database (stop it with stop_process)."""
+    config_path = write_synthetic_study(tmp_path, min_answer_ms=0, **options)
     storage_url = f"sqlite:///{tmp_path / 'study.sqlite'}"
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    server = start_server(config_path, storage_url, port, tmp_path / "server1.log")
-    try:
+
+    def restart(log_name: str):
+        server = start_server(config_path, storage_url, port, tmp_path / log_name)
         wait_for_health(base_url, server)
+        return server
+
+    server = restart("server1.log")
+    try:
         page = browser.new_page(viewport={"width": 375, "height": 667})
-        open_trials(page, base_url, "offline1")
+        open_trials(page, base_url, participant_id)
         page.locator(ANSWERS).first.click()
         act_and_wait(page, lambda: page.get_by_role("button", name="Continue").click(), "Sketch")
-        notice = page.locator(".sk-offline")
-        assert notice.is_hidden()
+        assert page.locator(".sk-offline").is_hidden()
+        page.evaluate("window.sketchlabBeforeOutage = true")
     finally:
-        os.kill(server.pid, signal.SIGKILL)  # the server dies mid-study (`serve` execs it)
+        os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=20)
+    return page, restart
+
+
+def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser):
+    page, restart = past_practice_then_killed(tmp_path, browser, "offline1")
+    notice = page.locator(".sk-offline")
     notice.wait_for(state="visible", timeout=30_000)
     assert "Connection lost" in notice.inner_text()
     time.sleep(8)  # long enough for Streamlit's own "Connection error" dialog
@@ -384,9 +430,8 @@ def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "study-connection-lost-phone.png"))
 
-    server = start_server(config_path, storage_url, port, tmp_path / "server2.log")
+    server = restart("server2.log")
     try:
-        wait_for_health(base_url, server)
         # Streamlit may reconnect by itself meanwhile (and hide the notice): click the
         # notice's button in the page, whether it still shows or not.
         page.evaluate("document.querySelector('.sk-offline button').click()")
@@ -395,3 +440,36 @@ def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser
     finally:
         stop_process(server)
     page.close()
+
+
+def test_an_outage_longer_than_the_time_limit_is_recorded_not_charged(tmp_path, browser):
+    """The server is down (SIGKILL, then restarted) for longer than the trial's time limit
+    while the trial is on screen: the trial comes back afresh, the answer is an answer (not
+    a time-out, not a slow one), and its row says how long the connection was lost."""
+    limit_s = 6
+    page, restart = past_practice_then_killed(tmp_path, browser, "outage1", time_limit_s=limit_s)
+    trial = shown_trial(page)
+    storage = Storage(f"sqlite:///{tmp_path / 'study.sqlite'}", "synthetic")
+    page.locator(".sk-offline").wait_for(state="visible", timeout=30_000)
+    time.sleep(limit_s + 1)  # the limit would have run out meanwhile
+    server = restart("server2.log")
+    try:
+        back = time.monotonic()
+        page.wait_for_function(  # the page reconnects and reloads itself
+            "!window.sketchlabBeforeOutage && document.querySelector('[id^=sk-timer-]')",
+            timeout=60_000,
+        )
+        settle(page)
+        assert shown_trial(page) == trial, "the interrupted trial is shown again"
+        assert timer(page)["left"] > 0.5, "with its time limit starting afresh"
+        page.locator(ANSWERS).first.click()
+        wait_for_trial(page, trial + 1)
+        answered_after_s = time.monotonic() - back
+    finally:
+        stop_process(server)
+        page.close()
+    row = storage.responses_of("outage1")[trial]
+    assert row["response"] != "timeout", "an outage is never a time-out"
+    assert row["rt_ms"] < 1000 * (answered_after_s + 1), "nor a slow answer"
+    assert row["interrupted_ms"] >= 1000 * (limit_s + 1), "the record says what happened"
+    storage.close()

@@ -164,6 +164,29 @@ def test_proxy_sets_a_sticky_cookie_security_headers_and_closes_metrics(deployme
     again = status_of(proxy.base_url + "/", {name: value})[1]
     assert "Set-Cookie" not in again, "a browser with a valid cookie keeps its replica"
     assert value == sticky_cookie(proxy.secret, proxy.replica_of({name: value}))
+    attributes = [part.strip() for part in headers["Set-Cookie"].split(";")[1:]]
+    assert {"HttpOnly", "Secure", "SameSite=Lax"} <= set(attributes), headers["Set-Cookie"]
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on TCP `port` (from /proc/net)."""
+    import ipaddress
+
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_a_site_on_loopback_listens_on_loopback_only(deployment):
+    port = int(deployment.proxy.base_url.split(":")[2].split("/")[0])
+    assert listening_addresses(port) == {"127.0.0.1"}, "not on every interface"
 
 
 @dataclass

@@ -1,9 +1,10 @@
 """The admin page's login and participant list (Streamlit AppTest; helpers in
-tests/study/conftest.py): the throttle is shared by every session of the server, a short
+tests/study/conftest.py): a wrong password delays that client in every session, a short
 password keeps the page off, rates leave out people still answering, and every participant
 is listed for Prolific."""
 
 import logging
+import time
 
 import pytest
 
@@ -17,8 +18,8 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture
 def no_delay(monkeypatch):
-    """Wrong guesses cost no time in these tests (the lockout is what they check)."""
-    monkeypatch.setattr(login, "FAILURE_DELAY_S", 0.0)
+    """Wrong guesses cost no waiting in these tests."""
+    monkeypatch.setattr(login, "FIRST_DELAY_S", 0.0)
 
 
 def log_in(at, password: str = PASSWORD):
@@ -26,18 +27,23 @@ def log_in(at, password: str = PASSWORD):
     return at
 
 
-def test_lockout_is_shared_by_every_session(study, no_delay, caplog):
+def test_a_wrong_password_delays_that_client_in_every_session(study, monkeypatch, caplog):
+    monkeypatch.setattr(login, "FIRST_DELAY_S", 1.5)
     fill_study(study)
     secrets = {"admin_password": PASSWORD}
     with caplog.at_level(logging.INFO, logger="study.login"):
-        for i in range(login.MAX_FAILURES):
-            assert "Wrong password" in page_text(log_in(admin(study, secrets), f"guess-{i}"))
+        wrong = log_in(admin(study, secrets), "guess-1")
+        assert "Wrong password. You can try again in 2 seconds" in page_text(wrong)
         fresh_session = log_in(admin(study, secrets))
-    assert "locked" in page_text(fresh_session), "a new session does not reset the count"
-    assert not fresh_session.metric and "done1" not in page_text(fresh_session)
-    failures = [r.getMessage() for r in caplog.records if "login failed" in r.getMessage()]
-    assert len(failures) == login.MAX_FAILURES
-    assert not any("guess-" in record.getMessage() for record in caplog.records)
+        assert "try again in" in page_text(fresh_session), "a new session waits too"
+        assert not fresh_session.metric and "done1" not in page_text(fresh_session)
+        time.sleep(1.6)
+        later = log_in(admin(study, secrets))
+    assert later.metric, "after the delay the right password gets in"
+    messages = [record.getMessage() for record in caplog.records]
+    assert sum("login failed" in m for m in messages) == 1
+    assert any("login refused" in m for m in messages)
+    assert not any("guess-" in m for m in messages)
 
 
 def test_a_short_admin_password_keeps_the_page_off(study):

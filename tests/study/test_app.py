@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 import uuid
 from datetime import timedelta
 
@@ -174,8 +175,10 @@ def test_a_reload_does_not_restart_the_trial_clock(tmp_path, monkeypatch):
     move_clock_back(study, "p12", 25)  # 25 s on screen, then the page is reloaded
     reloaded = study.session(prolific("p12"))
     assert current_trial_index(reloaded) == index
-    left = float(re.search(r"animation-duration: ([\d.]+)s", trial_head(reloaded)).group(1))
-    assert 0 < left <= 5, "the countdown goes on from where it was, not from 30 s"
+    style = re.search(r'id="sk-timer-\d+" style="([^"]+)"', trial_head(reloaded)).group(1)
+    duration = float(re.search(r"animation-duration: ([\d.]+)s", style).group(1))
+    elapsed = -float(re.search(r"animation-delay: (-[\d.]+)s", style).group(1))
+    assert duration == 30 and 25 <= elapsed < 30, "the bar goes on from where it was"
     answer_current(reloaded)
     assert study.rows("p12")[index]["rt_ms"] >= 25_000, "measured from the first draw"
     move_clock_back(study, "p12", 31)  # past the limit: the reload records the time-out
@@ -230,12 +233,12 @@ def test_instructions_name_the_keys_of_the_condition(tmp_path, monkeypatch):
     assert not re.search(r"keys? 1-\d", example.instructions), "the app says which keys"
 
 
+def unreachable(*args, **kwargs):
+    raise OperationalError("INSERT ...", {}, Exception("server closed the connection"))
+
+
 def test_a_database_error_shows_a_friendly_page(study, monkeypatch):
     at = start(study.session(prolific("p17")))
-
-    def unreachable(*args, **kwargs):
-        raise OperationalError("INSERT ...", {}, Exception("server closed the connection"))
-
     with monkeypatch.context() as outage:
         outage.setattr(Storage, "record_response", unreachable)
         at.button(key="answer-0-0").click().run()
@@ -243,7 +246,36 @@ def test_a_database_error_shows_a_friendly_page(study, monkeypatch):
     assert "something went wrong on our side" in page_text(at)
     assert "INSERT" not in page_text(at) and "server closed" not in page_text(at)
     at.button(key="retry").click().run()
-    assert current_trial_index(at) == 0, "the database is back: the same trial again"
+    assert "The answer was" in page_text(at) or "Correct" in page_text(at), "practice feedback"
+    assert study.rows("p17")[0]["save_failures"] == 1
+
+
+def test_an_answer_the_database_cannot_store_is_sent_again_with_its_click_time(study, monkeypatch):
+    at = start(study.session(prolific("p18")))
+    answer_current(at)  # the practice trial
+    index = current_trial_index(at)
+    move_clock_back(study, "p18", 3)  # the trial has been on screen for 3 s
+    with monkeypatch.context() as outage:
+        outage.setattr(Storage, "record_response", unreachable)
+        clicked = utc_now()
+        at.button(key=f"answer-{index}-1").click().run()
+        assert "something went wrong" in page_text(at) and "not saved yet" in page_text(at)
+        assert not answer_keys(at), "the trial is not shown as if nothing happened"
+        at.button(key="retry").click().run()  # the database is still down
+        assert "not saved yet" in page_text(at)
+    time.sleep(1.2)  # the database comes back a while later
+    retried = utc_now()
+    at.button(key="retry").click().run()
+    row = study.rows("p18")[index]
+    assert row["response"] == study.trials("p18")[index].options[1], "the answer clicked"
+    assert row["save_failures"] == 2, "the record says it took three attempts"
+    assert parse_iso(row["answered_at"]) - clicked < timedelta(seconds=1), "the click's time"
+    assert 3000 <= row["rt_ms"] < 4000, "the answer time ends at the click, not the retry"
+    assert current_trial_index(at) == index + 1
+    assert study.storage.get_participant("p18").shown_at >= iso(retried), (
+        "the next trial's clock starts when it is shown, after the retry"
+    )
+    assert "not saved yet" not in page_text(at)
 
 
 def test_trial_page_does_not_reveal_the_answer(study):

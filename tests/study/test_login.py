@@ -1,76 +1,124 @@
-"""The admin login throttle (study/login.py): one guess at a time per server process, a
-lockout after repeated failures, every failure logged without the password."""
+"""The admin login throttle (study/login.py) on real SQLite and PostgreSQL: a growing delay per
+client after each wrong password, kept in the database (so every replica and a restarted
+server see it), no lockout one client can put on another, every failure logged with the
+client's address and without the password."""
 
 import logging
 import threading
+from datetime import datetime, timedelta, timezone
 
-from study.login import MAX_FAILURES, LoginThrottle, password_problem
+from study.login import FIRST_DELAY_S, FORGET_AFTER_S, LoginThrottle, password_problem
+from study.storage import Storage
 
 RIGHT = "correct-horse-battery"
 
 
-class FakeTime:
-    """A clock that only moves when the throttle sleeps (or the test says so), and that
-    records how many sleeps ever overlapped."""
+class Clock:
+    """A clock the test moves by hand."""
 
     def __init__(self):
-        self.now = 1000.0
-        self.sleeping = 0
-        self.most_at_once = 0
-        self.lock = threading.Lock()
+        self.now = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
-    def sleep(self, seconds: float) -> None:
-        with self.lock:
-            self.sleeping += 1
-            self.most_at_once = max(self.most_at_once, self.sleeping)
-        threading.Event().wait(0.01)  # let other threads try to get in meanwhile
-        with self.lock:
-            self.now += seconds
-            self.sleeping -= 1
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
-def test_wrong_guesses_from_many_sessions_wait_their_turn():
-    fake = FakeTime()
-    throttle = LoginThrottle(clock=lambda: fake.now, sleep=fake.sleep)
-    barrier = threading.Barrier(6)
+def test_each_wrong_password_doubles_that_clients_wait(storage):
+    clock = Clock()
+    throttle = LoginThrottle(storage, clock=clock)
+    first = throttle.attempt("guess-1", RIGHT, "203.0.113.9")
+    assert not first.ok and first.next_delay_s == FIRST_DELAY_S
+    refused = throttle.attempt(RIGHT, RIGHT, "203.0.113.9")
+    assert not refused.ok and refused.wait_s == FIRST_DELAY_S, "even the right one must wait"
+    clock.advance(FIRST_DELAY_S)
+    second = throttle.attempt("guess-2", RIGHT, "203.0.113.9")
+    assert second.next_delay_s == 2 * FIRST_DELAY_S
+    clock.advance(2 * FIRST_DELAY_S - 0.5)
+    assert throttle.attempt(RIGHT, RIGHT, "203.0.113.9").wait_s == 0.5
+    clock.advance(0.5)
+    assert throttle.attempt(RIGHT, RIGHT, "203.0.113.9").ok
+    assert throttle.attempt("typo", RIGHT, "203.0.113.9").next_delay_s == FIRST_DELAY_S, (
+        "a right password forgets the failures"
+    )
+
+
+def test_one_client_guessing_never_locks_out_another(storage):
+    clock = Clock()
+    throttle = LoginThrottle(storage, clock=clock)
+    for i in range(6):
+        throttle.attempt(f"guess-{i}", RIGHT, "198.51.100.66")
+        clock.advance(FIRST_DELAY_S * 2**i)
+    assert throttle.attempt("guess-x", RIGHT, "198.51.100.66").next_delay_s == 64 * FIRST_DELAY_S
+    assert throttle.attempt(RIGHT, RIGHT, "203.0.113.9").ok, "the admin elsewhere gets in"
+
+
+def test_every_replica_and_a_restarted_server_see_the_same_delay(storage, config):
+    clock = Clock()
+    LoginThrottle(storage, clock=clock).attempt("guess-1", RIGHT, "203.0.113.9")
+    other_replica = Storage(config.storage, config.study_id)
+    try:
+        assert LoginThrottle(other_replica, clock=clock).attempt(RIGHT, RIGHT, "203.0.113.9").wait_s
+    finally:
+        other_replica.close()
+    storage.close()  # the server stops; a new process opens the database
+    restarted = Storage(config.storage, config.study_id)
+    try:
+        clock.advance(FIRST_DELAY_S)
+        again = LoginThrottle(restarted, clock=clock).attempt("guess-2", RIGHT, "203.0.113.9")
+        assert again.next_delay_s == 2 * FIRST_DELAY_S, "the count survived the restart"
+    finally:
+        restarted.close()
+
+
+def test_guesses_sent_together_from_one_client_are_refused_but_one(storage):
+    clock = Clock()
+    throttle = LoginThrottle(storage, clock=clock)
+    barrier = threading.Barrier(8)
+    results = []
 
     def guess(i):
         barrier.wait()
-        throttle.attempt(f"guess-{i}", RIGHT, f"client{i}")
+        results.append(throttle.attempt(f"guess-{i}", RIGHT, "198.51.100.66"))
 
-    threads = [threading.Thread(target=guess, args=(i,)) for i in range(6)]
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert fake.most_at_once == 1, "one guess at a time across sessions"
-    assert fake.now - 1000.0 == MAX_FAILURES * throttle.delay_s, "the sixth was locked out"
+    compared = [result for result in results if result.wait_s == 0]
+    assert len(results) == 8 and len(compared) == 1, "one guess at a time per client"
 
 
-def test_lockout_refuses_even_the_right_password_until_the_window_passes():
-    fake = FakeTime()
-    throttle = LoginThrottle(clock=lambda: fake.now, sleep=fake.sleep)
-    for i in range(MAX_FAILURES):
-        assert not throttle.attempt(f"guess-{i}", RIGHT).ok
-    locked = throttle.attempt(RIGHT, RIGHT)
-    assert not locked.ok and locked.locked_for_s > 0
-    fake.now += locked.locked_for_s + 1
-    assert throttle.attempt(RIGHT, RIGHT).ok
+def test_failures_are_forgotten_after_a_day_without_one(storage):
+    clock = Clock()
+    throttle = LoginThrottle(storage, clock=clock)
+    throttle.attempt("guess-1", RIGHT, "203.0.113.9")
+    clock.advance(FIRST_DELAY_S)
+    throttle.attempt("guess-2", RIGHT, "203.0.113.9")
+    clock.advance(FORGET_AFTER_S + 1)
+    assert throttle.attempt("guess-3", RIGHT, "203.0.113.9").next_delay_s == FIRST_DELAY_S
 
 
-def test_failures_are_logged_without_the_password(caplog):
-    throttle = LoginThrottle(sleep=lambda _: None)
+def test_failures_are_logged_with_the_client_and_without_the_password(storage, caplog):
+    clock = Clock()
+    throttle = LoginThrottle(storage, clock=clock)
     with caplog.at_level(logging.INFO, logger="study.login"):
         throttle.attempt("hunter2-typed", RIGHT, "203.0.113.9")
         throttle.attempt(RIGHT, RIGHT, "203.0.113.9")
+        clock.advance(FIRST_DELAY_S)
+        throttle.attempt(RIGHT, RIGHT, "203.0.113.9")
     messages = [record.getMessage() for record in caplog.records]
     assert any("admin login failed from 203.0.113.9" in m for m in messages)
+    assert any("admin login refused from 203.0.113.9" in m for m in messages)
     assert any("admin login from 203.0.113.9" in m for m in messages)
     assert not any("hunter2" in m or RIGHT in m for m in messages)
 
 
-def test_an_empty_configured_password_never_matches():
-    assert not LoginThrottle(sleep=lambda _: None).attempt("", "").ok
+def test_an_empty_configured_password_never_matches(storage):
+    assert not LoginThrottle(storage).attempt("", "", "203.0.113.9").ok
 
 
 def test_short_passwords_are_refused():
