@@ -4,7 +4,11 @@ Pre-registered criteria (docs/analysis.md "Exclusions"), each switchable: duplic
 participant ids (keep the first complete session), failed attention checks, incomplete
 sessions, sessions with too many timeouts, participants whose median answer time is
 implausibly fast, timed-out trials (no answer: neither wrong nor a false alarm), single
-too-fast answers and, last, answers to interrupted trials. Each rule is one `Rule` entry in
+too-fast answers and, last, answers to interrupted trials. Which rows each rule looks at comes
+from the trial types' roles (`study.trial_types`): the test answers a rule counts are the
+TARGET rows (test trials, naming trials), foils are FOIL rows, and a failed attention check is
+a wrong answer to a type that `fails_when_wrong` (`study.trial_types.failed`). Each rule is
+one `Rule` entry in
 `RULES` (its name in exclusions.csv and what it excludes, in words, which the report and a
 preregistration render from here) and one block in `apply_exclusions`. Rules run in that
 order; each row of the exclusions table counts what that rule removed among what the earlier
@@ -24,8 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sketchlab.contracts import ATTENTION, COMPLETED, FOIL, TEST, TIMEOUT
+from sketchlab.contracts import COMPLETED, TIMEOUT
 from sketchlab.errors import BadInput
+from study.timing import TimingPolicy
+from study.trial_type import CHECK, FOIL, TARGET
+from study.trial_types import failed, roles
 
 MAX_EXCLUDED_SHARE = 0.10
 """Excluding more than this share of the participants needs `--allow-exclusions`."""
@@ -99,10 +106,12 @@ class ExclusionRules:
     design_test_trials: int | None = None
     """Test trials a complete session has by design (study.yaml's test images); None: the
     modal number of test trials among the sessions."""
-    min_median_rt_ms: float | None = 300.0
-    """Exclude sessions whose median test-trial answer time (ms) is below this."""
-    min_rt_ms: float | None = 150.0
-    """Drop single test answers faster than this (ms): too fast to have seen the sketch."""
+    min_median_rt_ms: float | None = TimingPolicy().too_fast_ms
+    """Exclude sessions whose median test-trial answer time (ms) is below this (default: the
+    study's too-fast time, study/timing.py: 500 ms with the default min_answer_ms)."""
+    min_rt_ms: float | None = TimingPolicy().too_fast_ms
+    """Drop single test answers faster than this (ms): too fast to have seen the sketch (the
+    answers the export flags `too_fast`)."""
     max_timeouts: int | None = None
     """Exclude sessions with more timed-out test trials than this (None: off)."""
     time_limit_s: float | None = None
@@ -169,6 +178,12 @@ def complete_length(n_test: np.ndarray, design_test_trials: int | None) -> tuple
     return modal, f"the modal {modal} test trials, as {most} of {len(n_test)} sessions do"
 
 
+def _of_role(trials: pd.DataFrame, *wanted: str) -> np.ndarray:
+    """Rows whose trial type has one of the `wanted` roles (study.trial_type.ROLES)."""
+    kinds = [name for name, role in roles().items() if role in wanted]
+    return trials["trial_type"].isin(kinds).to_numpy()
+
+
 def _sessions(
     trials: pd.DataFrame, participants: pd.DataFrame | None, design_test_trials: int | None
 ) -> tuple[np.ndarray, pd.DataFrame]:
@@ -181,18 +196,17 @@ def _sessions(
     position = np.arange(len(trials))
     first = np.full(n_sessions, len(trials))
     np.minimum.at(first, code, position)
-    is_test = (trials["trial_type"] == TEST).to_numpy()
-    is_attention = (trials["trial_type"] == ATTENTION).to_numpy()
-    wrong = trials["correct"].to_numpy() == 0
+    is_test = _of_role(trials, TARGET)
+    failures = np.asarray(failed(trials), dtype=bool)
     timed_out = (trials["response"] == TIMEOUT).to_numpy()
     sessions = pd.DataFrame(
         {
             "participant_id": trials["participant_id"].to_numpy()[first],
             "first_row": first,
             "n_test": np.bincount(code, weights=is_test, minlength=n_sessions).astype(int),
-            "attention_errors": np.bincount(
-                code, weights=is_attention & wrong, minlength=n_sessions
-            ).astype(int),
+            "attention_errors": np.bincount(code, weights=failures, minlength=n_sessions).astype(
+                int
+            ),
             "timeouts": np.bincount(code, weights=is_test & timed_out, minlength=n_sessions).astype(
                 int
             ),
@@ -267,7 +281,7 @@ def apply_exclusions(
             drop[order.index[~first_kept.to_numpy()]] = True
             record(DUPLICATE, "keep the first complete session", drop)
     if rules.max_attention_errors is not None:
-        if not (trials["trial_type"] == ATTENTION).any():
+        if not _of_role(trials, CHECK).any():
             not_applied(ATTENTION_CHECKS, "no attention trials")
         else:
             drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
@@ -293,9 +307,9 @@ def apply_exclusions(
             )
 
     kept_rows = keep[code]
-    is_test = (trials["trial_type"] == TEST).to_numpy()
-    timed_out = kept_rows & (trials["response"] == TIMEOUT).to_numpy()
-    timed_out &= is_test | (trials["trial_type"] == FOIL).to_numpy()
+    is_test = _of_role(trials, TARGET)
+    measured = _of_role(trials, TARGET, FOIL)
+    timed_out = kept_rows & (trials["response"] == TIMEOUT).to_numpy() & measured
     limit = f" of {rules.time_limit_s:g} s" if rules.time_limit_s else ""
     rows.append(
         (
@@ -321,7 +335,7 @@ def apply_exclusions(
             not_applied(INTERRUPTED, "no interrupted_ms column")
         else:
             lost = pd.to_numeric(trials["interrupted_ms"], errors="coerce").fillna(0).to_numpy()
-            cut = kept_rows & (is_test | (trials["trial_type"] == FOIL).to_numpy()) & (lost > 0)
+            cut = kept_rows & measured & (lost > 0)
             setting = "connection lost while the sketch was on screen (shown again)"
             rows.append((INTERRUPTED.name, setting, 0, int((cut & is_test).sum())))
             kept_rows &= ~cut
@@ -357,8 +371,8 @@ def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]
             f"({lost / max(result.participants_total, 1):.0%}, more than "
             f"{MAX_EXCLUDED_SHARE:.0%}; sessions by rule: {why})"
         )
-    before = trials[trials["trial_type"] == TEST]
-    after = result.trials[result.trials["trial_type"] == TEST]
+    before = trials[_of_role(trials, TARGET)]
+    after = result.trials[_of_role(result.trials, TARGET)]
     if len(before) and after.empty:
         return found + ["every test answer"]
     conditions = sorted(set(before["condition"]) - set(after["condition"]))

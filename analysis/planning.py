@@ -2,11 +2,13 @@
 
 For each sample size, `replications` studies are simulated through the study's own design
 code and a logistic response model with participant and image effects
-(`analysis.study_simulation`), and each is analysed with the interval the report prints
+(`analysis.study_simulation`, answers from `study.response_model`, the model `study simulate`
+uses too), and each is analysed with the interval the report prints
 (`analysis.gap_interval.gap_intervals`, the very function `analyze` calls). Per level the plan
 reports the expected 95% half-width of each condition's accuracy and of the with-vs-without
 gap, and the power: the share of studies whose gap interval excludes zero. The effects come
-from the paper (`paper_response_model`, with the SDs of `PlanAssumptions`) or from a pilot's
+from the paper (`paper_response_model`: `study.response_model.paper_model`, with the SDs of
+`PlanAssumptions`) or from a pilot's
 fitted mixed model (`pilot_response_model`). Cost: participants x the study's expected minutes
 per participant (`study check`'s estimate).
 
@@ -24,15 +26,10 @@ import pandas as pd
 
 from analysis.gap_interval import METHOD, gap_intervals
 from analysis.glmm import GlmmResult
-from analysis.study_simulation import (
-    ResponseModel,
-    StudyDesign,
-    calibrated_logit,
-    marginal_rates,
-    simulate_study,
-)
+from analysis.study_simulation import StudyDesign, simulate_study
 from sketchlab.contracts import WITH_NONE, WITHOUT_NONE
 from sketchlab.errors import BadInput
+from study.response_model import ResponseModel, calibrated_logit, marginal_rates, paper_model
 
 PLAN_COLUMNS = (
     "participants", "n_strokes", "accuracy_without", "accuracy_with", "gap",
@@ -45,17 +42,13 @@ half-widths over the simulated studies, power, and the cost in participant-minut
 
 @dataclass(frozen=True)
 class PlanAssumptions:
-    """The spread a plan assumes when no pilot says otherwise (log-odds SDs).
+    """The spread a plan assumes when no pilot says otherwise (log-odds SDs): the response
+    model's defaults (study/response_model.py says why they do not flatter). A pilot
+    (`--pilot`) replaces all three with measured values."""
 
-    Defaults that do not flatter: participants differ by SD 0.8, images by SD 1.0, and the
-    "none" effect differs between images by SD 0.5 (an independent reviewer's generator for
-    this study; item effects in picture recognition are typically at least as large as person
-    effects). Smaller SDs promise narrower intervals and more power than a study may deliver;
-    a pilot (`--pilot`) replaces all three with measured values."""
-
-    participant_sd: float = 0.8
-    image_sd: float = 1.0
-    image_slope_sd: float = 0.5
+    participant_sd: float = ResponseModel.participant_sd
+    image_sd: float = ResponseModel.image_sd
+    image_slope_sd: float = ResponseModel.image_slope_sd
 
 
 @dataclass(frozen=True)
@@ -154,23 +147,10 @@ def describe_plan(plan: Plan) -> list[str]:
 
 
 def paper_response_model(levels, assumptions: PlanAssumptions = PlanAssumptions()) -> ResponseModel:
-    """The paper's rates (`study simulate`'s paper model: 36/87/97.9/99.3% with "none",
-    76% without at 4 strokes, the other forced-choice levels derived there) as population
-    accuracies, with the spread of `assumptions`."""
-    from study.simulate import paper_model
-
-    paper = paper_model()
-    spread = asdict(assumptions)
-    model = ResponseModel({}, **spread)
-    logit = {}
-    for condition in (WITHOUT_NONE, WITH_NONE):
-        sd = model.total_sd(condition)
-        logit[condition] = {}
-        for level in levels:
-            forced_choice, commit_right = paper.rates(level)
-            rate = forced_choice if condition == WITHOUT_NONE else forced_choice * commit_right
-            logit[condition][int(level)] = calibrated_logit(rate, sd)
-    return ResponseModel(logit, **spread, source="the paper's rates")
+    """The paper's rates (36/87/97.9/99.3% with "none", 76% without at 4 strokes, the other
+    forced-choice levels derived: `study.response_model.paper_model`, the model `study
+    simulate` answers from) as population accuracies, with the spread of `assumptions`."""
+    return paper_model(levels, conditions=(WITHOUT_NONE, WITH_NONE), **asdict(assumptions))
 
 
 def pilot_response_model(fit: GlmmResult, tests: pd.DataFrame, levels: list[int]) -> ResponseModel:

@@ -23,6 +23,7 @@ from analysis.compare import describe_gap
 from analysis.exclusions import RULES
 from analysis.gap_interval import METHOD as GAP_METHOD
 from analysis.results import ReportResults
+from analysis.trial_type_reports import render_type_reports
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
 
 TITLE = "Sketch recognition report"
@@ -32,7 +33,7 @@ def render_page(results: ReportResults) -> str:
     """The whole page: header, data summary, then every section (or why there is none)."""
     parts = [_header(results), _simulated_note(results), _data_and_exclusions(results)]
     if not results.has_tests:
-        parts += [_no_tests_note(results), _paper(results)]
+        parts += [_no_tests_note(results), _trial_types(results), _paper(results)]
     else:
         parts += [section(results) for section in SECTIONS]
     return _page(parts)
@@ -553,7 +554,12 @@ def _methods(results: ReportResults) -> str:
     )
 
 
-SECTIONS = (_comparison, _accuracy, _confusions, _mixed_model, _human_vs_clip, _paper, _methods)
+def _trial_types(results: ReportResults) -> str:
+    return render_type_reports(results.trial_types)
+
+
+SECTIONS = (_comparison, _accuracy, _trial_types, _confusions, _mixed_model, _human_vs_clip,
+            _paper, _methods)  # fmt: skip
 """The sections after the data summary, in page order (when there are test trials)."""
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from sketchlab.contracts import (
-    ATTENTION,
     CONDITIONS,
     CORRECT,
     FOIL,
@@ -24,12 +23,13 @@ from sketchlab.contracts import (
     RESPONSE_REQUIRED,
     TEST,
     TIMEOUT,
-    TRIAL_TYPES,
     WITH_NONE,
     WITHOUT_NONE,
     WRONG,
 )
 from sketchlab.errors import BadInput
+from study.trial_type import CHECK, PRACTICE
+from study.trial_types import added_columns, conditions, roles, row_types
 
 _TEXT_COLUMNS = (
     "participant_id",
@@ -115,8 +115,8 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
         if empty.any():
             raise BadInput(f"{source}: {_row_label(frame, empty, source)} has no '{column}'.")
 
-    _check_categories(frame, "condition", CONDITIONS, source)
-    _check_categories(frame, "trial_type", TRIAL_TYPES, source)
+    _check_categories(frame, "condition", conditions(), source)
+    _check_categories(frame, "trial_type", tuple(row_types()), source)
 
     strokes = pd.to_numeric(frame["n_strokes"], errors="coerce")
     not_numeric = (strokes.isna() & frame["n_strokes"].notna()).to_numpy()
@@ -124,7 +124,8 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
         row = _row_label(frame, not_numeric, source)
         value = frame["n_strokes"].to_numpy()[not_numeric][0]
         raise BadInput(f"{source}: {row} column 'n_strokes' is not a number ({value!r}).")
-    scored = frame["trial_type"].isin((TEST, FOIL)).to_numpy()
+    measured = [name for name, role in roles().items() if role not in (PRACTICE, CHECK)]
+    scored = frame["trial_type"].isin(measured).to_numpy()
     lacking = scored & strokes.isna().to_numpy()
     if lacking.any():
         raise BadInput(
@@ -150,11 +151,31 @@ def validate_responses(frame: pd.DataFrame, source: str = "responses") -> pd.Dat
                 f"{source}: {_row_label(frame, bad_rt, source)} column 'rt_ms' is not a number."
             )
         columns["rt_ms"] = rt.astype(float)
+    columns.update(_added_columns(frame, source))
     frame = frame.assign(**columns)
     _check_unique_trials(frame, source)
     _check_options(frame, source)
     _check_outcomes(frame, source)
     return frame
+
+
+def _added_columns(frame: pd.DataFrame, source: str) -> dict[str, pd.Series]:
+    """The trial types' integer columns (`study.trial_types.added_columns`) as whole numbers
+    of at least their `minimum`, empty where a row has none (e.g. `confidence`: 1 or more)."""
+    typed = {}
+    for column in added_columns():
+        if column.type != "integer" or column.name not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[column.name], errors="coerce")
+        low = column.minimum
+        bad = (values.isna() & frame[column.name].notna()) | (values < low) | (values % 1 != 0)
+        if bad.any():
+            raise BadInput(
+                f"{source}: {_row_label(frame, bad.to_numpy(), source)} column "
+                f"'{column.name}' must be a whole number >= {low} (or empty)."
+            )
+        typed[column.name] = values.astype("Int64")
+    return typed
 
 
 def _check_unique_trials(frame: pd.DataFrame, source: str) -> None:
@@ -258,7 +279,8 @@ def _check_outcomes(frame: pd.DataFrame, source: str) -> None:
         (kind == FOIL).to_numpy(), said_none, _equal_text(response, frame["true_class"])
     )
     expected &= ~timed_out
-    checked = ((kind != ATTENTION).to_numpy() | timed_out) & frame["correct"].notna().to_numpy()
+    checks = [name for name, role in roles().items() if role == CHECK]
+    checked = (~kind.isin(checks).to_numpy() | timed_out) & frame["correct"].notna().to_numpy()
     contradicts = checked & (frame["correct"].to_numpy() != expected)
     if contradicts.any():
         row = contradicts.argmax()
@@ -349,7 +371,8 @@ def ordered_conditions(frame: pd.DataFrame) -> list[str]:
 
 
 def options_per_condition(frame: pd.DataFrame) -> dict[str, int]:
-    """Buttons shown per test trial in each condition (the chance level is 1 / this).
+    """Buttons shown per test trial in each forced-choice condition (the chance level is 1 /
+    this).
 
     Read from `options_shown` (the most common count on test trials); without that column,
     assume every class was offered, plus "none" in the with_none condition.

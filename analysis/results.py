@@ -21,6 +21,7 @@ from analysis.compare import compare_none
 from analysis.exclusions import ExclusionResult, ExclusionRules
 from analysis.glmm import EXACT_MAX_TRIALS, GlmmResult, fit_glmm
 from analysis.responses import options_per_condition, ordered_conditions
+from analysis.trial_type_reports import ReportData, compute_type_reports
 from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
 from sketchlab.reference import paper_numbers
 
@@ -90,6 +91,9 @@ class ReportResults:
     clip: ClipResults | None = None
     alarms: list[str] = field(default_factory=list)
     """Losses allowed with --allow-exclusions (`exclusions.large_exclusions`)."""
+    trial_types: dict[str, object] = field(default_factory=dict)
+    """The report parts of trial types with analyses of their own (confidence ratings, free
+    naming): `analysis.trial_type_reports`, by trial type name."""
 
     @property
     def has_tests(self) -> bool:
@@ -161,6 +165,9 @@ def compute_results(
         pooled=pooled,
         alarms=list(alarms or []),
     )
+    trial_types = compute_type_reports(ReportData(trials, folder, results.is_simulated, n_options))
+    results = replace(results, trial_types=trial_types)
+    lap("trial types")
     if tests.empty:
         return results
 

@@ -9,11 +9,11 @@ clock, consent), which is right for testing the app and far too slow for thousan
 studies; the design code both share is what decides the clustering the intervals must
 survive.
 
-Answers come from the report's own model, a logistic mixed model: for participant p and
-image i at level l in condition c, logit P(right) = logit[c][l] + u_p + v_i + w_i x with_none,
-with u, v, w normal with SDs `participant_sd`, `image_sd`, `image_slope_sd`. `logit` is the
-conditional (random effects at 0) log-odds; `marginal_rates` gives the population accuracy
-it implies, which is what the report's accuracies and gaps estimate.
+Answers come from the response model of simulated participants (study/response_model.py,
+the one `study simulate` uses too): a logistic mixed model, for participant p and image i at
+level l in condition c, logit P(right) = logit[c][l] + u_p + v_i + w_i x with_none. Only the
+forced-choice conditions' test trials are drawn (what the plan's intervals are about); a
+naming condition's participants take their place in the allocation and nothing else.
 """
 
 from __future__ import annotations
@@ -22,57 +22,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from sketchlab.contracts import NONE, TEST, WITH_NONE, WITHOUT_NONE
 from study.assignment import least_filled
 from study.config import StudyConfig
 from study.design import cells, describe, trials_for
-
-_NODES, _WEIGHTS = np.polynomial.hermite_e.hermegauss(40)
-_WEIGHTS = _WEIGHTS / _WEIGHTS.sum()
-"""Gauss-Hermite rule for the average of a function of a standard normal."""
-
-
-@dataclass(frozen=True)
-class ResponseModel:
-    """The logistic mixed model answers are drawn from (module docstring)."""
-
-    logit: dict[str, dict[int, float]]
-    """Conditional log-odds of a right answer per condition and level."""
-    participant_sd: float = 0.5
-    image_sd: float = 0.5
-    image_slope_sd: float = 0.0
-    source: str = ""
-    """Where the numbers come from, for the planner's output."""
-
-    def total_sd(self, condition: str) -> float:
-        """SD of the summed random effects of one trial in `condition`."""
-        slope = self.image_slope_sd if condition == WITH_NONE else 0.0
-        return float(np.sqrt(self.participant_sd**2 + self.image_sd**2 + slope**2))
-
-
-def marginal_rate(logit: float | np.ndarray, sd: float) -> float | np.ndarray:
-    """Population accuracy E[sigmoid(logit + z)], z ~ N(0, sd^2)."""
-    return special.expit(np.asarray(logit, float)[..., None] + sd * _NODES) @ _WEIGHTS
-
-
-def marginal_rates(model: ResponseModel) -> dict[str, dict[int, float]]:
-    """Population accuracy per condition and level: what the report's accuracies estimate."""
-    return {
-        condition: {
-            level: float(marginal_rate(value, model.total_sd(condition)))
-            for level, value in by_level.items()
-        }
-        for condition, by_level in model.logit.items()
-    }
-
-
-def calibrated_logit(rate: float, sd: float) -> float:
-    """The conditional log-odds whose population accuracy (random effects of SD `sd`) is
-    `rate`."""
-    rate = min(max(rate, 1e-6), 1 - 1e-6)
-    return float(optimize.brentq(lambda b: marginal_rate(b, sd) - rate, -40, 40))
+from study.response_model import ResponseModel
 
 
 @dataclass(frozen=True)
@@ -105,8 +61,8 @@ def study_design(config: StudyConfig) -> StudyDesign:
     for condition, list_id in cells(config):
         tests = [t for t in trials_for(config, "plan", condition, list_id) if t.trial_type == TEST]
         trials[(condition, list_id)] = (
-            np.array([position[t.image_id] for t in tests]),
-            np.array([t.n_strokes for t in tests]),
+            np.array([position[t.image_id] for t in tests], dtype=np.int64),
+            np.array([t.n_strokes for t in tests], dtype=np.int64),
         )
         classes.update({t.image_id: t.true_class for t in tests})
     minutes = {c: info["expected_minutes"] for c, info in describe(config)["conditions"].items()}

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
 
 CANVAS = 224
 """Side of the square canvas every sketch is optimised and stored on, in pixels."""
@@ -142,9 +144,11 @@ WITH_NONE = "with_none"
 CONDITIONS = (WITHOUT_NONE, WITH_NONE)
 """Between-subjects conditions, forced choice first (the order of tables and figures)."""
 
-PRACTICE, ATTENTION, FOIL, TEST = TRIAL_TYPES = ("practice", "attention", "foil", "test")
-"""practice (with feedback), attention checks, foils (no correct class shown: "none" is
-right) and test trials (the only ones counted towards accuracy)."""
+PRACTICE, ATTENTION, FOIL, TEST = "practice", "attention", "foil", "test"
+"""The built-in trial types' names (`responses.trial_type`): practice (with feedback),
+attention checks, foils (no correct class shown: "none" is right) and test trials (the only
+ones counted towards forced-choice accuracy). Every trial type, these included, is a module
+in the study's trial-type registry (`study.trial_types.TRIAL_TYPES`), which is the list."""
 
 COMPLETED, IN_PROGRESS, TIMED_OUT, FAILED_ATTENTION = SESSION_STATUSES = (
     "completed", "in_progress", "timed_out", "failed_attention",
@@ -179,21 +183,62 @@ STIMULI_COLUMNS = (
 STIMULI_REQUIRED = ("stimulus_id", "image_id", "class", "n_strokes", "png_path")
 """The columns every reader of stimuli.csv needs (a hand-made one may have only these)."""
 
-RESPONSE_COLUMNS = (
-    "participant_id", "study_id", "session_id", "condition", "list_id", "trial_index",
-    "trial_type", "stimulus_id", "image_id", "true_class", "n_strokes", "options_shown",
-    "response", "correct", "is_none", "rt_ms", "started_at", "answered_at", "too_fast",
-    "interrupted_ms", "save_failures",
-)  # fmt: skip
-"""The responses long table, one row per trial, in this order (`study export` writes it).
-Columns added after the first release are appended: `too_fast` is 1 when rt_ms < FAST_RT_MS;
-`interrupted_ms` is how long the participant's connection was lost while the trial was on
-screen (the trial was then shown afresh, and rt_ms runs from that; 0: never); `save_failures`
-is how often storing the answer failed before it was stored (the participant saw the error
-page and sent it again; rt_ms still runs to their click). Rows from older versions have
-them empty."""
-FAST_RT_MS = 200
-"""Answers faster than this (ms from the trial being drawn) are flagged `too_fast`."""
+
+@dataclass(frozen=True)
+class ResponseColumn:
+    """One column of the responses table: its name, its type (`integer`, `text`, or `string`
+    of at most `length` characters), whether every row has a value (`required`; a column
+    added after the first release never is, so older tables can gain it), and what it holds.
+    The database table (study/storage.py), `study export` and the analysis's reader all take
+    the columns from these declarations."""
+
+    name: str
+    type: Literal["integer", "string", "text"]
+    length: int | None = None
+    required: bool = False
+    doc: str = ""
+    minimum: int = 0
+    """The smallest value an integer column may hold."""
+
+
+def _column(name: str, type_: str, length: int | None = None, doc: str = "") -> ResponseColumn:
+    return ResponseColumn(name, type_, length, required=True, doc=doc)
+
+
+RESPONSE_SCHEMA = (
+    _column("participant_id", "string", 64),
+    _column("study_id", "string", 64),
+    _column("session_id", "string", 64),
+    _column("condition", "string", 16),
+    _column("list_id", "integer"),
+    _column("trial_index", "integer"),
+    _column("trial_type", "string", 16),
+    _column("stimulus_id", "string", 64),
+    _column("image_id", "string", 128),
+    _column("true_class", "string", 64),
+    _column("n_strokes", "integer"),
+    _column("options_shown", "text"),
+    _column("response", "string", 64),
+    _column("correct", "integer"),
+    _column("is_none", "integer"),
+    _column("rt_ms", "integer"),
+    _column("started_at", "string", 24),
+    _column("answered_at", "string", 24),
+    ResponseColumn("too_fast", "integer", doc="1 when rt_ms is under the study's too-fast time"),
+    ResponseColumn("interrupted_ms", "integer", doc="connection lost while on screen, ms"),
+    ResponseColumn("save_failures", "integer", doc="failed attempts to store the answer"),
+)
+"""The responses columns every trial has, in order, with their types. Trial types add
+columns of their own after these (`study.trial_types`, each type's `columns`)."""
+RESPONSE_COLUMNS = tuple(column.name for column in RESPONSE_SCHEMA)
+"""The responses long table, one row per trial, in this order (`study export` writes it,
+then the registered trial types' columns).
+Columns added after the first release are appended: `too_fast` is 1 when rt_ms is under the
+study's too-fast time (study/timing.py); `interrupted_ms` is how long the participant's
+connection was lost while the trial was on screen (the trial was then shown afresh, and rt_ms
+runs from that; 0: never); `save_failures` is how often storing the answer failed before it
+was stored (the participant saw the error page and sent it again; rt_ms still runs to their
+click). Rows from older versions have them empty."""
 PARTICIPANT_COLUMNS = (
     "participant_id", "study_id", "session_id", "condition", "list_id", "status",
     "consent_version", "consented_at", "instructions_done_at", "started_at", "completed_at",

@@ -105,7 +105,7 @@ def dry_run(config, study_yaml: Path, participants: int) -> DryRun:
         storage = Storage(f"sqlite:///{folder}/dry-run.db", config.study_id, durable=False)
         try:
             simulate(config, storage, participants, "paper", seed=0)
-            responses_path, participants_path = export(
+            responses_path, participants_path, *_ = export(
                 config, storage, Path(folder) / "responses.csv"
             )
         finally:

@@ -42,7 +42,8 @@ from study.page_errors import (
 )
 from study.serve import CONFIG_ENV, STORAGE_ENV
 from study.storage import Storage, iso, utc_now
-from study.trial_page import feedback_page, key_range, trial_page
+from study.trial_page import feedback_page, trial_page
+from study.trial_types import TRIAL_TYPES
 
 URL_IDS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID", "PREVIEW")
 PREVIEW_PREFIX = "preview-"
@@ -221,11 +222,7 @@ def instructions_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, st
         if n_practice == 1
         else f" First come {n_practice} practice sketches."
     )
-    keys = key_range(flow.trials[0].options) if flow.trials else "shown on each button"
-    st.caption(
-        "Answer by clicking a button, or on a keyboard by pressing the number shown on it "
-        f"({keys}). {timing}{practice}"
-    )
+    st.caption(" ".join([*how_to_answer(flow), timing + practice]))
     st.button(
         "Start",
         key="instructions-done",
@@ -235,6 +232,17 @@ def instructions_page(flow: ParticipantFlow, storage: Storage, ids: dict[str, st
         on_click=on_instructions_done,
         args=(config, storage, ids),
     )
+
+
+def how_to_answer(flow: ParticipantFlow) -> list[str]:
+    """How to answer the participant's trials (their first trial's page, its follow-ups),
+    in the trial types' words."""
+    if not flow.trials:
+        return []
+    first = flow.trials[0]
+    names = (first.shown_by, *first.follow_ups)
+    sentences = (TRIAL_TYPES[name].how_to_answer(flow.config, first) for name in names)
+    return [sentence for sentence in sentences if sentence]
 
 
 def outcome_page(config: StudyConfig, outcome: str, preview: bool = False) -> None:

@@ -25,13 +25,13 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
 from sketchlab.contracts import (
     COMPLETED,
-    CONDITIONS,
     DECLINED,
     FAILED_ATTENTION,
     OUTCOMES,
@@ -45,6 +45,7 @@ from sketchlab.contracts import (
 from sketchlab.errors import BadInput
 from sketchlab.stimuli import read_stimuli
 from study.layout import MAX_OPTIONS
+from study.timing import DEFAULT_MIN_ANSWER_MS
 
 
 def _valid_id(value: str) -> str:
@@ -58,44 +59,32 @@ Id = Annotated[str, AfterValidator(_valid_id)]
 """Ids that reach the database or a URL: study ids and completion codes."""
 
 
+def class_names(value: list[str]) -> list[str]:
+    """`value` if every entry is a valid class name (`sketchlab.contracts`) and none repeats."""
+    for name in value:
+        problem = class_name_problem(name)
+        if problem:
+            raise ValueError(problem)
+    if len(set(value)) != len(value):
+        raise ValueError("lists a class twice")
+    return value
+
+
+ClassNames = Annotated[list[str], AfterValidator(class_names)]
+"""A list of distinct class names (options, foil classes)."""
+
+
 MIN_PREVIEW_TOKEN_LENGTH = 16
 """A preview token is a secret in a URL: long enough that it cannot be guessed."""
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
+    """A study.yaml section: unknown keys are errors, values cannot change after loading."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PracticeConfig(_Strict):
-    """Practice trials run first, in the listed order, with feedback if asked."""
-
-    stimuli: list[str] = []
-    feedback: bool = True
-
-
-class AttentionCheck(_Strict):
-    """One Prolific-compliant check on a stimulus from stimuli.csv.
-
-    Without `answer` it is a catch trial: an unambiguous sketch whose class is the correct
-    answer. With `answer` it is an instructional check: the question itself asks for that
-    option ("please select 'cat'"), so it tests attention to the question, not memory.
-    """
-
-    stimulus: str
-    answer: str | None = None
-    prompt: str | None = None
-
-
-class AttentionConfig(_Strict):
-    """Checks spread evenly through the main trials; more than `max_failures` ends the study.
-    `failed_markdown` is the older place of `outcomes.failed_attention.text`."""
-
-    checks: list[AttentionCheck] = []
-    max_failures: int = Field(default=1, ge=0)
-    failed_markdown: str | None = None
-
-
-class Exit(_Strict):
+class Exit(Strict):
     """Where a participant goes when the study ends for them: a code to paste on Prolific
     and/or a redirect (e.g. https://app.prolific.com/submissions/complete?cc=CODE)."""
 
@@ -153,7 +142,7 @@ OUTCOME_TEXTS = {
 """The default title and text of each outcome's page."""
 
 
-class OutcomesConfig(_Strict):
+class OutcomesConfig(Strict):
     """Each outcome's page and exit, so each lands on its own Prolific completion code (e.g.
     "approve", "reject", "ask to return") or redirect; only `completed` must have one."""
 
@@ -171,7 +160,7 @@ class OutcomesConfig(_Strict):
         return value
 
 
-class StudyConfig(_Strict):
+class StudyConfig(Strict):
     """The validated study; `catalog` holds the stimuli the design draws from."""
 
     study_id: Id
@@ -181,19 +170,20 @@ class StudyConfig(_Strict):
     option_order: Literal["fixed", "shuffled"] = "fixed"
     none_label: str = "None of these"
     question: str = "Which of these does the sketch show?"
-    # Listed order is allocation order; the default allocates with "none" first.
-    conditions: list[Literal[CONDITIONS]] = Field(default=[WITH_NONE, WITHOUT_NONE], min_length=1)
+    # Listed order is allocation order; the default allocates with "none" first. Trial types
+    # may bring conditions of their own (config_model).
+    conditions: list[str] = Field(default=[WITH_NONE, WITHOUT_NONE], min_length=1)
     levels: list[int] | None = None
     design: Literal["latin_square"] = "latin_square"
-    practice: PracticeConfig = PracticeConfig()
-    attention: AttentionConfig = AttentionConfig()
-    foil_classes: list[str] = []
+    # practice, attention, foil_classes, confidence, naming, ...: the trial types' fields
+    # (study/trial_types/), added by config_model.
     consent: str
     instructions: str
     time_limit_s: float | None = Field(default=None, gt=0)
     # A double key press must not answer the next trial: answers this soon after a trial is
-    # drawn are ignored.
-    min_answer_ms: int = Field(default=250, ge=0, le=10_000)
+    # drawn are ignored; the too-fast flag and the analysis's speed rules derive from it
+    # (study/timing.py).
+    min_answer_ms: int = Field(default=DEFAULT_MIN_ANSWER_MS, ge=0, le=10_000)
     # A tab left open on a timed study ends as timed_out (its slot freed), never "completed".
     max_consecutive_timeouts: int = Field(default=3, ge=1)
     outcomes: OutcomesConfig | None = None
@@ -207,16 +197,10 @@ class StudyConfig(_Strict):
     _catalog: Catalog | None = PrivateAttr(default=None)
     _source: Path | None = PrivateAttr(default=None)
 
-    @field_validator("options", "foil_classes")
+    @field_validator("options")
     @classmethod
     def _plain_class_names(cls, value: list[str]) -> list[str]:
-        for name in value:
-            problem = class_name_problem(name)
-            if problem:
-                raise ValueError(problem)
-        if len(set(value)) != len(value):
-            raise ValueError("lists a class twice")
-        return value
+        return class_names(value)
 
     @model_validator(mode="after")
     def _one_table_of_outcomes(self) -> StudyConfig:
@@ -227,15 +211,6 @@ class StudyConfig(_Strict):
             )
         if self.outcomes is not None and self.completion is not None:
             raise ValueError("gives both 'outcomes' and the older 'completion'; keep 'outcomes'")
-        if (
-            self.outcomes is not None
-            and self.outcomes.failed_attention.text is not None
-            and self.attention.failed_markdown is not None
-        ):
-            raise ValueError(
-                "gives the failed-attention text twice (attention.failed_markdown and "
-                "outcomes.failed_attention.text); keep the second"
-            )
         return self
 
     def outcome(self, name: str) -> Outcome:
@@ -251,14 +226,22 @@ class StudyConfig(_Strict):
                 DECLINED: completion.declined,
             }
             given = Outcome(**(exits.get(name) or Exit()).model_dump())
+        from study.trial_types import TRIAL_TYPES
+
         title, text = OUTCOME_TEXTS[name]
-        if name == FAILED_ATTENTION and self.attention.failed_markdown is not None:
-            text = self.attention.failed_markdown
+        for trial_type in TRIAL_TYPES.values():
+            text = trial_type.outcome_text(self, name) or text
         return given.model_copy(update={"title": given.title or title, "text": given.text or text})
 
     @field_validator("conditions")
     @classmethod
     def _unique_conditions(cls, value: list[str]) -> list[str]:
+        from study.trial_types import conditions
+
+        known = conditions()
+        unknown = [condition for condition in value if condition not in known]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a condition; use {', '.join(known)}")
         if len(set(value)) != len(value):
             raise ValueError("lists a condition twice")
         return value
@@ -318,7 +301,10 @@ class Catalog:
     levels: tuple[int, ...]
     test_images: tuple[str, ...]
     foil_images: tuple[str, ...]
+    """Images of the classes that are not options but that trial types bring (foils)."""
     by_image_level: dict[str, dict[int, Stimulus]] = field(repr=False)
+    reserved: tuple[str, ...] = ()
+    """Stimuli trial types show apart from the test set (practice, attention checks)."""
 
 
 def outcome_warnings(config: StudyConfig) -> list[str]:
@@ -335,6 +321,23 @@ def outcome_warnings(config: StudyConfig) -> list[str]:
                 "it gives them a code or a redirect"
             )
     return warnings
+
+
+_MODELS: dict[tuple, type[StudyConfig]] = {}
+
+
+def config_model() -> type[StudyConfig]:
+    """StudyConfig with every registered trial type's study.yaml fields (`settings`): the
+    model study.yaml is validated against. Built once per set of registered types."""
+    from study.trial_types import TRIAL_TYPES
+
+    key = tuple((name, id(trial_type)) for name, trial_type in TRIAL_TYPES.items())
+    if key not in _MODELS:
+        fields = {}
+        for trial_type in TRIAL_TYPES.values():
+            fields.update(trial_type.settings)
+        _MODELS[key] = create_model("StudyConfig", __base__=StudyConfig, **fields)
+    return _MODELS[key]
 
 
 def load_study(
@@ -366,7 +369,7 @@ def load_study(
         if isinstance(raw.get(key), str):
             raw[key] = _markdown(raw[key], folder, path, key)
     try:
-        config = StudyConfig.model_validate(raw)
+        config = config_model().model_validate(raw)
     except ValidationError as error:
         raise BadInput(_one_sentence(path, error)) from None
     updates: dict = {"stimuli": (folder / config.stimuli).resolve()}
@@ -411,15 +414,23 @@ def _one_sentence(path: Path, error: ValidationError) -> str:
 
 def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
     """stimuli.csv through the shared reader, then this study's rule: every class is among
-    the options or foil classes (or the stimulus is a practice or attention sketch)."""
+    the options or the classes a trial type brings (foils), or the stimulus is one a trial
+    type reserves (practice, attention checks)."""
+    from study.trial_types import TRIAL_TYPES
+
     if not config.stimuli.is_file():
         raise BadInput(
             f"{path}: field 'stimuli' names {config.stimuli}, which does not exist "
             "(stimuli.csv is written by `sketchlab generate`)"
         )
     table = read_stimuli(config.stimuli)
-    known = set(config.options) | set(config.foil_classes)
-    special = set(config.practice.stimuli) | {check.stimulus for check in config.attention.checks}
+    known = set(config.options) | _extra_classes(config)
+    special = {
+        stimulus_id
+        for trial_type in TRIAL_TYPES.values()
+        for ids in trial_type.reserved_stimuli(config).values()
+        for stimulus_id in ids
+    }
     stimuli: dict[str, Stimulus] = {}
     for number, row in enumerate(table.to_dict("records"), start=2):
         if row["class"] not in known and row["stimulus_id"] not in special:
@@ -438,39 +449,40 @@ def _read_stimuli(config: StudyConfig, path: Path) -> dict[str, Stimulus]:
     return stimuli
 
 
+def _extra_classes(config: StudyConfig) -> set[str]:
+    from study.trial_types import TRIAL_TYPES
+
+    return {name for t in TRIAL_TYPES.values() for name in t.extra_classes(config)}
+
+
 def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Catalog:
+    from study.trial_types import TRIAL_TYPES
+
     stimuli = _read_stimuli(config, path)
     reserved_images: set[str] = set()
-    for key, ids in (
-        ("practice.stimuli", config.practice.stimuli),
-        ("attention.checks", [check.stimulus for check in config.attention.checks]),
-    ):
-        for stimulus_id in ids:
-            if stimulus_id not in stimuli:
-                raise BadInput(
-                    f"{path}: field '{key}' names stimulus {stimulus_id!r}, "
-                    f"which is not in {config.stimuli}"
-                )
-            if stimuli[stimulus_id].class_name not in config.options:
-                raise BadInput(
-                    f"{path}: field '{key}' stimulus {stimulus_id!r} has class "
-                    f"{stimuli[stimulus_id].class_name!r}, which is not among the options"
-                )
-            reserved_images.add(stimuli[stimulus_id].image_id)
-    for check in config.attention.checks:
-        if check.answer is not None and check.answer not in config.options:
-            raise BadInput(
-                f"{path}: field 'attention.checks' answer {check.answer!r} is not among the options"
-            )
-    if config.foil_classes and WITH_NONE not in config.conditions:
-        raise BadInput(
-            f"{path}: field 'foil_classes' needs the with_none condition "
-            "(a foil's correct answer is 'none')"
-        )
+    reserved_stimuli: set[str] = set()
+    for trial_type in TRIAL_TYPES.values():
+        for key, ids in trial_type.reserved_stimuli(config).items():
+            for stimulus_id in ids:
+                if stimulus_id not in stimuli:
+                    raise BadInput(
+                        f"{path}: field '{key}' names stimulus {stimulus_id!r}, "
+                        f"which is not in {config.stimuli}"
+                    )
+                if stimuli[stimulus_id].class_name not in config.options:
+                    raise BadInput(
+                        f"{path}: field '{key}' stimulus {stimulus_id!r} has class "
+                        f"{stimuli[stimulus_id].class_name!r}, which is not among the options"
+                    )
+                reserved_images.add(stimuli[stimulus_id].image_id)
+                reserved_stimuli.add(stimulus_id)
+    for trial_type in TRIAL_TYPES.values():
+        trial_type.check(config, path)
 
+    extra = _extra_classes(config)
     rows_by_image = _group_by_image(stimuli, config, reserved_images)
     test_groups = {i: g for i, g in rows_by_image.items() if g[0] in config.options}
-    foil_groups = {i: g for i, g in rows_by_image.items() if g[0] in config.foil_classes}
+    foil_groups = {i: g for i, g in rows_by_image.items() if g[0] in extra}
     present = sorted({level for _, by_level in test_groups.values() for level in by_level})
     levels = tuple(config.levels) if config.levels is not None else tuple(present)
     if not levels:
@@ -490,7 +502,14 @@ def _build_catalog(config: StudyConfig, path: Path, verify_images: bool) -> Cata
             f"{config.stimuli}: has {len(test_images)} test images but the Latin square needs at "
             f"least {len(levels)} (one per list; field 'levels' in {path})"
         )
-    catalog = Catalog(stimuli, levels, test_images, tuple(sorted(foil_groups)), by_image_level)
+    catalog = Catalog(
+        stimuli,
+        levels,
+        test_images,
+        tuple(sorted(foil_groups)),
+        by_image_level,
+        tuple(sorted(reserved_stimuli)),
+    )
     if verify_images:
         _verify_pngs(catalog, config)
     return catalog
@@ -519,8 +538,7 @@ def _verify_pngs(catalog: Catalog, config: StudyConfig) -> None:
     from PIL import Image, UnidentifiedImageError
 
     used = {s.png_path for by_level in catalog.by_image_level.values() for s in by_level.values()}
-    used |= {catalog.stimuli[i].png_path for i in config.practice.stimuli}
-    used |= {catalog.stimuli[c.stimulus].png_path for c in config.attention.checks}
+    used |= {catalog.stimuli[i].png_path for i in catalog.reserved}
     for png in sorted(used):
         try:
             with Image.open(png) as image:

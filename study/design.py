@@ -16,37 +16,19 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import replace
 
-from sketchlab.contracts import ATTENTION, FOIL, NONE, PRACTICE, TEST, WITH_NONE
+from sketchlab.contracts import NONE, WITH_NONE
 from study.config import StudyConfig
 from study.layout import TrialShape, screens_that_fit
+from study.trial_type import ListContext, Trial
+from study.trial_types import TRIAL_TYPES, follow_ups
 
 SECONDS_PER_TRIAL = 4.0
 """Planning estimate for a recognition trial (look, decide, click), used by `study check`."""
 SECONDS_FIXED = 90.0
 """Planning estimate for consent, instructions and the completion page."""
-
-
-@dataclass(frozen=True)
-class Trial:
-    """One screen of the study. `image_path` stays on the server: the page gets the image
-    bytes, never a file name, class or stimulus id that could reveal the answer."""
-
-    trial_index: int
-    trial_type: str  # practice | attention | foil | test
-    stimulus_id: str
-    image_id: str
-    true_class: str
-    n_strokes: int
-    image_path: Path
-    options: tuple[str, ...]  # screen order; "none" (last) in the with_none condition
-    correct_response: (
-        str  # true_class; "none" for foils; the asked-for option in instructional checks
-    )
-    prompt: str | None = None  # replaces the standard question (instructional attention checks)
-    feedback: bool = False  # show right/wrong after answering (practice)
+__all__ = ["Trial", "cells", "describe", "options_for", "participant_seed", "trials_for"]
 
 
 def cells(config: StudyConfig) -> list[tuple[str, int]]:
@@ -75,70 +57,49 @@ def options_for(config: StudyConfig, participant_id: str, condition: str) -> tup
 def trials_for(
     config: StudyConfig, participant_id: str, condition: str, list_id: int
 ) -> list[Trial]:
-    """The participant's full trial sequence (practice, then shuffled main trials)."""
-    catalog = config.catalog
-    levels = catalog.levels
+    """The participant's full trial sequence. Each registered trial type places its trials
+    (study/trial_types/): ahead of everything (practice), among the main trials, which are
+    shuffled with the participant's seed (test, foil, naming), or at evenly spaced positions
+    among them (attention checks); a condition's own type then shows every trial its way
+    (naming), and follow-ups (confidence) are attached to the trials they follow."""
+    levels = config.catalog.levels
     if condition not in config.conditions or not 0 <= list_id < len(levels):
         raise ValueError(f"cell ({condition}, {list_id}) is not in this study's design")
-    options = options_for(config, participant_id, condition)
-    rng = random.Random(participant_seed(config, participant_id))
-
-    def make(stimulus, trial_type: str, correct: str, **extra) -> dict:
-        return dict(
-            trial_type=trial_type,
-            stimulus_id=stimulus.stimulus_id,
-            image_id=stimulus.image_id,
-            true_class=stimulus.class_name,
-            n_strokes=stimulus.n_strokes,
-            image_path=stimulus.png_path,
-            options=options,
-            correct_response=correct,
-            **extra,
-        )
-
-    practice = [
-        make(s, PRACTICE, s.class_name, feedback=config.practice.feedback)
-        for s in (catalog.stimuli[i] for i in config.practice.stimuli)
-    ]
-    main = []
-    for i, image_id in enumerate(catalog.test_images):
-        stimulus = catalog.by_image_level[image_id][levels[(i + list_id) % len(levels)]]
-        main.append(make(stimulus, TEST, stimulus.class_name))
-    if condition == WITH_NONE:
-        for j, image_id in enumerate(catalog.foil_images):
-            stimulus = catalog.by_image_level[image_id][levels[(j + list_id) % len(levels)]]
-            main.append(make(stimulus, FOIL, NONE))
-    rng.shuffle(main)
-    checks = config.attention.checks
+    context = ListContext(
+        config, condition, list_id, options_for(config, participant_id, condition)
+    )
+    before, main, spread = [], [], []
+    for trial_type in TRIAL_TYPES.values():
+        if trial_type.appears_in is not None and condition not in trial_type.appears_in:
+            continue
+        placement = trial_type.place(context)
+        before += placement.before
+        main += placement.main
+        spread += placement.spread
+    random.Random(participant_seed(config, participant_id)).shuffle(main)
     n_main = len(main)
-    for k, check in enumerate(checks):
-        stimulus = catalog.stimuli[check.stimulus]
-        if check.answer is None:
-            trial = make(stimulus, ATTENTION, stimulus.class_name, prompt=check.prompt)
-        else:
-            prompt = check.prompt or (
-                f"Attention check: please select “{check.answer}”, whatever the sketch shows."
-            )
-            trial = make(stimulus, ATTENTION, check.answer, prompt=prompt)
-        main.insert(round((k + 1) * n_main / (len(checks) + 1)) + k, trial)
-    return [Trial(trial_index=index, **fields) for index, fields in enumerate(practice + main)]
+    for k, trial in enumerate(spread):
+        main.insert(round((k + 1) * n_main / (len(spread) + 1)) + k, trial)
+    owners = [t for t in TRIAL_TYPES.values() if condition in t.conditions]
+    rated = follow_ups()
+    trials = []
+    for index, trial in enumerate(before + main):
+        for owner in owners:
+            trial = owner.adapt(trial)
+        names = tuple(f.name for f in rated if f.follows(config, trial))
+        trials.append(replace(trial, trial_index=index, follow_ups=names))
+    return trials
 
 
 def trial_shapes(config: StudyConfig, trials: list[Trial]) -> list[TrialShape]:
-    """What decides how much room these trials need on screen (study/layout.py): one shape
-    per distinct question or prompt."""
+    """What decides how much room these trials' pages need on screen (study/layout.py),
+    from the types that show them and the follow-ups asked after them."""
     shapes = []
-    for question in dict.fromkeys(trial.prompt or config.question for trial in trials):
-        options = trials[0].options
-        shapes.append(
-            TrialShape(
-                labels=tuple(config.none_label if o == NONE else o for o in options),
-                with_none=NONE in options,
-                question=question,
-                timed=config.time_limit_s is not None,
-                shuffled=config.option_order == "shuffled",
-            )
-        )
+    for name in dict.fromkeys(trial.shown_by for trial in trials):
+        shown = [trial for trial in trials if trial.shown_by == name]
+        shapes += TRIAL_TYPES[name].shapes(config, shown)
+    for name in dict.fromkeys(name for trial in trials for name in trial.follow_ups):
+        shapes += TRIAL_TYPES[name].shapes(config, trials)
     return shapes
 
 
@@ -152,10 +113,16 @@ def describe(config: StudyConfig) -> dict:
         counts: dict[str, int] = {}
         for trial in trials:
             counts[trial.trial_type] = counts.get(trial.trial_type, 0) + 1
+        seconds = SECONDS_FIXED + sum(
+            SECONDS_PER_TRIAL
+            + TRIAL_TYPES[trial.shown_by].seconds
+            + sum(TRIAL_TYPES[name].seconds for name in trial.follow_ups)
+            for trial in trials
+        )
         per_condition[condition] = {
             "trials": len(trials),
             "by_type": counts,
-            "expected_minutes": round((SECONDS_FIXED + SECONDS_PER_TRIAL * len(trials)) / 60, 1),
+            "expected_minutes": round(seconds / 60, 1),
             "screens_that_fit": screens_that_fit(trial_shapes(config, trials)),
         }
     n_images = len(catalog.test_images)
@@ -171,6 +138,9 @@ def describe(config: StudyConfig) -> dict:
         "balanced_lists": n_images % len(catalog.levels) == 0,
         "cells": [f"{c}/list{list_id}" for c, list_id in cells(config)],
         "conditions": per_condition,
+        "trial_types": [
+            line for t in TRIAL_TYPES.values() if (line := t.summary(config)) is not None
+        ],
         "attention_checks": len(config.attention.checks),
         "max_attention_failures": config.attention.max_failures,
         "time_limit_s": config.time_limit_s,

@@ -1,7 +1,8 @@
-"""`study export`: the responses long table (`sketchlab.contracts.RESPONSE_COLUMNS`) and the
-participants table, written atomically so a crash never leaves a half file that looks done;
-and the review table (`REVIEW_COLUMNS`) for approving or rejecting participants on Prolific.
-Previews are in none of them."""
+"""`study export`: the responses long table (`sketchlab.contracts.RESPONSE_COLUMNS`, then the
+trial types' columns: `study.trial_types.response_columns`) and the participants table, written
+atomically so a crash never leaves a half file that looks done, with any file a trial type adds
+(the naming condition's coding sheet); and the review table (`REVIEW_COLUMNS`) for approving or
+rejecting participants on Prolific. Previews are in none of them."""
 
 from __future__ import annotations
 
@@ -10,17 +11,13 @@ from pathlib import Path
 import pandas as pd
 
 from sketchlab.contracts import (
-    ATTENTION,
     COMPLETED,
     DECLINED,
     DEVICE_COLUMNS,
     FAILED_ATTENTION,
-    FOIL,
     IN_PROGRESS,
     PARTICIPANT_COLUMNS,
-    RESPONSE_COLUMNS,
     REVIEW_COLUMNS,
-    TEST,
     TIMED_OUT,
     TIMEOUT,
 )
@@ -28,6 +25,8 @@ from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
 from study.config import StudyConfig
 from study.storage import Storage
+from study.trial_type import CHECK, FOIL, TARGET
+from study.trial_types import TRIAL_TYPES, added_columns, response_columns, roles
 
 EXCEPTIONALLY_FAST_SD = 3.0
 """Prolific's "exceptionally fast": a completed session more than this many standard
@@ -70,9 +69,9 @@ def no_participants(storage: Storage) -> str:
 def review_table(config: StudyConfig, storage: Storage) -> pd.DataFrame:
     """One row per participant (REVIEW_COLUMNS), in arrival order: status, attention result
     (`passed`, `failed`, `incomplete`; empty for those who declined), duration, flags
-    (`timeouts=N`, `too_fast=N`: answers under FAST_RT_MS, `same_answer`: one answer to every
-    test and foil sketch, `exceptionally_fast`) and the suggested action on Prolific (a
-    flagged `approve` becomes `review`)."""
+    (`timeouts=N`, `too_fast=N`: answers flagged too fast (study/timing.py), `same_answer`: one
+    answer to every test and foil sketch, `exceptionally_fast`) and the suggested action on
+    Prolific (a flagged `approve` becomes `review`)."""
     participants = participants_table(storage)
     responses = storage.responses_frame()
     answers_of = dict(tuple(responses.groupby("participant_id")))
@@ -101,7 +100,8 @@ def _attention(person: dict, answers: pd.DataFrame, n_checks: int) -> str:
         return ""
     if person["status"] == FAILED_ATTENTION:
         return "failed"
-    return "passed" if (answers["trial_type"] == ATTENTION).sum() >= n_checks else "incomplete"
+    kinds = [name for name, role in roles().items() if role == CHECK]
+    return "passed" if answers["trial_type"].isin(kinds).sum() >= n_checks else "incomplete"
 
 
 def write_review(config: StudyConfig, storage: Storage, out: str | Path | None) -> str | Path:
@@ -125,7 +125,8 @@ def _flags(answers: pd.DataFrame) -> list[str]:
     too_fast = int(answers["too_fast"].fillna(0).sum())
     if too_fast:
         flags.append(f"too_fast={too_fast}")
-    main = answers[answers["trial_type"].isin((TEST, FOIL)) & (answers["response"] != TIMEOUT)]
+    measured = [name for name, role in roles().items() if role in (TARGET, FOIL)]
+    main = answers[answers["trial_type"].isin(measured) & (answers["response"] != TIMEOUT)]
     if len(main) >= SAME_ANSWER_MIN_TRIALS and main["response"].nunique() == 1:
         flags.append("same_answer")
     return flags
@@ -142,11 +143,15 @@ def _exceptionally_fast(participants: pd.DataFrame) -> set[str]:
 
 
 def responses_table(storage: Storage) -> pd.DataFrame:
-    """The long table: one row per answered trial, RESPONSE_COLUMNS in order."""
+    """The long table: one row per answered trial, RESPONSE_COLUMNS in order, then the trial
+    types' columns (whole numbers stay whole numbers; empty where a row has none)."""
     frame = storage.responses_frame()
     for column in ("list_id", "trial_index", "n_strokes", "correct", "is_none", "rt_ms"):
         frame[column] = frame[column].astype("int64")
-    return frame[list(RESPONSE_COLUMNS)]
+    for column in added_columns():
+        if column.type == "integer":
+            frame[column.name] = frame[column.name].astype("Int64")
+    return frame[list(response_columns())]
 
 
 def checked_out_path(out: str | Path, formats: tuple[str, ...] = (".csv", ".parquet")) -> Path:
@@ -157,8 +162,9 @@ def checked_out_path(out: str | Path, formats: tuple[str, ...] = (".csv", ".parq
     return out
 
 
-def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, Path]:
-    """Write `out` (.csv or .parquet) and `<out stem>.participants.csv` next to it."""
+def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path, ...]:
+    """Write `out` (.csv or .parquet), `<out stem>.participants.csv` next to it, and the files
+    the study's trial types add (e.g. `<out stem>.coding.csv`); returns their paths."""
     out = checked_out_path(out)
     participants = participants_table(storage)
     if participants.empty:
@@ -172,4 +178,5 @@ def export(config: StudyConfig, storage: Storage, out: str | Path) -> tuple[Path
     participants_out = out.with_name(f"{out.stem}.participants.csv")
     with atomic_path(participants_out) as tmp:
         participants.to_csv(tmp, index=False)
-    return out, participants_out
+    extra = [path for t in TRIAL_TYPES.values() for path in t.export_files(config, responses, out)]
+    return (out, participants_out, *extra)

@@ -12,10 +12,15 @@ consented; nothing is stored). Each ending is one of study.yaml's outcomes (`exi
 
 Trial timing lives in the database too: the moment a trial is first drawn is stored (the
 first draw wins, across reloads, second tabs and app replicas), and response times, time
-limits and the minimum answer time are all measured from it. The draw of the next trial is
-written in the same transaction as the answer to the previous one. A lost connection is not
-the participant's time: the trial on screen is shown afresh when they are back, and its row
-records how long it was interrupted (`interrupted`).
+limits and the minimum answer time (study/timing.py) are all measured from it. The draw of
+the next trial is written in the same transaction as the answer to the previous one. A lost
+connection is not the participant's time: the trial on screen is shown afresh when they are
+back, and its row records how long it was interrupted (`interrupted`).
+
+What an answer is comes from the trial types (study/trial_types/): the type that shows the
+trial reads and judges the answer. A trial with follow-up questions (a confidence rating)
+stays the current trial, at the step of its first unanswered question, until each is
+answered (`reply`); the status rules are study/progress.py's.
 
 Previews live in their own namespace: their rows are stored under `preview:<id>` (':' is not
 an id character), so no preview can create, claim or change a real participant's row.
@@ -31,7 +36,6 @@ from sketchlab.contracts import (
     COMPLETED,
     DECLINED,
     FAILED_ATTENTION,
-    FAST_RT_MS,
     IN_PROGRESS,
     MAX_ID_LENGTH,
     NONE,
@@ -41,11 +45,13 @@ from sketchlab.contracts import (
     TIMED_OUT,
     TIMEOUT,
 )
-from sketchlab.errors import BadInput
 from study.assignment import active_since, assign, study_full, validate_id
 from study.config import Outcome, StudyConfig
 from study.design import Trial, trials_for
-from study.storage import Participant, Storage, iso, parse_iso, utc_now
+from study.progress import StatusRules, Step, advance
+from study.storage import Participant, RecordResult, Storage, iso, parse_iso, utc_now
+from study.timing import TimingPolicy
+from study.trial_types import TRIAL_TYPES, failed
 
 TIME_LIMIT_GRACE_S = 2.0
 """Answers up to this long past `time_limit_s` still count (network and rerun latency)."""
@@ -187,13 +193,36 @@ class ParticipantFlow:
 
     @property
     def current_trial(self) -> Trial | None:
-        """The first unanswered trial, or None when there is none left."""
+        """The first trial not answered, or answered with a follow-up question still to ask;
+        None when there is none left."""
         if self.participant is None or self.participant.status != IN_PROGRESS:
             return None
         for trial in self.trials:
-            if trial.trial_index not in self._answered:
+            if trial.trial_index not in self._answered or self.pending_question(trial):
                 return trial
         return None
+
+    @property
+    def current_step(self) -> str | None:
+        """None while the current trial waits for its answer; else the follow-up question
+        (a trial type's name, e.g. "confidence") it waits for."""
+        trial = self.current_trial
+        return self.pending_question(trial) if trial is not None else None
+
+    def pending_question(self, trial: Trial) -> str | None:
+        """The first follow-up of an answered `trial` without a reply (a timed-out trial gets
+        none)."""
+        row = self._answered.get(trial.trial_index)
+        if row is None or row["response"] == TIMEOUT:
+            return None
+        for name in trial.follow_ups:
+            if row.get(TRIAL_TYPES[name].reply_column) is None:
+                return name
+        return None
+
+    @property
+    def timing(self) -> TimingPolicy:
+        return TimingPolicy(self.config.min_answer_ms)
 
     @property
     def condition(self) -> str | None:
@@ -237,11 +266,13 @@ class ParticipantFlow:
         return self._answered.get(trial_index)
 
     def feedback(self, trial_index: int) -> Feedback | None:
-        """Feedback for an answered practice trial with feedback switched on."""
+        """Feedback for an answered practice trial with feedback switched on (after its
+        follow-up questions: feedback must not colour a confidence rating)."""
         row = self._answered.get(trial_index)
-        if row is None or not self.trials[trial_index].feedback:
+        trial = self.trials[trial_index] if 0 <= trial_index < len(self.trials) else None
+        if row is None or not trial.feedback or self.pending_question(trial):
             return None
-        return Feedback(bool(row["correct"]), self.trials[trial_index].correct_response)
+        return Feedback(bool(row["correct"]), trial.correct_response)
 
     # --- what the participant does ------------------------------------------------------
 
@@ -307,7 +338,7 @@ class ParticipantFlow:
     def answer(
         self,
         trial_index: int,
-        response: str,
+        response: object,
         answered_at: datetime | None = None,
         *,
         save_failures: int = 0,
@@ -316,32 +347,74 @@ class ParticipantFlow:
         """Store the answer to the current trial; True if this call wrote it.
 
         A second answer to the same trial (double click, second tab, replayed request), an
-        answer to a trial that is not the current one, and an answer sooner than
-        `min_answer_ms` after the trial was drawn (a double key press reaching the next
-        trial) return False and change nothing. A response that is not one of the options
-        shown raises BadInput and stores nothing. An answer later than time_limit_s (plus a
-        small grace) is stored as "timeout". `answered_at` is the click; an answer sent
-        again after `save_failures` failed attempts to store it keeps its click's time, and
-        the next trial is drawn at `saved_at` (now), when the participant can see it.
+        answer to a trial that is not the current one (or that waits for a follow-up
+        question), and an answer sooner than `min_answer_ms` after the trial was drawn (a
+        double key press reaching the next trial) return False and change nothing. An answer
+        the trial's page cannot have (not one of the options shown, an empty name) raises
+        BadInput and stores nothing. An answer later than time_limit_s (plus a small grace)
+        is stored as "timeout". `answered_at` is the click; an answer sent again after
+        `save_failures` failed attempts to store it keeps its click's time, and the next
+        trial is drawn at `saved_at` (now), when the participant can see it.
         """
         answered_at = answered_at or utc_now()
         trial = self.current_trial
-        if trial is None or trial.trial_index != trial_index:
+        if trial is None or trial.trial_index != trial_index or self.current_step is not None:
             return False
-        if not isinstance(response, str) or response not in trial.options:
-            raise BadInput("the response must be one of the options shown on this trial")
+        values = TRIAL_TYPES[trial.shown_by].read_answer(self.config, trial, response)
         shown_at = self.shown_at(trial_index, answered_at)
         if shown_at is None:
             return False
         rt_s = (answered_at - shown_at).total_seconds()
-        if rt_s * 1000 < self.config.min_answer_ms:
+        if self.timing.ignored(rt_s * 1000):
             return False
         limit = self.config.time_limit_s
         if limit is not None and rt_s > limit + TIME_LIMIT_GRACE_S:
-            response = TIMEOUT
+            values = {"response": TIMEOUT}
         return self._record(
-            trial, response, shown_at, answered_at, save_failures, saved_at or answered_at
+            trial, values, shown_at, answered_at, save_failures, saved_at or answered_at
         )
+
+    def reply(
+        self,
+        trial_index: int,
+        question: str,
+        raw: object,
+        replied_at: datetime | None = None,
+        *,
+        saved_at: datetime | None = None,
+    ) -> bool:
+        """Store the reply to follow-up `question` (e.g. a confidence rating) of the current
+        trial; True if this call wrote it. As `answer`: only the question the trial waits
+        for, once, not sooner than `min_answer_ms` after it was shown (its clock: when the
+        answer before it was stored); a reply it cannot have raises BadInput."""
+        replied_at = replied_at or utc_now()
+        trial = self.current_trial
+        if trial is None or trial.trial_index != trial_index or self.current_step != question:
+            return False
+        follow_up = TRIAL_TYPES[question]
+        values = follow_up.read_answer(self.config, trial, raw)
+        asked_at = self.shown_at(trial_index, replied_at)
+        if asked_at is None:
+            return False
+        rt_ms = round(max(0.0, (replied_at - asked_at).total_seconds()) * 1000)
+        if self.timing.ignored(rt_ms):
+            return False
+        values[follow_up.rt_column] = rt_ms
+        saved_at = saved_at or replied_at
+        result = self.storage.record_reply(
+            self.participant_id,
+            trial_index,
+            values,
+            follow_up.reply_column,
+            self._advance(trial, Step(answered=False, at=iso(saved_at)), after=question),
+            saved_at,
+        )
+        if result.inserted and result.status == self.participant.status:
+            self._answered[trial_index] = {**self._answered[trial_index], **values}
+            self._moved_on(result, saved_at)
+        else:
+            self.refresh()  # someone else replied first, or the status moved on
+        return result.inserted
 
     def seconds_left(self, now: datetime | None = None) -> float | None:
         """Seconds until the current trial's time limit (None without a limit or trial)."""
@@ -359,8 +432,9 @@ class ParticipantFlow:
         it; `mark` names that interruption) while the current trial was on screen: the
         trial is shown afresh from `now`, so neither its answer time nor its time limit
         counts the outage, and its row will carry the interrupted time. At most the time
-        the trial has been on screen counts; a mark already recorded changes nothing.
-        True if this call recorded it."""
+        the trial has been on screen counts; a mark already recorded changes nothing. While
+        a follow-up question is on screen, its clock restarts the same way (the answer's row
+        is already stored, so the outage is not recorded). True if this call recorded it."""
         now = now or utc_now()
         trial = self.current_trial
         participant = self.participant
@@ -387,63 +461,83 @@ class ParticipantFlow:
         """Record the current trial as "timeout" once its time limit has passed."""
         now = now or utc_now()
         trial = self.current_trial
-        if trial is None or trial.trial_index != trial_index:
+        if trial is None or trial.trial_index != trial_index or self.current_step is not None:
             return False
         left = self.seconds_left(now)
         if left is None or left > 0:
             return False
-        return self._record(trial, TIMEOUT, self.shown_at(trial_index), now)
+        return self._record(trial, {"response": TIMEOUT}, self.shown_at(trial_index), now)
 
-    def _record(
-        self,
-        trial: Trial,
-        response: str,
-        shown_at: datetime,
-        answered_at: datetime,
-        save_failures: int = 0,
-        saved_at: datetime | None = None,
-    ) -> bool:
-        """Write the answer row; the participant's progress (and the next trial's draw) is
-        stamped `saved_at` (default: `answered_at`)."""
-        saved_at = saved_at or answered_at
-        row = response_row(self, trial, response, shown_at, answered_at, save_failures)
+    def _advance(self, trial: Trial, step: Step, after: str | None = None):
+        """The status rules (study/progress.py) for `step` on `trial`, for storage to apply
+        to the stored counters. `after`: the follow-up question the step replied to."""
+        questions = trial.follow_ups
+        later = questions[questions.index(after) + 1 :] if after else questions
+        awaits = bool(later) and not step.timed_out
         following = trial.trial_index + 1
-        result = self.storage.record_response(
-            row,
+        drawn_next = following < self.n_trials and not trial.feedback and not awaits
+        rules = StatusRules(
             total_trials=self.n_trials,
             max_attention_failures=self.config.attention.max_failures,
             max_consecutive_timeouts=(
                 self.config.max_consecutive_timeouts if self.config.time_limit_s else None
             ),
-            now=saved_at,
-            # Without feedback the next trial is drawn right away: its clock starts now.
-            show_next=following if following < self.n_trials and not trial.feedback else None,
         )
+        step = replace(step, awaits=awaits, next_trial=following if drawn_next else None)
+        return lambda progress: advance(progress, step, rules)
+
+    def _record(
+        self,
+        trial: Trial,
+        values: dict,
+        shown_at: datetime,
+        answered_at: datetime,
+        save_failures: int = 0,
+        saved_at: datetime | None = None,
+    ) -> bool:
+        """Write the answer row; the participant's progress (and the next trial's draw, or
+        its follow-up question's) is stamped `saved_at` (default: `answered_at`)."""
+        saved_at = saved_at or answered_at
+        row = response_row(self, trial, values, shown_at, answered_at, save_failures)
+        step = Step(
+            answered=True,
+            at=iso(saved_at),
+            failed=bool(failed(row)),
+            timed_out=row["response"] == TIMEOUT,
+        )
+        result = self.storage.record_response(row, self._advance(trial, step), saved_at)
         if result.inserted and result.status == self.participant.status:
             self._answered[trial.trial_index] = row  # the common case needs no re-read
-            self.participant = replace(
-                self.participant,
-                n_answered=self.participant.n_answered + 1,
-                last_seen_at=iso(saved_at),
-                shown_trial=result.shown_trial,
-                shown_at=result.shown_at,
-            )
+            self.participant = replace(self.participant, n_answered=self.participant.n_answered + 1)
+            self._moved_on(result, saved_at)
         else:
             self.refresh()  # someone else answered first, or the status moved on
         return result.inserted
+
+    def _moved_on(self, result: RecordResult, saved_at: datetime) -> None:
+        self.participant = replace(
+            self.participant,
+            last_seen_at=iso(saved_at),
+            shown_trial=result.shown_trial,
+            shown_at=result.shown_at,
+        )
 
 
 def response_row(
     flow: ParticipantFlow,
     trial: Trial,
-    response: str,
+    values: dict,
     shown_at: datetime,
     answered_at: datetime,
     save_failures: int = 0,
 ) -> dict:
-    """The responses-table row (`sketchlab.contracts.RESPONSE_COLUMNS`) for one answer."""
+    """The responses-table row for one answer: the core columns (`sketchlab.contracts.
+    RESPONSE_COLUMNS`), then the answer's own values (`values`, from the trial type that
+    read it: `response`, and e.g. `typed_response`); follow-up columns stay empty."""
     participant = flow.participant
+    response = values["response"]
     rt_ms = round(max(0.0, (answered_at - shown_at).total_seconds()) * 1000)
+    judge = TRIAL_TYPES[trial.shown_by]
     return {
         "participant_id": flow.participant_id,
         "study_id": flow.config.study_id,
@@ -458,12 +552,13 @@ def response_row(
         "n_strokes": trial.n_strokes,
         "options_shown": OPTION_SEPARATOR.join(trial.options),
         "response": response,
-        "correct": int(response == trial.correct_response),
+        "correct": int(response != TIMEOUT and judge.correct(trial, values)),
         "is_none": int(response == NONE),
         "rt_ms": rt_ms,
         "started_at": iso(shown_at),
         "answered_at": iso(answered_at),
-        "too_fast": int(rt_ms < FAST_RT_MS),
+        "too_fast": int(flow.timing.too_fast(rt_ms)),
         "interrupted_ms": participant.interrupted_ms_of(trial.trial_index),
         "save_failures": save_failures,
+        **{name: value for name, value in values.items() if name != "response"},
     }

@@ -59,6 +59,16 @@ def answers_key(n_options: int, with_none: bool) -> str:
     return f"answers-{band_for(n_options).name}" + ("-none" if with_none else "")
 
 
+def rating_key(scale: int) -> str:
+    """The widget key of a rating's buttons: on a phone one per line up to RATING_ONE_COLUMN
+    points, two per line beyond; one row on wider screens."""
+    return "rating-" + ("few" if scale <= RATING_ONE_COLUMN else "many")
+
+
+RATING_ONE_COLUMN = 6
+"""Up to this many rating points stand one per line on a phone (beyond: two per line)."""
+
+
 def _basis(columns: int) -> str:
     """A flex-basis that puts exactly `columns` buttons on a line (the 0.5rem gaps included;
     1px less, so that rounding never pushes the last one to the next line)."""
@@ -84,9 +94,21 @@ def answers_css() -> str:
         phone.append(f"{each} {{ flex-basis: {_basis(band.phone_columns)}; }}")
         landscape.append(f"{each} {{ flex-basis: {_basis(band.landscape_columns)}; }}")
     compact = '[class*="st-key-answers-many"] button, [class*="st-key-answers-most"] button'
+    rating = [
+        '[class*="st-key-rating-"] { gap: 0.5rem; }',
+        '[class*="st-key-rating-"] > div { flex: 1 1 0; min-width: 0; }',
+        '[class*="st-key-rating-"] button { line-height: 1.25; padding-left: 0.4rem; '
+        "padding-right: 0.4rem; }",
+        f"@media (max-width: {PHONE_MAX_WIDTH}px) {{",
+        "  .st-key-rating-few > div { flex-basis: 100%; }",
+        f"  .st-key-rating-many > div {{ flex-basis: {_basis(2)}; }}",
+        f'  [class*="st-key-rating-"] button {{ min-height: {ROW_COMPACT_PX}px; }}',
+        "}",
+    ]
     return "\n".join(
         [
             *rules,
+            *rating,
             *wide,
             f"@media (max-width: {PHONE_MAX_WIDTH}px) {{",
             *phone,
@@ -216,25 +238,86 @@ def height_needed(shape: TrialShape, width: int, height: int) -> float:
         each = (buttons_width - (len(row) - 1) * GAP_PX) / len(row) - BUTTON_INSET_PX
         lines = max(_lines(label, each, CHAR_EM * font) for label in row)
         answers += max(one_line, lines * BUTTON_LINE_EM * font + BUTTON_PADDING_PX)
-    question_lines = _lines(shape.question, head_width, CHAR_EM * g.question_font)
-    head = (
-        PROGRESS_PX
-        + 2 * HEAD_GAP_PX
-        + question_lines * 1.6 * g.question_font
-        + SKETCH_MIN_PX
-        + (HEAD_GAP_PX + TIMER_PX if shape.timed else 0)
-    )
+    head = _head(g, shape.question, head_width, shape.timed)
     if kind == "landscape":
         return g.padding_y + max(head, answers)
     return g.padding_y + head + GAP_PX + answers
 
 
-def fits(shape: TrialShape, width: int, height: int) -> bool:
-    """Whether every button of this trial is on a `width` x `height` screen without
+@dataclass(frozen=True)
+class RatingShape:
+    """A follow-up rating page: its point labels (low to high) and its question; no sketch."""
+
+    labels: tuple[str, ...]
+    question: str
+
+
+@dataclass(frozen=True)
+class TypedShape:
+    """A naming page: the sketch, the question, a text box and a "Continue" button."""
+
+    question: str
+    timed: bool
+
+
+INPUT_PX = 40
+"""The name box's height."""
+
+
+def _head(g: Geometry, question: str, width: float, timed: bool) -> float:
+    """Progress, question, the smallest sketch and the countdown."""
+    lines = _lines(question, width, CHAR_EM * g.question_font)
+    return (
+        PROGRESS_PX
+        + 2 * HEAD_GAP_PX
+        + lines * 1.6 * g.question_font
+        + SKETCH_MIN_PX
+        + (HEAD_GAP_PX + TIMER_PX if timed else 0)
+    )
+
+
+def rating_height(shape: RatingShape, width: int, height: int) -> float:
+    """The window height a rating page needs: progress, question and its buttons (one per
+    line on a phone, two per line beyond RATING_ONE_COLUMN points; one row elsewhere)."""
+    kind, g = geometry(width, height)
+    content = min(width, g.max_content) - 2 * g.padding_x
+    n = len(shape.labels)
+    if kind == "phone":
+        columns = 1 if n <= RATING_ONE_COLUMN else 2
+        one_line = ROW_COMPACT_PX
+    else:
+        columns, one_line = n, g.row
+    rows = [shape.labels[start : start + columns] for start in range(0, n, columns)]
+    buttons = GAP_PX * (len(rows) - 1)
+    for row in rows:
+        each = (content - (len(row) - 1) * GAP_PX) / len(row) - BUTTON_INSET_PX
+        lines = max(_lines(label, each, CHAR_EM * g.button_font) for label in row)
+        buttons += max(one_line, lines * BUTTON_LINE_EM * g.button_font + BUTTON_PADDING_PX)
+    question = _lines(shape.question, content, CHAR_EM * g.question_font) * 1.6 * g.question_font
+    return g.padding_y + PROGRESS_PX + HEAD_GAP_PX + question + GAP_PX + buttons
+
+
+def typed_height(shape: TypedShape, width: int, height: int) -> float:
+    """The window height a naming page needs, with the sketch at its smallest."""
+    kind, g = geometry(width, height)
+    content = min(width, g.max_content) - 2 * g.padding_x
+    answers = INPUT_PX + GAP_PX + g.row
+    if kind == "landscape":
+        head_width = content * (1 - LANDSCAPE_BUTTONS_SHARE) - GAP_PX
+        return g.padding_y + max(_head(g, shape.question, head_width, shape.timed), answers)
+    return g.padding_y + _head(g, shape.question, content, shape.timed) + GAP_PX + answers
+
+
+def fits(shape: TrialShape | RatingShape | TypedShape, width: int, height: int) -> bool:
+    """Whether every button of this page is on a `width` x `height` screen without
     scrolling (with the sketch at least SKETCH_MIN_PX high)."""
+    if isinstance(shape, RatingShape):
+        return rating_height(shape, width, height) <= height
+    if isinstance(shape, TypedShape):
+        return typed_height(shape, width, height) <= height
     return height_needed(shape, width, height) <= height
 
 
-def screens_that_fit(shapes: list[TrialShape]) -> list[tuple[int, int]]:
+def screens_that_fit(shapes: list) -> list[tuple[int, int]]:
     """The SCREENS every one of these trials fits on, in SCREENS order."""
     return [screen for screen in SCREENS if all(fits(shape, *screen) for shape in shapes)]

@@ -26,13 +26,15 @@ from study.storage import Storage, utc_now
 
 @dataclass(frozen=True)
 class PendingAnswer:
-    """An answer not stored yet: the trial, the option, the click's time (UTC) and how many
-    attempts to store it have failed."""
+    """An answer not stored yet: the trial, the answer (an option, a typed name, a rating),
+    the click's time (UTC), how many attempts to store it have failed, and the follow-up
+    question it replies to (None: the trial's own answer)."""
 
     trial_index: int
-    response: str
+    response: object
     answered_at: datetime
     failures: int = 1
+    question: str | None = None
 
 
 _pending: dict[tuple[str, str, str], PendingAnswer] = {}
@@ -68,13 +70,22 @@ def deliver(flow: ParticipantFlow) -> PendingAnswer | None:
         answer = _pending.get(key)
     if answer is None:
         return None
-    flow.answer(
-        answer.trial_index,
-        answer.response,
-        answer.answered_at,
-        save_failures=answer.failures,
-        saved_at=utc_now(),
-    )
+    if answer.question is None:
+        flow.answer(
+            answer.trial_index,
+            answer.response,
+            answer.answered_at,
+            save_failures=answer.failures,
+            saved_at=utc_now(),
+        )
+    else:
+        flow.reply(
+            answer.trial_index,
+            answer.question,
+            answer.response,
+            answer.answered_at,
+            saved_at=utc_now(),
+        )
     with _lock:
         _pending.pop(key, None)
     return answer

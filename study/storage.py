@@ -18,11 +18,11 @@ which sort and compare correctly as text in both databases.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from functools import partial
+from functools import lru_cache, partial
 from pathlib import Path
 
 from sqlalchemy import (
@@ -50,18 +50,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from sketchlab.contracts import (
-    ATTENTION,
     COMPLETED,
     DECLINED,
-    FAILED_ATTENTION,
     IN_PROGRESS,
-    RESPONSE_COLUMNS,
+    RESPONSE_SCHEMA,
     TIMED_OUT,
     TIMEOUT,
+    ResponseColumn,
 )
 from sketchlab.errors import BadInput
 from study.fair_gate import FairGate
 from study.group_commit import GroupCommit
+from study.progress import Progress
+from study.trial_types import added_columns
 
 metadata = MetaData()
 participants_table = Table(
@@ -101,31 +102,6 @@ participants_table = Table(
     Column("interruption_mark", String(32)),
     Index("ix_study_participants_cell", "study_id", "status", "condition", "list_id"),
 )
-responses_table = Table(
-    "study_responses",
-    metadata,
-    Column("study_id", String(64), primary_key=True),
-    Column("participant_id", String(64), primary_key=True),
-    Column("trial_index", Integer, primary_key=True),
-    Column("session_id", String(64), nullable=False),
-    Column("condition", String(16), nullable=False),
-    Column("list_id", Integer, nullable=False),
-    Column("trial_type", String(16), nullable=False),
-    Column("stimulus_id", String(64), nullable=False),
-    Column("image_id", String(128), nullable=False),
-    Column("true_class", String(64), nullable=False),
-    Column("n_strokes", Integer, nullable=False),
-    Column("options_shown", Text, nullable=False),
-    Column("response", String(64), nullable=False),
-    Column("correct", Integer, nullable=False),
-    Column("is_none", Integer, nullable=False),
-    Column("rt_ms", Integer, nullable=False),
-    Column("started_at", String(24), nullable=False),
-    Column("answered_at", String(24), nullable=False),
-    Column("too_fast", Integer),  # nullable: added after the first release
-    Column("interrupted_ms", Integer),
-    Column("save_failures", Integer),
-)
 admin_logins_table = Table(  # the admin page's throttle (study/login.py), per client address
     "study_admin_logins",
     metadata,
@@ -135,12 +111,36 @@ admin_logins_table = Table(  # the admin page's throttle (study/login.py), per c
     Column("last_failure_at", String(24), nullable=False),
     Column("next_attempt_at", String(24), nullable=False),
 )
-STUDY_TABLES = (participants_table, responses_table)
+_SQL_TYPES = {"integer": Integer, "text": Text}
+_KEY = ("study_id", "participant_id", "trial_index")
+
+
+@lru_cache(maxsize=16)
+def responses_table_for(extra: tuple[ResponseColumn, ...]) -> Table:
+    """The responses table: key (study_id, participant_id, trial_index), then the core
+    columns (`sketchlab.contracts.RESPONSE_SCHEMA`) and the `extra` columns the trial types
+    declare (`study.trial_types.added_columns`), with their declared types. Columns a
+    database made by an older version lacks are added when it is opened (nullable)."""
+
+    def column(spec: ResponseColumn) -> Column:
+        kind = String(spec.length) if spec.type == "string" else _SQL_TYPES[spec.type]
+        return Column(spec.name, kind, primary_key=spec.name in _KEY, nullable=not spec.required)
+
+    by_name = {spec.name: spec for spec in (*RESPONSE_SCHEMA, *extra)}
+    ordered = [by_name[name] for name in _KEY] + [
+        spec for name, spec in by_name.items() if name not in _KEY
+    ]
+    return Table("study_responses", MetaData(), *(column(spec) for spec in ordered))
+
+
+responses_table = responses_table_for(added_columns())
+"""The responses table of the registered trial types (a Storage builds its own when types
+are registered later)."""
+STUDY_TABLE_NAMES = (participants_table.name, responses_table.name)
 """The tables that hold the study's data (backups copy these; reading commands need them)."""
 
 
 _P = participants_table.c
-_R = responses_table.c
 _WHO = (_P.study_id == bindparam("k_study")) & (_P.participant_id == bindparam("k_participant"))
 # Statements on the answer path are built once: SQLAlchemy then reuses their compiled form.
 _SELECT_PARTICIPANT = select(participants_table).where(_WHO)
@@ -199,11 +199,6 @@ _UPDATE_INTERRUPTED = (  # once per mark: the browser may report one interruptio
         interrupted_trial=bindparam("v_trial"),
         interruption_mark=bindparam("v_mark"),
     )
-)
-_SELECT_RESPONSES = (
-    select(responses_table)
-    .where(_R.study_id == bindparam("k_study"), _R.participant_id == bindparam("k_participant"))
-    .order_by(_R.trial_index)
 )
 
 
@@ -281,6 +276,14 @@ class RecordResult:
     shown_at: str | None = None
 
 
+class _Changed(BadInput):
+    def __init__(self, participant_id: str, trial_index: int):
+        super().__init__(
+            f"the answer of participant {participant_id!r} to trial {trial_index} changed "
+            "while the codes were applied; nothing was changed, run the command again"
+        )
+
+
 @dataclass(frozen=True)
 class LoginClaim:
     """Outcome of `claim_login_attempt`: `wait_s` > 0 means refused (the client must wait
@@ -333,8 +336,18 @@ class Storage:
             nullcontext() if self.is_sqlite else FairGate(sum(_pg_pool(pool_size, max_overflow)))
         )
         dialect = sqlite if self.is_sqlite else postgresql
+        self.responses = responses_table_for(added_columns())
+        self.tables = (participants_table, self.responses, admin_logins_table)
+        r = self.responses.c
         self._insert_response = (  # RETURNING tells reliably whether this call inserted
-            dialect.insert(responses_table).on_conflict_do_nothing().returning(_R.trial_index)
+            dialect.insert(self.responses).on_conflict_do_nothing().returning(r.trial_index)
+        )
+        self._select_responses = (
+            select(self.responses)
+            .where(
+                r.study_id == bindparam("k_study"), r.participant_id == bindparam("k_participant")
+            )
+            .order_by(r.trial_index)
         )
         self._insert_participant = dialect.insert(participants_table).on_conflict_do_nothing()
         self._insert_login = dialect.insert(admin_logins_table).on_conflict_do_nothing()
@@ -362,9 +375,11 @@ class Storage:
         that newer versions introduced to tables an older version created. Nothing is
         written when the schema is already current."""
         with self._read() as conn:
-            missing = _missing_schema(conn)
+            missing = _missing_schema(conn, self.tables)
         if not create:  # reading only: the admin page's table is the server's to create
-            missing = [(table, column) for table, column in missing if table in STUDY_TABLES]
+            missing = [
+                (table, column) for table, column in missing if table.name in STUDY_TABLE_NAMES
+            ]
         if not missing:
             return
         if not create and any(column is None for _, column in missing):
@@ -375,8 +390,9 @@ class Storage:
         with self._write() as conn:
             if not self.is_sqlite:  # replicas starting together must not race on DDL
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("schema")})
-            metadata.create_all(conn, checkfirst=True)
-            for table, column in _missing_schema(conn):
+            for table in self.tables:
+                table.create(conn, checkfirst=True)
+            for table, column in _missing_schema(conn, self.tables):
                 kind = column.type.compile(dialect=conn.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
 
@@ -549,75 +565,108 @@ class Storage:
     # --- responses ----------------------------------------------------------------------
 
     def record_response(
-        self,
-        row: dict,
-        *,
-        total_trials: int,
-        max_attention_failures: int,
-        now: datetime,
-        max_consecutive_timeouts: int | None = None,
-        show_next: int | None = None,
+        self, row: dict, advance: Callable[[Progress], Progress], now: datetime
     ) -> RecordResult:
         """Write one answered trial exactly once, and move the participant on.
 
-        `row` has the RESPONSE_COLUMNS except study_id. In the same transaction the
-        participant's answered count, attention failures (an attention trial with
-        correct=0), run of consecutive timeouts, status and last_seen_at are updated. The
-        status becomes failed_attention after more than `max_attention_failures`, timed_out
-        after more than `max_consecutive_timeouts` timeouts in a row (or when the study would
-        end on two or more: a tab left open), else completed after `total_trials`. With
-        `show_next`, that trial is recorded as drawn now (unless one as late already was),
-        saving the page a write. Nothing is written unless the participant exists and is in
-        progress.
+        `row` has the responses columns except study_id (missing trial-type columns are
+        empty). If this call inserted it, the participant's counters become `advance(their
+        stored counters)` in the same transaction, on their locked row (the status rules of
+        study/progress.py); last_seen_at becomes `now` either way. Nothing is written unless
+        the participant exists and is in progress.
         """
-        participant_id = row["participant_id"]
+        values = {column.name: row.get(column.name) for column in self.responses.columns}
+        values["study_id"] = self.study_id
+        return self._advance(
+            row["participant_id"],
+            lambda conn: conn.execute(self._insert_response, values).first() is not None,
+            advance,
+            now,
+        )
+
+    def record_reply(
+        self,
+        participant_id: str,
+        trial_index: int,
+        values: dict,
+        reply_column: str,
+        advance: Callable[[Progress], Progress],
+        now: datetime,
+    ) -> RecordResult:
+        """Write a follow-up question's reply (`values`, e.g. a confidence rating and its
+        time) onto an answered trial's row, exactly once: only while its `reply_column` is
+        empty and the trial did not time out. Then as `record_response`."""
+        r = self.responses.c
+        statement = (
+            update(self.responses)
+            .where(
+                r.study_id == self.study_id,
+                r.participant_id == participant_id,
+                r.trial_index == trial_index,
+                r[reply_column].is_(None),
+                r.response != TIMEOUT,
+            )
+            .values(**values)
+        )
+        return self._advance(
+            participant_id, lambda conn: conn.execute(statement).rowcount == 1, advance, now
+        )
+
+    def _advance(
+        self,
+        participant_id: str,
+        write: Callable[[Connection], bool],
+        advance: Callable[[Progress], Progress],
+        now: datetime,
+    ) -> RecordResult:
         key = self._key(participant_id)
         with self._write() as conn:
             current = conn.execute(self._select_progress, key).first()
             if current is None:
                 return RecordResult(False, "unknown")
-            status, n_answered, failures, timeouts, shown_trial, shown_at = current
-            if status != IN_PROGRESS:
-                return RecordResult(False, status, shown_trial, shown_at)
-            values = {name: row[name] for name in RESPONSE_COLUMNS}
-            values["study_id"] = self.study_id
-            inserted = conn.execute(self._insert_response, values).first() is not None
+            progress = Progress(*current)
+            if progress.status != IN_PROGRESS:
+                return RecordResult(False, progress.status, progress.shown_trial, progress.shown_at)
+            written = write(conn)
+            if written:
+                progress = advance(progress)
             stamp = iso(now)
-            timeouts = timeouts or 0
-            if inserted:
-                n_answered += 1
-                failures += int(row["trial_type"] == ATTENTION and not row["correct"])
-                timeouts = timeouts + 1 if row["response"] == TIMEOUT else 0
-                finished = n_answered >= total_trials
-                if failures > max_attention_failures:
-                    status = FAILED_ATTENTION
-                elif max_consecutive_timeouts is not None and (
-                    timeouts > max_consecutive_timeouts or (finished and timeouts > 1)
-                ):
-                    status = TIMED_OUT
-                elif finished:
-                    status = COMPLETED
-                if (
-                    status == IN_PROGRESS
-                    and show_next is not None
-                    and (shown_trial is None or shown_trial < show_next)
-                ):
-                    shown_trial, shown_at = show_next, stamp
             conn.execute(
                 _UPDATE_PROGRESS,
                 {
                     **key,
-                    "v_answered": n_answered,
-                    "v_failures": failures,
-                    "v_timeouts": timeouts,
-                    "v_status": status,
+                    "v_answered": progress.n_answered,
+                    "v_failures": progress.attention_failures,
+                    "v_timeouts": progress.consecutive_timeouts or 0,
+                    "v_status": progress.status,
                     "v_seen": stamp,
-                    "v_shown_trial": shown_trial,
-                    "v_shown_at": shown_at,
-                    "v_completed": stamp if status == COMPLETED else None,
+                    "v_shown_trial": progress.shown_trial,
+                    "v_shown_at": progress.shown_at,
+                    "v_completed": stamp if progress.status == COMPLETED else None,
                 },
             )
-        return RecordResult(inserted, status, shown_trial, shown_at)
+        return RecordResult(written, progress.status, progress.shown_trial, progress.shown_at)
+
+    def update_responses(self, changes: Sequence) -> None:
+        """Change stored answers (the researcher's codes for typed names), all or none: each
+        change (`participant_id`, `trial_index`, `expected`, `values`) applies only while its
+        row still holds the `expected` values; if any row no longer does, nothing changes and
+        BadInput says so."""
+        r = self.responses.c
+        with self._write() as conn:
+            for change in changes:
+                statement = (
+                    update(self.responses)
+                    .where(
+                        r.study_id == self.study_id,
+                        r.participant_id == change.participant_id,
+                        r.trial_index == change.trial_index,
+                        *(r[name] == value for name, value in change.expected.items()),
+                    )
+                    .values(**change.values)
+                )
+                if conn.execute(statement).rowcount != 1:
+                    raise _Changed(change.participant_id, change.trial_index)
 
     def record_shown(
         self, participant_id: str, trial_index: int, now: datetime
@@ -704,7 +753,7 @@ class Storage:
     def responses_of(self, participant_id: str) -> dict[int, dict]:
         """This participant's answered trials by trial_index (rebuilding state on resume)."""
         with self._read() as conn:
-            rows = conn.execute(_SELECT_RESPONSES, self._key(participant_id)).mappings().all()
+            rows = conn.execute(self._select_responses, self._key(participant_id)).mappings().all()
         return {row["trial_index"]: dict(row) for row in rows}
 
     # --- whole-study reads (export, admin page, benches) --------------------------------
@@ -712,18 +761,22 @@ class Storage:
     # Previews (the researcher's own runs through the study) are left out of every one.
 
     def responses_frame(self):
-        """All responses of this study as a pandas DataFrame in RESPONSE_COLUMNS order."""
+        """All responses of this study as a pandas DataFrame: the core columns
+        (RESPONSE_COLUMNS) in order, then the trial types' columns."""
         import pandas as pd
 
-        r = _R
+        from study.trial_types import response_columns
+
+        names = response_columns()
+        r = self.responses.c
         query = (
-            select(*[r[name] for name in RESPONSE_COLUMNS])
+            select(*[r[name] for name in names])
             .where(r.study_id == self.study_id, self._not_preview_response())
             .order_by(r.participant_id, r.trial_index)
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
-        return pd.DataFrame(rows, columns=list(RESPONSE_COLUMNS))
+        return pd.DataFrame(rows, columns=list(names))
 
     def participants_frame(self):
         """All participants of this study as a pandas DataFrame (one row each)."""
@@ -756,7 +809,7 @@ class Storage:
 
     def answers_since(self, moment: datetime) -> dict[tuple[str, int], int]:
         """Per (condition, list_id): answers given at or after `moment` (the live view)."""
-        r = _R
+        r = self.responses.c
         with self._read() as conn:
             rows = conn.execute(
                 select(r.condition, r.list_id, func.count())
@@ -770,11 +823,11 @@ class Storage:
         return {(condition, list_id): n for condition, list_id, n in rows}
 
     def count_responses(self) -> int:
-        r = _R
+        r = self.responses.c
         with self._read() as conn:
             return conn.execute(
                 select(func.count())
-                .select_from(responses_table)
+                .select_from(self.responses)
                 .where(r.study_id == self.study_id, self._not_preview_response())
             ).scalar_one()
 
@@ -790,7 +843,7 @@ class Storage:
     def _not_preview_response(self):
         c = _P
         previews = select(c.participant_id).where(c.study_id == self.study_id, c.preview == 1)
-        return _R.participant_id.not_in(previews)
+        return self.responses.c.participant_id.not_in(previews)
 
     def study_ids(self) -> list[str]:
         """Every study with participants in this database (to name them when ours has none)."""
@@ -800,15 +853,15 @@ class Storage:
             )
 
 
-def _missing_schema(conn: Connection) -> list[tuple[Table, Column | None]]:
+def _missing_schema(conn: Connection, tables: Sequence[Table]) -> list[tuple[Table, Column | None]]:
     """(table, None) for each of our tables the database lacks, (table, column) for each
     column a table from an older version lacks (new columns are nullable, so adding them
     upgrades the table in place, with the new fields empty for old rows)."""
     inspector = inspect(conn)
-    tables = set(inspector.get_table_names())
     missing: list[tuple[Table, Column | None]] = []
-    for table in metadata.sorted_tables:
-        if table.name not in tables:
+    present_tables = set(inspector.get_table_names())
+    for table in tables:
+        if table.name not in present_tables:
             missing.append((table, None))
             continue
         present = {column["name"] for column in inspector.get_columns(table.name)}
@@ -842,7 +895,7 @@ def check_reachable(url: str) -> str | None:
             return "the file does not exist yet; `sketchlab study serve` creates it"
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
-        if not {table.name for table in STUDY_TABLES} <= tables:
+        if not set(STUDY_TABLE_NAMES) <= tables:
             return "it holds no study tables yet; `sketchlab study serve` creates them"
         return None
     except (DBAPIError, SQLAlchemyError) as error:

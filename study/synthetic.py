@@ -15,6 +15,8 @@ MORE_CLASSES = ("bird", "car", "clock", "fish", "hat", "key", "shoe")
 
 
 FOIL_CLASS = "lamp"
+SYNONYMS = {"boat": ["ship"], "cup": ["mug"], "house": ["home"]}
+"""Accepted names in the naming condition besides the class names."""
 
 
 COMPLETION_CODE = "C1234ABC"
@@ -35,6 +37,8 @@ def write_synthetic_study(
     study_id: str = "synthetic",
     n_classes: int = len(SYNTHETIC_CLASSES),
     consent: str | None = None,
+    confidence_scale: int | None = None,
+    naming: bool = False,
 ) -> Path:
     """Write a small self-contained study (drawn line images, stimuli.csv, study.yaml).
 
@@ -45,7 +49,9 @@ def write_synthetic_study(
     shared database (PostgreSQL). `min_answer_ms` and `max_consecutive_timeouts` are
     written only when given (else the study.yaml defaults apply). The classes (also the
     buttons) are `classes`, else the first `n_classes` of SYNTHETIC_CLASSES + MORE_CLASSES;
-    `consent` replaces the short consent text. Returns the path of study.yaml.
+    `consent` replaces the short consent text. `confidence_scale` adds a confidence rating
+    after each answer (study/trial_types/confidence.py); `naming` adds the naming condition
+    (study/trial_types/naming.py, with a synonym or two). Returns the path of study.yaml.
     """
     from PIL import Image, ImageDraw
 
@@ -90,7 +96,7 @@ def write_synthetic_study(
         "title: Sketch recognition study",
         "stimuli: stimuli.csv",
         "options: " + json.dumps(list(classes)),
-        f"conditions: [{', '.join(conditions)}]",
+        f"conditions: [{', '.join((*conditions, 'naming') if naming else conditions)}]",
         f"levels: [{', '.join(map(str, levels))}]",
         f"practice: {{stimuli: [{first['practice0']}], feedback: true}}",
         (
@@ -112,6 +118,8 @@ def write_synthetic_study(
             if max_consecutive_timeouts is not None
             else ""
         ),
+        f"confidence: {{scale: {confidence_scale}}}" if confidence_scale else "",
+        "naming: {synonyms: " + json.dumps(SYNONYMS) + "}" if naming else "",
         "completion: {code: "
         + COMPLETION_CODE
         + (f", redirect_url: '{redirect_url}'" if redirect_url else "")

@@ -1,4 +1,7 @@
-"""The trial page (one sketch, the question, one button per option) and practice feedback.
+"""The trial pages and practice feedback. The trial fragment shows the current trial with the
+page of the trial type that shows it (study/trial_types/): the choice page (one sketch, the
+question, one button per option), the naming page (the sketch and a box to type its name), or
+the page of a follow-up question the trial waits for (the confidence rating).
 
 Timing comes from the database (`ParticipantFlow.shown_at`): the time limit, the countdown
 and the response time run from the moment the trial was first drawn, so a reload, a second
@@ -31,15 +34,17 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from sketchlab.contracts import NONE, PRACTICE
+from sketchlab.errors import BadInput
 from study import pending_answers
 from study.browser import interruption_report
 from study.config import StudyConfig
 from study.design import Trial
 from study.flow import ParticipantFlow
-from study.layout import answers_key
+from study.layout import answers_key, rating_key
 from study.page_errors import ANSWER_PENDING, database_error_noted, note_database_error
 from study.pending_answers import PendingAnswer
 from study.storage import utc_now
+from study.trial_types import TRIAL_TYPES
 
 MAX_SHORTCUTS = 9
 """Number keys 1-9 answer; options beyond the ninth are clicked."""
@@ -98,17 +103,24 @@ def key_range(options: tuple[str, ...]) -> str:
 # --- callbacks: the answer is written here, before the rerun that draws the next trial ---
 
 
-def on_answer(flow: ParticipantFlow, trial_index: int, response: str) -> None:
-    """Answer with the flow that drew the page, so a click answers exactly the trial that
-    was on screen (a stale page's click is then ignored, and the database decides). If the
-    database fails, the answer is kept (study/pending_answers.py) and the error page shows;
-    its "Try again" sends the answer again, with this click's time."""
+def on_answer(
+    flow: ParticipantFlow, trial_index: int, response: object, question: str | None = None
+) -> None:
+    """Answer (or reply to follow-up `question`) with the flow that drew the page, so a
+    click answers exactly the trial that was on screen (a stale page's click is then ignored,
+    and the database decides). If the database fails, the answer is kept
+    (study/pending_answers.py) and the error page shows; its "Try again" sends the answer
+    again, with this click's time."""
     answered_at = utc_now()
     try:
         resume_after_interruption(flow)
-        flow.answer(trial_index, response, answered_at)
+        if question is None:
+            flow.answer(trial_index, response, answered_at)
+        else:
+            flow.reply(trial_index, question, response, answered_at)
     except SQLAlchemyError as error:
-        pending_answers.keep(flow, PendingAnswer(trial_index, response, answered_at))
+        pending = PendingAnswer(trial_index, response, answered_at, question=question)
+        pending_answers.keep(flow, pending)
         st.session_state[ANSWER_PENDING] = True
         note_database_error(error, "on_answer")
         return
@@ -148,41 +160,137 @@ def trial_view(flow: ParticipantFlow) -> None:
     try:
         resume_after_interruption(flow)
         trial = flow.current_trial
+        question = flow.current_step
         shown_at = flow.shown_at(trial.trial_index)
         if shown_at is None:  # another tab answered this trial meanwhile
             st.rerun(scope="app")
         limit = flow.config.time_limit_s
-        left = None if limit is None else limit - (utc_now() - shown_at).total_seconds()
+        left = None
+        if limit is not None and question is None:
+            left = limit - (utc_now() - shown_at).total_seconds()
         if left is not None and left <= 0:
             flow.expire(trial.trial_index)  # idempotent; the rerun draws the next trial
             st.rerun(scope="app")
     except SQLAlchemyError as error:
         note_database_error(error, "the trial page")
         st.rerun(scope="app")
-    with st.container(key="trial"):
-        st.html(trial_head(flow, trial, left), unsafe_allow_javascript=True)
-        answer_buttons(flow, trial)
+    TRIAL_TYPES[question or trial.shown_by].page(flow, trial)
     if left is not None:
         deadline = shown_at + timedelta(seconds=limit)
         st.fragment(rerun_when_expired, run_every=left + 0.25)(deadline)
 
 
-def trial_head(flow: ParticipantFlow, trial: Trial, seconds_left: float | None) -> str:
+def choice_page(flow: ParticipantFlow, trial: Trial) -> None:
+    """The sketch, the question and one button per option."""
+    with st.container(key="trial"):
+        st.html(trial_head(flow, trial, flow.seconds_left()), unsafe_allow_javascript=True)
+        answer_buttons(flow, trial)
+
+
+def naming_page(flow: ParticipantFlow, trial: Trial, naming) -> None:
+    """The sketch, the question, a box to type the name in and "Continue" (or Enter). An
+    empty box answers nothing."""
+    key = f"name-{trial.trial_index}"
+    question = naming.question(flow.config, trial)
+    with st.container(key="trial"):
+        st.html(
+            trial_head(flow, trial, flow.seconds_left(), question) + FOCUS_NAME_BOX,
+            unsafe_allow_javascript=True,
+        )
+        with st.form(key=f"naming-{trial.trial_index}", border=False, enter_to_submit=True):
+            st.text_input(
+                question,
+                key=key,
+                max_chars=64,
+                placeholder="Type the name here",
+                label_visibility="collapsed",
+                autocomplete="off",
+            )
+            if st.session_state.get("name_missing") == trial.trial_index:
+                st.caption("Please type a name first.")
+            st.form_submit_button(
+                "Continue",
+                key=f"naming-submit-{trial.trial_index}",
+                type="primary",
+                width="stretch",
+                on_click=on_name,
+                args=(flow, trial.trial_index, key),
+            )
+
+
+def on_name(flow: ParticipantFlow, trial_index: int, key: str) -> None:
+    typed = str(st.session_state.get(key) or "").strip()
+    if not typed:
+        st.session_state["name_missing"] = trial_index
+        return
+    st.session_state.pop("name_missing", None)
+    try:
+        on_answer(flow, trial_index, typed)
+    except BadInput:  # not printable, or too long: ask again
+        st.session_state["name_missing"] = trial_index
+
+
+FOCUS_NAME_BOX = """<script>
+(function () {
+  // On a device with a keyboard, the name box has the focus on each naming trial (a phone's
+  // on-screen keyboard would cover the sketch, so there the participant taps the box).
+  if (!window.matchMedia("(hover: hover) and (pointer: fine)").matches) return;
+  var tries = 0, timer = setInterval(function () {
+    var box = document.querySelector(".st-key-trial input[type=text]");
+    if (box || ++tries > 40) { clearInterval(timer); if (box) box.focus(); }
+  }, 50);
+})();
+</script>"""
+
+
+def rating_page(flow: ParticipantFlow, trial: Trial, confidence) -> None:
+    """The follow-up rating: progress, the question, one button per point (numbered, so the
+    number keys answer too; a held key answers once: study/browser.py's key guard)."""
+    settings = flow.config.confidence
+    label, fraction = progress_label(flow, trial)
+    with st.container(key="rating"):
+        st.html(
+            f'<div class="sk-head" id="sk-rating-{trial.trial_index}">'
+            + meter("sk-progress", label, f'style="width: {100 * fraction:.1f}%"')
+            + f'<p class="sk-question">{html.escape(settings.question)}</p></div>'
+            + ON_TRIAL_SHOWN,
+            unsafe_allow_javascript=True,
+        )
+        with st.container(horizontal=True, key=rating_key(settings.scale)):
+            for point in range(1, settings.scale + 1):
+                st.button(
+                    escape_markdown(settings.label(point)),
+                    key=f"{confidence.name}-{trial.trial_index}-{point}",
+                    width="stretch",
+                    wrap=True,
+                    shortcut=str(point) if point <= MAX_SHORTCUTS else None,
+                    on_click=on_answer,
+                    args=(flow, trial.trial_index, point, confidence.name),
+                )
+
+
+def progress_label(flow: ParticipantFlow, trial: Trial) -> tuple[str, float]:
+    """The progress bar's text and how full it is."""
+    n_practice = sum(t.trial_type == PRACTICE for t in flow.trials)
+    if trial.trial_type == PRACTICE:
+        return f"Practice {trial.trial_index + 1} of {n_practice}", 0.0
+    done = trial.trial_index - n_practice
+    total = flow.n_trials - n_practice
+    return f"Sketch {done + 1} of {total}", done / total
+
+
+def trial_head(
+    flow: ParticipantFlow, trial: Trial, seconds_left: float | None, question: str | None = None
+) -> str:
     """Progress, question, sketch and countdown as one HTML block (ids name the trial, so
     each trial's elements are new)."""
     config = flow.config
-    n_practice = sum(t.trial_type == PRACTICE for t in flow.trials)
-    if trial.trial_type == PRACTICE:
-        label, fraction = f"Practice {trial.trial_index + 1} of {n_practice}", 0.0
-    else:
-        done = trial.trial_index - n_practice
-        total = flow.n_trials - n_practice
-        label, fraction = f"Sketch {done + 1} of {total}", done / total
+    label, fraction = progress_label(flow, trial)
     index = trial.trial_index
     parts = [
         f'<div class="sk-head" id="sk-trial-{index}">',
         meter("sk-progress", label, f'style="width: {100 * fraction:.1f}%"'),
-        f'<p class="sk-question">{html.escape(trial.prompt or config.question)}</p>',
+        f'<p class="sk-question">{html.escape(question or trial.prompt or config.question)}</p>',
         f'<img class="sk-sketch" alt="sketch" src="{sketch_data_uri(str(trial.image_path))}">',
     ]
     if seconds_left is not None:  # the bar drains over the whole limit, started that far in

@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 
 MODEL_GOAL_S = 120
 """The mixed models (glmer, Laplace, both models) on 100,000 trials: at most 2 minutes."""

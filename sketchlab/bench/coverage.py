@@ -30,30 +30,23 @@ from pathlib import Path
 import numpy as np
 
 from analysis.gap_interval import gap_intervals
-from analysis.study_simulation import (
-    ResponseModel,
-    calibrated_logit,
-    marginal_rates,
-    simulate_study,
-    study_design,
-)
+from analysis.study_simulation import simulate_study, study_design
 from sketchlab.contracts import WITH_NONE, WITHOUT_NONE
+from study.response_model import ResponseModel, calibrated_logit, marginal_rates, paper_rates
 
 COVERAGE_GOAL = (0.93, 0.97)
 WIDTH_GOAL = 1.15
 """Mean half-width at most this many times 1.96 x the gap's spread across replicates."""
 PARTICIPANT_SD = 0.8
 RATES = {
-    "paper": {
-        WITHOUT_NONE: {4: 0.76, 8: 0.951, 16: 0.992, 32: 0.997},
-        WITH_NONE: {4: 0.36, 8: 0.87, 16: 0.979, 32: 0.993},
-    },
+    "paper": {WITHOUT_NONE: paper_rates()[1], WITH_NONE: paper_rates()[0]},
     "hard": {
         WITHOUT_NONE: {4: 0.55, 8: 0.80, 16: 0.93, 32: 0.99},
         WITH_NONE: {4: 0.30, 8: 0.60, 16: 0.85, 32: 0.97},
     },
 }
-"""Population accuracies: the paper's (`study simulate`'s paper model) and harder sketches."""
+"""Population accuracies: the paper's (the response model's, study/response_model.py) and
+harder sketches."""
 FEWEST_WRONG = 5
 """Below this many expected wrong answers per condition the counts, not the method, set the
 width (docs/analysis.md)."""

@@ -14,8 +14,10 @@ import threading
 import time
 import uuid
 from datetime import timedelta
+from functools import partial
 
 from sketchlab.contracts import COMPLETED, TEST, WITH_NONE
+from study.progress import StatusRules, Step, advance
 from study.storage import Storage, iso, masked_url, utc_now
 
 BENCH_OPTIONS = ("boat", "chair", "cup", "house", "tree", "none")
@@ -45,6 +47,7 @@ def storage_bench(
             f"w{w}", "", lambda counts: (WITH_NONE, 0), now, now - timedelta(hours=1), "bench"
         )
     barrier = threading.Barrier(writers)
+    rules = StatusRules(trials_per_writer, max_attention_failures=0, max_consecutive_timeouts=None)
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -55,13 +58,13 @@ def storage_bench(
         for trial_index in range(trials_per_writer):
             shown = utc_now()
             row = _row(study_id, f"w{w}", trial_index, shown)
+            step = Step(answered=True, at=iso(shown))
+            moved_on = partial(advance, step=step, rules=rules)
             sends = 2 if resend_every and trial_index % resend_every == 0 else 1
             for _ in range(sends):
                 began = time.perf_counter()
                 try:
-                    storage.record_response(
-                        row, total_trials=trials_per_writer, max_attention_failures=0, now=shown
-                    )
+                    storage.record_response(row, moved_on, shown)
                 except Exception as error:  # noqa: BLE001 - a bench counts every failure
                     failures.append(f"{type(error).__name__}: {error}"[:200])
                 mine.append((time.perf_counter() - began) * 1000)

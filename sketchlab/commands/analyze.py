@@ -72,12 +72,19 @@ def analyze(
         typer.Option(help="Exclude sessions with more timed-out test trials than this."),
     ] = None,
     min_median_rt_ms: Annotated[
-        float,
-        typer.Option(help="Exclude sessions whose median answer time is below this, ms (0: off)."),
-    ] = 300.0,
+        float | None,
+        typer.Option(
+            help="Exclude sessions whose median answer time is below this, ms (0: off); "
+            "default: the too-fast time, --study's min_answer_ms + 250 (else 500)."
+        ),
+    ] = None,
     min_rt_ms: Annotated[
-        float, typer.Option(help="Drop single answers faster than this, ms (0: off).")
-    ] = 150.0,
+        float | None,
+        typer.Option(
+            help="Drop single answers faster than this, ms (0: off); default: the too-fast "
+            "time, --study's min_answer_ms + 250 (else 500), which the export flags too_fast."
+        ),
+    ] = None,
     keep_interrupted: Annotated[
         bool,
         typer.Option(
@@ -135,16 +142,19 @@ def exclusion_rules(
     keep_incomplete: bool = False,
     max_attention_errors: int | None = None,
     max_timeouts: int | None = None,
-    min_median_rt_ms: float = 300.0,
-    min_rt_ms: float = 150.0,
+    min_median_rt_ms: float | None = None,
+    min_rt_ms: float | None = None,
     keep_interrupted: bool = False,
 ):
     """The `ExclusionRules` of `analyze` with these options (defaults: the command's), the
-    attention threshold and time limit taken from `study` (a study.yaml) when given.
-    `sketchlab preregister` states these rules, so they are built in this one place."""
+    attention threshold, the time limit and the too-fast time (study/timing.py) taken from
+    `study` (a study.yaml) when given. `sketchlab preregister` states these rules, so they are
+    built in this one place."""
     from analysis.exclusions import ExclusionRules
+    from study.timing import TimingPolicy
 
     time_limit_s = design_test_trials = None
+    timing = TimingPolicy()
     if study is not None:
         from study.config import load_study
 
@@ -153,6 +163,9 @@ def exclusion_rules(
             max_attention_errors = config.attention.max_failures
         time_limit_s = config.time_limit_s
         design_test_trials = len(config.catalog.test_images)
+        timing = TimingPolicy(config.min_answer_ms)
+    min_median_rt_ms = timing.too_fast_ms if min_median_rt_ms is None else min_median_rt_ms
+    min_rt_ms = timing.too_fast_ms if min_rt_ms is None else min_rt_ms
     if max_attention_errors is None:
         max_attention_errors = 0
     return ExclusionRules(

@@ -104,7 +104,7 @@ def simulate_study(study_yaml: Path, stimuli_csv: Path, out: Path, participants:
                 f"simulated {summary.participants} participants "
                 f"({summary.responses_written} answers; simulated data, not a result)"
             )
-        responses, _ = export(study, storage, out / "responses.csv")
+        responses, *_ = export(study, storage, out / "responses.csv")
     finally:
         storage.close()
     return responses

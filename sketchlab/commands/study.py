@@ -57,6 +57,8 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
             f"  {condition}: {info['trials']} trials per participant ({kinds}), "
             f"about {info['expected_minutes']} min"
         )
+    for line in design["trial_types"]:
+        typer.echo(f"  {line}")
     if not design["balanced_lists"]:
         typer.echo(
             f"  note: {design['test_images']} test images do not split evenly over "
@@ -161,13 +163,13 @@ def export(
         if participants:
             written = write_review(config, db, out)
         else:
-            responses, participants_csv = run_export(config, db, out)
+            files = run_export(config, db, out)
     finally:
         db.close()
     if participants:
         typer.echo(f"wrote {written}" if out is not None else written)
     else:
-        typer.echo(f"wrote {responses} and {participants_csv}")
+        typer.echo(f"wrote {', '.join(map(str, files[:-1]))} and {files[-1]}")
 
 
 @study_app.command("backup")

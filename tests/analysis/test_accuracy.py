@@ -8,7 +8,7 @@ from statsmodels.stats.proportion import proportion_confint
 from analysis.accuracy import ACCURACY_COLUMNS, accuracy_table, cluster_bootstrap
 from analysis.exclusions import ExclusionRules, apply_exclusions
 from analysis.responses import options_per_condition, read_responses, validate_responses
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 from tests.conftest import TEST_DATA
 
 TINY = TEST_DATA / "analysis" / "tiny_responses.csv"

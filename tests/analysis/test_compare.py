@@ -10,6 +10,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from analysis.accuracy import participant_accuracy
 from analysis.compare import compare_none, describe_gap
 from analysis.responses import options_per_condition, validate_responses
+from analysis.sdt_observer import simulate_responses
 from analysis.signal_detection import (
     dprime_mafc,
     fit_none_model,
@@ -18,7 +19,6 @@ from analysis.signal_detection import (
     pc_mafc,
     yes_no_dprime,
 )
-from analysis.synthetic import simulate_responses
 
 LEVEL_DPRIME = {4: 1.2, 8: 2.2, 16: 3.2, 32: 4.0}
 

@@ -13,13 +13,13 @@ from analysis.compare import compare_none
 from analysis.gap_interval import gap_intervals
 from analysis.glmm import fit_glmm_many
 from analysis.responses import options_per_condition, validate_responses
+from analysis.sdt_observer import simulate_responses
 from analysis.study_simulation import (
     ResponseModel,
     as_responses,
     simulate_study,
     study_design,
 )
-from analysis.synthetic import simulate_responses
 from sketchlab.bench.coverage import COVERAGE_GOAL, WIDTH_GOAL, GridPoint, coverage_at, design_with
 from study.config import load_study
 from study.synthetic import write_synthetic_study
@@ -120,7 +120,7 @@ def test_the_report_prints_the_interval_the_bench_checks(replications):
 
 
 def test_caution_share_interval_covers_all_caution_when_recognition_is_equal():
-    """`analysis.synthetic` draws both conditions from one sensitivity; only the criterion
+    """`analysis.sdt_observer` draws both conditions from one sensitivity; only the criterion
     differs, so the whole gap is caution (the truth is 100%)."""
     covered = []
     for seed in range(40):

@@ -11,7 +11,7 @@ from analysis.accuracy import accuracy_table
 from analysis.compare import compare_none
 from analysis.exclusions import ExclusionRules, apply_exclusions
 from analysis.responses import answer_category, options_per_condition, read_responses
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 from tests.conftest import TEST_DATA
 
 TINY = TEST_DATA / "analysis" / "tiny_responses.csv"

@@ -7,7 +7,7 @@ import pytest
 
 from analysis import glmm
 from analysis.glmm import fit_glmm
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 
 
 @pytest.fixture(scope="module")

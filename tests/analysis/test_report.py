@@ -8,7 +8,7 @@ import pytest
 
 from analysis.accuracy import ACCURACY_COLUMNS
 from analysis.report import ReportOptions, build_report
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 
 FAST = {"n_boot": 200}
 

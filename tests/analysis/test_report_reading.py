@@ -10,7 +10,7 @@ import pytest
 from analysis.compare import compare_none, describe_gap
 from analysis.report import ReportOptions, build_report
 from analysis.responses import options_per_condition
-from analysis.synthetic import simulate_responses
+from analysis.sdt_observer import simulate_responses
 
 FAST = {"n_boot": 200}
 

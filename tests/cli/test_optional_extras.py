@@ -86,7 +86,7 @@ def test_bench_analysis_with_r_but_not_lme4_says_how_to_install_it(
 def test_plan_from_a_pilot_without_lme4_exits_2_before_writing(
     r_without_lme4, tmp_path, run_sketchlab
 ):
-    from analysis.synthetic import simulate_responses
+    from analysis.sdt_observer import simulate_responses
     from study.synthetic import write_synthetic_study
 
     study_yaml = write_synthetic_study(tmp_path / "study", images_per_class=2)

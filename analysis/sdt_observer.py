@@ -1,7 +1,11 @@
-"""Synthetic responses tables with a known answer, for tests and `sketchlab bench analysis`.
+"""Responses of an equal-variance signal-detection observer: tables with a known d' and
+criterion, for the tests of the analysis that assumes that observer (the caution split,
+analysis/caution.py) and for `sketchlab bench analysis` (a million rows in seconds).
 
-The table is generated directly with numpy (not through the study app) from the same
-equal-variance model `signal_detection` fits: per stroke level a sensitivity d' and, in the
+Not a model of how simulated participants answer (that is study/response_model.py, used by
+`study simulate` and `plan`): the caution split can only be checked on data from the very
+observer it assumes. The table is generated directly with numpy (not through the study app)
+from the model `signal_detection` fits: per stroke level a sensitivity d' and, in the
 with-"none" condition, one criterion, calibrated so the population rates match the paper
 (36% with "none" and 76% without at 4 strokes; 87/97.9/99.3% with "none" at 8/16/32), plus
 participant and image variation. Participant ids start with `sim-`, which the report

@@ -1,0 +1,223 @@
+"""The report's parts for the trial types that bring analyses of their own (study/trial_types/):
+confidence ratings (analysis/metacognition.py) and free naming (analysis/naming_accuracy.py).
+
+Each is one `TypeReport` of TYPE_REPORTS, under its trial type's name: `compute` writes its
+CSVs and figures into the report folder and returns what its section shows (None when the data
+has none of its answers), and `section` renders that as HTML. `analysis.results` computes every
+entry, `analysis.report_html` shows their sections after the accuracy section. The trial types
+without an analysis of their own are counted by their role (study.trial_type.ROLES) and need
+no entry here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import metacognition, naming_accuracy
+from sketchlab.registry import Registry
+from study.trial_types.naming_match import UNMATCHED
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """What a trial type's report part reads: the included trials, the report folder, whether
+    the data are simulated (the figures' watermark) and the buttons per condition (chance)."""
+
+    trials: pd.DataFrame
+    folder: Path
+    simulated: bool
+    n_options: dict[str, int]
+
+
+@dataclass(frozen=True)
+class TypeReport:
+    compute: Callable[[ReportData], object | None]
+    section: Callable[[object], str]
+
+
+def _save(figure, data: ReportData, name: str) -> Path:
+    from analysis.plots import save_figure
+
+    return save_figure(figure, data.folder / "figures" / name, data.simulated)[0]
+
+
+# --- confidence ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfidenceResults:
+    by_rating: pd.DataFrame
+    """confidence.csv (metacognition.CONFIDENCE_COLUMNS)."""
+    type2: pd.DataFrame
+    """type2_auroc.csv (metacognition.TYPE2_COLUMNS)."""
+    scale: int
+    figure: Path
+
+
+def _confidence(data: ReportData) -> ConfidenceResults | None:
+    rated = metacognition.rated_trials(data.trials)
+    if rated.empty:
+        return None
+    table = metacognition.confidence_table(rated)
+    type2 = metacognition.type2_table(rated)
+    table.to_csv(data.folder / "confidence.csv", index=False)
+    type2.to_csv(data.folder / "type2_auroc.csv", index=False)
+    scale = int(rated["confidence"].max())
+    chance = {condition: 1 / n for condition, n in data.n_options.items()}
+    figure = metacognition.calibration_figure(table, chance, scale)
+    return ConfidenceResults(table, type2, scale, _save(figure, data, "calibration"))
+
+
+def _confidence_section(results: ConfidenceResults) -> str:
+    from analysis.report_html import _figure, _pct_ci, _table
+
+    type2 = results.type2
+    pooled = results.by_rating[results.by_rating["n_strokes"] == metacognition.ALL_LEVELS]
+    accuracy = pd.DataFrame(
+        {
+            "condition": pooled["condition"],
+            "rating": pooled["confidence"],
+            "right / answers": pooled["n_correct"].astype(str)
+            + " / "
+            + pooled["n_trials"].astype(str),
+            "accuracy (Wilson 95%)": _pct_ci(pooled, "accuracy", "ci_low", "ci_high"),
+        }
+    )
+    if type2.empty:
+        sensitivity = (
+            "<p>Too few participants gave both right and wrong answers to estimate type-2 "
+            f"sensitivity (it needs at least {metacognition.MIN_PAIRS} right-wrong pairs).</p>"
+        )
+    else:
+        shown = pd.DataFrame(
+            {
+                "condition": type2["condition"],
+                "strokes": type2["n_strokes"],
+                "type-2 AUROC (95% CI)": [
+                    f"{a:.2f} [{lo:.2f}, {hi:.2f}]"
+                    for a, lo, hi in zip(type2["auroc"], type2["ci_low"], type2["ci_high"])
+                ],
+                "right-wrong pairs": type2["pairs"],
+                "participants": type2["participants"],
+                "images": type2["images"],
+            }
+        )
+        sensitivity = _table(shown)
+    return (
+        "<h2>Confidence ratings</h2>"
+        f"<p>After each answer, participants rated how sure they were, from 1 (guessing) to "
+        f"{results.scale} (certain). <b>Accuracy by confidence</b>: the share of right answers "
+        "at each rating (confidence.csv). Ratings that mean something rise with accuracy.</p>"
+        + _table(accuracy)
+        + "<p><b>Type-2 sensitivity</b> (metacognition: how well a person's confidence tells "
+        "their right answers from their wrong ones). The <b>type-2 AUROC</b> is the chance "
+        "that, of two answers by the same person, one right and one wrong, the right one got "
+        "the higher rating (ties count half): 0.5 means their confidence says nothing about "
+        "whether they were right, 1 that every right answer was rated above every wrong one. "
+        "Pairs are taken within a person, so that people who use the scale differently do not "
+        "pass for insight. The interval allows for participants and images, as the headline "
+        "interval does (type2_auroc.csv; docs/analysis.md).</p>"
+        + sensitivity
+        + "<p><b>Calibration</b>: accuracy at each rating, per stroke level and condition. The "
+        "dotted line is what an evenly spaced scale would give (chance at 1, every answer "
+        "right at the top); points above it are underconfidence, below it overconfidence.</p>"
+        + _figure(results.figure)
+    )
+
+
+# --- naming -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NamingResults:
+    table: pd.DataFrame
+    """naming.csv (naming_accuracy.NAMING_COLUMNS)."""
+    matches: dict[str, int]
+    figure: Path
+
+
+def _naming(data: ReportData) -> NamingResults | None:
+    if naming_accuracy.naming_rows(data.trials).empty:
+        return None
+    table = naming_accuracy.accuracy_beside_forced_choice(data.trials)
+    table.to_csv(data.folder / "naming.csv", index=False)
+    figure = naming_accuracy.naming_figure(table)
+    return NamingResults(
+        table, naming_accuracy.match_counts(data.trials), _save(figure, data, "naming")
+    )
+
+
+def _naming_section(results: NamingResults) -> str:
+    from analysis.report_html import _figure, _pct_ci, _table
+
+    table = results.table
+    wide = table.assign(shown=_pct_ci(table, "accuracy", "ci_low", "ci_high")).pivot(
+        index="n_strokes", columns="condition", values="shown"
+    )
+    order = [c for c in ("naming", "without_none", "with_none") if c in wide.columns]
+    wide = (
+        wide[order]
+        .reset_index()
+        .rename(
+            columns={
+                "n_strokes": "strokes",
+                "naming": "free naming",
+                "without_none": 'forced choice without "none"',
+                "with_none": 'forced choice with "none"',
+            }
+        )
+    )
+    matches = results.matches
+    counted = ", ".join(f"{kind} {n:,}" for kind, n in matches.items() if n)
+    uncoded = matches.get(UNMATCHED, 0)
+    warning = (
+        f"<div class='warn'>{uncoded:,} typed answers matched no class and are not coded yet: "
+        "they count as wrong, so the naming accuracy is a lower bound. Code them with the "
+        "coding sheet `study export` writes and <code>sketchlab study code study.yaml "
+        "coded.csv</code>, then export and analyse again.</div>"
+        if uncoded
+        else ""
+    )
+    return (
+        "<h2>Free naming beside forced choice</h2>"
+        "<p>Participants in the naming condition typed what each sketch shows, without seeing "
+        "the classes. An answer is right when it names the sketch's class: its name or a "
+        "synonym from study.yaml, in any case, singular or plural, with a small typo, or coded "
+        "so by the researcher. Accuracy per level, beside the forced-choice conditions, each "
+        "with the headline interval (participants and images; naming.csv).</p>"
+        + _table(wide)
+        + f"<p>How the typed answers were matched: {html.escape(counted)}.</p>"
+        + warning
+        + _figure(results.figure)
+    )
+
+
+TYPE_REPORTS: Registry[TypeReport] = Registry(
+    "trial type report",
+    "trial_type",
+    entries={
+        "confidence": TypeReport(_confidence, _confidence_section),
+        "naming": TypeReport(_naming, _naming_section),
+    },
+)
+"""The report parts of trial types with analyses of their own, by trial type name."""
+
+
+def compute_type_reports(data: ReportData) -> dict[str, object]:
+    """Every entry's results (name -> what its section shows) where the data has its answers."""
+    found = {}
+    for name, report in TYPE_REPORTS.items():
+        result = report.compute(data)
+        if result is not None:
+            found[name] = result
+    return found
+
+
+def render_type_reports(results: dict[str, object]) -> str:
+    """Their sections, in registry order."""
+    return "".join(TYPE_REPORTS[name].section(result) for name, result in results.items())
