@@ -16,7 +16,7 @@ from sketchlab.errors import BadInput
 
 study_app = typer.Typer(
     no_args_is_help=True,
-    help="The recognition study: check, serve, preview, simulate, status, export, backup.",
+    help="The recognition study: check, serve, preview, simulate, status, export, code, backup.",
 )
 
 StudyYaml = Annotated[Path, typer.Argument(help="study.yaml (see docs/study.md)")]
@@ -170,6 +170,42 @@ def export(
         typer.echo(f"wrote {written}" if out is not None else written)
     else:
         typer.echo(f"wrote {', '.join(map(str, files[:-1]))} and {files[-1]}")
+
+
+@study_app.command("code")
+def code(
+    study_yaml: StudyYaml,
+    sheet: Annotated[
+        Path,
+        typer.Argument(help="the coding sheet `study export` wrote (<out>.coding.csv), filled in"),
+    ],
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="change answers you coded differently before (listed as changed)"
+        ),
+    ] = False,
+    storage: StorageUrl = None,
+) -> None:
+    """Read the researcher's codes for typed names back into the database: each answer's
+    `code` is a class (the answer names it), `none` (it names none of them) or empty (not
+    coded). Idempotent; an earlier code is changed only with --replace, and every change is
+    listed."""
+    from study.config import load_study
+    from study.storage import Storage
+    from study.trial_types.naming_codes import apply_codes
+
+    config = load_study(study_yaml, storage, verify_images=False)
+    if config.naming is None:
+        raise BadInput(
+            f"{study_yaml}: has no naming condition (field 'naming'), so nothing to code"
+        )
+    db = Storage(config.storage, config.study_id, create=False)
+    try:
+        summary = apply_codes(config, db, sheet, replace=replace)
+    finally:
+        db.close()
+    typer.echo(summary)
 
 
 @study_app.command("backup")

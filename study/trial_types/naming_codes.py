@@ -222,3 +222,27 @@ def plan_codes(
                 earlier = next(_code_of(r, options) for r in changed if r["naming_match"] == kind)
                 record[answer] = (earlier, code, kinds[kind])
     return plan
+
+
+def apply_codes(config, storage, sheet: Path, *, replace: bool = False) -> str:
+    """Read `sheet` (a filled-in coding sheet) and apply its codes to `storage`'s responses
+    in one transaction (module docstring); returns what changed, in words. BadInput (nothing
+    changed) on a bad sheet, an unknown answer, or an earlier code it would change without
+    `replace`."""
+    from study.design import trials_for
+
+    codes = read_codes(sheet, list(config.options))
+    responses = storage.responses_frame()
+    lists: dict[tuple, list] = {}
+
+    def right_answer(row) -> str:
+        key = (row["participant_id"], row["condition"], int(row["list_id"]))
+        if key not in lists:
+            lists[key] = trials_for(config, *key)
+        return lists[key][int(row["trial_index"])].correct_response
+
+    plan = plan_codes(
+        responses, codes, right_answer, list(config.options), replace=replace, source=sheet
+    )
+    storage.update_responses(plan.changes)
+    return plan.summary()
