@@ -34,6 +34,9 @@ from study.storage import Storage, utc_now
 from study.trial_types import TRIAL_TYPES
 
 MODELS = ("paper",)
+ATTENTIVE_MIN_S = 0.3
+"""An attentive participant never answers sooner (inattentive ones may: the app ignores what
+comes within `min_answer_ms`, and flags what comes within the too-fast time, study/timing.py)."""
 
 
 def get_model(name: str, config: StudyConfig) -> ResponseModel:
@@ -124,7 +127,7 @@ class Responder:
             return float(self.rng.lognormal(math.log(0.6), 0.3))
         median = 1.2 + 1.6 * (4 / trial.n_strokes) ** 0.7
         median += 0.4 * (meant == NONE) + 1.0 * (trial.trial_type == PRACTICE)
-        return float(self.speed * self.rng.lognormal(math.log(median), 0.35))
+        return max(ATTENTIVE_MIN_S, float(self.speed * self.rng.lognormal(math.log(median), 0.35)))
 
     def rate(self, trial: Trial, row: dict, scale: int) -> tuple[int, float]:
         """A confidence rating (1..scale) of the answer in `row`, and its seconds: a latent

@@ -14,14 +14,10 @@ from analysis.gap_interval import gap_intervals
 from analysis.glmm import fit_glmm_many
 from analysis.responses import options_per_condition, validate_responses
 from analysis.sdt_observer import simulate_responses
-from analysis.study_simulation import (
-    ResponseModel,
-    as_responses,
-    simulate_study,
-    study_design,
-)
+from analysis.study_simulation import as_responses, simulate_study, study_design
 from sketchlab.bench.coverage import COVERAGE_GOAL, WIDTH_GOAL, GridPoint, coverage_at, design_with
 from study.config import load_study
+from study.response_model import ResponseModel
 from study.synthetic import write_synthetic_study
 
 REPLICATIONS = 48

@@ -89,9 +89,10 @@ def test_rules_that_cannot_run_say_not_applied(tmp_path):
 
 def _study_responses(tmp_path, participants: int = 40) -> tuple[pd.DataFrame, Path]:
     """A simulated study through the study's own design (10 test images per session)."""
-    from analysis.study_simulation import ResponseModel, as_responses, simulate_study
+    from analysis.study_simulation import as_responses, simulate_study
     from analysis.study_simulation import study_design as design_of
     from study.config import load_study
+    from study.response_model import ResponseModel
     from study.synthetic import write_synthetic_study
 
     study_yaml = write_synthetic_study(tmp_path / "study")

@@ -14,15 +14,10 @@ from analysis.planning import (
     pilot_response_model,
 )
 from analysis.responses import validate_responses
-from analysis.study_simulation import (
-    ResponseModel,
-    allocate,
-    as_responses,
-    simulate_study,
-    study_design,
-)
+from analysis.study_simulation import allocate, as_responses, simulate_study, study_design
 from study.config import load_study
 from study.design import cells, describe
+from study.response_model import ResponseModel
 from study.synthetic import write_synthetic_study
 
 LEVELS = (4, 8, 16, 32)
