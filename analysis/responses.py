@@ -168,7 +168,8 @@ def _added_columns(frame: pd.DataFrame, source: str) -> dict[str, pd.Series]:
             continue
         values = pd.to_numeric(frame[column.name], errors="coerce")
         low = column.minimum
-        bad = (values.isna() & frame[column.name].notna()) | (values < low) | (values % 1 != 0)
+        given = values.notna()
+        bad = (~given & frame[column.name].notna()) | (given & ((values < low) | (values % 1 != 0)))
         if bad.any():
             raise BadInput(
                 f"{source}: {_row_label(frame, bad.to_numpy(), source)} column "

@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from sketchlab.cli import main
-from sketchlab.contracts import REVIEW_COLUMNS
+from sketchlab.contracts import RESPONSE_COLUMNS, REVIEW_COLUMNS
 from study.synthetic import write_synthetic_study
+from study.trial_types import added_columns
 from tests.conftest import REPO, TEST_DATA
 
 
@@ -213,7 +214,9 @@ def test_simulate_then_export_csv_and_parquet(monkeypatch, capsys, study_dir, tm
     parquet = pd.read_parquet(tmp_path / "out" / "responses.parquet")
     assert len(csv) == len(parquet) > 200
     assert list(csv.columns)[:3] == ["participant_id", "study_id", "session_id"]
-    assert list(csv.columns)[-4:] == ["answered_at", "too_fast", "interrupted_ms", "save_failures"]
+    core = list(RESPONSE_COLUMNS)
+    assert core[-4:] == ["answered_at", "too_fast", "interrupted_ms", "save_failures"]
+    assert list(csv.columns) == core + [c.name for c in added_columns()], "types' columns last"
     assert (csv["interrupted_ms"] == 0).all() and (csv["save_failures"] == 0).all()
     participants = pd.read_csv(tmp_path / "out" / "responses.participants.csv")
     assert len(participants) == 24
