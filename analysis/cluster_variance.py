@@ -40,14 +40,24 @@ class TwoWayVariance:
 
 
 def two_way_variance(
-    psi: np.ndarray, group: np.ndarray, participant: np.ndarray, image: np.ndarray, n_groups: int
+    psi: np.ndarray,
+    group: np.ndarray,
+    participant: np.ndarray,
+    image: np.ndarray,
+    n_groups: int,
+    *,
+    participant_psi: np.ndarray | None = None,
 ) -> TwoWayVariance:
     """Two-way cluster-robust variance of sum(psi) within each of `n_groups` groups (module
     docstring); `participant` and `image` are integer codes per trial. A group whose trials all
-    show one image is clustered by participant alone."""
+    show one image is clustered by participant alone. `participant_psi` (default `psi`) is
+    summed for the participant part instead: a statistic over pairs of one participant's
+    answers (the type-2 AUROC) has both members of every pair in the same participant, so each
+    pair counts once there (half its deviation per answer), but fully in each of its images."""
     parts, counts = [], []
     single = np.bincount(group, weights=psi**2, minlength=n_groups)
-    for unit in (participant, image):
+    by_unit = ((participant, psi if participant_psi is None else participant_psi), (image, psi))
+    for unit, psi in by_unit:
         width = int(unit.max()) + 1 if len(unit) else 1
         key = group * width + unit
         sums = np.bincount(key, weights=psi, minlength=n_groups * width)

@@ -4,7 +4,7 @@ type-2 sensitivity.
 - `confidence_table`: per condition, stroke level (and all levels pooled) and rating: answers,
   right answers, accuracy, Wilson 95%. Pooled over levels it is accuracy by confidence; per level
   it is the calibration plot's data.
-- `type2_auroc`: how well a person's confidence tells their right answers from their wrong
+- `type2_auroc_of`: how well a person's confidence tells their right answers from their wrong
   ones (type-2 sensitivity; Clarke, Birdsall & Tanner 1959; Fleming & Lau 2014). For every
   pair of one right and one wrong answer *of the same participant*, it is the probability
   that the right one got the higher rating (ties count half): 0.5 when confidence says
@@ -14,10 +14,13 @@ type-2 sensitivity.
   together and, where there are enough pairs, per level.
 - Its interval allows for participants *and* images, as the report's headline interval does
   (analysis/gap_interval.py): the AUROC is a two-sample U-statistic, and its linearisation gives
-  each answer an influence (DeLong et al. 1988: its share of the pairs it is in, minus the
-  AUROC, over the number of pairs); the two-way (participant x image) cluster-robust variance of
-  their sum (analysis/cluster_variance.py) and Student's t on fewer clusters - 1 degrees of
-  freedom give the interval, on the log-odds scale so that it stays inside 0-1.
+  each answer an influence (DeLong et al. 1988: the deviations from the AUROC of the pairs it
+  is in, over the number of pairs); the two-way (participant x image) cluster-robust variance
+  of their sum (analysis/cluster_variance.py; a pair counts once in its participant, whose
+  answers both are, and in each of its two images; never less than the participant-clustered
+  variance, which the subtraction of the per-answer part can undercut with few images) and
+  Student's t on fewer clusters - 1 degrees of freedom give the interval, on the log-odds scale
+  so that it stays inside 0-1.
 
 Only the study's measured trials count (test and naming trials: the TARGET role), and only
 answers with a rating (timed-out trials have none).
@@ -35,7 +38,7 @@ from analysis.accuracy import wilson_interval
 from analysis.cluster_variance import two_way_variance
 from sketchlab.contracts import CONDITIONS
 from study.trial_type import TARGET
-from study.trial_types import roles
+from study.trial_types import conditions, roles
 
 ALL_LEVELS = "all"
 MIN_PAIRS = 10
@@ -77,11 +80,15 @@ def confidence_table(rated: pd.DataFrame) -> pd.DataFrame:
         table = grouped["correct"].agg(n_trials="size", n_correct="sum").reset_index()
         parts.append(table)
     table = pd.concat(parts, ignore_index=True)
+    rank = table["condition"].map({condition: i for i, condition in enumerate(conditions())})
+    table = table.assign(_rank=rank).sort_values(
+        ["_rank", "n_strokes", "confidence"], kind="stable"
+    )
     table["n_correct"] = table["n_correct"].astype(int)
     table["accuracy"] = table["n_correct"] / table["n_trials"]
     table["ci_low"], table["ci_high"] = wilson_interval(table["n_correct"], table["n_trials"])
     table["n_strokes"] = table["n_strokes"].astype(str)
-    return table[list(CONFIDENCE_COLUMNS)]
+    return table[list(CONFIDENCE_COLUMNS)].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
@@ -129,14 +136,20 @@ def type2_auroc_of(rated: pd.DataFrame) -> Type2 | None:
     for hits, misses, _ in kernels:
         in_pairs[hits] = in_pairs[misses] = True
     used = np.flatnonzero(in_pairs)
+    group = np.zeros(len(used), dtype=np.int64)
     variance = two_way_variance(
-        influence[used], np.zeros(len(used), dtype=np.int64), person[used], image[used], 1
+        influence[used], group, person[used], image[used], 1, participant_psi=influence[used] / 2
     )
-    se = float(np.sqrt(max(variance.variance[0], 0.0)))
+    by_participant = two_way_variance(
+        influence[used], group, person[used], group, 1, participant_psi=influence[used] / 2
+    )
+    se = float(np.sqrt(max(variance.variance[0], by_participant.variance[0], 0.0)))
     df = int(variance.df[0])
     t = stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df)
     inside = min(max(auroc, 0.5 / pairs), 1 - 0.5 / pairs)
     centre, spread = special.logit(inside), se / (inside * (1 - inside))
+    if se == 0:  # no answer's pairs vary (all ties, or every pair ordered): nothing to go by
+        centre, spread = np.nan, np.nan
     return Type2(
         auroc=float(auroc),
         low=float(special.expit(centre - t * spread)),

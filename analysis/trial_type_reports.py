@@ -20,6 +20,7 @@ import pandas as pd
 
 from analysis import metacognition, naming_accuracy
 from sketchlab.registry import Registry
+from study.trial_types import conditions
 from study.trial_types.naming_match import UNMATCHED
 
 
@@ -73,11 +74,20 @@ def _confidence(data: ReportData) -> ConfidenceResults | None:
     return ConfidenceResults(table, type2, scale, _save(figure, data, "calibration"))
 
 
+def _condition_order(values: pd.Series) -> pd.Series:
+    """Conditions in the report's order (forced choice first, then the types' own)."""
+    if values.name != "condition":
+        return values
+    order = {condition: rank for rank, condition in enumerate(conditions())}
+    return values.map(order)
+
+
 def _confidence_section(results: ConfidenceResults) -> str:
     from analysis.report_html import _figure, _pct_ci, _table
 
     type2 = results.type2
     pooled = results.by_rating[results.by_rating["n_strokes"] == metacognition.ALL_LEVELS]
+    pooled = pooled.sort_values(["condition", "confidence"], key=_condition_order)
     accuracy = pd.DataFrame(
         {
             "condition": pooled["condition"],
@@ -177,9 +187,9 @@ def _naming_section(results: NamingResults) -> str:
     uncoded = matches.get(UNMATCHED, 0)
     warning = (
         f"<div class='warn'>{uncoded:,} typed answers matched no class and are not coded yet: "
-        "they count as wrong, so the naming accuracy is a lower bound. Code them with the "
-        "coding sheet `study export` writes and <code>sketchlab study code study.yaml "
-        "coded.csv</code>, then export and analyse again.</div>"
+        "they count as wrong, so the naming accuracy is a lower bound. Code them in the coding "
+        "sheet <code>sketchlab study export</code> writes, read it back with <code>sketchlab "
+        "study code study.yaml coded.csv</code>, then export and analyse again.</div>"
         if uncoded
         else ""
     )
