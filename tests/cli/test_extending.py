@@ -77,7 +77,7 @@ def test_a_new_preset_and_prompt_set_reach_help_docs_and_runs(extended, tmp_path
     assert score_help.returncode == 0, score_help.stderr
     assert "doodle" in score_help.stdout
 
-    assert doc_tables.stale_tables() == ["presets", "prompt-sets"]
+    assert doc_tables.stale_tables(REPO) == ["presets", "prompt-sets"]
     assert f"| `tiny` | `{PRESETS.default}` | xdog | 2 | 0 | 3 |" in doc_tables.preset_table()
     docs = tmp_path / "repo"
     shutil.copytree(REPO / "docs", docs / "docs")
@@ -109,6 +109,6 @@ def test_a_new_preset_and_prompt_set_reach_help_docs_and_runs(extended, tmp_path
 
 def test_the_docs_tables_are_the_ones_the_registries_make():
     """Regenerate them with `python -m sketchlab.doc_tables` after adding an entry."""
-    assert doc_tables.stale_tables() == []
+    assert doc_tables.stale_tables(REPO) == []
     for name, (doc, make) in doc_tables.TABLES.items():
         assert f"<!-- table: {name} -->\n{make()}\n<!-- end table -->" in (REPO / doc).read_text()
