@@ -10,8 +10,8 @@ from analysis.accuracy import ALL_CLASSES
 from analysis.human_vs_clip import clip_accuracy_by_level, human_vs_clip_table, read_scores
 from analysis.plots.human_vs_clip import plot_human_vs_clip
 from analysis.plots.style import save_figure
-from sketchlab.reference import paper_numbers
 from sketchlab.errors import BadInput
+from sketchlab.reference import paper_numbers
 
 
 def scores_table() -> pd.DataFrame:
