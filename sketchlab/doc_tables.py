@@ -1,10 +1,11 @@
-"""The docs' tables of registered things (presets, methods, prompt sets), made from the registries.
+"""The docs' tables of registered things (presets, methods, prompt sets, report figures), made
+from the registries.
 
 Each table sits in its doc between `<!-- table: NAME -->` and `<!-- end table -->`.
 `python -m sketchlab.doc_tables`, run in the repository's root, rewrites every table from the
-registries; a test fails while any table is out of date, so a new preset, method or prompt set
-cannot miss the docs. The docs are not installed with the package, so the checkout is named by
-the caller (the current folder here), never found from this file's place.
+registries; a test fails while any table is out of date, so a new preset, method, prompt set or
+figure cannot miss the docs. The docs are not installed with the package, so the checkout is
+named by the caller (the current folder here), never found from this file's place.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from analysis.figures import FIGURES
 from scoring.prompts import PROMPT_SETS
 from sketchgen.methods import METHODS
 from sketchgen.presets import PRESETS, Preset
@@ -86,10 +88,24 @@ def prompt_set_table() -> str:
     )
 
 
+def figure_table() -> str:
+    """docs/analysis.md's figure table: every figure of the report, in page order within its
+    section."""
+    return FIGURES.table(
+        {
+            "figure": lambda name, f: f"`figures/{name}.png`",
+            "report section": lambda name, f: f"`{f.section}`",
+            "drawn by": lambda name, f: f"`{f.draw.__module__}.{f.draw.__name__}`",
+            "shows": lambda name, f: f.caption,
+        }
+    )
+
+
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presets": ("docs/generation.md", preset_table),
     "methods": ("docs/generation.md", method_table),
     "prompt-sets": ("docs/scoring.md", prompt_set_table),
+    "figures": ("docs/analysis.md", figure_table),
 }
 """Each table's name -> (its doc, relative to the repository, and the function that makes it)."""
 
