@@ -3,7 +3,7 @@
 No torch here (the scoring itself lives in the `scoring` package): the report reads the
 scores table, keeps the sketches people saw and turns it into accuracy per model x prompt
 set x class x level with Wilson intervals over sketches, to draw beside the human curves
-(`plots.plot_human_vs_clip`; docs/analysis.md).
+(`human_vs_clip_table`, drawn by `analysis.plots.human_vs_clip`; docs/analysis.md).
 """
 
 from __future__ import annotations
@@ -153,3 +153,35 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
         "none_rate_distractor",
     ]
     return table[columns]
+
+
+PEOPLE, CLIP, PAPER_CLIP = "people", "CLIP", "paper"
+"""`who` in `human_vs_clip_table`: the study's participants, a CLIP scorer, the paper's CLIP."""
+
+
+def human_vs_clip_table(
+    human: pd.DataFrame, clip: pd.DataFrame, paper_top1: dict[str, float]
+) -> pd.DataFrame:
+    """One tidy table of everything the human-vs-CLIP figure draws, a row per point: `who`
+    (PEOPLE, CLIP or PAPER_CLIP), class, n_strokes, accuracy (people's accuracy or CLIP's
+    top-1), ci_low, ci_high; people rows keep their `condition`, CLIP rows their series
+    (SCORE_SERIES), `circular` and `kind` (photo rows: CLIP on the photos, the ceiling).
+
+    `human`: accuracy rows per class and pooled; `clip`: `clip_accuracy_by_level`;
+    `paper_top1`: the paper's ViT-B/32 top-1 by stroke level (pooled, no interval)."""
+    interval = ["class", "n_strokes", "accuracy", "ci_low", "ci_high"]
+    people = human[["condition", *interval]].assign(who=PEOPLE)
+    scorers = clip.rename(columns={"top1": "accuracy"})[
+        [*SCORE_SERIES, "circular", "kind", *interval]
+    ].assign(who=CLIP)
+    reference = pd.DataFrame(
+        {
+            "who": PAPER_CLIP,
+            "class": ALL_CLASSES,
+            "n_strokes": [int(level) for level in paper_top1],
+            "accuracy": list(paper_top1.values()),
+        }
+    )
+    table = pd.concat([people, scorers, reference], ignore_index=True)
+    table["class"] = table["class"].astype(str)
+    return table[["who", *interval, "condition", *SCORE_SERIES, "circular", "kind"]]

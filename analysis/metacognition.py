@@ -186,7 +186,7 @@ def calibration_figure(table: pd.DataFrame, chance: dict[str, float], scale: int
     Returns the matplotlib figure (the caller saves it)."""
     import matplotlib.pyplot as plt
 
-    from analysis.plots import level_palette, plain_text
+    from analysis.plots.style import level_palette, plain_text
 
     @plain_text
     def draw():

@@ -86,7 +86,7 @@ def naming_figure(table: pd.DataFrame):
     (the caller saves it)."""
     import matplotlib.pyplot as plt
 
-    from analysis.plots import CONDITION_COLORS, plain_text
+    from analysis.plots.style import CONDITION_COLORS, plain_text
 
     colors = {**CONDITION_COLORS, NAMING: "#3c8d2f"}
     labels = {NAMING: "free naming", "without_none": 'forced choice, without "none"',

@@ -2,9 +2,11 @@
 
 Everything here formats; nothing computes (the numbers come from `analysis.results`). Each
 section is a function of `ReportResults` returning HTML ('' when it has nothing to show),
-listed in `SECTIONS` in page order. Every value that comes from the data (class names,
-paths, model names) is HTML-escaped; pandas' `to_html` escapes table cells. What each
-section means is explained in docs/analysis.md.
+listed by name in `SECTIONS` in page order; a section shows its figures with
+`_figures(results, NAME)`, which reads the figure registry (`analysis.figures.FIGURES`: every
+figure names its section), so a new figure needs nothing here. Every value that comes from
+the data (class names, paths, model names) is HTML-escaped; pandas' `to_html` escapes table
+cells. What each section means is explained in docs/analysis.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from analysis.accuracy import ALL_CLASSES
 from analysis.caution import caution_outside
 from analysis.compare import describe_gap
 from analysis.exclusions import RULES
+from analysis.figures import FIGURES
 from analysis.gap_interval import METHOD as GAP_METHOD
 from analysis.results import ReportResults
 from analysis.trial_type_reports import render_type_reports
@@ -35,7 +38,10 @@ def render_page(results: ReportResults) -> str:
     if not results.has_tests:
         parts += [_no_tests_note(results), _trial_types(results), _paper(results)]
     else:
-        parts += [section(results) for section in SECTIONS]
+        unknown = sorted({figure.section for figure in FIGURES.values()} - set(SECTIONS))
+        if unknown:
+            raise ValueError(f"figures name sections the page does not have: {unknown}")
+        parts += [section(results) for section in SECTIONS.values()]
     return _page(parts)
 
 
@@ -141,12 +147,12 @@ def _no_tests_note(results: ReportResults) -> str:
 
 def _comparison(results: ReportResults) -> str:
     head = '<h2>With vs without "none"</h2>'
-    comparison, figure = results.comparison, results.figures["contrast"]
+    comparison, figures = results.comparison, _figures(results, "comparison")
     if comparison.empty:
         return head + (
             f"<p>Only one condition ({', '.join(results.tested_conditions)}) is in the included "
             "data, so there is no with/without comparison. The figure shows how its answers "
-            "split.</p>" + _figure(figure)
+            "split.</p>" + figures
         )
     sentences = "".join(
         f"<li>{html.escape(describe_gap(row))}</li>" for _, row in comparison.iterrows()
@@ -170,7 +176,7 @@ def _comparison(results: ReportResults) -> str:
         'without "none" at that level.</p><ul>'
         + sentences
         + "</ul>"
-        + _figure(figure)
+        + figures
         + "<h3>The gap, three ways</h3>"
         + _table(_gap_table(comparison))
         + "<h3>Tests per level</h3><p>The participant is the unit of Welch's t and "
@@ -328,8 +334,7 @@ def _accuracy(results: ReportResults) -> str:
         f"their condition, {results.n_boot} draws); thin capped bars: Wilson 95% (treats "
         "trials as independent, so narrower when participants differ). Open diamonds: the "
         "paper's reported rates.</p>"
-        + _figure(results.figures["lines"])
-        + _figure(results.figures["bars"])
+        + _figures(results, "accuracy")
         + "<h3>Pooled over classes (accuracy_by_level.csv)</h3>"
         + _table(_with_boot(results.pooled))
         + "<details><summary>Per class (accuracy.csv)</summary>"
@@ -341,7 +346,36 @@ def _accuracy(results: ReportResults) -> str:
 def _confusions(results: ReportResults) -> str:
     return (
         "<h2>Confusions</h2><p>Rows: true class; columns: answer, as a share of that class's "
-        "answers.</p>" + _figure(results.figures["confusion"])
+        "answers.</p>" + _figures(results, "confusions")
+    )
+
+
+def _answer_times(results: ReportResults) -> str:
+    head = "<h2>Answer times</h2>"
+    times = results.reaction_times
+    if times.empty:
+        return head + "<p>The responses have no answer times (<code>rt_ms</code>).</p>"
+    shown = pd.DataFrame(
+        {
+            "condition": times["condition"],
+            "strokes": times["n_strokes"],
+            "participants": times["participants"],
+            "answers": times["n_answers"],
+            "median answer time (95%)": [
+                f"{v / 1000:.2f} s"
+                + ("" if np.isnan(lo) else f" [{lo / 1000:.2f}, {hi / 1000:.2f}]")
+                for v, lo, hi in zip(times["median_rt_ms"], times["ci_low"], times["ci_high"])
+            ],
+        }
+    )
+    return (
+        head + "<p>How long the included test answers took, from the sketch on screen to the "
+        "click: each participant's median at a level, then the median over participants, with "
+        "a distribution-free 95% interval from the order statistics of those medians (each "
+        "participant counts once; no interval below 6 participants). Timed-out and excluded "
+        "answers are not in it (reaction_times.csv).</p>"
+        + _figures(results, "answer_times")
+        + _table(shown)
     )
 
 
@@ -459,7 +493,7 @@ def _human_vs_clip(results: ReportResults) -> str:
         "rows: clip_accuracy.csv.</p>"
         + _photo_ceiling(pooled)
         + missing
-        + _figure(clip.figure)
+        + _figures(results, "human_vs_clip")
         + _table(pooled.round(3))
     )
 
@@ -558,9 +592,19 @@ def _trial_types(results: ReportResults) -> str:
     return render_type_reports(results.trial_types)
 
 
-SECTIONS = (_comparison, _accuracy, _trial_types, _confusions, _mixed_model, _human_vs_clip,
-            _paper, _methods)  # fmt: skip
-"""The sections after the data summary, in page order (when there are test trials)."""
+SECTIONS = {
+    "comparison": _comparison,
+    "accuracy": _accuracy,
+    "trial_types": _trial_types,
+    "confusions": _confusions,
+    "answer_times": _answer_times,
+    "mixed_model": _mixed_model,
+    "human_vs_clip": _human_vs_clip,
+    "paper": _paper,
+    "methods": _methods,
+}
+"""The sections after the data summary by name (what a figure gives as its `section`), in
+page order (when there are test trials)."""
 
 
 def _sentence(text: str) -> str:
@@ -620,12 +664,22 @@ def _p(value: float) -> str:
     return "< 1e-16" if value < 1e-16 else f"{value:.2g}"
 
 
-def _figure(path: Path) -> str:
+def _figures(results: ReportResults, section: str) -> str:
+    """Every drawn figure of `section`, in the figure registry's order, with its caption."""
+    return "".join(
+        _figure(results.figures[name], figure.caption)
+        for name, figure in FIGURES.items()
+        if figure.section == section and name in results.figures
+    )
+
+
+def _figure(path: Path, caption: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     name = html.escape(path.stem)
     return (
         f"<figure><img alt='{name}' src='data:image/png;base64,{data}'>"
-        f"<figcaption>figures/{name}.png / .svg</figcaption></figure>"
+        f"<figcaption>{html.escape(caption)} <span class='file'>figures/{name}.png / .svg"
+        "</span></figcaption></figure>"
     )
 
 
@@ -650,7 +704,7 @@ table.tbl{border-collapse:collapse;font-size:.85em;margin:.6em 0}
 .tbl th{background:#f6f6f6} .tbl td.n{white-space:nowrap}
 .tbl td:first-child,.tbl th:first-child{text-align:left}
 .wide{overflow-x:auto} figure{margin:1em 0} figure img{max-width:100%}
-figcaption{color:#777;font-size:.8em}
+figcaption{color:#555;font-size:.85em} figcaption .file{color:#999;font-size:.9em}
 """
 
 

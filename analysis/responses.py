@@ -48,6 +48,31 @@ _TEXT_COLUMNS = (
 
 _TIME_COLUMNS = ("started_at", "answered_at")
 
+ANALYSED_COLUMNS = (
+    "participant_id", "condition", "trial_type", "stimulus_id", "image_id", "true_class",
+    "n_strokes", "response", "correct", "is_none", "rt_ms",
+)  # fmt: skip
+"""The columns of the responses table the analyses after the exclusions read (accuracy, the
+comparison, the models, answer times): `analysed_columns`."""
+
+SET_ASIDE_COLUMNS = {
+    "study_id": "names the study the export comes from; a report is of one study",
+    "session_id": "read by the exclusions (duplicate sessions, completeness), before the analysis",
+    "list_id": "the counterbalancing list a participant saw: part of the design, not an answer",
+    "trial_index": "read by the validation (a trial recorded twice) and the exclusions",
+    "options_shown": "read by the validation and, once, for the chance level "
+    "(`options_per_condition`)",
+    "started_at": "read by the exclusions (which duplicate session came first)",
+    "answered_at": "read by the exclusions (which duplicate session came first)",
+    "too_fast": "the app's flag at FAST_RT_MS; the exclusions apply their own floors to rt_ms",
+    "interrupted_ms": "read by the exclusions (the interrupted-answer rule)",
+    "save_failures": "how often storing the answer failed before it was stored: the answer and "
+    "its rt_ms are the participant's, so nothing in the analysis depends on it",
+}
+"""Every other export column (`sketchlab.contracts.RESPONSE_COLUMNS`), with why the analyses
+after the exclusions leave it out. A new export column goes in one of the two lists (a test
+fails until it does), so none is dropped by accident."""
+
 
 def read_responses(path: str | Path) -> pd.DataFrame:
     """Read a responses CSV/Parquet file and return it validated and typed.
@@ -316,6 +341,12 @@ def _equal_text(a: pd.Series, b: pd.Series) -> np.ndarray:
 def _plain(value: object) -> object:
     """A numpy scalar as the plain Python value (messages show 3, not np.int64(3))."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def analysed_columns(trials: pd.DataFrame) -> list[str]:
+    """The ANALYSED_COLUMNS `trials` has, in that order: the analyses take a narrow copy of
+    these once, and every later step reads it instead of the full table."""
+    return [column for column in ANALYSED_COLUMNS if column in trials.columns]
 
 
 def answer_category(trials: pd.DataFrame) -> pd.Series:

@@ -3,7 +3,8 @@
 `compute_results` writes the CSVs and figures into the report folder as it computes them
 and returns them in a `ReportResults`; `analysis.report_html` turns that into index.html and
 computes nothing. A new result is a field and a few lines here, plus one section function
-there. The statistics are described in docs/analysis.md.
+there; a new figure is one entry of `analysis.figures.FIGURES` that reads the fields here.
+The statistics are described in docs/analysis.md.
 """
 
 from __future__ import annotations
@@ -15,21 +16,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import plots
 from analysis.accuracy import accuracy_table, cluster_bootstrap, test_trials
+from analysis.answer_tables import answer_composition, confusion_table
 from analysis.compare import compare_none
 from analysis.exclusions import ExclusionResult, ExclusionRules
+from analysis.figures import draw_figures
 from analysis.glmm import EXACT_MAX_TRIALS, GlmmResult, fit_glmm
-from analysis.responses import options_per_condition, ordered_conditions
+from analysis.reaction_time import reaction_times
+from analysis.responses import analysed_columns, options_per_condition, ordered_conditions
 from analysis.trial_type_reports import ReportData, compute_type_reports
 from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
 from sketchlab.reference import paper_numbers
 
-ANALYSED_COLUMNS = (
-    "participant_id", "condition", "trial_type", "stimulus_id", "image_id", "true_class",
-    "n_strokes", "response", "correct", "is_none",
-)  # fmt: skip
-"""The responses columns the analyses read; narrow copies of the trials keep only these."""
 BOOT_KEYS = ["condition", "class", "n_strokes"]
 
 
@@ -44,7 +42,6 @@ class ClipResults:
     `scoring.circularity`, applied when the scores are read)."""
     unscored_stimuli: list[str]
     """Stimulus ids people saw that have no score."""
-    figure: Path
 
 
 @dataclass(frozen=True)
@@ -84,9 +81,13 @@ class ReportResults:
     tested_conditions: list[str] = field(default_factory=list)
     """Conditions among the included test trials."""
     figures: dict[str, Path] = field(default_factory=dict)
-    """Figure name -> PNG path (an SVG sits beside each)."""
+    """Figure name (`analysis.figures.FIGURES`) -> PNG path (an SVG sits beside each)."""
     composition: pd.DataFrame = field(default_factory=pd.DataFrame)
     """answer_composition.csv: right / wrong / "none" / timed out per condition x level."""
+    confusion: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """confusion.csv: answers per condition x level x true class x response, and shares."""
+    reaction_times: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """reaction_times.csv: median answer time per condition x level (empty without rt_ms)."""
     model: GlmmResult | None = None
     clip: ClipResults | None = None
     alarms: list[str] = field(default_factory=list)
@@ -133,8 +134,7 @@ def compute_results(
     figures.mkdir()
     paper = paper_numbers()
     # Narrow copies once: every later step reads these instead of the full table.
-    used = [c for c in ANALYSED_COLUMNS if c in trials.columns]
-    scored = trials.loc[trials["trial_type"].isin((TEST, FOIL)), used]
+    scored = trials.loc[trials["trial_type"].isin((TEST, FOIL)), analysed_columns(trials)]
     tests = test_trials(scored)
     per_class = accuracy_table(tests)
     pooled = accuracy_table(tests, pooled=True)
@@ -190,42 +190,34 @@ def compute_results(
         comparison.to_csv(folder / "comparison.csv", index=False)
     lap("mixed_model")
 
-    confusion = plots.confusion_counts(tests)
-    composition = plots.answer_composition(tests, excluded.timed_out)
+    confusion = confusion_table(tests)
+    composition = answer_composition(tests, excluded.timed_out)
+    times = reaction_times(tests)
     confusion.to_csv(folder / "confusion.csv", index=False)
     composition.to_csv(folder / "answer_composition.csv", index=False)
-    chance = {condition: 1 / n for condition, n in n_options.items()}
-    human_paper = paper["human_category_recognition"]
-    simulated_data = results.is_simulated
-    figure_paths = {
-        "contrast": plots.plot_none_contrast(
-            composition, comparison, figures / "none_contrast", human_paper, simulated_data
-        ),
-        "lines": plots.plot_accuracy_vs_strokes(
-            per_class, pooled, figures / "accuracy_vs_strokes", human_paper, simulated_data
-        ),
-        "bars": plots.plot_accuracy_bars(
-            per_class, chance, figures / "accuracy_bars", simulated_data
-        ),
-        "confusion": plots.plot_confusion(confusion, figures / "confusion", simulated_data),
-    }
-    lap("figures")
+    if not times.empty:
+        times.to_csv(folder / "reaction_times.csv", index=False)
+    lap("answers")
 
     clip = None
     if scores is not None:
-        clip = _clip_results(scores, per_class, pooled, folder, simulated_data)
+        clip = _clip_results(scores, folder)
         lap("clip")
-    return replace(
+    results = replace(
         results,
         per_class=per_class,
         pooled=pooled,
         comparison=comparison,
         tested_conditions=ordered_conditions(tests),
-        figures={name: paths[0] for name, paths in figure_paths.items()},
         composition=composition,
+        confusion=confusion,
+        reaction_times=times,
         model=model,
         clip=clip,
     )
+    results = replace(results, figures=draw_figures(results, figures))
+    lap("figures")
+    return results
 
 
 def _with_model_contrasts(comparison: pd.DataFrame, model: GlmmResult) -> pd.DataFrame:
@@ -249,22 +241,13 @@ def _with_model_contrasts(comparison: pd.DataFrame, model: GlmmResult) -> pd.Dat
     return comparison.merge(contrasts, on="n_strokes", how="left")
 
 
-def _clip_results(
-    scores: pd.DataFrame,
-    per_class: pd.DataFrame,
-    pooled: pd.DataFrame,
-    folder: Path,
-    simulated: bool,
-) -> ClipResults:
+def _clip_results(scores: pd.DataFrame, folder: Path) -> ClipResults:
     from analysis import human_vs_clip
 
     clip = human_vs_clip.clip_accuracy_by_level(scores)
     clip.to_csv(folder / "clip_accuracy.csv", index=False)
-    human = pd.concat([per_class, pooled], ignore_index=True)
-    paths = plots.plot_human_vs_clip(human, clip, folder / "figures" / "human_vs_clip", simulated)
     return ClipResults(
         accuracy=clip,
         circular=bool(clip["circular"].any()),
         unscored_stimuli=list(scores.attrs.get("unscored_stimuli", [])),
-        figure=paths[0],
     )

@@ -42,7 +42,7 @@ class TypeReport:
 
 
 def _save(figure, data: ReportData, name: str) -> Path:
-    from analysis.plots import save_figure
+    from analysis.plots.style import save_figure
 
     return save_figure(figure, data.folder / "figures" / name, data.simulated)[0]
 

@@ -1,8 +1,11 @@
-"""The docs' tables of registered things (presets, methods, prompt sets), made from the registries.
+"""The docs' tables of registered things (presets, methods, prompt sets, report figures), made
+from the registries.
 
 Each table sits in its doc between `<!-- table: NAME -->` and `<!-- end table -->`.
-`python -m sketchlab.doc_tables` rewrites every table from the registries; a test fails while
-any table is out of date, so a new preset, method or prompt set cannot miss the docs.
+`python -m sketchlab.doc_tables`, run in the repository's root, rewrites every table from the
+registries; a test fails while any table is out of date, so a new preset, method, prompt set or
+figure cannot miss the docs. The docs are not installed with the package, so the checkout is
+named by the caller (the current folder here), never found from this file's place.
 """
 
 from __future__ import annotations
@@ -11,12 +14,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from analysis.figures import FIGURES
 from scoring.prompts import PROMPT_SETS
 from sketchgen.methods import METHODS
 from sketchgen.presets import PRESETS, Preset
 from sketchlab.files import atomic_write
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _named(registry) -> Callable[[str, object], str]:
@@ -86,10 +88,24 @@ def prompt_set_table() -> str:
     )
 
 
+def figure_table() -> str:
+    """docs/analysis.md's figure table: every figure of the report, in page order within its
+    section."""
+    return FIGURES.table(
+        {
+            "figure": lambda name, f: f"`figures/{name}.png`",
+            "report section": lambda name, f: f"`{f.section}`",
+            "drawn by": lambda name, f: f"`{f.draw.__module__}.{f.draw.__name__}`",
+            "shows": lambda name, f: f.caption,
+        }
+    )
+
+
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presets": ("docs/generation.md", preset_table),
     "methods": ("docs/generation.md", method_table),
     "prompt-sets": ("docs/scoring.md", prompt_set_table),
+    "figures": ("docs/analysis.md", figure_table),
 }
 """Each table's name -> (its doc, relative to the repository, and the function that makes it)."""
 
@@ -105,7 +121,7 @@ def _with_table(text: str, name: str, table: str, doc: Path) -> str:
     return block.sub(lambda match: match[1] + table + "\n" + match[3], text)
 
 
-def stale_tables(root: Path = REPO) -> list[str]:
+def stale_tables(root: Path) -> list[str]:
     """The names of the tables whose doc under `root` differs from what the registries make."""
     stale = []
     for name, (doc, make) in TABLES.items():
@@ -115,7 +131,7 @@ def stale_tables(root: Path = REPO) -> list[str]:
     return stale
 
 
-def write_tables(root: Path = REPO) -> list[str]:
+def write_tables(root: Path) -> list[str]:
     """Rewrite every stale table under `root` from the registries; returns their names."""
     stale = stale_tables(root)
     for name in stale:
@@ -127,5 +143,7 @@ def write_tables(root: Path = REPO) -> list[str]:
 
 
 if __name__ == "__main__":
-    written = write_tables()
+    if not (Path.cwd() / "docs").is_dir():
+        raise SystemExit("python -m sketchlab.doc_tables: run it in the repository's root")
+    written = write_tables(Path.cwd())
     print(f"rewrote {', '.join(written)}" if written else "every table is up to date")

@@ -61,7 +61,7 @@ def plan(
     import time
 
     from analysis.planning import PlanAssumptions, describe_plan, paper_response_model, plan_study
-    from analysis.plots import plot_plan
+    from analysis.plots.plan import plot_plan
     from analysis.study_simulation import study_design
     from sketchlab.errors import BadInput
     from sketchlab.files import atomic_path

@@ -7,9 +7,11 @@ from PIL import Image
 from statsmodels.stats.proportion import proportion_confint
 
 from analysis.accuracy import ALL_CLASSES
-from analysis.human_vs_clip import clip_accuracy_by_level, read_scores
-from analysis.plots import plot_human_vs_clip
+from analysis.human_vs_clip import clip_accuracy_by_level, human_vs_clip_table, read_scores
+from analysis.plots.human_vs_clip import plot_human_vs_clip
+from analysis.plots.style import save_figure
 from sketchlab.errors import BadInput
+from sketchlab.reference import paper_numbers
 
 
 def scores_table() -> pd.DataFrame:
@@ -139,9 +141,16 @@ def human_accuracy(classes=("cat", "dog")) -> pd.DataFrame:
     )
 
 
+def draw(human: pd.DataFrame, clip: pd.DataFrame, out_stem) -> list:
+    """The report's human-vs-CLIP figure of these tables, written as PNG and SVG."""
+    paper_top1 = paper_numbers()["clip_vit_b32_zero_shot"]["top1"]
+    figure = plot_human_vs_clip(human_vs_clip_table(human, clip, paper_top1))
+    return save_figure(figure, out_stem)
+
+
 def test_plot_human_vs_clip_writes_png_and_svg(tmp_path):
     clip = clip_accuracy_by_level(scores_table())
-    paths = plot_human_vs_clip(human_accuracy(), clip, tmp_path / "figures" / "human_vs_clip")
+    paths = draw(human_accuracy(), clip, tmp_path / "figures" / "human_vs_clip")
     assert [p.name for p in paths] == ["human_vs_clip.png", "human_vs_clip.svg"]
     with Image.open(paths[0]) as image:
         assert image.width > 800 and image.height > 300
@@ -168,8 +177,6 @@ def test_class_names_with_dollars_are_drawn_as_written(tmp_path):
     are."""
     classes = ("$5 or $6", "$\\oops$ cat")
     scores = scores_table().replace({"class": {"cat": classes[0], "dog": classes[1]}})
-    paths = plot_human_vs_clip(
-        human_accuracy(classes), clip_accuracy_by_level(scores), tmp_path / "figure"
-    )
+    paths = draw(human_accuracy(classes), clip_accuracy_by_level(scores), tmp_path / "figure")
     svg = paths[1].read_text()
     assert "$5 or $6" in svg and "$\\oops$ cat" in svg

@@ -1,0 +1,163 @@
+"""Human accuracy beside CLIP's zero-shot top-1 on the same sketches (and on their photos)."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from analysis.accuracy import ALL_CLASSES
+from analysis.human_vs_clip import CLIP, PAPER_CLIP, PEOPLE
+from analysis.plots.style import (
+    CONDITION_COLORS,
+    CONDITION_LABELS,
+    conditions_in,
+    plain_text,
+    yerr,
+)
+from sketchlab.contracts import PHOTO, SCORE_SERIES
+
+
+def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) -> str:
+    label = f"CLIP {model}/{pretrained} · {prompt_set}"
+    return f"{label} (circular: loss model)" if circular else label
+
+
+@plain_text
+def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
+    """Human accuracy and CLIP top-1 against stroke count, one panel per class after a first
+    panel of all classes pooled, with CLIP on the photos themselves as the ceiling.
+
+    `table`: `human_vs_clip.human_vs_clip_table`. People's rows are drawn per condition as
+    solid lines with Wilson bars; CLIP's as one dashed series per model x prompt set with
+    Wilson bars over sketches; its photo rows (kind "photo") in the same colour at a "photo"
+    position right of the stroke levels, with a dotted line across the panel: what CLIP
+    makes of the photos the sketches were drawn from. The paper's rows are stars in the
+    pooled panel.
+    """
+    human = table[table["who"] == PEOPLE]
+    clip = table[table["who"] == CLIP]
+    reference = table[table["who"] == PAPER_CLIP]
+    photos = clip[clip["kind"] == PHOTO]
+    sketches = clip.drop(photos.index)
+    classes = sorted(set(table["class"]) - {ALL_CLASSES})
+    panels = [ALL_CLASSES, *classes]
+    conditions = conditions_in(human)
+    series = (
+        clip[[*SCORE_SERIES, "circular"]]
+        .groupby(list(SCORE_SERIES), as_index=False)["circular"]
+        .max()
+        .sort_values(list(SCORE_SERIES))
+    )
+    clip_colors = dict(
+        zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
+    )
+    levels = sorted(
+        {int(n) for n in human["n_strokes"]}
+        | {int(n) for n in sketches["n_strokes"]}
+        | {int(n) for n in reference["n_strokes"]}
+    )
+    photo_x = 2 * max(levels)
+    ticks = [*levels, photo_x] if len(photos) else levels
+    tick_labels = [str(n) for n in levels] + (["photo"] if len(photos) else [])
+
+    # Each series sits slightly left or right of its level so error bars do not hide each other.
+    n_series = len(conditions) + len(clip_colors)
+    dodge = iter(2.0 ** np.linspace(-0.08, 0.08, n_series) if n_series > 1 else [1.0])
+    shift = {name: next(dodge) for name in [*conditions, *clip_colors]}
+
+    n_cols = min(3, len(panels))
+    n_rows = int(np.ceil(len(panels) / n_cols))
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False, sharey=True
+    )
+    for ax, panel in zip(axes.flat, panels):
+        for condition in conditions:
+            cell = human[(human["class"] == panel) & (human["condition"] == condition)].sort_values(
+                "n_strokes"
+            )
+            if cell.empty:
+                continue
+            ax.errorbar(
+                cell["n_strokes"] * shift[condition],
+                cell["accuracy"],
+                yerr=yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
+                color=CONDITION_COLORS[condition],
+                marker="o",
+                capsize=3,
+                label=f"people, {CONDITION_LABELS[condition]}",
+            )
+        for key, color in clip_colors.items():
+            model, pretrained, prompt_set, circular = key
+            label = _clip_label(model, pretrained, prompt_set, bool(circular))
+            in_series = (
+                (clip["class"] == panel)
+                & (clip["model"] == model)
+                & (clip["pretrained"] == pretrained)
+                & (clip["prompt_set"] == prompt_set)
+            )
+            cell = sketches[in_series[sketches.index]].sort_values("n_strokes")
+            if not cell.empty:
+                ax.errorbar(
+                    cell["n_strokes"] * shift[key],
+                    cell["accuracy"],
+                    yerr=yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
+                    color=color,
+                    marker="s",
+                    linestyle="--",
+                    capsize=3,
+                    label=label,
+                )
+            ceiling = photos[in_series[photos.index]]
+            if not ceiling.empty:
+                ax.axhline(ceiling["accuracy"].iloc[0], color=color, linestyle=":", linewidth=1.2)
+                ax.errorbar(
+                    [photo_x * shift[key]],
+                    ceiling["accuracy"],
+                    yerr=yerr(ceiling["accuracy"], ceiling["ci_low"], ceiling["ci_high"]),
+                    color=color,
+                    marker="^",
+                    markersize=8,
+                    markerfacecolor="white",
+                    linestyle=":",
+                    capsize=3,
+                    label=f"{label}, on the photos (ceiling)",
+                )
+        if panel == ALL_CLASSES and not reference.empty:
+            ax.scatter(
+                reference["n_strokes"].astype(int),
+                reference["accuracy"],
+                marker="*",
+                s=160,
+                color="black",
+                zorder=5,
+                label="paper: CLIP ViT-B/32 top-1",
+            )
+        if len(photos):
+            ax.axvline(photo_x / 2**0.5, color="grey", linewidth=0.6)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(ticks, tick_labels)
+        ax.minorticks_off()
+        ax.set_ylim(0, 1.02)
+        ax.set_title("all classes" if panel == ALL_CLASSES else panel)
+        ax.set_xlabel("strokes")
+        ax.set_ylabel("accuracy / CLIP top-1")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_visible(False)
+    handles, labels = {}, []
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            if label not in handles:
+                handles[label] = handle
+                labels.append(label)
+    fig.legend(
+        [handles[label] for label in labels],
+        labels,
+        loc="lower center",
+        ncol=2,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0),
+    )
+    legend_rows = int(np.ceil(len(labels) / 2))
+    fig.tight_layout(rect=(0, 0.06 * legend_rows / n_rows, 1, 1))
+    return fig
