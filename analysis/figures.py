@@ -25,8 +25,10 @@ import pandas as pd
 
 from analysis.human_vs_clip import human_vs_clip_table
 from analysis.plots.accuracy import plot_accuracy_bars, plot_accuracy_vs_strokes
+from analysis.plots.calibration import plot_calibration
 from analysis.plots.confusion import plot_confusion
 from analysis.plots.human_vs_clip import plot_human_vs_clip
+from analysis.plots.naming import plot_naming
 from analysis.plots.none_contrast import GAP_COLUMNS, plot_none_contrast
 from analysis.plots.reaction_time import plot_reaction_times
 from analysis.plots.style import save_figure
@@ -85,6 +87,13 @@ def _accuracy_bars(results: ReportResults) -> pd.DataFrame:
     return results.per_class.assign(chance=results.per_class["condition"].map(chance))
 
 
+def _calibration(results: ReportResults) -> pd.DataFrame:
+    if results.confidence.empty:
+        return results.confidence
+    chance = {condition: 1 / n for condition, n in results.n_options.items()}
+    return results.confidence.assign(chance=results.confidence["condition"].map(chance).fillna(0.0))
+
+
 def _human_vs_clip(results: ReportResults) -> pd.DataFrame:
     if results.clip is None:
         return pd.DataFrame()
@@ -116,6 +125,20 @@ FIGURES: Registry[Figure] = Registry(
             data=_accuracy_bars,
             draw=plot_accuracy_bars,
             caption="Accuracy per class and level in each condition, with the chance line.",
+        ),
+        "calibration": Figure(
+            section="trial_types",
+            data=_calibration,
+            draw=plot_calibration,
+            caption="Accuracy at each confidence rating, per condition and stroke level, "
+            "beside what an evenly spaced scale would give (chance at 1, all right at the top).",
+        ),
+        "naming": Figure(
+            section="trial_types",
+            data=lambda results: results.naming,
+            draw=plot_naming,
+            caption="Free naming's accuracy per stroke level beside the forced-choice "
+            "conditions', each with its interval over participants and images.",
         ),
         "confusion": Figure(
             section="confusions",

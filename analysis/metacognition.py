@@ -36,7 +36,6 @@ from scipy import special, stats
 
 from analysis.accuracy import wilson_interval
 from analysis.cluster_variance import two_way_variance
-from sketchlab.contracts import CONDITIONS
 from study.trial_type import TARGET
 from study.trial_types import conditions, roles
 
@@ -177,49 +176,3 @@ def type2_table(rated: pd.DataFrame) -> pd.DataFrame:
                      found.participants, found.images, found.df)
                 )  # fmt: skip
     return pd.DataFrame(rows, columns=list(TYPE2_COLUMNS))
-
-
-def calibration_figure(table: pd.DataFrame, chance: dict[str, float], scale: int):
-    """Accuracy against the confidence rating (`confidence_table`), one panel per condition,
-    one line per stroke level (all levels: black), with the line an evenly spaced scale would
-    follow: from chance at the lowest rating ("guessing") to 100% at the highest ("certain").
-    Returns the matplotlib figure (the caller saves it)."""
-    import matplotlib.pyplot as plt
-
-    from analysis.plots.style import level_palette, plain_text
-
-    @plain_text
-    def draw():
-        present = list(dict.fromkeys(table["condition"]))
-        conditions = [c for c in CONDITIONS if c in present] + [
-            c for c in present if c not in CONDITIONS
-        ]
-        fig, axes = plt.subplots(
-            1, len(conditions), figsize=(4.2 * len(conditions), 3.8), sharey=True, squeeze=False
-        )
-        levels = sorted(int(v) for v in table["n_strokes"] if v != ALL_LEVELS)
-        colors = {**{str(k): v for k, v in level_palette(levels).items()}, ALL_LEVELS: "black"}
-        points = np.arange(1, scale + 1)
-        for ax, condition in zip(axes[0], conditions):
-            floor = chance.get(condition, 0.0)
-            ax.plot(points, floor + (1 - floor) * (points - 1) / max(scale - 1, 1), ":",
-                    color="#777", label="evenly spaced scale")  # fmt: skip
-            shown = table[table["condition"] == condition]
-            for level, rows in shown.groupby("n_strokes", sort=False):
-                label = "all levels" if level == ALL_LEVELS else f"{level} strokes"
-                size = 3 + 5 * np.sqrt(rows["n_trials"] / rows["n_trials"].max())
-                pooled = level == ALL_LEVELS
-                ax.plot(rows["confidence"], rows["accuracy"], "-", color=colors[level],
-                        lw=2.4 if pooled else 1.2, alpha=1 if pooled else 0.75,
-                        label=label)  # fmt: skip
-                ax.scatter(rows["confidence"], rows["accuracy"], s=size**2, color=colors[level],
-                           alpha=1 if pooled else 0.75)  # fmt: skip
-            ax.set_title(condition.replace("_", " "))
-            ax.set_xticks(points)
-            ax.set_xlabel("confidence rating")
-            ax.set_ylim(-0.03, 1.03)
-        axes[0][0].set_ylabel("accuracy")
-        axes[0][-1].legend(fontsize=7, loc="lower right")
-        return fig
-
-    return draw()

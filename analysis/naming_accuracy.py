@@ -78,38 +78,3 @@ def match_counts(trials: pd.DataFrame) -> dict[str, int]:
     """How the naming answers were matched: answers per kind (naming_match.MATCHES)."""
     kinds = naming_rows(trials).get("naming_match", pd.Series(dtype=object)).astype(str)
     return {kind: int((kinds == kind).sum()) for kind in MATCHES}
-
-
-def naming_figure(table: pd.DataFrame):
-    """Accuracy against strokes (log2 axis) from `accuracy_beside_forced_choice`: naming
-    beside the forced-choice conditions, with their intervals. Returns the matplotlib figure
-    (the caller saves it)."""
-    import matplotlib.pyplot as plt
-
-    from analysis.plots.style import CONDITION_COLORS, plain_text
-
-    colors = {**CONDITION_COLORS, NAMING: "#3c8d2f"}
-    labels = {NAMING: "free naming", "without_none": 'forced choice, without "none"',
-              "with_none": 'forced choice, with "none"'}  # fmt: skip
-
-    @plain_text
-    def draw():
-        fig, ax = plt.subplots(figsize=(6.0, 3.8))
-        for condition, rows in table.groupby("condition", sort=False):
-            below = rows["accuracy"] - rows["ci_low"]
-            above = rows["ci_high"] - rows["accuracy"]
-            ax.errorbar(rows["n_strokes"], rows["accuracy"],
-                        yerr=np.clip(np.vstack([below, above]), 0, None), fmt="-o", capsize=3,
-                        color=colors.get(condition, "grey"),
-                        label=labels.get(condition, condition))  # fmt: skip
-        levels = sorted(table["n_strokes"].unique())
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(levels, [str(level) for level in levels])
-        ax.minorticks_off()
-        ax.set_xlabel("strokes")
-        ax.set_ylabel("accuracy (95% CI, participants and images)")
-        ax.set_ylim(-0.03, 1.03)
-        ax.legend(fontsize=8, loc="lower right")
-        return fig
-
-    return draw()

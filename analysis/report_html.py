@@ -589,7 +589,7 @@ def _methods(results: ReportResults) -> str:
 
 
 def _trial_types(results: ReportResults) -> str:
-    return render_type_reports(results.trial_types)
+    return render_type_reports(results)
 
 
 SECTIONS = {
@@ -666,10 +666,18 @@ def _p(value: float) -> str:
 
 def _figures(results: ReportResults, section: str) -> str:
     """Every drawn figure of `section`, in the figure registry's order, with its caption."""
+    return figures_named(
+        results, [name for name, figure in FIGURES.items() if figure.section == section]
+    )
+
+
+def figures_named(results: ReportResults, names: list[str]) -> str:
+    """These figures (FIGURES names), where drawn, with their captions: for a section whose
+    parts show their own figures (the trial types')."""
     return "".join(
-        _figure(results.figures[name], figure.caption)
-        for name, figure in FIGURES.items()
-        if figure.section == section and name in results.figures
+        _figure(results.figures[name], FIGURES[name].caption)
+        for name in names
+        if name in results.figures
     )
 
 

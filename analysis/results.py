@@ -24,7 +24,7 @@ from analysis.figures import draw_figures
 from analysis.glmm import EXACT_MAX_TRIALS, GlmmResult, fit_glmm
 from analysis.reaction_time import reaction_times
 from analysis.responses import analysed_columns, options_per_condition, ordered_conditions
-from analysis.trial_type_reports import ReportData, compute_type_reports
+from analysis.trial_type_reports import compute_type_reports
 from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
 from sketchlab.reference import paper_numbers
 
@@ -92,9 +92,16 @@ class ReportResults:
     clip: ClipResults | None = None
     alarms: list[str] = field(default_factory=list)
     """Losses allowed with --allow-exclusions (`exclusions.large_exclusions`)."""
-    trial_types: dict[str, object] = field(default_factory=dict)
-    """The report parts of trial types with analyses of their own (confidence ratings, free
-    naming): `analysis.trial_type_reports`, by trial type name."""
+    confidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """confidence.csv: accuracy per condition x level (and all levels) x confidence rating;
+    empty without ratings (`analysis.trial_type_reports`, as the three below)."""
+    type2_auroc: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """type2_auroc.csv: type-2 AUROC (confidence tells right from wrong) per condition x level."""
+    naming: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """naming.csv: free naming's accuracy per level beside forced choice; empty without typed
+    answers."""
+    naming_matches: dict[str, int] = field(default_factory=dict)
+    """Typed answers per kind of match (exact, synonym, fuzzy, unmatched, coded)."""
 
     @property
     def has_tests(self) -> bool:
@@ -165,8 +172,7 @@ def compute_results(
         pooled=pooled,
         alarms=list(alarms or []),
     )
-    trial_types = compute_type_reports(ReportData(trials, folder, results.is_simulated, n_options))
-    results = replace(results, trial_types=trial_types)
+    results = replace(results, **compute_type_reports(trials, folder))
     lap("trial types")
     if tests.empty:
         return results

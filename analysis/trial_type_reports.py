@@ -2,11 +2,13 @@
 confidence ratings (analysis/metacognition.py) and free naming (analysis/naming_accuracy.py).
 
 Each is one `TypeReport` of TYPE_REPORTS, under its trial type's name: `compute` writes its
-CSVs and figures into the report folder and returns what its section shows (None when the data
-has none of its answers), and `section` renders that as HTML. `analysis.results` computes every
-entry, `analysis.report_html` shows their sections after the accuracy section. The trial types
-without an analysis of their own are counted by their role (study.trial_type.ROLES) and need
-no entry here.
+CSVs into the report folder and returns its tables as fields of `analysis.results.
+ReportResults` (empty when the data has none of its answers), and `section` renders those
+fields as HTML ('' when they are empty). `analysis.results` computes every entry,
+`analysis.report_html` shows their sections after the accuracy section; their figures are
+entries of `analysis.figures.FIGURES` (section "trial_types") that plot those fields. The trial
+types without an analysis of their own are counted by their role (study.trial_type.ROLES) and
+need no entry here.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,55 +26,29 @@ from sketchlab.registry import Registry
 from study.trial_types import conditions
 from study.trial_types.naming_match import UNMATCHED
 
-
-@dataclass(frozen=True)
-class ReportData:
-    """What a trial type's report part reads: the included trials, the report folder, whether
-    the data are simulated (the figures' watermark) and the buttons per condition (chance)."""
-
-    trials: pd.DataFrame
-    folder: Path
-    simulated: bool
-    n_options: dict[str, int]
+if TYPE_CHECKING:
+    from analysis.results import ReportResults
 
 
 @dataclass(frozen=True)
 class TypeReport:
-    compute: Callable[[ReportData], object | None]
-    section: Callable[[object], str]
-
-
-def _save(figure, data: ReportData, name: str) -> Path:
-    from analysis.plots.style import save_figure
-
-    return save_figure(figure, data.folder / "figures" / name, data.simulated)[0]
+    compute: Callable[[pd.DataFrame, Path], dict[str, object]]
+    """(included trials, report folder) -> ReportResults fields; writes its CSVs."""
+    section: Callable[[ReportResults], str]
 
 
 # --- confidence ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ConfidenceResults:
-    by_rating: pd.DataFrame
-    """confidence.csv (metacognition.CONFIDENCE_COLUMNS)."""
-    type2: pd.DataFrame
-    """type2_auroc.csv (metacognition.TYPE2_COLUMNS)."""
-    scale: int
-    figure: Path
-
-
-def _confidence(data: ReportData) -> ConfidenceResults | None:
-    rated = metacognition.rated_trials(data.trials)
+def _confidence(trials: pd.DataFrame, folder: Path) -> dict[str, object]:
+    rated = metacognition.rated_trials(trials)
     if rated.empty:
-        return None
+        return {}
     table = metacognition.confidence_table(rated)
     type2 = metacognition.type2_table(rated)
-    table.to_csv(data.folder / "confidence.csv", index=False)
-    type2.to_csv(data.folder / "type2_auroc.csv", index=False)
-    scale = int(rated["confidence"].max())
-    chance = {condition: 1 / n for condition, n in data.n_options.items()}
-    figure = metacognition.calibration_figure(table, chance, scale)
-    return ConfidenceResults(table, type2, scale, _save(figure, data, "calibration"))
+    table.to_csv(folder / "confidence.csv", index=False)
+    type2.to_csv(folder / "type2_auroc.csv", index=False)
+    return {"confidence": table, "type2_auroc": type2}
 
 
 def _condition_order(values: pd.Series) -> pd.Series:
@@ -82,11 +59,14 @@ def _condition_order(values: pd.Series) -> pd.Series:
     return values.map(order)
 
 
-def _confidence_section(results: ConfidenceResults) -> str:
-    from analysis.report_html import _figure, _pct_ci, _table
+def _confidence_section(results: ReportResults) -> str:
+    from analysis.report_html import _pct_ci, _table, figures_named
 
-    type2 = results.type2
-    pooled = results.by_rating[results.by_rating["n_strokes"] == metacognition.ALL_LEVELS]
+    if results.confidence.empty:
+        return ""
+    type2 = results.type2_auroc
+    scale = int(results.confidence["confidence"].max())
+    pooled = results.confidence[results.confidence["n_strokes"] == metacognition.ALL_LEVELS]
     pooled = pooled.sort_values(["condition", "confidence"], key=_condition_order)
     accuracy = pd.DataFrame(
         {
@@ -121,7 +101,7 @@ def _confidence_section(results: ConfidenceResults) -> str:
     return (
         "<h2>Confidence ratings</h2>"
         f"<p>After each answer, participants rated how sure they were, from 1 (guessing) to "
-        f"{results.scale} (certain). <b>Accuracy by confidence</b>: the share of right answers "
+        f"{scale} (certain). <b>Accuracy by confidence</b>: the share of right answers "
         "at each rating (confidence.csv). Ratings that mean something rise with accuracy.</p>"
         + _table(accuracy)
         + "<p><b>Type-2 sensitivity</b> (metacognition: how well a person's confidence tells "
@@ -136,36 +116,27 @@ def _confidence_section(results: ConfidenceResults) -> str:
         + "<p><b>Calibration</b>: accuracy at each rating, per stroke level and condition. The "
         "dotted line is what an evenly spaced scale would give (chance at 1, every answer "
         "right at the top); points above it are underconfidence, below it overconfidence.</p>"
-        + _figure(results.figure)
+        + figures_named(results, ["calibration"])
     )
 
 
 # --- naming -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class NamingResults:
-    table: pd.DataFrame
-    """naming.csv (naming_accuracy.NAMING_COLUMNS)."""
-    matches: dict[str, int]
-    figure: Path
+def _naming(trials: pd.DataFrame, folder: Path) -> dict[str, object]:
+    if naming_accuracy.naming_rows(trials).empty:
+        return {}
+    table = naming_accuracy.accuracy_beside_forced_choice(trials)
+    table.to_csv(folder / "naming.csv", index=False)
+    return {"naming": table, "naming_matches": naming_accuracy.match_counts(trials)}
 
 
-def _naming(data: ReportData) -> NamingResults | None:
-    if naming_accuracy.naming_rows(data.trials).empty:
-        return None
-    table = naming_accuracy.accuracy_beside_forced_choice(data.trials)
-    table.to_csv(data.folder / "naming.csv", index=False)
-    figure = naming_accuracy.naming_figure(table)
-    return NamingResults(
-        table, naming_accuracy.match_counts(data.trials), _save(figure, data, "naming")
-    )
+def _naming_section(results: ReportResults) -> str:
+    from analysis.report_html import _pct_ci, _table, figures_named
 
-
-def _naming_section(results: NamingResults) -> str:
-    from analysis.report_html import _figure, _pct_ci, _table
-
-    table = results.table
+    table = results.naming
+    if table.empty:
+        return ""
     wide = table.assign(shown=_pct_ci(table, "accuracy", "ci_low", "ci_high")).pivot(
         index="n_strokes", columns="condition", values="shown"
     )
@@ -182,7 +153,7 @@ def _naming_section(results: NamingResults) -> str:
             }
         )
     )
-    matches = results.matches
+    matches = results.naming_matches
     counted = ", ".join(f"{kind} {n:,}" for kind, n in matches.items() if n)
     uncoded = matches.get(UNMATCHED, 0)
     warning = (
@@ -203,7 +174,7 @@ def _naming_section(results: NamingResults) -> str:
         + _table(wide)
         + f"<p>How the typed answers were matched: {html.escape(counted)}.</p>"
         + warning
-        + _figure(results.figure)
+        + figures_named(results, ["naming"])
     )
 
 
@@ -218,16 +189,14 @@ TYPE_REPORTS: Registry[TypeReport] = Registry(
 """The report parts of trial types with analyses of their own, by trial type name."""
 
 
-def compute_type_reports(data: ReportData) -> dict[str, object]:
-    """Every entry's results (name -> what its section shows) where the data has its answers."""
-    found = {}
-    for name, report in TYPE_REPORTS.items():
-        result = report.compute(data)
-        if result is not None:
-            found[name] = result
+def compute_type_reports(trials: pd.DataFrame, folder: Path) -> dict[str, object]:
+    """Every entry's ReportResults fields (empty where the data has none of its answers)."""
+    found: dict[str, object] = {}
+    for report in TYPE_REPORTS.values():
+        found.update(report.compute(trials, folder))
     return found
 
 
-def render_type_reports(results: dict[str, object]) -> str:
+def render_type_reports(results: ReportResults) -> str:
     """Their sections, in registry order."""
-    return "".join(TYPE_REPORTS[name].section(result) for name, result in results.items())
+    return "".join(report.section(results) for report in TYPE_REPORTS.values())

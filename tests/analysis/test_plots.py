@@ -223,3 +223,39 @@ def test_answer_times_are_the_median_of_each_participants_median(study_results):
         np.testing.assert_allclose(points, cell["median_rt_ms"] / 1000)
     assert ax.get_ylabel() == "median answer time (s)"
     plt.close(fig)
+
+
+def test_calibration_lines_are_accuracy_at_each_rating(study_results):
+    table, fig = drawn("calibration", study_results)
+    confidence = study_results.confidence
+    assert set(confidence["condition"]) == {"without_none", "with_none", "naming"}
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["without none", "with none", "naming"]
+    for ax in fig.axes:
+        condition = ax.get_title().replace(" ", "_")
+        cells = confidence[confidence["condition"] == condition]
+        for level, rows in cells.groupby("n_strokes"):
+            label = "all levels" if level == "all" else f"{level} strokes"
+            (line,) = [line for line in ax.lines if line.get_label() == label]
+            rows = rows.sort_values("confidence")
+            np.testing.assert_allclose(line.get_xdata(), rows["confidence"])
+            np.testing.assert_allclose(line.get_ydata(), rows["accuracy"])
+        (even,) = [line for line in ax.lines if line.get_label() == "evenly spaced scale"]
+        chance = 1 / study_results.n_options.get(condition, np.inf)
+        assert even.get_ydata()[0] == pytest.approx(chance) and even.get_ydata()[-1] == 1
+    plt.close(fig)
+
+
+def test_naming_lines_are_naming_and_forced_choice_accuracy(study_results):
+    table, fig = drawn("naming", study_results)
+    trials = study_results.excluded.trials
+    typed = trials[(trials["trial_type"] == "naming") & (trials["response"] != "timeout")]
+    (ax,) = fig.axes
+    points = errorbar_points(ax, "free naming")
+    np.testing.assert_allclose(points, typed.groupby("n_strokes")["correct"].mean())
+    for condition in conditions_in(study_results.pooled):
+        expected = table[table["condition"] == condition].sort_values("n_strokes")
+        np.testing.assert_allclose(
+            errorbar_points(ax, CONDITION_LABELS[condition]), expected["accuracy"]
+        )
+    plt.close(fig)

@@ -10,6 +10,7 @@ from analysis.figures import FIGURES
 from analysis.report import ReportOptions, build_report
 from analysis.sdt_observer import simulate_responses
 from tests.analysis.clip_scores import clip_scores_for
+from tests.analysis.rated_named import named, with_ratings
 
 FAST = {"n_boot": 200}
 
@@ -18,6 +19,7 @@ FAST = {"n_boot": 200}
 def report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("report")
     trials = simulate_responses(3_000, 120, foils_per_participant=2, seed=5)
+    trials = with_ratings(pd.concat([trials, named(24, seed=6)], ignore_index=True), seed=7)
     trials.to_csv(folder / "responses.csv", index=False)
     clip_scores_for(trials).to_csv(folder / "scores.csv", index=False)
     out = folder / "report"

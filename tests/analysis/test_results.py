@@ -48,7 +48,7 @@ def test_answer_times_reach_the_analysis(study_results):
     assert "reaction_times" in study_results.figures
 
 
-def test_without_answer_times_or_scores_those_figures_are_left_out(tmp_path):
+def test_without_answer_times_scores_ratings_or_names_those_figures_are_left_out(tmp_path):
     trials = simulate_responses(400, 16, attention_per_participant=0, seed=3)
     responses = validate_responses(trials.drop(columns="rt_ms"))
     rules = ExclusionRules()
@@ -62,8 +62,12 @@ def test_without_answer_times_or_scores_those_figures_are_left_out(tmp_path):
         model_exact_max_trials=0,
     )
     assert results.reaction_times.empty and not (tmp_path / "reaction_times.csv").exists()
-    assert set(results.figures) == set(FIGURES) - {"reaction_times", "human_vs_clip"}
+    left_out = {"reaction_times", "human_vs_clip", "calibration", "naming"}
+    assert set(results.figures) == set(FIGURES) - left_out
+    assert results.confidence.empty and results.naming.empty
+    assert not (tmp_path / "confidence.csv").exists() and not (tmp_path / "naming.csv").exists()
     assert sorted(p.stem for p in (tmp_path / "figures").glob("*.png")) == sorted(results.figures)
     page = render_page(results)
     assert "The responses have no answer times (<code>rt_ms</code>)." in page
     assert "<img alt='reaction_times'" not in page and "Human vs CLIP" not in page
+    assert "Confidence ratings" not in page and "Free naming" not in page
