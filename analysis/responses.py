@@ -64,7 +64,7 @@ SET_ASIDE_COLUMNS = {
     "(`options_per_condition`)",
     "started_at": "read by the exclusions (which duplicate session came first)",
     "answered_at": "read by the exclusions (which duplicate session came first)",
-    "too_fast": "the app's flag at FAST_RT_MS; the exclusions apply their own floors to rt_ms",
+    "too_fast": "the app's flag (study/timing.py); the exclusions apply their floors to rt_ms",
     "interrupted_ms": "read by the exclusions (the interrupted-answer rule)",
     "save_failures": "how often storing the answer failed before it was stored: the answer and "
     "its rt_ms are the participant's, so nothing in the analysis depends on it",

@@ -1,11 +1,11 @@
-"""The docs' tables of registered things (presets, methods, prompt sets, report figures), made
-from the registries.
+"""The docs' tables of registered things (presets, methods, prompt sets, report figures, trial
+types), made from the registries.
 
 Each table sits in its doc between `<!-- table: NAME -->` and `<!-- end table -->`.
 `python -m sketchlab.doc_tables`, run in the repository's root, rewrites every table from the
-registries; a test fails while any table is out of date, so a new preset, method, prompt set or
-figure cannot miss the docs. The docs are not installed with the package, so the checkout is
-named by the caller (the current folder here), never found from this file's place.
+registries; a test fails while any table is out of date, so a new preset, method, prompt set,
+figure or trial type cannot miss the docs. The docs are not installed with the package, so the
+checkout is named by the caller (the current folder here), never found from this file's place.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from scoring.prompts import PROMPT_SETS
 from sketchgen.methods import METHODS
 from sketchgen.presets import PRESETS, Preset
 from sketchlab.files import atomic_write
+from study.trial_type import TrialType
+from study.trial_types import TRIAL_TYPES
 
 
 def _named(registry) -> Callable[[str, object], str]:
@@ -101,11 +103,30 @@ def figure_table() -> str:
     )
 
 
+def _trial_type_role(trial_type: TrialType) -> str:
+    return "follow-up question" if trial_type.follow_up else trial_type.role
+
+
+def trial_type_table() -> str:
+    """docs/study.md's trial-type table: every registered type, in registry order."""
+    return TRIAL_TYPES.table(
+        {
+            "trial type": lambda name, t: f"`{name}`",
+            "study.yaml": lambda name, t: ", ".join(f"`{f}`" for f in t.settings) or "—",
+            "counted as": lambda name, t: _trial_type_role(t),
+            "conditions": lambda name, t: ", ".join(t.appears_in) if t.appears_in else "all",
+            "columns it adds": lambda name, t: ", ".join(f"`{c.name}`" for c in t.columns) or "—",
+            "description": lambda name, t: t.description,
+        }
+    )
+
+
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presets": ("docs/generation.md", preset_table),
     "methods": ("docs/generation.md", method_table),
     "prompt-sets": ("docs/scoring.md", prompt_set_table),
     "figures": ("docs/analysis.md", figure_table),
+    "trial-types": ("docs/study.md", trial_type_table),
 }
 """Each table's name -> (its doc, relative to the repository, and the function that makes it)."""
 

@@ -167,3 +167,11 @@ def test_without_its_module_the_field_is_unknown(tmp_path, monkeypatch, run_sket
     path.write_text(path.read_text() + f"repeat_checks: {{stimuli: [{REPEAT_STIMULUS}]}}\n")
     code, _, err = run_sketchlab("study", "check", path)
     assert code == 2 and "unknown field 'repeat_checks'" in err
+
+
+def test_a_new_trial_type_is_missing_from_the_docs_table_until_regenerated(repeat_check):
+    from sketchlab import doc_tables
+
+    assert doc_tables.stale_tables(REPO) == ["trial-types"]
+    row = "| `repeat_check` | `repeat_checks` | check | all | `check_kind` | Catch sketches"
+    assert row in doc_tables.trial_type_table()
