@@ -9,10 +9,14 @@ browser. No browser runs, so 50+ participants fit on a small machine; the server
 (Streamlit, the app, ParticipantFlow, the database) is exactly what real participants hit.
 
 Buttons are found by their widget keys (`consent-yes`, `instructions-done`,
-`answer-<trial>-<option>`, `feedback-<trial>`), which the app keeps free of class names.
-Latency is measured from sending an answer to the end of the rerun that shows the next
-trial, with its image ("answer to next trial"). Some answers are sent twice in a
-row (a double click); afterwards the database is checked for lost and duplicated trials.
+`answer-<trial>-<option>`, `confidence-<trial>-<point>`, `naming-submit-<trial>` with the
+text input `name-<trial>`, `feedback-<trial>`), which the app keeps free of class names.
+Latency is measured from sending an answer (a click, a confidence rating or a typed name) to
+the end of the rerun that shows the next question, with its image ("answer to next trial").
+Some answers are sent twice in a row (a double click); afterwards the database is checked
+for lost and duplicated trials and lost ratings. With `trial_types`, the study asks a 1-5
+confidence rating after each answer and has a free-naming condition besides the two
+forced-choice ones (study/trial_types/), so those pages are measured too.
 """
 
 from __future__ import annotations
@@ -30,13 +34,18 @@ from pathlib import Path
 
 from study.protocol import ProtocolClient, start_server, stop_process, wait_for_health
 from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports
-from study.synthetic import COMPLETION_CODE, write_synthetic_study
+from study.synthetic import COMPLETION_CODE, SYNONYMS, SYNTHETIC_CLASSES, write_synthetic_study
+
+TYPED = (*SYNTHETIC_CLASSES, *(name for names in SYNONYMS.values() for name in names), "blob")
+"""What a load participant types on a naming page (names, synonyms, something unmatched)."""
 
 
 @dataclass
 class ParticipantResult:
     latencies_ms: list[float] = field(default_factory=list)
     acknowledged: list[int] = field(default_factory=list)  # trial indexes the page moved past
+    rated: list[int] = field(default_factory=list)  # trials whose rating the page moved past
+    kinds: list[str] = field(default_factory=list)  # the kind of each measured answer
     completed: bool = False
     error: str | None = None
     cookies: dict[str, str] = field(default_factory=dict)  # the browser's, e.g. a sticky one
@@ -58,34 +67,38 @@ async def run_participant(
             await client.send()
             page = await client.read_page()
             while time.monotonic() < deadline:
-                answers = sorted(k for k in page.buttons if k.startswith("answer-"))
                 feedback = [k for k in page.buttons if k.startswith("feedback-")]
+                typed = None
+                question = _question(page)  # (its keys' prefix, the trial, the kind)
                 if "consent-yes" in page.buttons:
                     key = "consent-yes"
                 elif "instructions-done" in page.buttons:
                     key = "instructions-done"
-                elif answers:
-                    key = rng.choice(answers)
+                elif question is not None:
+                    prefix, trial, kind = question
+                    key = rng.choice(sorted(k for k in page.buttons if k.startswith(prefix)))
+                    if kind == NAMED:
+                        typed = {page.inputs[f"name-{trial}"]: rng.choice(TYPED)}
                 elif feedback:
                     key = feedback[0]
                 else:
                     result.completed = any(COMPLETION_CODE in text for text in page.texts)
                     return result
-                await asyncio.sleep(rng.uniform(*think_s) if answers else 0.05)
+                await asyncio.sleep(rng.uniform(*think_s) if question else 0.05)
                 started = time.perf_counter()
-                await client.send(page.buttons[key])
-                double = answers and rng.random() < double_click_rate
-                if double:
-                    await client.send(page.buttons[key])  # a double click during the rerun
+                await client.send(page.buttons[key], typed)
+                double = question and rng.random() < double_click_rate
+                if double:  # a double click during the rerun
+                    await client.send(page.buttons[key], typed)
                 page = await client.read_page()
                 for url in page.images:
                     if not url.startswith("data:"):  # inline images came with the page
                         await asyncio.to_thread(client.fetch, url)
-                answered = int(key.split("-")[1]) if answers else None
-                if answers and not any(k.startswith(f"answer-{answered}-") for k in page.buttons):
+                if question and not any(k.startswith(prefix) for k in page.buttons):
                     # the page moved on (an answer within min_answer_ms would be ignored)
                     result.latencies_ms.append((time.perf_counter() - started) * 1000)
-                    result.acknowledged.append(answered)
+                    (result.rated if kind == RATED else result.acknowledged).append(trial)
+                    result.kinds.append(kind)
                 if double:  # the second click may have started one more run: take its page
                     try:
                         page = await asyncio.wait_for(client.read_page(), timeout=1.0)
@@ -95,6 +108,22 @@ async def run_participant(
     except Exception as error:  # noqa: BLE001 - every failure is counted, none stops the bench
         result.error = f"{type(error).__name__}: {error}"
     return result
+
+
+ANSWERED, RATED, NAMED = "answer", "rating", "name"
+
+
+def _question(page) -> tuple[str, int, str] | None:
+    """The question on the page: (the prefix of its buttons' keys, its trial, its kind), or
+    None (consent, instructions, feedback, the end)."""
+    for key in sorted(page.buttons):
+        for start, kind in (("answer-", ANSWERED), ("confidence-", RATED)):
+            if key.startswith(start):
+                trial = int(key.split("-")[1])
+                return f"{start}{trial}-", trial, kind
+        if key.startswith("naming-submit-"):
+            return key, int(key.rsplit("-", 1)[1]), NAMED
+    return None
 
 
 def storage_backend(url: str) -> str:
@@ -144,6 +173,7 @@ def run_load(
     seed: int = 0,
     storage: str | None = None,
     replicas: int | None = None,
+    trial_types: bool = False,
 ) -> dict:
     """Start a server, run `clients` participants at once, then check the database.
 
@@ -151,9 +181,10 @@ def run_load(
     study id. With `replicas`, that many servers share the database behind Caddy with
     sticky sessions (deploy/Caddyfile), and participants go through the proxy.
 
-    lost: answers the page moved past (acknowledged) that are not in the database;
-    duplicated: rows beyond one per participant x trial, or beyond the trials a
-    participant has.
+    lost: answers the page moved past (acknowledged) that are not in the database, and
+    ratings it moved past that are not stored; duplicated: rows beyond one per participant x
+    trial, or beyond the trials a participant has. `trial_types`: the study has confidence
+    ratings and a naming condition (module docstring).
     """
     from study.config import load_study
     from study.design import trials_for
@@ -161,7 +192,10 @@ def run_load(
 
     with tempfile.TemporaryDirectory(prefix="sketchlab-load-") as tmp:
         folder = Path(tmp)
-        config_path = write_synthetic_study(folder, study_id=f"load-{uuid.uuid4().hex[:12]}")
+        extra = {"confidence_scale": 5, "naming": True} if trial_types else {}
+        config_path = write_synthetic_study(
+            folder, study_id=f"load-{uuid.uuid4().hex[:12]}", **extra
+        )
         storage_url = storage or f"sqlite:///{folder / 'load.sqlite'}"
         config = load_study(config_path, storage=storage_url)
         Storage(config.storage, config.study_id).close()  # unreachable database: BadInput now
@@ -192,8 +226,12 @@ def run_load(
         lost = duplicated = expected_completed = 0
         for n, result in enumerate(results):
             participant_id = f"load{n:04d}"
-            stored = frame[frame["participant_id"] == participant_id]["trial_index"].tolist()
+            rows = frame[frame["participant_id"] == participant_id]
+            stored = rows["trial_index"].tolist()
             lost += len(set(result.acknowledged) - set(stored))
+            if "confidence" in rows.columns:
+                rated = set(rows.loc[rows["confidence"].notna(), "trial_index"])
+                lost += len(set(result.rated) - rated)
             participant = database.get_participant(participant_id)
             n_trials = (
                 len(trials_for(config, participant_id, participant.condition, participant.list_id))
@@ -222,10 +260,14 @@ def run_load(
             else [clients]
         ),
         "clients": clients,
+        "trial_types": "confidence ratings and free naming" if trial_types else "forced choice",
         "think_time_s": list(think_s),
         "double_click_rate": double_click_rate,
         "completed": sum(r.completed for r in results),
         "answers": len(latencies),
+        "answers_by_kind": {
+            kind: sum(r.kinds.count(kind) for r in results) for kind in (ANSWERED, RATED, NAMED)
+        },
         "errors": sum(r.error is not None for r in results),
         "error_examples": sorted({r.error for r in results if r.error})[:5],
         "latency_ms": {

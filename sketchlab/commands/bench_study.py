@@ -25,6 +25,13 @@ def bench_study(
         typer.Option(help="also run both benches on this postgresql+psycopg:// URL"),
     ] = None,
     skip_load: Annotated[bool, typer.Option(help="only the storage bench")] = False,
+    trial_types: Annotated[
+        bool,
+        typer.Option(
+            help="load a study with a confidence rating after each answer and a free-naming "
+            "condition (typed names) beside forced choice"
+        ),
+    ] = False,
     replicas: Annotated[
         int | None,
         typer.Option(
@@ -58,7 +65,10 @@ def bench_study(
     figures: dict = {}
     if not skip_load:
         figures["load"] = run_load(
-            clients=clients, think_s=(0.5 * think, 1.5 * think), time_limit_s=time_limit
+            clients=clients,
+            think_s=(0.5 * think, 1.5 * think),
+            time_limit_s=time_limit,
+            trial_types=trial_types,
         )
     with tempfile.TemporaryDirectory(prefix="sketchlab-storage-") as folder:
         figures["storage_sqlite"] = storage_bench(
@@ -72,6 +82,7 @@ def bench_study(
                 replicas=replicas,
                 think_s=(0.5 * think, 1.5 * think),
                 time_limit_s=time_limit,
+                trial_types=trial_types,
             )
         figures["storage_postgresql"] = storage_bench(postgres, writers=writers)
     from sketchlab.files import print_json
