@@ -268,6 +268,12 @@ def run_load(
         "answers_by_kind": {
             kind: sum(r.kinds.count(kind) for r in results) for kind in (ANSWERED, RATED, NAMED)
         },
+        "p95_ms_by_kind": {
+            kind: _percentile(
+                [v for r in results for v, k in zip(r.latencies_ms, r.kinds) if k == kind], 95
+            )
+            for kind in (ANSWERED, RATED, NAMED)
+        },
         "errors": sum(r.error is not None for r in results),
         "error_examples": sorted({r.error for r in results if r.error})[:5],
         "latency_ms": {
