@@ -15,7 +15,7 @@ module), and one entry below.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -165,11 +165,16 @@ FIGURES: Registry[Figure] = Registry(
 """Every figure of the report, by name (its file stem), in page order within a section."""
 
 
-def draw_figures(results: ReportResults, folder: Path) -> dict[str, Path]:
-    """Draw every registered figure whose table is not empty into `folder` (PNG + SVG, with
-    the simulated-data watermark when the responses are simulated); name -> PNG path."""
+def draw_figures(
+    results: ReportResults, folder: Path, sections: Collection[str] | None = None
+) -> dict[str, Path]:
+    """Draw every registered figure (of `sections`, when given) whose table is not empty into
+    `folder` (PNG + SVG, with the simulated-data watermark when the responses are simulated);
+    name -> PNG path."""
     drawn = {}
     for name, figure in FIGURES.items():
+        if sections is not None and figure.section not in sections:
+            continue
         table = figure.data(results)
         if table.empty:
             continue

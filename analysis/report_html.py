@@ -138,6 +138,11 @@ def _data_and_exclusions(results: ReportResults) -> str:
 
 
 def _no_tests_note(results: ReportResults) -> str:
+    if not (results.naming.empty and results.confidence.empty):
+        return (
+            "<p>No forced-choice test trials remain after the exclusions, so there is no "
+            "forced-choice accuracy; the trial types' own analyses follow.</p>"
+        )
     return (
         "<div class='warn'>No test trials remain after the exclusions, so there is nothing to "
         "analyse yet (a study still in progress, or every session excluded: see the "

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
     from analysis.results import ReportResults
 
 
+TYPE_SECTIONS = ("trial_types",)
+"""The report section (`analysis.report_html.SECTIONS`) these parts render, and their figures
+name."""
+
+
 @dataclass(frozen=True)
 class TypeReport:
     compute: Callable[[pd.DataFrame, Path], dict[str, object]]

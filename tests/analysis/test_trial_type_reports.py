@@ -86,3 +86,24 @@ def test_the_report_explains_confidence_and_naming(exported, run_sketchlab, r_lm
         assert rows.sort_values("confidence")["accuracy"].iloc[-1] > rows["accuracy"].iloc[0]
     naming = pd.read_csv(report / "naming.csv")
     assert set(naming["condition"]) == {"naming", "with_none", "without_none"}
+
+
+def test_a_naming_only_study_gets_its_naming_analysis_and_figure(tmp_path, run_sketchlab):
+    """No forced-choice condition at all: the report says so (not "nothing to analyse") and
+    still shows naming accuracy and its figure."""
+    path = write_synthetic_study(tmp_path, conditions=(), naming=True, images_per_class=3)
+    for args in (
+        ("study", "simulate", path, "-n", "24", "--seed", "2"),
+        ("study", "export", path, "--out", tmp_path / "responses.csv"),
+        ("analyze", tmp_path / "responses.csv", "--out", tmp_path / "report", "--study", path,
+         "--n-boot", "20", "--allow-exclusions"),
+    ):  # fmt: skip
+        code, _, err = run_sketchlab(*args)
+        assert code == 0, err
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert "nothing to analyse yet" not in page
+    assert "No forced-choice test trials remain" in page
+    assert "Free naming beside forced choice" in page and "<img alt='naming'" in page
+    assert (tmp_path / "report" / "figures" / "naming.png").is_file()
+    naming = pd.read_csv(tmp_path / "report" / "naming.csv")
+    assert set(naming["condition"]) == {"naming"}
