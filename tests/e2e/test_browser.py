@@ -168,8 +168,9 @@ def test_participant_completes_study_in_chromium(served_study, browser):
     assert storage.count_responses() == len(trials), "exactly one row per trial, nothing else"
 
 
-def buttons_on_screen(page) -> dict:
-    """Where the answer buttons are, against the viewport and the page's scroll position."""
+def buttons_on_screen(page, selector: str = ANSWERS) -> dict:
+    """Where the answer buttons (or those of `selector`) are, against the viewport and the
+    page's scroll position."""
     return page.evaluate(
         """(selector) => {
           const boxes = [...document.querySelectorAll(selector)]
@@ -185,7 +186,7 @@ def buttons_on_screen(page) -> dict:
             wide: document.documentElement.scrollWidth > innerWidth,
           };
         }""",
-        ANSWERS,
+        selector,
     )
 
 

@@ -16,6 +16,7 @@ from tests.e2e.test_browser import (
     ANSWERS,
     ARTIFACTS,
     act_and_wait,
+    buttons_on_screen,
     open_trials,
     serve,
     settle,
@@ -57,23 +58,6 @@ def rating_buttons(trial_index: int) -> str:
 def wait_for_rating(page, trial_index: int) -> None:
     page.wait_for_selector(f"#sk-rating-{trial_index}", timeout=30_000)
     settle(page)
-
-
-def on_screen(page, selector: str) -> dict:
-    """How many elements match, and whether all of them lie inside the viewport."""
-    return page.evaluate(
-        """(selector) => {
-          const boxes = [...document.querySelectorAll(selector)]
-            .map(b => b.getBoundingClientRect());
-          return {
-            count: boxes.length,
-            inside: boxes.every(r => r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight
-                                     && r.right <= innerWidth && r.height > 20),
-            wide: document.documentElement.scrollWidth > innerWidth,
-          };
-        }""",
-        selector,
-    )
 
 
 def after_rating(page, trial, trials) -> None:
@@ -118,9 +102,12 @@ def test_ratings_by_key_click_and_tap_are_stored_with_their_own_time(rated_study
         rating = None
         if not trial.dictated:
             wait_for_rating(page, index)
-            where = on_screen(page, rating_buttons(index))
+            where = buttons_on_screen(page, rating_buttons(index))
             assert where["count"] == SCALE, f"{screen}, trial {index}"
             assert where["inside"], f"{screen}, trial {index}: a rating button is off screen"
+            assert where["scrolled"] == 0 and where["questionTop"] >= 0, (
+                "the page starts at the top"
+            )
             assert not where["wide"], "no sideways scrolling"
             if index == 1:
                 ARTIFACTS.mkdir(exist_ok=True)
