@@ -16,7 +16,7 @@ module), and one entry below.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,12 +30,11 @@ from analysis.plots.human_vs_clip import plot_human_vs_clip
 from analysis.plots.none_contrast import GAP_COLUMNS, plot_none_contrast
 from analysis.plots.reaction_time import plot_reaction_times
 from analysis.plots.style import save_figure
+from analysis.results import ReportResults
 from sketchlab.registry import Registry
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
-
-    from analysis.results import ReportResults
 
 
 @dataclass(frozen=True)
@@ -140,6 +139,14 @@ FIGURES: Registry[Figure] = Registry(
     },
 )
 """Every figure of the report, by name (its file stem), in page order within a section."""
+
+
+def with_figures(results: ReportResults, folder: Path) -> ReportResults:
+    """`results` with its figures drawn into `folder`/figures (none without test trials)."""
+    (folder / "figures").mkdir(exist_ok=True)
+    if not results.has_tests:
+        return results
+    return replace(results, figures=draw_figures(results, folder / "figures"))
 
 
 def draw_figures(results: ReportResults, folder: Path) -> dict[str, Path]:

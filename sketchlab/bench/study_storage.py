@@ -16,7 +16,8 @@ import uuid
 from datetime import timedelta
 
 from sketchlab.contracts import COMPLETED, TEST, WITH_NONE
-from study.storage import Storage, iso, masked_url, utc_now
+from study.storage import Storage, iso, utc_now
+from study.storage_backends import masked_url
 
 BENCH_OPTIONS = ("boat", "chair", "cup", "house", "tree", "none")
 
