@@ -123,7 +123,7 @@ def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise BadInput(f"{len(problems)} problems in {root}:\n{listed}")
     ids = slug_ids(Path(r["file_name"]).stem for r in rows)
-    table = pd.DataFrame([{"image_id": i, **r} for i, r in zip(ids, rows)])
+    table = pd.DataFrame([{"image_id": i, **r} for i, r in zip(ids, rows, strict=True)])
     table["mask_path"] = pd.Series([r["mask_path"] for r in rows], dtype=object)
     return table[list(IMAGES_COLUMNS)]
 

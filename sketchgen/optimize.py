@@ -151,7 +151,7 @@ def optimize_sketches(
             if evaluating:
                 _flush(buffer, buffer_iterations, batch, term_names)
                 for row, track in enumerate(batch):
-                    values = dict(zip(term_names, eval_values[row].tolist()))
+                    values = dict(zip(term_names, eval_values[row].tolist(), strict=True))
                     track.rows[-1].update({f"eval_{name}": v for name, v in values.items()})
                     _judge(
                         track,
@@ -241,7 +241,10 @@ def _flush(buffer: list, iterations: list, batch: list[_Track], names: list[str]
     for step, iteration in enumerate(iterations):
         for row, track in enumerate(batch):
             track.rows.append(
-                {"iteration": iteration, **dict(zip(names, values[step, row].tolist()))}
+                {
+                    "iteration": iteration,
+                    **dict(zip(names, values[step, row].tolist(), strict=True)),
+                }
             )
     buffer.clear()
     iterations.clear()

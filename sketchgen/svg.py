@@ -84,7 +84,7 @@ def write_svg(
     )
     ET.SubElement(root, "defs")
     group = ET.SubElement(root, "g")
-    for stroke_points, half_width, color in zip(pts, widths, rgba):
+    for stroke_points, half_width, color in zip(pts, widths, rgba, strict=True):
         p = [_float32_text(v) for v in stroke_points.reshape(-1)]
         r, g, b = (round(float(c) * 255) for c in color[:3])
         ET.SubElement(

@@ -49,7 +49,11 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
         .sort_values(list(SCORE_SERIES))
     )
     clip_colors = dict(
-        zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
+        zip(
+            series.itertuples(index=False),
+            sns.color_palette("dark", len(series)).as_hex(),
+            strict=True,
+        )
     )
     levels = sorted(
         {int(n) for n in human["n_strokes"]}
@@ -70,7 +74,8 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False, sharey=True
     )
-    for ax, panel in zip(axes.flat, panels):
+    # the grid can have more axes than panels: the spare ones are hidden below
+    for ax, panel in zip(axes.flat, panels, strict=False):
         for condition in conditions:
             cell = human[(human["class"] == panel) & (human["condition"] == condition)].sort_values(
                 "n_strokes"
@@ -146,7 +151,7 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
         ax.set_visible(False)
     handles, labels = {}, []
     for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             if label not in handles:
                 handles[label] = handle
                 labels.append(label)
