@@ -58,7 +58,7 @@ def paper_accuracy(table: pd.DataFrame, paper: dict) -> pd.Series:
     return pd.Series(
         [
             rates.get(str(condition), {}).get(str(int(level)), np.nan)
-            for condition, level in zip(table["condition"], table["n_strokes"])
+            for condition, level in zip(table["condition"], table["n_strokes"], strict=True)
         ],
         index=table.index,
         dtype=float,

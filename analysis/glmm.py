@@ -228,7 +228,7 @@ def _result(frame: pd.DataFrame, designs: dict[str, ModelDesign], output) -> Glm
     for name in fitted:
         mine = output[output["model"] == name]
         fixed = mine[mine["kind"] == "fixed"]
-        names = dict(zip(_r_columns(designs[name]), designs[name].columns))
+        names = dict(zip(_r_columns(designs[name]), designs[name].columns, strict=True))
         tables.append(term_table(designs[name], fixed.assign(term=fixed["term"].map(names))))
     terms = holm_contrasts(pd.concat(tables, ignore_index=True))
     random = output[(output["kind"] == "random") & output["model"].isin(fitted)]
@@ -236,7 +236,7 @@ def _result(frame: pd.DataFrame, designs: dict[str, ModelDesign], output) -> Glm
 
     def per_model(kind: str) -> dict[str, str]:
         rows = output[(output["kind"] == kind) & output["model"].isin(fitted)]
-        return dict(zip(rows["model"], rows["term"]))
+        return dict(zip(rows["model"], rows["term"], strict=True))
 
     said = output[(output["kind"] == "warning") & output["model"].isin(fitted)]
     return GlmmResult(
@@ -262,7 +262,9 @@ def _result(frame: pd.DataFrame, designs: dict[str, ModelDesign], output) -> Glm
             )
             for name in fitted
         },  # fmt: skip
-        warnings=sorted({f"{model}: {text}" for model, text in zip(said["model"], said["term"])}),
+        warnings=sorted(
+            {f"{model}: {text}" for model, text in zip(said["model"], said["term"], strict=True)}
+        ),
         separation=[sentence for _, _, sentence in separated_cells(frame)],
         failed=failed,
         optimizers=per_model("optimizer"),

@@ -24,11 +24,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.protocol import ProtocolClient, start_server, stop_process, wait_for_health
+from study.protocol import Page, ProtocolClient, start_server, stop_process, wait_for_health
 from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports
 from study.synthetic import COMPLETION_CODE, write_synthetic_study
 
@@ -58,17 +58,8 @@ async def run_participant(
             await client.send()
             page = await client.read_page()
             while time.monotonic() < deadline:
-                answers = sorted(k for k in page.buttons if k.startswith("answer-"))
-                feedback = [k for k in page.buttons if k.startswith("feedback-")]
-                if "consent-yes" in page.buttons:
-                    key = "consent-yes"
-                elif "instructions-done" in page.buttons:
-                    key = "instructions-done"
-                elif answers:
-                    key = rng.choice(answers)
-                elif feedback:
-                    key = feedback[0]
-                else:
+                key, answers = _next_click(page, rng)
+                if key is None:
                     result.completed = any(COMPLETION_CODE in text for text in page.texts)
                     return result
                 await asyncio.sleep(rng.uniform(*think_s) if answers else 0.05)
@@ -78,23 +69,43 @@ async def run_participant(
                 if double:
                     await client.send(page.buttons[key])  # a double click during the rerun
                 page = await client.read_page()
-                for url in page.images:
-                    if not url.startswith("data:"):  # inline images came with the page
-                        await asyncio.to_thread(client.fetch, url)
+                await _fetch_images(client, page)
                 answered = int(key.split("-")[1]) if answers else None
                 if answers and not any(k.startswith(f"answer-{answered}-") for k in page.buttons):
                     # the page moved on (an answer within min_answer_ms would be ignored)
                     result.latencies_ms.append((time.perf_counter() - started) * 1000)
                     result.acknowledged.append(answered)
                 if double:  # the second click may have started one more run: take its page
-                    try:
+                    with suppress(asyncio.TimeoutError):
                         page = await asyncio.wait_for(client.read_page(), timeout=1.0)
-                    except asyncio.TimeoutError:
-                        pass
             result.error = "deadline reached before the completion page"
     except Exception as error:  # noqa: BLE001 - every failure is counted, none stops the bench
         result.error = f"{type(error).__name__}: {error}"
     return result
+
+
+def _next_click(page: Page, rng: random.Random) -> tuple[str | None, list[str]]:
+    """The button a participant clicks on `page` (None: no button to click, the study is over)
+    and the page's answer buttons (kept apart: only an answer is timed and may be clicked
+    twice)."""
+    answers = sorted(k for k in page.buttons if k.startswith("answer-"))
+    feedback = [k for k in page.buttons if k.startswith("feedback-")]
+    if "consent-yes" in page.buttons:
+        return "consent-yes", answers
+    if "instructions-done" in page.buttons:
+        return "instructions-done", answers
+    if answers:
+        return rng.choice(answers), answers
+    if feedback:
+        return feedback[0], answers
+    return None, answers
+
+
+async def _fetch_images(client: ProtocolClient, page: Page) -> None:
+    """Download the page's images as a browser would, so that the bench counts their load."""
+    for url in page.images:
+        if not url.startswith("data:"):  # inline images came with the page
+            await asyncio.to_thread(client.fetch, url)
 
 
 def storage_backend(url: str) -> str:
@@ -123,7 +134,7 @@ def study_servers(
         for port in ports
     ]
     try:
-        for port, server in zip(ports, servers):
+        for port, server in zip(ports, servers, strict=True):
             wait_for_health(f"http://127.0.0.1:{port}", server)
         if not replicas:
             yield f"http://127.0.0.1:{ports[0]}", None
