@@ -21,6 +21,7 @@ test: lint
 lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # On a machine with network (this one's Python environment decides the versions): the
 # wheels the GPU machine lacks, for its CPython 3.12, into .whl/ (ignored; carried, never

@@ -16,7 +16,7 @@ module), and one entry below.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,12 +32,12 @@ from analysis.plots.naming import plot_naming
 from analysis.plots.none_contrast import GAP_COLUMNS, plot_none_contrast
 from analysis.plots.reaction_time import plot_reaction_times
 from analysis.plots.style import save_figure
+from analysis.results import ReportResults
+from analysis.trial_type_reports import TYPE_SECTIONS
 from sketchlab.registry import Registry
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
-
-    from analysis.results import ReportResults
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def paper_accuracy(table: pd.DataFrame, paper: dict) -> pd.Series:
     return pd.Series(
         [
             rates.get(str(condition), {}).get(str(int(level)), np.nan)
-            for condition, level in zip(table["condition"], table["n_strokes"])
+            for condition, level in zip(table["condition"], table["n_strokes"], strict=True)
         ],
         index=table.index,
         dtype=float,
@@ -163,6 +163,14 @@ FIGURES: Registry[Figure] = Registry(
     },
 )
 """Every figure of the report, by name (its file stem), in page order within a section."""
+
+
+def with_figures(results: ReportResults, folder: Path) -> ReportResults:
+    """`results` with its figures drawn into `folder`/figures. Without forced-choice test
+    trials (yet), only the trial types' own figures (naming) are drawn."""
+    (folder / "figures").mkdir(exist_ok=True)
+    sections = None if results.has_tests else TYPE_SECTIONS
+    return replace(results, figures=draw_figures(results, folder / "figures", sections))
 
 
 def draw_figures(

@@ -132,7 +132,10 @@ def clip_accuracy_by_level(scores: pd.DataFrame) -> pd.DataFrame:
     table["mean_per_class_recall"] = [
         recall.get((*key, n), np.nan) if c == ALL_CLASSES else np.nan
         for key, c, n in zip(
-            table[keys].itertuples(index=False, name=None), table["class"], table["n_strokes"]
+            table[keys].itertuples(index=False, name=None),
+            table["class"],
+            table["n_strokes"],
+            strict=True,
         )
     ]
     kind_order = table["kind"].map({kind: i for i, kind in enumerate(SCORE_KINDS)})

@@ -124,7 +124,7 @@ def _trend(frame: pd.DataFrame) -> ModelDesign:
 def _levels(frame: pd.DataFrame) -> ModelDesign:
     level = frame["level"].to_numpy()
     with_none = frame["with_none"].to_numpy()
-    present = set(zip(with_none.tolist(), level.tolist()))
+    present = set(zip(with_none.tolist(), level.tolist(), strict=True))
     separated = {(w, lv) for w, lv, _ in separated_cells(frame)}
     kept = present - separated
     two_conditions = len({w for w, _ in present}) > 1
@@ -156,5 +156,5 @@ def _levels(frame: pd.DataFrame) -> ModelDesign:
                 missing[contrast] = why(lacking)
     meanings.update(contrasts)
     columns = {term: columns[term] for term in meanings if term in columns}  # display order
-    rows = np.array([cell in kept for cell in zip(with_none.tolist(), level.tolist())])
+    rows = np.array([cell in kept for cell in zip(with_none.tolist(), level.tolist(), strict=True)])
     return ModelDesign("levels", columns, rows, meanings, missing, random_effects(frame))

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.gap_interval import METHOD, gap_intervals
-from analysis.glmm import GlmmResult
+from analysis.model_result import GlmmResult
 from analysis.study_simulation import StudyDesign, simulate_study
 from sketchlab.contracts import WITH_NONE, WITHOUT_NONE
 from sketchlab.errors import BadInput

@@ -21,8 +21,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 from analysis.cluster_variance import two_way_meat
-from analysis.glmm import GlmmResult, holm_contrasts, term_table
 from analysis.model_design import model_designs, separated_cells
+from analysis.model_result import GlmmResult, holm_contrasts, term_table
 
 
 def fit_population_averaged(frame: pd.DataFrame, exact_max_trials: int) -> GlmmResult:

@@ -25,6 +25,7 @@ from analysis.exclusions import (
     large_exclusions,
     read_participants,
 )
+from analysis.figures import with_figures
 from analysis.glmm import EXACT_MAX_TRIALS
 from analysis.report_html import render_page
 from analysis.responses import read_responses
@@ -115,6 +116,8 @@ def build_report(
             alarms=alarms,
             lap=lap,
         )
+        results = with_figures(results, building)
+        lap("figures")
         (building / "index.html").write_text(render_page(results), encoding="utf-8")
         lap("html")
         _replace_folder(building, out)

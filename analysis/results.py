@@ -1,9 +1,10 @@
 """What the report shows, computed from the data: every table, CSV and figure of `analyze`.
 
-`compute_results` writes the CSVs and figures into the report folder as it computes them
-and returns them in a `ReportResults`; `analysis.report_html` turns that into index.html and
-computes nothing. A new result is a field and a few lines here, plus one section function
-there; a new figure is one entry of `analysis.figures.FIGURES` that reads the fields here.
+`compute_results` writes the CSVs into the report folder as it computes them and returns them
+in a `ReportResults`; `analysis.figures.with_figures` draws the figures from it and
+`analysis.report_html` turns it into index.html, both computing nothing. A new result is a
+field and a few lines here, plus one section function there; a new figure is one entry of
+`analysis.figures.FIGURES` that reads the fields here.
 The statistics are described in docs/analysis.md.
 """
 
@@ -20,11 +21,11 @@ from analysis.accuracy import accuracy_table, cluster_bootstrap, test_trials
 from analysis.answer_tables import answer_composition, confusion_table
 from analysis.compare import compare_none
 from analysis.exclusions import ExclusionResult, ExclusionRules
-from analysis.figures import draw_figures
-from analysis.glmm import EXACT_MAX_TRIALS, GlmmResult, fit_glmm
+from analysis.glmm import EXACT_MAX_TRIALS, fit_glmm
+from analysis.model_result import GlmmResult
 from analysis.reaction_time import reaction_times
 from analysis.responses import analysed_columns, options_per_condition, ordered_conditions
-from analysis.trial_type_reports import TYPE_SECTIONS, compute_type_reports
+from analysis.trial_type_reports import compute_type_reports
 from sketchlab.contracts import FOIL, SIMULATED_PREFIX, TEST
 from sketchlab.reference import paper_numbers
 
@@ -46,7 +47,8 @@ class ClipResults:
 
 @dataclass(frozen=True)
 class ReportResults:
-    """Everything index.html shows; the CSVs and figures named here are already written."""
+    """Everything index.html shows; the CSVs (and, after `with_figures`, the figures) named here
+    are already written."""
 
     responses_path: Path
     participants_path: Path | None
@@ -130,15 +132,13 @@ def compute_results(
     alarms: list[str] | None = None,
     lap: Callable[[str], None] = lambda step: None,
 ) -> ReportResults:
-    """Compute every result of the report into `folder` (CSVs, figures/) and return them.
+    """Compute every result of the report into `folder` (its CSVs) and return them.
 
     `responses` is the validated table, `excluded` its exclusions, `scores` the validated
     CLIP scores joined to the stimuli people saw (or None); `alarms` the large exclusions the
     caller allowed; `lap(step)` is called after each step, for the timings.
     """
     trials = excluded.trials
-    figures = folder / "figures"
-    figures.mkdir()
     paper = paper_numbers()
     # Narrow copies once: every later step reads these instead of the full table.
     scored = trials.loc[trials["trial_type"].isin((TEST, FOIL)), analysed_columns(trials)]
@@ -174,8 +174,8 @@ def compute_results(
     )
     results = replace(results, **compute_type_reports(trials, folder))
     lap("trial types")
-    if tests.empty:  # no forced choice (yet): the trial types' own figures (naming) still show
-        return replace(results, figures=draw_figures(results, figures, TYPE_SECTIONS))
+    if tests.empty:
+        return results
 
     boot = cluster_bootstrap(tests, n_boot=n_boot, seed=seed)
     boot.to_csv(folder / "accuracy_bootstrap.csv", index=False)
@@ -221,8 +221,6 @@ def compute_results(
         model=model,
         clip=clip,
     )
-    results = replace(results, figures=draw_figures(results, figures))
-    lap("figures")
     return results
 
 

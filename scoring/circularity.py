@@ -54,6 +54,8 @@ def circular_rows(scores: pd.DataFrame) -> np.ndarray:
     loss_models = scores["loss_model"] if "loss_model" in scores.columns else [None] * len(scores)
     rule = [
         is_circular(str(model), str(pretrained), loss_model)
-        for model, pretrained, loss_model in zip(scores["model"], scores["pretrained"], loss_models)
+        for model, pretrained, loss_model in zip(
+            scores["model"], scores["pretrained"], loss_models, strict=True
+        )
     ]
     return flagged | np.array(rule, dtype=bool)

@@ -91,7 +91,7 @@ def read_photos(
         table["loss_model"] = table["image_id"].map(per_image["loss_model"])
     files = [
         PhotoFile(Path(path), Path(mask) if mask else None, fit)
-        for path, mask in zip(matched["path"], matched["mask_path"])
+        for path, mask in zip(matched["path"], matched["mask_path"], strict=True)
     ]
     table.attrs["photos_without_sketches"] = len(images) - len(matched)
     return table, files

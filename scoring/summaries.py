@@ -46,7 +46,7 @@ def summarize_scores(scores: pd.DataFrame) -> pd.DataFrame:
         if "kind" not in group.columns or not group["kind"].eq(PHOTO).all():
             levels.append(("all", group))
         for level, cell in levels:
-            row = dict(zip(keys, key))
+            row = dict(zip(keys, key, strict=True))
             row.update(
                 {
                     "n_strokes": level,

@@ -67,7 +67,7 @@ def draw_views(count: int, generator: torch.Generator | None = None, size: int =
         coefficients.append(_perspective_system(start, end))
         crops.append(_crop_box(size, size, generator))
     solved = (
-        torch.linalg.solve(*map(torch.stack, zip(*coefficients))).float()
+        torch.linalg.solve(*map(torch.stack, zip(*coefficients, strict=True))).float()
         if count
         else torch.zeros(0, 8)
     )
@@ -128,7 +128,7 @@ def _perspective_corners(width: int, height: int, generator: torch.Generator | N
 def _perspective_system(start, end) -> tuple[torch.Tensor, torch.Tensor]:
     """The 8×8 system torchvision's `_get_perspective_coeffs` solves (float64)."""
     rows, targets = [], []
-    for (ex, ey), (sx, sy) in zip(end, start):
+    for (ex, ey), (sx, sy) in zip(end, start, strict=True):
         rows.append([ex, ey, 1, 0, 0, 0, -sx * ex, -sx * ey])
         rows.append([0, 0, 0, ex, ey, 1, -sy * ex, -sy * ey])
         targets.extend([sx, sy])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -77,45 +78,11 @@ def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
 
     rows: list[dict] = []
     for class_dir in class_dirs:
-        problem = class_name_problem(class_dir.name)
-        if problem:
-            problems.append(f"class folder {class_dir}: {problem}.")
         files = _visible_files(class_dir, recursive=True)
         masks = {p for p in files if p.name.endswith(MASK_SUFFIX)}
         photos = sorted(p for p in files if _is_image(p) and p not in masks)
-        for photo in photos:
-            if photo.stem.endswith(MASK_SUFFIX.removesuffix(".png")):
-                problems.append(
-                    f"{photo} looks like a mask, but masks must be PNG files named "
-                    f"<name>{MASK_SUFFIX}; rename it (or, if it is a photo, drop the _mask)."
-                )
-        if not photos:
-            problems.append(f"class folder {class_dir} holds no photos; remove it or add photos.")
-        stems = {p.with_suffix("") for p in photos}
-        for mask in sorted(masks):
-            if Path(str(mask)[: -len(MASK_SUFFIX)]) not in stems:
-                problems.append(
-                    f"mask {mask} has no photo beside it named "
-                    f"{mask.name[: -len(MASK_SUFFIX)]}.<ext>."
-                )
-        for photo in photos:
-            mask = photo.with_name(photo.stem + MASK_SUFFIX)
-            try:
-                read = read_photo(photo, what=f"photo {photo}")
-                if mask.exists():
-                    read_mask(mask, read, what=f"mask {mask}")
-            except BadInput as error:
-                problems.append(str(error))
-                continue
-            rows.append(
-                {
-                    "class": class_dir.name,
-                    "path": str(photo.resolve()),
-                    "mask_path": str(mask.resolve()) if mask.exists() else None,
-                    "file_name": photo.name,
-                    **_size_columns(read),
-                }
-            )
+        problems.extend(_class_folder_problems(class_dir, photos, masks))
+        rows.extend(_photo_rows(class_dir, photos, problems))
     problems.extend(_identical_files([Path(r["path"]) for r in rows], describe=str))
     if len(problems) == 1:
         raise BadInput(problems[0])
@@ -123,9 +90,59 @@ def scan_image_folder(folder: str | os.PathLike) -> pd.DataFrame:
         listed = "\n".join(f"  - {problem}" for problem in problems)
         raise BadInput(f"{len(problems)} problems in {root}:\n{listed}")
     ids = slug_ids(Path(r["file_name"]).stem for r in rows)
-    table = pd.DataFrame([{"image_id": i, **r} for i, r in zip(ids, rows)])
+    table = pd.DataFrame([{"image_id": i, **r} for i, r in zip(ids, rows, strict=True)])
     table["mask_path"] = pd.Series([r["mask_path"] for r in rows], dtype=object)
     return table[list(IMAGES_COLUMNS)]
+
+
+def _class_folder_problems(class_dir: Path, photos: list[Path], masks: set[Path]) -> list[str]:
+    """What is wrong with a class folder's names, before any file is read: an invalid class
+    name, a photo named like a mask, no photos at all, a mask without its photo."""
+    problems = []
+    problem = class_name_problem(class_dir.name)
+    if problem:
+        problems.append(f"class folder {class_dir}: {problem}.")
+    for photo in photos:
+        if photo.stem.endswith(MASK_SUFFIX.removesuffix(".png")):
+            problems.append(
+                f"{photo} looks like a mask, but masks must be PNG files named "
+                f"<name>{MASK_SUFFIX}; rename it (or, if it is a photo, drop the _mask)."
+            )
+    if not photos:
+        problems.append(f"class folder {class_dir} holds no photos; remove it or add photos.")
+    stems = {p.with_suffix("") for p in photos}
+    for mask in sorted(masks):
+        if Path(str(mask)[: -len(MASK_SUFFIX)]) not in stems:
+            problems.append(
+                f"mask {mask} has no photo beside it named {mask.name[: -len(MASK_SUFFIX)]}.<ext>."
+            )
+    return problems
+
+
+def _photo_rows(class_dir: Path, photos: list[Path], problems: list[str]) -> list[dict]:
+    """The images rows (without image_id) of a class folder's readable photos; each photo or
+    mask that cannot be read adds its sentence to `problems` instead, so that all are listed
+    at once."""
+    rows = []
+    for photo in photos:
+        mask = photo.with_name(photo.stem + MASK_SUFFIX)
+        try:
+            read = read_photo(photo, what=f"photo {photo}")
+            if mask.exists():
+                read_mask(mask, read, what=f"mask {mask}")
+        except BadInput as error:
+            problems.append(str(error))
+            continue
+        rows.append(
+            {
+                "class": class_dir.name,
+                "path": str(photo.resolve()),
+                "mask_path": str(mask.resolve()) if mask.exists() else None,
+                "file_name": photo.name,
+                **_size_columns(read),
+            }
+        )
+    return rows
 
 
 def photo_warnings(
@@ -200,22 +217,7 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
     height or orientation that differs from the file's (the photo changed since).
     """
     csv_path = Path(path)
-    if not csv_path.is_file():
-        raise BadInput(f"{csv_path} does not exist (create it with `sketchlab images DIR`).")
-    try:
-        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise BadInput(f"{csv_path} is not a readable CSV file ({error}).") from error
-    table.columns = [str(c).strip() for c in table.columns]
-    missing = [c for c in IMAGES_REQUIRED if c not in table.columns]
-    if missing:
-        raise BadInput(
-            f"{csv_path} lacks the column(s) {', '.join(missing)} "
-            f"(needed: {', '.join(IMAGES_REQUIRED)}[, mask_path]; found: "
-            f"{', '.join(table.columns)})."
-        )
-    if table.empty:
-        raise BadInput(f"{csv_path} lists no images.")
+    table = _read_images_table(csv_path)
     base = csv_path.resolve().parent
     allowed = set(classes) if classes is not None else None
     seen_ids: dict[str, int] = {}
@@ -228,41 +230,8 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
             return f"{csv_path} row {_row_no}, field {field}"
 
         values = {c: str(row[c]).strip() for c in IMAGES_COLUMNS if c in row}
-        for column in IMAGES_REQUIRED:
-            if not values[column]:
-                raise BadInput(f"{where(column)} is empty.")
-        image_id, class_name = values["image_id"], values["class"]
-        _check_image_id(image_id, where=where("image_id"))
-        if image_id.lower() in seen_ids:  # ids name files; many file systems ignore case
-            raise BadInput(
-                f'{where("image_id")}: "{image_id}" is already used in row '
-                f"{seen_ids[image_id.lower()]} (ids may not differ only in case)."
-            )
-        seen_ids[image_id.lower()] = row_no
-        _check_class_name(class_name, where=where("class"))
-        if allowed is not None and class_name not in allowed:
-            raise BadInput(
-                f'{where("class")}: "{class_name}" is not one of the classes '
-                f"{', '.join(sorted(allowed))}."
-            )
-        photo = (base / values["path"]).resolve()
-        if not photo.is_file():
-            raise BadInput(f"{where('path')}: {values['path']} does not exist (looked in {base}).")
-        if photo in seen_paths:
-            raise BadInput(
-                f"{where('path')}: {values['path']} is already listed in row {seen_paths[photo]}."
-            )
-        seen_paths[photo] = row_no
-        read = read_photo(photo, what=f"{where('path')}: {values['path']}")
-        mask = None
-        if values.get("mask_path"):
-            mask = (base / values["mask_path"]).resolve()
-            if not mask.is_file():
-                raise BadInput(
-                    f"{where('mask_path')}: {values['mask_path']} does not exist (looked in "
-                    f"{base})."
-                )
-            read_mask(mask, read, what=f"{where('mask_path')}: {values['mask_path']}")
+        _check_row_names(values, where, row_no, allowed, seen_ids)
+        photo, mask, read = _read_row_files(values, where, row_no, base, seen_paths)
         size = _size_columns(read)
         _check_recorded_size(values, size, where)
         photos.append(str(photo))
@@ -283,6 +252,87 @@ def read_images_csv(path: str | os.PathLike, *, classes: list[str] | None = None
     for column in PHOTO_SIZE_COLUMNS:
         table[column] = [size[column] for size in sizes]
     return table[list(IMAGES_COLUMNS) + [c for c in table.columns if c not in IMAGES_COLUMNS]]
+
+
+def _read_images_table(csv_path: Path) -> pd.DataFrame:
+    """The CSV as text, checked as a whole (it exists, parses, has the required columns and a
+    row) before any row is looked at."""
+    if not csv_path.is_file():
+        raise BadInput(f"{csv_path} does not exist (create it with `sketchlab images DIR`).")
+    try:
+        table = pd.read_csv(csv_path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise BadInput(f"{csv_path} is not a readable CSV file ({error}).") from error
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in IMAGES_REQUIRED if c not in table.columns]
+    if missing:
+        raise BadInput(
+            f"{csv_path} lacks the column(s) {', '.join(missing)} "
+            f"(needed: {', '.join(IMAGES_REQUIRED)}[, mask_path]; found: "
+            f"{', '.join(table.columns)})."
+        )
+    if table.empty:
+        raise BadInput(f"{csv_path} lists no images.")
+    return table
+
+
+def _check_row_names(
+    values: dict[str, str],
+    where: Callable[[str], str],
+    row_no: int,
+    allowed: set[str] | None,
+    seen_ids: dict[str, int],
+) -> None:
+    """A row's text fields: required ones filled, a valid image_id not used before (case
+    ignored: ids name files; recorded in `seen_ids`, lower-cased id -> row), a valid class
+    (one of `allowed`, when given)."""
+    for column in IMAGES_REQUIRED:
+        if not values[column]:
+            raise BadInput(f"{where(column)} is empty.")
+    image_id, class_name = values["image_id"], values["class"]
+    _check_image_id(image_id, where=where("image_id"))
+    if image_id.lower() in seen_ids:  # ids name files; many file systems ignore case
+        raise BadInput(
+            f'{where("image_id")}: "{image_id}" is already used in row '
+            f"{seen_ids[image_id.lower()]} (ids may not differ only in case)."
+        )
+    seen_ids[image_id.lower()] = row_no
+    _check_class_name(class_name, where=where("class"))
+    if allowed is not None and class_name not in allowed:
+        raise BadInput(
+            f'{where("class")}: "{class_name}" is not one of the classes '
+            f"{', '.join(sorted(allowed))}."
+        )
+
+
+def _read_row_files(
+    values: dict[str, str],
+    where: Callable[[str], str],
+    row_no: int,
+    base: Path,
+    seen_paths: dict[Path, int],
+) -> tuple[Path, Path | None, Photo]:
+    """A row's photo and mask (absolute paths, resolved against `base`), the photo as read:
+    each must exist and be readable, and the photo must not be listed before (recorded in
+    `seen_paths`, photo -> row)."""
+    photo = (base / values["path"]).resolve()
+    if not photo.is_file():
+        raise BadInput(f"{where('path')}: {values['path']} does not exist (looked in {base}).")
+    if photo in seen_paths:
+        raise BadInput(
+            f"{where('path')}: {values['path']} is already listed in row {seen_paths[photo]}."
+        )
+    seen_paths[photo] = row_no
+    read = read_photo(photo, what=f"{where('path')}: {values['path']}")
+    mask = None
+    if values.get("mask_path"):
+        mask = (base / values["mask_path"]).resolve()
+        if not mask.is_file():
+            raise BadInput(
+                f"{where('mask_path')}: {values['mask_path']} does not exist (looked in {base})."
+            )
+        read_mask(mask, read, what=f"{where('mask_path')}: {values['mask_path']}")
+    return photo, mask, read
 
 
 def _visible_files(folder: Path, *, recursive: bool) -> list[Path]:

@@ -218,7 +218,8 @@ class ClipassoLoss:
             clean = tuple(
                 torch.cat(parts)
                 for parts in zip(
-                    *(self._clean_features(t, self._one_target_features) for t in unique_targets)
+                    *(self._clean_features(t, self._one_target_features) for t in unique_targets),
+                    strict=True,
                 )
             )
             if views == 0:
@@ -228,7 +229,7 @@ class ClipassoLoss:
                     self._augmented_targets(unique_targets, groups, views, params)
                 )
                 target_l2, target_l3, target_emb = (
-                    torch.cat(pair) for pair in zip(clean, augmented)
+                    torch.cat(pair) for pair in zip(clean, augmented, strict=True)
                 )
         sketch_views = (
             sketches

@@ -150,16 +150,9 @@ def optimize_sketches(
                 track.seconds += elapsed / len(batch)
             if evaluating:
                 _flush(buffer, buffer_iterations, batch, term_names)
-                for row, track in enumerate(batch):
-                    values = dict(zip(term_names, eval_values[row].tolist()))
-                    track.rows[-1].update({f"eval_{name}": v for name, v in values.items()})
-                    _judge(
-                        track,
-                        values,
-                        before_step[row, : track.job.n_strokes],
-                        iteration,
-                        early_stop_delta,
-                    )
+                _record_eval(
+                    batch, term_names, eval_values, before_step, iteration, early_stop_delta
+                )
             for track in batch:
                 if track.iterations >= track.job.iterations:
                     track.done = True
@@ -241,10 +234,29 @@ def _flush(buffer: list, iterations: list, batch: list[_Track], names: list[str]
     for step, iteration in enumerate(iterations):
         for row, track in enumerate(batch):
             track.rows.append(
-                {"iteration": iteration, **dict(zip(names, values[step, row].tolist()))}
+                {
+                    "iteration": iteration,
+                    **dict(zip(names, values[step, row].tolist(), strict=True)),
+                }
             )
     buffer.clear()
     iterations.clear()
+
+
+def _record_eval(
+    batch: list[_Track],
+    names: list[str],
+    values: torch.Tensor,
+    points: torch.Tensor,
+    iteration: int,
+    delta: float,
+) -> None:
+    """Add one eval's (B, terms) `values` to each sketch's last curve row (as eval_*) and
+    judge each sketch on them (`_judge`); `points` is the batch before this iteration's step."""
+    for row, track in enumerate(batch):
+        terms = dict(zip(names, values[row].tolist(), strict=True))
+        track.rows[-1].update({f"eval_{name}": v for name, v in terms.items()})
+        _judge(track, terms, points[row, : track.job.n_strokes], iteration, delta)
 
 
 def _judge(

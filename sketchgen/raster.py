@@ -32,6 +32,23 @@ def check_renderer(renderer: str) -> str:
 
 
 def _validate(points, half_widths, size, stroke_mask, colors, samples):
+    """`render`'s arguments checked in order (points, size, samples, half_widths, stroke_mask,
+    colors) and brought to the batched form, on the points' device: BadInput names the
+    first one that is wrong."""
+    points, unbatched = _checked_points(points)
+    batch, n_strokes = points.shape[:2]
+    height, width = _checked_size(size)
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples <= 0:
+        raise BadInput(f"samples must be a positive integer, got {samples!r}.")
+    half_widths = _checked_half_widths(half_widths, points, unbatched)
+    stroke_mask = _checked_stroke_mask(stroke_mask, batch, n_strokes, points.device, unbatched)
+    if colors is not None:
+        colors = _checked_colors(colors, points, unbatched)
+    return points, half_widths, (height, width), stroke_mask, colors, unbatched
+
+
+def _checked_points(points) -> tuple[torch.Tensor, bool]:
+    """(B, N, 4, 2) finite float control points, and whether they came unbatched (N, 4, 2)."""
     if not isinstance(points, torch.Tensor):
         raise BadInput(f"points must be a torch.Tensor, got {type(points).__name__}.")
     unbatched = points.dim() == 3
@@ -45,8 +62,11 @@ def _validate(points, half_widths, size, stroke_mask, colors, samples):
         raise BadInput(f"points must be a floating-point tensor, got {points.dtype}.")
     if not torch.isfinite(points).all():
         raise BadInput("points contain NaN or infinite coordinates.")
-    batch, n_strokes = points.shape[:2]
-    device, dtype = points.device, points.dtype
+    return points, unbatched
+
+
+def _checked_size(size) -> tuple[int, int]:
+    """(height, width) in pixels from an int (square) or a pair of positive ints."""
     if isinstance(size, bool) or not isinstance(size, (int, tuple, list)):
         raise BadInput(f"size must be an int or (height, width), got {size!r}.")
     height, width = (size, size) if isinstance(size, int) else tuple(size)
@@ -54,8 +74,14 @@ def _validate(points, half_widths, size, stroke_mask, colors, samples):
         raise BadInput(f"size must hold integers, got {size!r}.")
     if height <= 0 or width <= 0:
         raise BadInput(f"size must be positive, got height={height}, width={width}.")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples <= 0:
-        raise BadInput(f"samples must be a positive integer, got {samples!r}.")
+    return height, width
+
+
+def _checked_half_widths(half_widths, points: torch.Tensor, unbatched: bool) -> torch.Tensor:
+    """(B, N) finite positive half-widths (pixels) in the points' dtype, from one number, a
+    0-d tensor, or one per stroke."""
+    batch, n_strokes = points.shape[:2]
+    device, dtype = points.device, points.dtype
     if isinstance(half_widths, (int, float)) and not isinstance(half_widths, bool):
         half_widths = torch.full((batch, n_strokes), float(half_widths), device=device, dtype=dtype)
     elif isinstance(half_widths, torch.Tensor):
@@ -75,31 +101,41 @@ def _validate(points, half_widths, size, stroke_mask, colors, samples):
         )
     if not torch.isfinite(half_widths).all() or (half_widths <= 0).any():
         raise BadInput("half_widths must be finite and > 0.")
+    return half_widths
+
+
+def _checked_stroke_mask(
+    stroke_mask, batch: int, n_strokes: int, device: torch.device, unbatched: bool
+) -> torch.Tensor:
+    """(B, N) bool: which strokes are drawn (all when `stroke_mask` is None)."""
     if stroke_mask is None:
-        stroke_mask = torch.ones(batch, n_strokes, dtype=torch.bool, device=device)
-    else:
-        if not isinstance(stroke_mask, torch.Tensor):
-            raise BadInput("stroke_mask must be a bool tensor.")
-        if unbatched and stroke_mask.dim() == 1:
-            stroke_mask = stroke_mask.unsqueeze(0)
-        if tuple(stroke_mask.shape) != (batch, n_strokes):
-            raise BadInput(
-                f"stroke_mask must have shape {(batch, n_strokes)}, got {tuple(stroke_mask.shape)}."
-            )
-        stroke_mask = stroke_mask.to(device=device, dtype=torch.bool)
-    if colors is not None:
-        if not isinstance(colors, torch.Tensor):
-            raise BadInput("colors must be a tensor of RGBA values.")
-        if unbatched and colors.dim() == 2:
-            colors = colors.unsqueeze(0)
-        if tuple(colors.shape) != (batch, n_strokes, 4):
-            raise BadInput(
-                f"colors must have shape {(batch, n_strokes, 4)} (RGBA), got {tuple(colors.shape)}."
-            )
-        colors = colors.to(device=device, dtype=dtype)
-        if not torch.isfinite(colors).all():
-            raise BadInput("colors contain NaN or infinite values.")
-    return points, half_widths, (height, width), stroke_mask, colors, unbatched
+        return torch.ones(batch, n_strokes, dtype=torch.bool, device=device)
+    if not isinstance(stroke_mask, torch.Tensor):
+        raise BadInput("stroke_mask must be a bool tensor.")
+    if unbatched and stroke_mask.dim() == 1:
+        stroke_mask = stroke_mask.unsqueeze(0)
+    if tuple(stroke_mask.shape) != (batch, n_strokes):
+        raise BadInput(
+            f"stroke_mask must have shape {(batch, n_strokes)}, got {tuple(stroke_mask.shape)}."
+        )
+    return stroke_mask.to(device=device, dtype=torch.bool)
+
+
+def _checked_colors(colors, points: torch.Tensor, unbatched: bool) -> torch.Tensor:
+    """(B, N, 4) finite RGBA per stroke, in the points' dtype."""
+    batch, n_strokes = points.shape[:2]
+    if not isinstance(colors, torch.Tensor):
+        raise BadInput("colors must be a tensor of RGBA values.")
+    if unbatched and colors.dim() == 2:
+        colors = colors.unsqueeze(0)
+    if tuple(colors.shape) != (batch, n_strokes, 4):
+        raise BadInput(
+            f"colors must have shape {(batch, n_strokes, 4)} (RGBA), got {tuple(colors.shape)}."
+        )
+    colors = colors.to(device=points.device, dtype=points.dtype)
+    if not torch.isfinite(colors).all():
+        raise BadInput("colors contain NaN or infinite values.")
+    return colors
 
 
 @lru_cache(maxsize=32)

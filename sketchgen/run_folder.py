@@ -154,7 +154,7 @@ class RunFolder:
     def _plot_curves(self, image_id: str, levels: list[int], seeds: list[int]) -> None:
         figure = Figure(figsize=(3.2 * len(levels), 2.8))
         axes = figure.subplots(1, len(levels), squeeze=False, sharey=True)
-        for axis, n_strokes in zip(axes[0], levels):
+        for axis, n_strokes in zip(axes[0], levels, strict=True):
             for seed in seeds:
                 curve = pd.read_csv(self.sketch_curve(image_id, n_strokes, seed))
                 scored = curve.dropna(subset=["eval_total"])

@@ -140,32 +140,14 @@ def resolve_settings(
         raise BadInput(f"--iterations {iterations} must be at least 1.")
     if augmentations is not None and augmentations < 0:
         raise BadInput(f"--augmentations {augmentations} must be 0 or more.")
-    init_points, init_hash = None, None
-    if init_svg is not None:
-        init_points, init_hash = read_init_svg(init_svg)
-        levels = levels or (init_points.shape[0],)
-    levels = tuple(int(n) for n in levels) if levels else chosen.levels
-    if problem := levels_problem(levels):
-        raise BadInput(f"--levels {' '.join(map(str, levels))}: {problem}.")
-    if init_points is not None and levels != (init_points.shape[0],):
-        raise BadInput(
-            f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
-            f"{init_points.shape[0]} (got {' '.join(map(str, levels))})."
-        )
+    levels, init_hash = _resolved_levels(levels, init_svg, chosen)
     for flag, value in (("--weights", weights), ("--saliency-weights", saliency_weights)):
         if value not in (None, RANDOM_WEIGHTS) and not Path(value).is_file():
             raise BadInput(f"{flag} {value} does not exist or is not a file.")
     if init_svg is not None:
         init = "svg"
     elif init is None:
-        available = uses_clip or _saliency_available(chosen, saliency_weights)
-        init = "saliency" if available else "edges"
-        if not available:
-            print(
-                f"sketchlab: no cached {chosen.saliency_model} weights, so the {method} method "
-                "starts from strokes on XDoG edges (--init edges) instead of the saliency init.",
-                file=sys.stderr,
-            )
+        init = _default_init(chosen, method, uses_clip, saliency_weights)
     return RunSettings(
         levels=levels,
         seeds=seeds,
@@ -197,6 +179,39 @@ def resolve_settings(
             else dict(METHODS.entry(method).term_weights)
         ),
     )
+
+
+def _resolved_levels(
+    levels, init_svg: str | None, chosen: Preset
+) -> tuple[tuple[int, ...], str | None]:
+    """The checked stroke levels (--levels, else the --init SVG's stroke count, else the
+    preset's) and the --init SVG's sha256 (None without one): an --init SVG fixes the level."""
+    init_points, init_hash = None, None
+    if init_svg is not None:
+        init_points, init_hash = read_init_svg(init_svg)
+        levels = levels or (init_points.shape[0],)
+    levels = tuple(int(n) for n in levels) if levels else chosen.levels
+    if problem := levels_problem(levels):
+        raise BadInput(f"--levels {' '.join(map(str, levels))}: {problem}.")
+    if init_points is not None and levels != (init_points.shape[0],):
+        raise BadInput(
+            f"--init {init_svg} has {init_points.shape[0]} strokes, so --levels must be "
+            f"{init_points.shape[0]} (got {' '.join(map(str, levels))})."
+        )
+    return levels, init_hash
+
+
+def _default_init(chosen: Preset, method: str, uses_clip: bool, saliency_weights) -> str:
+    """The init when none is asked for: saliency where its model can be loaded (always for a
+    CLIP method, which needs the weights anyway), else edges, with a note on stderr."""
+    available = uses_clip or _saliency_available(chosen, saliency_weights)
+    if not available:
+        print(
+            f"sketchlab: no cached {chosen.saliency_model} weights, so the {method} method "
+            "starts from strokes on XDoG edges (--init edges) instead of the saliency init.",
+            file=sys.stderr,
+        )
+    return "saliency" if available else "edges"
 
 
 def _absolute(path: str | None) -> str | None:

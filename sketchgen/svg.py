@@ -84,7 +84,7 @@ def write_svg(
     )
     ET.SubElement(root, "defs")
     group = ET.SubElement(root, "g")
-    for stroke_points, half_width, color in zip(pts, widths, rgba):
+    for stroke_points, half_width, color in zip(pts, widths, rgba, strict=True):
         p = [_float32_text(v) for v in stroke_points.reshape(-1)]
         r, g, b = (round(float(c) * 255) for c in color[:3])
         ET.SubElement(
@@ -116,16 +116,7 @@ def read_svg(path: str | os.PathLike) -> SvgSketch:
     wrong numbers of coordinates, NaN/inf values, filled paths and paths without a stroke.
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path} does not exist or is not a file.")
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as error:
-        raise BadInput(f"{path} is not an SVG file: it is not valid XML ({error}).") from error
-    if _local(root.tag) != "svg":
-        raise BadInput(
-            f"{path} is not an SVG file: its root element is <{_local(root.tag)}>, not <svg>."
-        )
+    root = _svg_root(path)
     width = _length(root, "width", path)
     height = _length(root, "height", path)
     view_box = root.get("viewBox")
@@ -174,6 +165,21 @@ def read_svg(path: str | os.PathLike) -> SvgSketch:
         width=width,
         height=height,
     )
+
+
+def _svg_root(path: Path) -> ET.Element:
+    """The <svg> root element of the file at `path`, which must exist and be XML."""
+    if not path.is_file():
+        raise BadInput(f"{path} does not exist or is not a file.")
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError as error:
+        raise BadInput(f"{path} is not an SVG file: it is not valid XML ({error}).") from error
+    if _local(root.tag) != "svg":
+        raise BadInput(
+            f"{path} is not an SVG file: its root element is <{_local(root.tag)}>, not <svg>."
+        )
+    return root
 
 
 def _check_strokes(points, half_widths, size, colors):
@@ -288,24 +294,7 @@ def _parse_path_data(d: str, where: str) -> list[np.ndarray]:
     """Cubic segments (each (4, 2) float32) of one path's `d`: M/m starts a subpath,
     C/c adds cubics, L/l adds straight lines as cubics; repeated coordinates repeat the
     command, as SVG allows."""
-    if re.search(r"nan|inf", d, re.IGNORECASE):
-        raise BadInput(f"{where} has a NaN or infinite coordinate in its d attribute.")
-    tokens: list[str | float] = []
-    position = 0
-    d = d.strip()
-    while position < len(d):
-        match = _PATH_TOKEN.match(d, position)
-        if match is None or match.end() == position:
-            raise BadInput(
-                f"{where}: cannot read its d attribute at {d[position : position + 20]!r}."
-            )
-        tokens.append(match.group(1) or float(match.group(2)))
-        position = match.end()
-    if not tokens:
-        raise BadInput(f"{where} has an empty d attribute.")
-    if not isinstance(tokens[0], str) or tokens[0] not in "Mm":
-        raise BadInput(f"{where}: its d attribute must start with M (a moveto), not {tokens[0]!r}.")
-
+    tokens = _path_tokens(d, where)
     segments: list[np.ndarray] = []
     current = np.zeros(2, np.float64)
     index = 0
@@ -329,32 +318,65 @@ def _parse_path_data(d: str, where: str) -> list[np.ndarray]:
                 f"{where}: the {command} command needs a multiple of {per} coordinates, got "
                 f"{len(numbers)}."
             )
-        relative = command.islower()
-        for start in range(0, len(numbers), per):
-            values = np.array(numbers[start : start + per], np.float64).reshape(-1, 2)
-            if relative:
-                values = values + current
-            if command in "Mm" and start == 0:
-                current = values[0]
-            elif command in "Cc":
-                segments.append(np.vstack([current, values]))
-                current = values[-1]
-            else:  # L, or the implicit lineto after M's first pair
-                end = values[0]
-                segments.append(
-                    np.stack(
-                        [
-                            current,
-                            current + (end - current) / 3,
-                            current + 2 * (end - current) / 3,
-                            end,
-                        ]
-                    )
-                )
-                current = end
+        current = _draw_command(command, numbers, per, current, segments)
     if not segments:
         raise BadInput(f"{where} has no curve segments (only a moveto), so it draws no stroke.")
     segments = [s.astype(np.float32) for s in segments]
     if not all(np.isfinite(s).all() for s in segments):
         raise BadInput(f"{where} has a coordinate too large for float32.")
     return segments
+
+
+def _path_tokens(d: str, where: str) -> list[str | float]:
+    """A path's `d` as command letters and numbers, checked to be readable, finite and to
+    start with a moveto, before any segment is built."""
+    if re.search(r"nan|inf", d, re.IGNORECASE):
+        raise BadInput(f"{where} has a NaN or infinite coordinate in its d attribute.")
+    tokens: list[str | float] = []
+    position = 0
+    d = d.strip()
+    while position < len(d):
+        match = _PATH_TOKEN.match(d, position)
+        if match is None or match.end() == position:
+            raise BadInput(
+                f"{where}: cannot read its d attribute at {d[position : position + 20]!r}."
+            )
+        tokens.append(match.group(1) or float(match.group(2)))
+        position = match.end()
+    if not tokens:
+        raise BadInput(f"{where} has an empty d attribute.")
+    if not isinstance(tokens[0], str) or tokens[0] not in "Mm":
+        raise BadInput(f"{where}: its d attribute must start with M (a moveto), not {tokens[0]!r}.")
+    return tokens
+
+
+def _draw_command(
+    command: str, numbers: list[float], per: int, current: np.ndarray, segments: list[np.ndarray]
+) -> np.ndarray:
+    """Append the cubics that one M/C/L command (with `numbers`, `per` at a time: repeats
+    repeat the command) draws from the point `current` to `segments`; returns the new
+    current point."""
+    relative = command.islower()
+    for start in range(0, len(numbers), per):
+        values = np.array(numbers[start : start + per], np.float64).reshape(-1, 2)
+        if relative:
+            values = values + current
+        if command in "Mm" and start == 0:
+            current = values[0]
+        elif command in "Cc":
+            segments.append(np.vstack([current, values]))
+            current = values[-1]
+        else:  # L, or the implicit lineto after M's first pair
+            end = values[0]
+            segments.append(
+                np.stack(
+                    [
+                        current,
+                        current + (end - current) / 3,
+                        current + 2 * (end - current) / 3,
+                        end,
+                    ]
+                )
+            )
+            current = end
+    return current

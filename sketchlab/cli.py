@@ -80,13 +80,26 @@ def _options(
     """Sketches at 4/8/16/32 strokes, a recognition study, CLIP scoring and the report."""
 
 
-for _module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
-    importlib.import_module(f"sketchlab.commands.{_module}").register(app, bench)
+def _register_commands() -> BadInput | None:
+    """Add every command module's commands. Their help texts read the registries' data files
+    (presets.json, prompts.json): a broken one is returned, so that `main` reports it as one
+    sentence and exit code 2 instead of a traceback at import."""
+    try:
+        for module in sorted(m.name for m in pkgutil.iter_modules(commands.__path__)):
+            importlib.import_module(f"sketchlab.commands.{module}").register(app, bench)
+    except BadInput as error:
+        return error
+    return None
+
+
+_broken_data = _register_commands()
 
 
 def main() -> None:
     """Run the CLI; bad input becomes one sentence on stderr and exit code 2."""
     try:
+        if _broken_data is not None:
+            raise _broken_data
         app()
     except BadInput as error:
         print(f"sketchlab: {error}", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""The docs' tables of registered things (presets, methods, prompt sets, report figures, trial
-types), made from the registries.
+"""The docs' tables of registered things (presets, methods, prompt sets, report figures,
+trial types, storage backends), made from the registries.
 
 Each table sits in its doc between `<!-- table: NAME -->` and `<!-- end table -->`.
 `python -m sketchlab.doc_tables`, run in the repository's root, rewrites every table from the
@@ -19,6 +19,7 @@ from scoring.prompts import PROMPT_SETS
 from sketchgen.methods import METHODS
 from sketchgen.presets import PRESETS, Preset
 from sketchlab.files import atomic_write
+from study.storage_backends import BACKENDS
 from study.trial_type import TrialType
 from study.trial_types import TRIAL_TYPES
 
@@ -121,12 +122,24 @@ def trial_type_table() -> str:
     )
 
 
+def storage_table() -> str:
+    """docs/study.md's storage-backend table."""
+    return BACKENDS.table(
+        {
+            "backend": _named(BACKENDS),
+            "URL": lambda name, b: f"`{b.example}`",
+            "use it for": lambda name, b: b.use,
+        }
+    )
+
+
 TABLES: dict[str, tuple[str, Callable[[], str]]] = {
     "presets": ("docs/generation.md", preset_table),
     "methods": ("docs/generation.md", method_table),
     "prompt-sets": ("docs/scoring.md", prompt_set_table),
     "figures": ("docs/analysis.md", figure_table),
     "trial-types": ("docs/study.md", trial_type_table),
+    "storage-backends": ("docs/study.md", storage_table),
 }
 """Each table's name -> (its doc, relative to the repository, and the function that makes it)."""
 

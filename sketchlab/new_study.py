@@ -55,17 +55,12 @@ def init_study(folder: str | Path, photos: str | Path | None = None) -> NewStudy
     written when an input is bad or a file would be overwritten (BadInput); a failure while
     writing removes what was written.
     """
-    from sketchgen.images import scan_image_folder, write_images_csv
+    from sketchgen.images import scan_image_folder
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise BadInput(f"{folder} exists and is not a folder; init needs a (new) folder")
-    if photos is not None:
-        photos = Path(photos)
-        if not photos.is_dir():
-            raise BadInput(f"--photos {photos} is not a folder of class sub-folders")
-    elif _has_photos(folder / "photos"):
-        photos = folder / "photos"
+    photos = _photo_folder(folder, photos)
     images = scan_image_folder(photos) if photos is not None else None
 
     study_id = slug_ids([folder.resolve().name], MAX_ID_LENGTH)[0]
@@ -80,10 +75,34 @@ def init_study(folder: str | Path, photos: str | Path | None = None) -> NewStudy
     for target in targets:
         if target.exists():
             raise BadInput(f"{target} already exists: init never overwrites a file")
+    written = [path for path in _write_project(folder, texts, images) if path.is_file()]
+    classes = sorted(images["class"].unique()) if images is not None else []
+    return NewStudy(folder, written, classes, 0 if images is None else len(images))
+
+
+def _photo_folder(folder: Path, photos: str | Path | None) -> Path | None:
+    """The photos to start from: `photos` (which must be a folder), else `folder/photos` when
+    it already holds photos, else None (an empty `photos/` is made to fill)."""
+    if photos is not None:
+        photos = Path(photos)
+        if not photos.is_dir():
+            raise BadInput(f"--photos {photos} is not a folder of class sub-folders")
+        return photos
+    if _has_photos(folder / "photos"):
+        return folder / "photos"
+    return None
+
+
+def _write_project(folder: Path, texts: dict[str, str], images: pd.DataFrame | None) -> list[Path]:
+    """Make the folders and write images.csv (when there are photos) and the texts; returns
+    every folder and file made, in order. On any failure (Ctrl-C included) all of them are
+    removed again, so that a half-made project never looks complete."""
+    from sketchgen.images import write_images_csv
 
     created: list[Path] = []
     try:
-        for directory in (folder, folder / ".streamlit", *(() if photos else [folder / "photos"])):
+        photos_dir = [] if images is not None else [folder / "photos"]
+        for directory in (folder, folder / ".streamlit", *photos_dir):
             if not directory.exists():
                 directory.mkdir(parents=True)
                 created.append(directory)
@@ -98,9 +117,7 @@ def init_study(folder: str | Path, photos: str | Path | None = None) -> NewStudy
             else:
                 path.unlink(missing_ok=True)
         raise
-    written = [path for path in created if path.is_file()]
-    classes = sorted(images["class"].unique()) if images is not None else []
-    return NewStudy(folder, written, classes, 0 if images is None else len(images))
+    return created
 
 
 def _has_photos(folder: Path) -> bool:

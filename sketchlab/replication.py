@@ -254,7 +254,7 @@ def compare_reports(
             )
             continue
         for column in old.columns:
-            for row, (a, b) in enumerate(zip(old[column], new[column]), start=2):
+            for row, (a, b) in enumerate(zip(old[column], new[column], strict=True), start=2):
                 number_a, number_b = _number(a), _number(b)
                 if number_a is not None and number_b is not None:
                     if tally is not None:

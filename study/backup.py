@@ -24,7 +24,8 @@ from sqlalchemy.engine import URL, make_url
 
 from sketchlab.errors import BadInput
 from sketchlab.files import atomic_path
-from study.storage import Storage, masked_url, participants_table, responses_table
+from study.storage import Storage, participants_table, responses_table
+from study.storage_backends import masked_url
 
 PG_DUMP_TIMEOUT_S = 3600
 

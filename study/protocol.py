@@ -170,26 +170,7 @@ class ProtocolClient:
             message.ParseFromString(await self.socket.recv())
             kind = message.WhichOneof("type")
             if kind == "delta" and message.delta.WhichOneof("type") == "new_element":
-                element = message.delta.new_element
-                which = element.WhichOneof("type")
-                if which == "button":
-                    page.buttons[_widget_key(element.button.id)] = element.button.id
-                    self.fragments[element.button.id] = message.delta.fragment_id
-                elif which == "text_input":
-                    page.inputs[_widget_key(element.text_input.id)] = element.text_input.id
-                elif which == "imgs":
-                    page.images.extend(image.url for image in element.imgs.imgs)
-                elif which == "markdown":
-                    page.texts.append(element.markdown.body)
-                elif which == "html":
-                    page.texts.append(element.html.body)
-                    page.images.extend(re.findall(r'<img [^>]*src="([^"]+)"', element.html.body))
-                elif which == "code":
-                    page.texts.append(element.code.code_text)
-                elif which == "alert":
-                    page.texts.append(element.alert.body)
-                elif which == "heading":
-                    page.texts.append(element.heading.body)
+                self._add_element(page, message.delta)
             elif kind == "script_finished":
                 if message.script_finished in (
                     finished.FINISHED_SUCCESSFULLY,
@@ -198,6 +179,31 @@ class ProtocolClient:
                     return page
                 if message.script_finished == finished.FINISHED_EARLY_FOR_RERUN:
                     page = Page()
+
+    def _add_element(self, page: Page, delta) -> None:
+        """Put one new element of a rerun's `delta` on `page`: a button or text input by its
+        key, an image's URL, a text; a button's fragment is remembered, as a click on it
+        reruns only that fragment."""
+        element = delta.new_element
+        which = element.WhichOneof("type")
+        if which == "button":
+            page.buttons[_widget_key(element.button.id)] = element.button.id
+            self.fragments[element.button.id] = delta.fragment_id
+        elif which == "text_input":
+            page.inputs[_widget_key(element.text_input.id)] = element.text_input.id
+        elif which == "imgs":
+            page.images.extend(image.url for image in element.imgs.imgs)
+        elif which == "markdown":
+            page.texts.append(element.markdown.body)
+        elif which == "html":
+            page.texts.append(element.html.body)
+            page.images.extend(re.findall(r'<img [^>]*src="([^"]+)"', element.html.body))
+        elif which == "code":
+            page.texts.append(element.code.code_text)
+        elif which == "alert":
+            page.texts.append(element.alert.body)
+        elif which == "heading":
+            page.texts.append(element.heading.body)
 
     async def ask(self, click: str | None = None, text: dict[str, str] | None = None) -> Page:
         """`send`, then `read_page`."""

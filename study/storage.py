@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import (
@@ -36,9 +36,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
-    create_engine,
     delete,
-    event,
     func,
     inspect,
     select,
@@ -47,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from sketchlab.contracts import (
     COMPLETED,
@@ -62,6 +60,7 @@ from sketchlab.errors import BadInput
 from study.fair_gate import FairGate
 from study.group_commit import GroupCommit
 from study.progress import Progress
+from study.storage_backends import EngineOptions, masked_url, open_engine, pg_pool
 from study.trial_types import added_columns
 
 metadata = MetaData()
@@ -219,14 +218,6 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def masked_url(url: str) -> str:
-    """The URL with its password replaced by ***, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("@")[-1] if "@" in url else url
-
-
 @dataclass(frozen=True)
 class Participant:
     """One row of study_participants (timestamps as ISO strings)."""
@@ -324,7 +315,9 @@ class Storage:
         self.masked_url = masked_url(url)
         if not create:
             _require_sqlite_file(url)
-        self.engine = _engine(url, pool_size, max_overflow, durable, writer=create)
+        self.engine = open_engine(
+            url, EngineOptions(pool_size, max_overflow, durable, writer=create)
+        )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite has one writer at a time anyway: this process's writers take turns (instead
         # of SQLite's sleep-and-retry busy handler, which made p99 latency seconds long with
@@ -333,7 +326,7 @@ class Storage:
         self._group_commit = GroupCommit(self.engine) if self.is_sqlite else None
         # PostgreSQL: connections go to waiting threads in arrival order (study/fair_gate.py).
         self._gate = (
-            nullcontext() if self.is_sqlite else FairGate(sum(_pg_pool(pool_size, max_overflow)))
+            nullcontext() if self.is_sqlite else FairGate(sum(pg_pool(pool_size, max_overflow)))
         )
         dialect = sqlite if self.is_sqlite else postgresql
         self.responses = responses_table_for(added_columns())
@@ -889,7 +882,7 @@ def check_reachable(url: str) -> str | None:
     note when the database is not set up yet (a SQLite file that does not exist, or no study
     tables: `serve` creates them); an unreachable server or a file that is not a database is
     BadInput."""
-    engine = _engine(url, 1, 0, durable=True, writer=False)
+    engine = open_engine(url, EngineOptions(1, 0, durable=True, writer=False))
     try:
         if engine.dialect.name == "sqlite" and not Path(engine.url.database).is_file():
             return "the file does not exist yet; `sketchlab study serve` creates it"
@@ -927,97 +920,3 @@ def _lock_key(name: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"sketchlab:{name}".encode()).digest()[:8], "big", signed=True
     )
-
-
-def _engine(
-    url: str,
-    pool_size: int | None,
-    max_overflow: int | None,
-    durable: bool,
-    *,
-    writer: bool = True,
-):
-    """`writer=False` (commands that only read) neither creates the SQLite file's folder nor
-    switches the file to WAL (which would write to it, e.g. turn an empty file into a
-    database)."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise BadInput(
-            f"storage URL {masked_url(url)!r} is not a database URL (field 'storage' or --storage; "
-            "e.g. sqlite:///study.sqlite or postgresql+psycopg://user:pass@host/db)"
-        ) from None
-    backend = parsed.get_backend_name()
-    if backend not in ("sqlite", "postgresql"):
-        raise BadInput(
-            f"storage URL {masked_url(url)!r} must be sqlite:/// or postgresql+psycopg:// "
-            "(field 'storage')"
-        )
-    try:
-        if backend == "sqlite":
-            database = parsed.database or ""
-            if database in ("", ":memory:") or "mode=memory" in url:
-                raise BadInput(
-                    f"storage URL {masked_url(url)!r} is an in-memory database, which would lose "
-                    "every answer; name a file, e.g. sqlite:///study.db (field 'storage')"
-                )
-            try:  # no set-up: the file and its folder are created on first use
-                if writer:
-                    Path(database).parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise BadInput(
-                    f"cannot create the database folder for {masked_url(url)} "
-                    f"(field 'storage' or --storage): {error.strerror}"
-                ) from None
-            engine = create_engine(
-                url,
-                connect_args={"timeout": 60, "check_same_thread": False},
-                pool_size=pool_size or 8,
-                max_overflow=64 if max_overflow is None else max_overflow,
-                pool_timeout=120,
-            )
-            event.listen(
-                engine, "connect", partial(_sqlite_on_connect, durable=durable, writer=writer)
-            )
-            event.listen(engine, "begin", _sqlite_on_begin)
-        else:
-            engine = create_engine(
-                url,
-                connect_args={"connect_timeout": 5},
-                # No pre-ping: it costs a round trip on every checkout. A connection the
-                # server dropped fails its request once (a friendly page; SQLAlchemy then
-                # replaces the pool's connections); recycling keeps idle ones fresh.
-                pool_size=_pg_pool(pool_size, max_overflow)[0],
-                max_overflow=_pg_pool(pool_size, max_overflow)[1],
-                pool_timeout=120,
-                pool_recycle=1800,
-            )
-    except (NoSuchModuleError, ArgumentError) as error:
-        raise BadInput(
-            f"storage URL {masked_url(url)!r} cannot be used: {error} (field 'storage')"
-        ) from None
-    return engine
-
-
-def _pg_pool(pool_size: int | None, max_overflow: int | None) -> tuple[int, int]:
-    """PostgreSQL connections per process: (kept open, extra under load)."""
-    return pool_size or 10, 10 if max_overflow is None else max_overflow
-
-
-def _sqlite_on_connect(dbapi_connection, _record, *, durable: bool, writer: bool) -> None:
-    """WAL so readers never block the writer (set by writers only: it writes to the file);
-    synchronous=FULL so a committed answer survives a power cut too, not only a killed
-    process (costs a few ms per answer); a long busy wait; we issue BEGIN ourselves."""
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout = 60000")
-    if writer:
-        cursor.execute("PRAGMA journal_mode = WAL")
-    cursor.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
-    cursor.close()
-
-
-def _sqlite_on_begin(conn: Connection) -> None:
-    """Writes take the lock up front (BEGIN IMMEDIATE), so the busy timeout applies."""
-    read = conn.get_execution_options().get("sketchlab_read", False)
-    conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")

@@ -47,7 +47,8 @@ def plot_accuracy_vs_strokes(table: pd.DataFrame) -> plt.Figure:
         )
     nudge = {c: 2 ** (0.1 * (i - (len(conditions) - 1) / 2)) for i, c in enumerate(conditions)}
     wilson_shift = 2**0.035
-    for ax, panel in zip(axes.flat, panels):
+    # the grid can have more axes than panels: the spare ones are hidden below
+    for ax, panel in zip(axes.flat, panels, strict=False):
         for condition in conditions:
             cell = table[(table["class"] == panel) & (table["condition"] == condition)].sort_values(
                 "n_strokes"
@@ -131,7 +132,7 @@ def plot_accuracy_bars(table: pd.DataFrame) -> plt.Figure:
             squeeze=False,
             sharey=True,
         )
-    for ax, condition in zip(axes[0], conditions):
+    for ax, condition in zip(axes[0], conditions, strict=True):
         cells = table[table["condition"] == condition].set_index(["class", "n_strokes"])
         for i, level in enumerate(levels):
             rows = cells.reindex([(c, level) for c in classes])

@@ -22,6 +22,61 @@ def _clip_label(model: str, pretrained: str, prompt_set: str, circular: bool) ->
     return f"{label} (circular: loss model)" if circular else label
 
 
+def _series_rows(rows: pd.DataFrame, panel: str, key: tuple) -> pd.DataFrame:
+    """The rows of `panel` (a class) of one CLIP series, `key` = (model, pretrained,
+    prompt_set, circular)."""
+    model, pretrained, prompt_set, _ = key
+    return rows[
+        (rows["class"] == panel)
+        & (rows["model"] == model)
+        & (rows["pretrained"] == pretrained)
+        & (rows["prompt_set"] == prompt_set)
+    ]
+
+
+def _draw_clip(
+    ax: plt.Axes,
+    panel: str,
+    sketches: pd.DataFrame,
+    photos: pd.DataFrame,
+    clip_colors: dict[tuple, str],
+    shift: dict,
+    photo_x: float,
+) -> None:
+    """One panel's CLIP series: each model x prompt set's dashed curve over the sketches and,
+    where it scored the photos, its ceiling (a dotted line and a point at `photo_x`)."""
+    for key, color in clip_colors.items():
+        model, pretrained, prompt_set, circular = key
+        label = _clip_label(model, pretrained, prompt_set, bool(circular))
+        cell = _series_rows(sketches, panel, key).sort_values("n_strokes")
+        if not cell.empty:
+            ax.errorbar(
+                cell["n_strokes"] * shift[key],
+                cell["accuracy"],
+                yerr=yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
+                color=color,
+                marker="s",
+                linestyle="--",
+                capsize=3,
+                label=label,
+            )
+        ceiling = _series_rows(photos, panel, key)
+        if not ceiling.empty:
+            ax.axhline(ceiling["accuracy"].iloc[0], color=color, linestyle=":", linewidth=1.2)
+            ax.errorbar(
+                [photo_x * shift[key]],
+                ceiling["accuracy"],
+                yerr=yerr(ceiling["accuracy"], ceiling["ci_low"], ceiling["ci_high"]),
+                color=color,
+                marker="^",
+                markersize=8,
+                markerfacecolor="white",
+                linestyle=":",
+                capsize=3,
+                label=f"{label}, on the photos (ceiling)",
+            )
+
+
 @plain_text
 def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
     """Human accuracy and CLIP top-1 against stroke count, one panel per class after a first
@@ -49,7 +104,11 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
         .sort_values(list(SCORE_SERIES))
     )
     clip_colors = dict(
-        zip(series.itertuples(index=False), sns.color_palette("dark", max(len(series), 1)).as_hex())
+        zip(
+            series.itertuples(index=False),
+            sns.color_palette("dark", len(series)).as_hex(),
+            strict=True,
+        )
     )
     levels = sorted(
         {int(n) for n in human["n_strokes"]}
@@ -70,7 +129,8 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(4.2 * n_cols, 3.4 * n_rows), squeeze=False, sharey=True
     )
-    for ax, panel in zip(axes.flat, panels):
+    # the grid can have more axes than panels: the spare ones are hidden below
+    for ax, panel in zip(axes.flat, panels, strict=False):
         for condition in conditions:
             cell = human[(human["class"] == panel) & (human["condition"] == condition)].sort_values(
                 "n_strokes"
@@ -86,42 +146,7 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
                 capsize=3,
                 label=f"people, {CONDITION_LABELS[condition]}",
             )
-        for key, color in clip_colors.items():
-            model, pretrained, prompt_set, circular = key
-            label = _clip_label(model, pretrained, prompt_set, bool(circular))
-            in_series = (
-                (clip["class"] == panel)
-                & (clip["model"] == model)
-                & (clip["pretrained"] == pretrained)
-                & (clip["prompt_set"] == prompt_set)
-            )
-            cell = sketches[in_series[sketches.index]].sort_values("n_strokes")
-            if not cell.empty:
-                ax.errorbar(
-                    cell["n_strokes"] * shift[key],
-                    cell["accuracy"],
-                    yerr=yerr(cell["accuracy"], cell["ci_low"], cell["ci_high"]),
-                    color=color,
-                    marker="s",
-                    linestyle="--",
-                    capsize=3,
-                    label=label,
-                )
-            ceiling = photos[in_series[photos.index]]
-            if not ceiling.empty:
-                ax.axhline(ceiling["accuracy"].iloc[0], color=color, linestyle=":", linewidth=1.2)
-                ax.errorbar(
-                    [photo_x * shift[key]],
-                    ceiling["accuracy"],
-                    yerr=yerr(ceiling["accuracy"], ceiling["ci_low"], ceiling["ci_high"]),
-                    color=color,
-                    marker="^",
-                    markersize=8,
-                    markerfacecolor="white",
-                    linestyle=":",
-                    capsize=3,
-                    label=f"{label}, on the photos (ceiling)",
-                )
+        _draw_clip(ax, panel, sketches, photos, clip_colors, shift, photo_x)
         if panel == ALL_CLASSES and not reference.empty:
             ax.scatter(
                 reference["n_strokes"].astype(int),
@@ -144,14 +169,10 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(panels) :]:
         ax.set_visible(False)
-    handles, labels = {}, []
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            if label not in handles:
-                handles[label] = handle
-                labels.append(label)
+    handles = _legend_entries(axes)
+    labels = list(handles)
     fig.legend(
-        [handles[label] for label in labels],
+        list(handles.values()),
         labels,
         loc="lower center",
         ncol=2,
@@ -161,3 +182,13 @@ def plot_human_vs_clip(table: pd.DataFrame) -> plt.Figure:
     legend_rows = int(np.ceil(len(labels) / 2))
     fig.tight_layout(rect=(0, 0.06 * legend_rows / n_rows, 1, 1))
     return fig
+
+
+def _legend_entries(axes) -> dict[str, object]:
+    """Label -> handle over all panels, each label once, in the order first drawn: one
+    legend under the figure instead of one per panel."""
+    handles = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    return handles

@@ -55,7 +55,7 @@ def plot_none_contrast(table: pd.DataFrame) -> plt.Figure:
             values = rows[column].fillna(0).to_numpy()
             ax.bar(x, values, width * 0.92, bottom=bottom, label=label, **style)
             bottom += values
-        for xi, value in zip(x, rows[CORRECT]):
+        for xi, value in zip(x, rows[CORRECT], strict=True):
             if np.isfinite(value):
                 ax.text(xi, value / 2, f"{value:.0%}", ha="center", va="center", color="white",
                         fontsize=9, fontweight="bold")  # fmt: skip
@@ -73,7 +73,7 @@ def plot_none_contrast(table: pd.DataFrame) -> plt.Figure:
     ax.set_ylabel("share of test trials")
     ax.grid(axis="x", visible=False)
     handles, labels = ax.get_legend_handles_labels()
-    unique = dict(zip(labels, handles))
+    unique = dict(zip(labels, handles, strict=True))
     order = sorted(
         unique, key=lambda label: (not label.startswith("right"), label == "paper's accuracy")
     )

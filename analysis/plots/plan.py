@@ -27,7 +27,7 @@ def plot_plan(plan: pd.DataFrame, out_stem: Path, source: str) -> list[Path]:
     )
     with sns.axes_style("whitegrid"):
         fig, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 3.8))
-    for ax, (column, title) in zip(axes, panels):
+    for ax, (column, title) in zip(axes, panels, strict=True):
         scale = 1 if column == "power_gap" else 100
         for level in levels:
             rows = plan[plan["n_strokes"] == level].sort_values("participants")

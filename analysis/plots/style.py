@@ -42,7 +42,7 @@ def plain_text(draw):
 def level_palette(levels) -> dict[int, tuple]:
     """Stroke level -> colour, light (few strokes) to dark (many), stable for a level set."""
     levels = sorted(int(level) for level in levels)
-    return dict(zip(levels, sns.color_palette("crest", len(levels))))
+    return dict(zip(levels, sns.color_palette("crest", len(levels)), strict=True))
 
 
 def save_figure(fig: plt.Figure, out_stem: Path, simulated: bool = False) -> list[Path]:

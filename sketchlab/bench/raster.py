@@ -18,6 +18,8 @@ from sketchgen.raster_agreement import agreement, load_scene, render_and_grad
 from sketchlab.contracts import CANVAS
 from sketchlab.errors import BadInput
 
+CPU = torch.device("cpu")  # the default device of the benchmarks
+
 
 def _timed(fn, repeats: int, device: torch.device) -> tuple[float, float]:
     """Median wall and process CPU milliseconds of `fn` (after one warm-up), waiting for the
@@ -39,7 +41,7 @@ def time_scene(
     scene: dict[str, np.ndarray],
     repeats: int = 10,
     renderer: str = "torch",
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
 ):
     """Median forward and forward+backward milliseconds (after one warm-up of each).
 
@@ -66,7 +68,7 @@ def time_scene(
 
 
 def batch_throughput(
-    batch: int, repeats: int = 10, device: torch.device = torch.device("cpu"), seed: int = 0
+    batch: int, repeats: int = 10, device: torch.device = CPU, seed: int = 0
 ) -> dict:
     """224 x 224 sketches rendered forward + backward per second, `batch` at a time: sketches
     of 4, 8, 16 and 32 strokes in turn (padded to 32 and masked, as the optimiser batches
@@ -95,7 +97,7 @@ def bench_raster(
     scenes_dir: Path,
     repeats: int = 10,
     threads: int = 2,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
     batch: int = 96,
 ) -> dict:
     """Agreement figures and timings (ms) per scene file in `scenes_dir` (`scenes`), rendered

@@ -28,11 +28,11 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from study.protocol import ProtocolClient, start_server, stop_process, wait_for_health
+from study.protocol import Page, ProtocolClient, start_server, stop_process, wait_for_health
 from study.proxy import Proxy, caddy_in_front, caddy_path, free_ports
 from study.synthetic import COMPLETION_CODE, SYNONYMS, SYNTHETIC_CLASSES, write_synthetic_study
 
@@ -91,19 +91,15 @@ async def run_participant(
                 if double:  # a double click during the rerun
                     await client.send(page.buttons[key], typed)
                 page = await client.read_page()
-                for url in page.images:
-                    if not url.startswith("data:"):  # inline images came with the page
-                        await asyncio.to_thread(client.fetch, url)
+                await _fetch_images(client, page)
                 if question and not any(k.startswith(prefix) for k in page.buttons):
                     # the page moved on (an answer within min_answer_ms would be ignored)
                     result.latencies_ms.append((time.perf_counter() - started) * 1000)
                     (result.rated if kind == RATED else result.acknowledged).append(trial)
                     result.kinds.append(kind)
                 if double:  # the second click may have started one more run: take its page
-                    try:
+                    with suppress(asyncio.TimeoutError):
                         page = await asyncio.wait_for(client.read_page(), timeout=1.0)
-                    except asyncio.TimeoutError:
-                        pass
             result.error = "deadline reached before the completion page"
     except Exception as error:  # noqa: BLE001 - every failure is counted, none stops the bench
         result.error = f"{type(error).__name__}: {error}"
@@ -124,6 +120,13 @@ def _question(page) -> tuple[str, int, str] | None:
         if key.startswith("naming-submit-"):
             return key, int(key.rsplit("-", 1)[1]), NAMED
     return None
+
+
+async def _fetch_images(client: ProtocolClient, page: Page) -> None:
+    """Download the page's images as a browser would, so that the bench counts their load."""
+    for url in page.images:
+        if not url.startswith("data:"):  # inline images came with the page
+            await asyncio.to_thread(client.fetch, url)
 
 
 def storage_backend(url: str) -> str:
@@ -152,7 +155,7 @@ def study_servers(
         for port in ports
     ]
     try:
-        for port, server in zip(ports, servers):
+        for port, server in zip(ports, servers, strict=True):
             wait_for_health(f"http://127.0.0.1:{port}", server)
         if not replicas:
             yield f"http://127.0.0.1:{ports[0]}", None

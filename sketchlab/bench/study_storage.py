@@ -18,7 +18,8 @@ from functools import partial
 
 from sketchlab.contracts import COMPLETED, TEST, WITH_NONE
 from study.progress import StatusRules, Step, advance
-from study.storage import Storage, iso, masked_url, utc_now
+from study.storage import Storage, iso, utc_now
+from study.storage_backends import masked_url
 
 BENCH_OPTIONS = ("boat", "chair", "cup", "house", "tree", "none")
 

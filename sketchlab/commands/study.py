@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from sketchlab.errors import BadInput
+from study.storage_backends import BACKENDS
 
 study_app = typer.Typer(
     no_args_is_help=True,
@@ -25,7 +26,7 @@ StorageUrl = Annotated[
     typer.Option(
         "--storage",
         help="database URL, overrides the YAML's storage: "
-        "(sqlite:///file.db or postgresql+psycopg://user:pass@host/db)",
+        + BACKENDS.listing(lambda backend: f"{backend.example}, for {backend.use}"),
     ),
 ]
 
@@ -38,7 +39,8 @@ def check(study_yaml: StudyYaml, storage: StorageUrl = None) -> None:
     from study.config import load_study, outcome_warnings
     from study.design import describe
     from study.layout import SCREENS
-    from study.storage import check_reachable, masked_url
+    from study.storage import check_reachable
+    from study.storage_backends import masked_url
 
     config = load_study(study_yaml, storage)
     storage_note = check_reachable(config.storage)

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from analysis.exclusions import ExclusionRules, apply_exclusions
+from analysis.figures import with_figures
 from analysis.human_vs_clip import read_scores
 from analysis.responses import read_responses
 from analysis.results import ReportResults, compute_results
@@ -34,13 +35,16 @@ def study_results(tmp_path_factory) -> ReportResults:
     scores = read_scores(folder / "scores.csv", stimuli_ids=[str(s) for s in seen])
     (folder / "report").mkdir()
     rules = ExclusionRules()
-    return compute_results(
-        responses,
-        apply_exclusions(responses, rules),
+    return with_figures(
+        compute_results(
+            responses,
+            apply_exclusions(responses, rules),
+            folder / "report",
+            rules=rules,
+            responses_path=folder / "responses.csv",
+            scores=scores,
+            n_boot=100,
+            model_exact_max_trials=0,
+        ),
         folder / "report",
-        rules=rules,
-        responses_path=folder / "responses.csv",
-        scores=scores,
-        n_boot=100,
-        model_exact_max_trials=0,
     )

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from statsmodels.stats.proportion import proportion_confint
 
-from analysis.accuracy import ALL_CLASSES
+from analysis.accuracy import ACCURACY_COLUMNS, ALL_CLASSES
 from analysis.human_vs_clip import clip_accuracy_by_level, human_vs_clip_table, read_scores
 from analysis.plots.human_vs_clip import plot_human_vs_clip
 from analysis.plots.style import save_figure
@@ -126,19 +126,7 @@ def human_accuracy(classes=("cat", "dog")) -> pd.DataFrame:
                     high,
                 )
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "condition",
-            "class",
-            "n_strokes",
-            "n_trials",
-            "n_correct",
-            "accuracy",
-            "ci_low",
-            "ci_high",
-        ],
-    )
+    return pd.DataFrame(rows, columns=ACCURACY_COLUMNS)
 
 
 def draw(human: pd.DataFrame, clip: pd.DataFrame, out_stem) -> list:

@@ -116,7 +116,7 @@ def test_the_accuracy_lines_are_the_accuracy_tables_and_the_papers_rates(study_r
 def test_the_bars_are_the_per_class_accuracies_with_the_chance_line(study_results):
     table, fig = drawn("accuracy_bars", study_results)
     classes, levels = study_results.classes, study_results.levels
-    for ax, condition in zip(fig.axes, conditions_in(table)):
+    for ax, condition in zip(fig.axes, conditions_in(table), strict=True):
         cells = table[table["condition"] == condition].set_index(["class", "n_strokes"])
         heights = [p.get_height() for p in ax.patches if isinstance(p, Rectangle)]
         expected = [cells.loc[(name, level), "accuracy"] for level in levels for name in classes]
@@ -141,8 +141,8 @@ def test_each_confusion_cell_is_the_share_of_that_classs_answers(study_results):
     classes = study_results.classes
     conditions = conditions_in(table)
     axes = np.asarray(fig.axes).reshape(len(study_results.levels), len(conditions))
-    for level, row in zip(study_results.levels, axes):
-        for condition, ax in zip(conditions, row):
+    for level, row in zip(study_results.levels, axes, strict=True):
+        for condition, ax in zip(conditions, row, strict=True):
             answers = classes + ([NONE] if condition == WITH_NONE else [])
             assert [label.get_text() for label in ax.get_xticklabels()] == answers
             cells = table[(table["condition"] == condition) & (table["n_strokes"] == level)]

@@ -58,6 +58,6 @@ def test_cells_come_in_the_conditions_order_then_by_level():
         ]
     )
     table = reaction_times(trials)
-    assert list(zip(table["condition"], table["n_strokes"])) == [
+    assert list(zip(table["condition"], table["n_strokes"], strict=True)) == [
         ("without_none", 4), ("with_none", 4), ("with_none", 8),
     ]  # fmt: skip

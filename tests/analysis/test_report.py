@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.accuracy import ACCURACY_COLUMNS
+from analysis.exclusions import ExclusionRules
 from analysis.figures import FIGURES
 from analysis.report import ReportOptions, build_report
 from analysis.sdt_observer import simulate_responses
@@ -53,6 +54,18 @@ def test_index_html_is_self_contained(report):
     assert "<link" not in page and "@import" not in page
     shown = re.findall(r"<img alt='([^']*)'", page)
     assert shown == [name for name in _page_order() if name in shown] and set(shown) == set(FIGURES)
+
+
+def test_methods_in_brief_state_every_exclusion_setting(report, tmp_path):
+    methods = (report / "index.html").read_text().split("<h2>Methods in brief</h2>")[1]
+    assert "interrupted by a reload or an outage dropped" in methods
+    kept = tmp_path / "kept"
+    build_report(
+        report.parent / "responses.csv",
+        kept,
+        ReportOptions(rules=ExclusionRules(interrupted=False), **FAST),
+    )
+    assert "interrupted by a reload or an outage kept" in (kept / "index.html").read_text()
 
 
 def _page_order() -> list[str]:

@@ -4,7 +4,7 @@ from them (the figures' own checks: test_plots.py)."""
 import pandas as pd
 
 from analysis.exclusions import ExclusionRules, apply_exclusions
-from analysis.figures import FIGURES
+from analysis.figures import FIGURES, with_figures
 from analysis.report_html import render_page
 from analysis.responses import validate_responses
 from analysis.results import compute_results
@@ -52,14 +52,17 @@ def test_without_answer_times_scores_ratings_or_names_those_figures_are_left_out
     trials = simulate_responses(400, 16, attention_per_participant=0, seed=3)
     responses = validate_responses(trials.drop(columns="rt_ms"))
     rules = ExclusionRules()
-    results = compute_results(
-        responses,
-        apply_exclusions(responses, rules),
+    results = with_figures(
+        compute_results(
+            responses,
+            apply_exclusions(responses, rules),
+            tmp_path,
+            rules=rules,
+            responses_path=tmp_path / "responses.csv",
+            n_boot=20,
+            model_exact_max_trials=0,
+        ),
         tmp_path,
-        rules=rules,
-        responses_path=tmp_path / "responses.csv",
-        n_boot=20,
-        model_exact_max_trials=0,
     )
     assert results.reaction_times.empty and not (tmp_path / "reaction_times.csv").exists()
     left_out = {"reaction_times", "human_vs_clip", "calibration", "naming"}

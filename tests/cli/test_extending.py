@@ -171,3 +171,21 @@ def test_a_new_plot_reaches_the_report_and_the_docs(tmp_path, monkeypatch, run_s
     assert doc_tables.stale_tables(docs) == []
 
     assert _fingerprint() == before  # nothing but the temporary registry entry
+
+
+def test_a_broken_registry_file_is_one_sentence_not_a_traceback(tmp_path):
+    """The help texts read presets.json and prompts.json when the CLI starts: a newcomer's
+    typo there is reported naming the file, with exit code 2, for any command."""
+    broken = tmp_path / "prompts.json"
+    broken.write_text('{"prompt_sets": {"doodle": ')
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = subprocess.run(
+        [sys.executable, "-c", DRIVER, str(PRESETS_FILE), str(broken), "study", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"sketchlab: {broken} is not a prompts file")
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1

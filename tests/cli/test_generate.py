@@ -63,7 +63,7 @@ def finished_run(tmp_path_factory) -> Path:
 def test_xdog_run_writes_every_output_of_a_run_folder(finished_run):
     stimuli = pd.read_csv(finished_run / "stimuli.csv")
     assert tuple(stimuli.columns) == STIMULI_COLUMNS
-    assert list(zip(stimuli["image_id"], stimuli["n_strokes"])) == [
+    assert list(zip(stimuli["image_id"], stimuli["n_strokes"], strict=True)) == [
         ("duck", 2),
         ("duck", 4),
         ("sedan", 2),

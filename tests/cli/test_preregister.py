@@ -103,11 +103,11 @@ def test_rules_and_terms_are_exactly_the_reports(tmp_path, run_sketchlab, r_lme4
     assert code == 0, err
     text = (tmp_path / "prereg.md").read_text()
     exclusions = pd.read_csv(report / "exclusions.csv")
-    for rule, setting in zip(exclusions["rule"], exclusions["setting"]):
+    for rule, setting in zip(exclusions["rule"], exclusions["setting"], strict=True):
         assert f"**{rule}**: {setting}" in text
     assert "within the time limit of 20 s" in text
     terms = pd.read_csv(report / "mixed_model.csv")
-    for model, term, meaning in zip(terms["model"], terms["term"], terms["meaning"]):
+    for model, term, meaning in zip(terms["model"], terms["term"], terms["meaning"], strict=True):
         assert f"| {model} | {term} | {meaning} |" in text
 
 

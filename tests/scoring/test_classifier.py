@@ -57,7 +57,7 @@ def test_classifier_matches_direct_prompt_ensemble_computation(scorer):
             table[f"prob_top{k + 1}"], probs[np.arange(12), order[:, k]], atol=1e-4
         )
     true_index = np.array([CLASSES.index(c) for c in truth])
-    ranks = 1 + np.array([list(row).index(t) for row, t in zip(order, true_index)])
+    ranks = 1 + np.array([list(row).index(t) for row, t in zip(order, true_index, strict=True)])
     assert table["true_rank"].tolist() == ranks.tolist()
     assert table["correct_top1"].tolist() == (ranks == 1).astype(int).tolist()
     assert table["correct_top3"].tolist() == (ranks <= 3).astype(float).tolist()

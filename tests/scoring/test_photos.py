@@ -26,7 +26,7 @@ def write_photos(folder, stimuli_csv) -> tuple:
     with its object mask) and one photo without sketches; returns (csv, table)."""
     stimuli = pd.read_csv(stimuli_csv).drop_duplicates("image_id")
     rows = []
-    for k, (image_id, name) in enumerate(zip(stimuli["image_id"], stimuli["class"])):
+    for k, (image_id, name) in enumerate(zip(stimuli["image_id"], stimuli["class"], strict=True)):
         photo = folder / "photos" / f"{image_id}.jpg"
         photo.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(TEST_DATA / "generate" / "duck.jpg", photo)

@@ -53,7 +53,7 @@ def test_a_batch_gives_the_same_sketches_as_separate_runs(tiny_model, device):
     # a random tiny model's losses are ~1e-5, so the reference's 1e-5 early stop is off here
     settings = {"eval_interval": 2, "early_stop_delta": 0.0, "device": device}
     batched = optimize_sketches(jobs, targets, loss, **settings)
-    for job, together in zip(jobs, batched):
+    for job, together in zip(jobs, batched, strict=True):
         alone = optimize_sketches([job], targets, loss, **settings)[0]
         assert together.points.shape == (job.n_strokes, 4, 2)
         assert together.best_iteration == alone.best_iteration

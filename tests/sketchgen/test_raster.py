@@ -26,7 +26,7 @@ def strokes(n: int, seed: int, size: int = 64) -> torch.Tensor:
 def test_sample_positions_reproduce_diffvgs_edge_samples():
     """The conventions doc lists the 4 samples (224 px, 2x2, seed 0) that sit on a pixel edge."""
     pattern = sample_pattern(224, 224, 2, 0)
-    pixels = sorted(zip(pattern.extra_pixel // 224, pattern.extra_pixel % 224))
+    pixels = sorted(zip(pattern.extra_pixel // 224, pattern.extra_pixel % 224, strict=True))
     assert [(int(r), int(c)) for r, c in pixels] == [(56, 153), (91, 32), (159, 44), (199, 202)]
     assert sorted(pattern.counts[pattern.extra_pixel].tolist()) == [5.0] * 4
 
@@ -39,7 +39,7 @@ def test_batch_with_padding_equals_rendering_each_sketch_alone(device):
     batch = torch.zeros(len(counts), max(counts), 4, 2)
     half_widths = torch.ones(len(counts), max(counts))
     mask = torch.zeros(len(counts), max(counts), dtype=torch.bool)
-    for b, (p, w) in enumerate(zip(sketches, widths)):
+    for b, (p, w) in enumerate(zip(sketches, widths, strict=True)):
         batch[b, : len(p)], half_widths[b, : len(p)], mask[b, : len(p)] = p, w, True
     batch[~mask] = 32.0  # padding strokes sit in the middle of the canvas: must not be drawn
     batch = batch.to(device).requires_grad_(True)
@@ -49,7 +49,7 @@ def test_batch_with_padding_equals_rendering_each_sketch_alone(device):
     images = render(batch, half_widths.to(device), 64, stroke_mask=mask.to(device))
     (images * weights).sum().backward()
     assert images.shape == (3, 3, 64, 64) and images.device.type == device
-    for b, (p, w) in enumerate(zip(sketches, widths)):
+    for b, (p, w) in enumerate(zip(sketches, widths, strict=True)):
         single = p.to(device).requires_grad_(True)
         image = render(single, w.to(device), 64)
         (image * weights[b]).sum().backward()

@@ -62,7 +62,7 @@ def test_rates_are_of_ended_sessions_and_every_participant_is_listed(study, no_d
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Completion rate"] == "67%" and metrics["Excluded (attention)"] == "33%"
     review = next(frame.value for frame in at.dataframe if "action" in frame.value.columns)
-    actions = dict(zip(review["participant_id"], review["action"]))
+    actions = dict(zip(review["participant_id"], review["action"], strict=True))
     assert actions == {
         "done1": "review",  # flagged same_answer
         "busy1": "wait",

@@ -64,7 +64,10 @@ def test_participant_completes_study_and_every_answer_is_stored(tmp_path, monkey
     rows = study.rows("p1")
     assert sorted(rows) == [t.trial_index for t in trials]
     assert {row["condition"] for row in rows.values()} == {condition}
-    assert all(row["options_shown"] == "|".join(t.options) for row, t in zip(rows.values(), trials))
+    assert all(
+        row["options_shown"] == "|".join(t.options)
+        for row, t in zip(rows.values(), trials, strict=True)
+    )
     if condition == "with_none":
         assert all(row["response"] == NONE and row["is_none"] == 1 for row in rows.values())
         assert {t.trial_type for t in trials} == {"practice", "test", "attention", "foil"}

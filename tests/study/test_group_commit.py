@@ -105,9 +105,8 @@ def test_a_failed_commit_reaches_every_caller_of_the_batch_and_the_next_batch_wo
 
     with monkeypatch.context() as failing_disk:
         failing_disk.setattr(Connection, "commit", disk_full)
-        with pytest.raises(OperationalError):
-            with group.write() as conn:
-                conn.execute(text("INSERT INTO t VALUES (2, 1)"))
+        with pytest.raises(OperationalError), group.write() as conn:
+            conn.execute(text("INSERT INTO t VALUES (2, 1)"))
     with group.write() as conn:
         conn.execute(text("INSERT INTO t VALUES (3, 1)"))
     assert rows(engine) == [1, 3], "nothing of the failed batch is stored"

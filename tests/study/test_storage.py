@@ -126,7 +126,7 @@ def test_concurrent_arrivals_stay_balanced_and_are_never_assigned_twice(config, 
         thread.join()
     frame = storage.participants_frame()
     assert len(frame) == n
-    assert set(Counter(zip(frame["condition"], frame["list_id"])).values()) == {2}
+    assert set(Counter(zip(frame["condition"], frame["list_id"], strict=True)).values()) == {2}
 
 
 def test_an_abandoned_session_frees_its_slot(config, storage):
