@@ -32,12 +32,17 @@ from analysis.plots.naming import plot_naming
 from analysis.plots.none_contrast import GAP_COLUMNS, plot_none_contrast
 from analysis.plots.reaction_time import plot_reaction_times
 from analysis.plots.style import save_figure
-from analysis.results import ReportResults
-from analysis.trial_type_reports import TYPE_SECTIONS
 from sketchlab.registry import Registry
 
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
+
+    from analysis.results import ReportResults
+
+
+TYPE_SECTIONS = ("trial_types",)
+"""The report section (`analysis.report_html.SECTIONS`) of the trial types' own analyses
+(analysis/trial_type_reports.py): their figures are drawn even without forced choice."""
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,7 @@ cells. What each section means is explained in docs/analysis.md.
 
 from __future__ import annotations
 
-import base64
 import html
-import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,6 +22,7 @@ from analysis.compare import describe_gap
 from analysis.exclusions import RULES
 from analysis.figures import FIGURES
 from analysis.gap_interval import METHOD as GAP_METHOD
+from analysis.html_parts import figures_named, html_table, pct_ci
 from analysis.results import ReportResults
 from analysis.trial_type_reports import render_type_reports
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
@@ -133,7 +131,7 @@ def _data_and_exclusions(results: ReportResults) -> str:
         f"<li>Conditions: {', '.join(results.conditions)} ({options}).</li>"
         f"<li>Classes: {classes}; stroke levels: {levels}.</li>"
         "</ul><p>Exclusions, applied in this order (each row counts what that rule removed "
-        "from what was left; exclusions.csv):</p>" + _table(excluded.table)
+        "from what was left; exclusions.csv):</p>" + html_table(excluded.table)
     )
 
 
@@ -183,15 +181,15 @@ def _comparison(results: ReportResults) -> str:
         + "</ul>"
         + figures
         + "<h3>The gap, three ways</h3>"
-        + _table(_gap_table(comparison))
+        + html_table(_gap_table(comparison))
         + "<h3>Tests per level</h3><p>The participant is the unit of Welch's t and "
         "Mann-Whitney (per-participant accuracy); the by-image test is a paired t-test over "
         "the images seen in both conditions. p-values are Holm-adjusted over the levels "
         "(one family per test).</p>"
-        + _table(_tests_table(comparison))
+        + html_table(_tests_table(comparison))
         + "<h3>Caution or recognition?</h3>"
         + _caution_note(comparison)
-        + _table(_caution_table(comparison))
+        + html_table(_caution_table(comparison))
         + _foil_section(comparison)
         + "<p>All columns: comparison.csv.</p>"
     )
@@ -201,9 +199,9 @@ def _gap_table(shown: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame(
         {
             "strokes": shown["n_strokes"],
-            'without "none" (95%)': _pct_ci(shown, "accuracy_without", "accuracy_without_low",
+            'without "none" (95%)': pct_ci(shown, "accuracy_without", "accuracy_without_low",
                                             "accuracy_without_high"),
-            'with "none" (95%)': _pct_ci(shown, "accuracy_with", "accuracy_with_low",
+            'with "none" (95%)': pct_ci(shown, "accuracy_with", "accuracy_with_low",
                                          "accuracy_with_high"),
             "gap (participants x images 95%)": _points_ci(
                 shown, "difference", "gap_low", "gap_high"
@@ -272,7 +270,7 @@ def _caution_table(shown: pd.DataFrame) -> pd.DataFrame:
         {
             "strokes": shown["n_strokes"],
             '"none" rate': shown["none_rate_with"].map("{:.1%}".format),
-            "committed accuracy": _pct_ci(
+            "committed accuracy": pct_ci(
                 shown, "committed_accuracy_with", "committed_ci_low", "committed_ci_high"
             ),
             "known w/o, with": shown["known_without"].map("{:.1%}".format)
@@ -328,7 +326,7 @@ def _foil_section(comparison: pd.DataFrame) -> str:
         "<h3>Foil trials</h3><p>Foils show a class that is not among the buttons, so "
         '"none" is right: hit rate = committing on a real trial, false-alarm rate = '
         "committing on a foil (timed-out foils are neither). The yes/no d' and criterion c "
-        "use them (a different scale from the m-alternative d').</p>" + _table(table)
+        "use them (a different scale from the m-alternative d').</p>" + html_table(table)
     )
 
 
@@ -341,9 +339,9 @@ def _accuracy(results: ReportResults) -> str:
         "paper's reported rates.</p>"
         + _figures(results, "accuracy")
         + "<h3>Pooled over classes (accuracy_by_level.csv)</h3>"
-        + _table(_with_boot(results.pooled))
+        + html_table(_with_boot(results.pooled))
         + "<details><summary>Per class (accuracy.csv)</summary>"
-        + _table(_with_boot(results.per_class))
+        + html_table(_with_boot(results.per_class))
         + "</details>"
     )
 
@@ -380,7 +378,7 @@ def _answer_times(results: ReportResults) -> str:
         "participant counts once; no interval below 6 participants). Timed-out and excluded "
         "answers are not in it (reaction_times.csv).</p>"
         + _figures(results, "answer_times")
-        + _table(shown)
+        + html_table(shown)
     )
 
 
@@ -461,7 +459,7 @@ def _mixed_model(results: ReportResults) -> str:
         )
         values = model.random_effects["value"].map(lambda v: f"{v:.3g}" if np.isfinite(v) else "—")
         effects = "<p>Random effects (log-odds scale; mixed_model_random_effects.csv):</p>"
-        effects += _table(model.random_effects.assign(value=values))
+        effects += html_table(model.random_effects.assign(value=values))
     return (
         head + f"<p>Fitted on all {model.n_trials:,} included test trials (no subsample) from "
         f"{model.n_participants:,} participants and {model.n_images:,} images "
@@ -471,7 +469,7 @@ def _mixed_model(results: ReportResults) -> str:
         f"difference at {results.levels[0]} strokes only (log2(strokes) is 0 there) and "
         "<code>with_none:log2_strokes</code> its change per doubling; the levels model gives "
         'the contrast at every level. Odds ratios above 1 favour the with-"none" '
-        "condition.</p>" + "".join(notes) + _table(shown) + effects
+        "condition.</p>" + "".join(notes) + html_table(shown) + effects
     )
 
 
@@ -499,7 +497,7 @@ def _human_vs_clip(results: ReportResults) -> str:
         + _photo_ceiling(pooled)
         + missing
         + _figures(results, "human_vs_clip")
-        + _table(pooled.round(3))
+        + html_table(pooled.round(3))
     )
 
 
@@ -551,7 +549,7 @@ def _paper(results: ReportResults) -> str:
         "<h2>The paper's numbers (references)</h2><p>"
         + html.escape(paper["source"])
         + "</p>"
-        + _table(table)
+        + html_table(table)
     )
 
 
@@ -631,7 +629,7 @@ def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
             "correct / trials": table["n_correct"].astype(str)
             + " / "
             + table["n_trials"].astype(str),
-            "accuracy (Wilson 95%)": _pct_ci(table, "accuracy", "ci_low", "ci_high"),
+            "accuracy (Wilson 95%)": pct_ci(table, "accuracy", "ci_low", "ci_high"),
         }
     )
     if "boot_low" in table:
@@ -653,12 +651,6 @@ def _p_pair(raw: pd.Series, adjusted: pd.Series) -> list[str]:
     return [f"{_p(a)} ({_p(b)})" for a, b in zip(raw, adjusted)]
 
 
-def _pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
-    return [
-        f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])
-    ]
-
-
 def _p_equals(value: float) -> str:
     """'= 0.03' or '< 1e-16', to follow a 'p'."""
     text = _p(value)
@@ -676,35 +668,6 @@ def _figures(results: ReportResults, section: str) -> str:
     return figures_named(
         results, [name for name, figure in FIGURES.items() if figure.section == section]
     )
-
-
-def figures_named(results: ReportResults, names: list[str]) -> str:
-    """These figures (FIGURES names), where drawn, with their captions: for a section whose
-    parts show their own figures (the trial types')."""
-    return "".join(
-        _figure(results.figures[name], FIGURES[name].caption)
-        for name in names
-        if name in results.figures
-    )
-
-
-def _figure(path: Path, caption: str) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    name = html.escape(path.stem)
-    return (
-        f"<figure><img alt='{name}' src='data:image/png;base64,{data}'>"
-        f"<figcaption>{html.escape(caption)} <span class='file'>figures/{name}.png / .svg"
-        "</span></figcaption></figure>"
-    )
-
-
-def _table(frame: pd.DataFrame) -> str:
-    table = frame.to_html(
-        index=False, border=0, classes="tbl", float_format=lambda v: f"{v:.3g}", na_rep="—"
-    )
-    # Short cells (numbers, "p < 1e-16", "0.41 [0.23, 0.73]") stay on one line; long text wraps.
-    table = re.sub(r"<td>([^<]{1,32})</td>", r"<td class='n'>\1</td>", table)
-    return f"<div class='wide'>{table}</div>"
 
 
 _STYLE = """

@@ -22,17 +22,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis import metacognition, naming_accuracy
+from analysis.html_parts import figures_named, html_table, pct_ci
 from sketchlab.registry import Registry
 from study.trial_types import conditions
 from study.trial_types.naming_match import UNMATCHED
 
 if TYPE_CHECKING:
     from analysis.results import ReportResults
-
-
-TYPE_SECTIONS = ("trial_types",)
-"""The report section (`analysis.report_html.SECTIONS`) these parts render, and their figures
-name."""
 
 
 @dataclass(frozen=True)
@@ -65,8 +61,6 @@ def _condition_order(values: pd.Series) -> pd.Series:
 
 
 def _confidence_section(results: ReportResults) -> str:
-    from analysis.report_html import _pct_ci, _table, figures_named
-
     if results.confidence.empty:
         return ""
     type2 = results.type2_auroc
@@ -80,7 +74,7 @@ def _confidence_section(results: ReportResults) -> str:
             "right / answers": pooled["n_correct"].astype(str)
             + " / "
             + pooled["n_trials"].astype(str),
-            "accuracy (Wilson 95%)": _pct_ci(pooled, "accuracy", "ci_low", "ci_high"),
+            "accuracy (Wilson 95%)": pct_ci(pooled, "accuracy", "ci_low", "ci_high"),
         }
     )
     if type2.empty:
@@ -102,13 +96,13 @@ def _confidence_section(results: ReportResults) -> str:
                 "images": type2["images"],
             }
         )
-        sensitivity = _table(shown)
+        sensitivity = html_table(shown)
     return (
         "<h2>Confidence ratings</h2>"
         f"<p>After each answer, participants rated how sure they were, from 1 (guessing) to "
         f"{scale} (certain). <b>Accuracy by confidence</b>: the share of right answers "
         "at each rating (confidence.csv). Ratings that mean something rise with accuracy.</p>"
-        + _table(accuracy)
+        + html_table(accuracy)
         + "<p><b>Type-2 sensitivity</b> (metacognition: how well a person's confidence tells "
         "their right answers from their wrong ones). The <b>type-2 AUROC</b> is the chance "
         "that, of two answers by the same person, one right and one wrong, the right one got "
@@ -137,12 +131,10 @@ def _naming(trials: pd.DataFrame, folder: Path) -> dict[str, object]:
 
 
 def _naming_section(results: ReportResults) -> str:
-    from analysis.report_html import _pct_ci, _table, figures_named
-
     table = results.naming
     if table.empty:
         return ""
-    wide = table.assign(shown=_pct_ci(table, "accuracy", "ci_low", "ci_high")).pivot(
+    wide = table.assign(shown=pct_ci(table, "accuracy", "ci_low", "ci_high")).pivot(
         index="n_strokes", columns="condition", values="shown"
     )
     order = [c for c in ("naming", "without_none", "with_none") if c in wide.columns]
@@ -176,7 +168,7 @@ def _naming_section(results: ReportResults) -> str:
         "synonym from study.yaml, in any case, singular or plural, with a small typo, or coded "
         "so by the researcher. Accuracy per level, beside the forced-choice conditions, each "
         "with the headline interval (participants and images; naming.csv).</p>"
-        + _table(wide)
+        + html_table(wide)
         + f"<p>How the typed answers were matched: {html.escape(counted)}.</p>"
         + warning
         + figures_named(results, ["naming"])

@@ -19,9 +19,6 @@ from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -39,49 +36,15 @@ from sketchlab.contracts import (
     TIMED_OUT,
     WITH_NONE,
     WITHOUT_NONE,
-    class_name_problem,
-    id_problem,
 )
 from sketchlab.errors import BadInput
 from sketchlab.stimuli import read_stimuli
 from study.layout import MAX_OPTIONS
 from study.timing import DEFAULT_MIN_ANSWER_MS
-
-
-def _valid_id(value: str) -> str:
-    problem = id_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
-Id = Annotated[str, AfterValidator(_valid_id)]
-"""Ids that reach the database or a URL: study ids and completion codes."""
-
-
-def class_names(value: list[str]) -> list[str]:
-    """`value` if every entry is a valid class name (`sketchlab.contracts`) and none repeats."""
-    for name in value:
-        problem = class_name_problem(name)
-        if problem:
-            raise ValueError(problem)
-    if len(set(value)) != len(value):
-        raise ValueError("lists a class twice")
-    return value
-
-
-ClassNames = Annotated[list[str], AfterValidator(class_names)]
-"""A list of distinct class names (options, foil classes)."""
-
+from study.yaml_fields import Id, Strict, class_names
 
 MIN_PREVIEW_TOKEN_LENGTH = 16
 """A preview token is a secret in a URL: long enough that it cannot be guessed."""
-
-
-class Strict(BaseModel):
-    """A study.yaml section: unknown keys are errors, values cannot change after loading."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Exit(Strict):

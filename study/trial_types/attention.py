@@ -12,8 +12,8 @@ from pydantic import Field
 
 from sketchlab.contracts import ATTENTION, FAILED_ATTENTION
 from sketchlab.errors import BadInput
-from study.config import Strict
 from study.trial_type import CHECK, ChoiceTrialType, ListContext, Placement
+from study.yaml_fields import Strict
 
 
 class AttentionCheck(Strict):

@@ -19,8 +19,8 @@ from pydantic import Field, field_validator, model_validator
 
 from sketchlab.contracts import ResponseColumn, class_name_problem
 from sketchlab.errors import BadInput
-from study.config import Strict
 from study.trial_type import FollowUp
+from study.yaml_fields import Strict
 
 MAX_SCALE = 10
 """The longest scale (a 10-point scale's buttons still fit a 320 x 568 phone)."""

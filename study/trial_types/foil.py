@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sketchlab.contracts import FOIL, NONE, WITH_NONE
 from sketchlab.errors import BadInput
-from study.config import ClassNames
 from study.trial_type import FOIL as FOIL_ROLE
 from study.trial_type import ChoiceTrialType, ListContext, Placement
+from study.yaml_fields import ClassNames
 
 
 class Foil(ChoiceTrialType):

@@ -32,9 +32,9 @@ import numpy as np
 
 from sketchlab.contracts import ResponseColumn
 from sketchlab.errors import BadInput
-from study.config import Strict
 from study.trial_type import TARGET, ListContext, Placement, TrialType
 from study.trial_types.naming_match import UNMATCHED, NameMatcher
+from study.yaml_fields import Strict
 
 NAMING = "naming"
 """The trial type, and the condition in which every trial is typed."""

@@ -4,9 +4,9 @@ leave the test set. Not analysed."""
 from __future__ import annotations
 
 from sketchlab.contracts import PRACTICE
-from study.config import Strict
 from study.trial_type import PRACTICE as NOT_ANALYSED
 from study.trial_type import ChoiceTrialType, ListContext, Placement
+from study.yaml_fields import Strict
 
 
 class PracticeConfig(Strict):

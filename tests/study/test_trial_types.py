@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from sketchlab.contracts import RESPONSE_COLUMNS, ResponseColumn
-from study.config import Strict
 from study.synthetic import write_synthetic_study
 from study.trial_type import CHECK, ChoiceTrialType, ListContext, Placement
 from study.trial_types import TRIAL_TYPES, added_columns, conditions, roles, row_types
+from study.yaml_fields import Strict
 from tests.conftest import REPO
 from tests.study.conftest import Study, answer_keys, current_trial_index, prolific, start
 
