@@ -256,33 +256,56 @@ def apply_exclusions(
 ) -> ExclusionResult:
     """Apply `rules` in order to a validated responses table (see module docstring)."""
     code, sessions = _sessions(trials, participants, rules.design_test_trials)
+    has_rt = "rt_ms" in trials.columns and bool(trials["rt_ms"].notna().any())
+    rows: list[tuple] = []
+    keep, judged = _exclude_sessions(trials, sessions, rules, participants, has_rt, rows)
+    kept_rows, timed_out = _exclude_answers(trials, keep[code], rules, has_rt, rows)
+    table = pd.DataFrame(
+        rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
+    ).astype({"sessions_excluded": "Int64", "test_trials_excluded": "Int64"})
+    return ExclusionResult(
+        trials=trials[kept_rows].reset_index(drop=True),
+        table=table,
+        sessions_total=len(sessions),
+        sessions_included=int(keep.sum()),
+        timed_out=trials[timed_out].reset_index(drop=True),
+        participants_total=int(sessions["participant_id"].nunique()),
+        participants_included=int(sessions.loc[keep, "participant_id"].nunique()),
+        complete_length=judged,
+    )
+
+
+def _not_applied(rows: list[tuple], rule: Rule, why: str) -> None:
+    rows.append((rule.name, f"not applied: {why}", pd.NA, pd.NA))
+
+
+def _exclude_sessions(
+    trials: pd.DataFrame,
+    sessions: pd.DataFrame,
+    rules: ExclusionRules,
+    participants: pd.DataFrame | None,
+    has_rt: bool,
+    rows: list[tuple],
+) -> tuple[np.ndarray, str]:
+    """The session rules, in order, each on the sessions the ones before it kept: which
+    sessions stay, and what "complete" was judged against ('' with a participants table).
+    Appends one row per rule to `rows`."""
     n_test = sessions["n_test"].to_numpy()
     keep = np.ones(len(sessions), dtype=bool)
-    rows = []
-    has_rt = "rt_ms" in trials.columns and bool(trials["rt_ms"].notna().any())
 
     def record(rule: Rule, setting: str, drop: np.ndarray) -> None:
         drop = drop & keep
         rows.append((rule.name, setting, int(drop.sum()), int(n_test[drop].sum())))
         keep[drop] = False
 
-    def not_applied(rule: Rule, why: str) -> None:
-        rows.append((rule.name, f"not applied: {why}", pd.NA, pd.NA))
-
     if rules.duplicates:
         if "session_id" not in trials.columns:
-            not_applied(DUPLICATE, "no session_id column to tell sessions apart")
+            _not_applied(rows, DUPLICATE, "no session_id column to tell sessions apart")
         else:
-            order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
-                ["incomplete", "start", "first_row"], na_position="last", kind="stable"
-            )
-            first_kept = ~order.duplicated("participant_id")
-            drop = np.zeros(len(sessions), dtype=bool)
-            drop[order.index[~first_kept.to_numpy()]] = True
-            record(DUPLICATE, "keep the first complete session", drop)
+            record(DUPLICATE, "keep the first complete session", _later_sessions(sessions))
     if rules.max_attention_errors is not None:
         if not _of_role(trials, CHECK).any():
-            not_applied(ATTENTION_CHECKS, "no attention trials")
+            _not_applied(rows, ATTENTION_CHECKS, "no attention trials")
         else:
             drop = sessions["attention_errors"].to_numpy() > rules.max_attention_errors
             record(ATTENTION_CHECKS, f"more than {rules.max_attention_errors} wrong", drop)
@@ -299,14 +322,35 @@ def apply_exclusions(
         record(TOO_MANY_TIMEOUTS, f"more than {rules.max_timeouts}", drop)
     if rules.min_median_rt_ms is not None:
         if not has_rt:
-            not_applied(TOO_FAST_PARTICIPANT, "no answer times (rt_ms)")
+            _not_applied(rows, TOO_FAST_PARTICIPANT, "no answer times (rt_ms)")
         else:
             drop = sessions["median_rt_ms"].to_numpy() < rules.min_median_rt_ms
             record(
                 TOO_FAST_PARTICIPANT, f"median answer time < {rules.min_median_rt_ms:g} ms", drop
             )
+    return keep, judged
 
-    kept_rows = keep[code]
+
+def _later_sessions(sessions: pd.DataFrame) -> np.ndarray:
+    """Every session of a participant but the first complete one (else the first)."""
+    order = sessions.assign(incomplete=~sessions["complete"]).sort_values(
+        ["incomplete", "start", "first_row"], na_position="last", kind="stable"
+    )
+    first_kept = ~order.duplicated("participant_id")
+    drop = np.zeros(len(sessions), dtype=bool)
+    drop[order.index[~first_kept.to_numpy()]] = True
+    return drop
+
+
+def _exclude_answers(
+    trials: pd.DataFrame,
+    kept_rows: np.ndarray,
+    rules: ExclusionRules,
+    has_rt: bool,
+    rows: list[tuple],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The answer rules on the kept sessions' rows, in order: (the rows that stay, the
+    timed-out measured trials). Appends one row per rule to `rows`."""
     is_test = _of_role(trials, TARGET)
     measured = _of_role(trials, TARGET, FOIL)
     timed_out = kept_rows & (trials["response"] == TIMEOUT).to_numpy() & measured
@@ -320,10 +364,10 @@ def apply_exclusions(
             int((timed_out & is_test).sum()),
         )
     )
-    kept_rows &= ~timed_out
+    kept_rows = kept_rows & ~timed_out
     if rules.min_rt_ms is not None:
         if not has_rt:
-            not_applied(TOO_FAST_ANSWER, "no answer times (rt_ms)")
+            _not_applied(rows, TOO_FAST_ANSWER, "no answer times (rt_ms)")
         else:
             fast = kept_rows & is_test & (trials["rt_ms"].to_numpy() < rules.min_rt_ms)
             rows.append(
@@ -332,26 +376,14 @@ def apply_exclusions(
             kept_rows &= ~fast
     if rules.interrupted:
         if "interrupted_ms" not in trials.columns:
-            not_applied(INTERRUPTED, "no interrupted_ms column")
+            _not_applied(rows, INTERRUPTED, "no interrupted_ms column")
         else:
             lost = pd.to_numeric(trials["interrupted_ms"], errors="coerce").fillna(0).to_numpy()
             cut = kept_rows & measured & (lost > 0)
             setting = "connection lost while the sketch was on screen (shown again)"
             rows.append((INTERRUPTED.name, setting, 0, int((cut & is_test).sum())))
             kept_rows &= ~cut
-    table = pd.DataFrame(
-        rows, columns=["rule", "setting", "sessions_excluded", "test_trials_excluded"]
-    ).astype({"sessions_excluded": "Int64", "test_trials_excluded": "Int64"})
-    return ExclusionResult(
-        trials=trials[kept_rows].reset_index(drop=True),
-        table=table,
-        sessions_total=len(sessions),
-        sessions_included=int(keep.sum()),
-        timed_out=trials[timed_out].reset_index(drop=True),
-        participants_total=int(sessions["participant_id"].nunique()),
-        participants_included=int(sessions.loc[keep, "participant_id"].nunique()),
-        complete_length=judged,
-    )
+    return kept_rows, timed_out
 
 
 def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]:
@@ -364,8 +396,8 @@ def large_exclusions(trials: pd.DataFrame, result: ExclusionResult) -> list[str]
     if lost > MAX_EXCLUDED_SHARE * result.participants_total:
         reasons = result.table.dropna(subset=["sessions_excluded"])
         reasons = reasons[reasons["sessions_excluded"] > 0]
-        why = ", ".join(f"{rule}: {int(n)}" for rule, n in
-                        zip(reasons["rule"], reasons["sessions_excluded"]))  # fmt: skip
+        counts = zip(reasons["rule"], reasons["sessions_excluded"], strict=True)
+        why = ", ".join(f"{rule}: {int(n)}" for rule, n in counts)
         found.append(
             f"{lost} of {result.participants_total} participants "
             f"({lost / max(result.participants_total, 1):.0%}, more than "

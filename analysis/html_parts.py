@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 def pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
     return [
-        f"{v:.1%} [{lo:.1%}, {hi:.1%}]" for v, lo, hi in zip(table[value], table[low], table[high])
+        f"{v:.1%} [{lo:.1%}, {hi:.1%}]"
+        for v, lo, hi in zip(table[value], table[low], table[high], strict=True)
     ]
 
 

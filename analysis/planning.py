@@ -164,7 +164,9 @@ def pilot_response_model(fit: GlmmResult, tests: pd.DataFrame, levels: list[int]
     effects = fit.random_effects[fit.random_effects["model"] == "levels"]
     sd = {
         (group, effect): value
-        for group, effect, value in zip(effects["group"], effects["effect"], effects["value"])
+        for group, effect, value in zip(
+            effects["group"], effects["effect"], effects["value"], strict=True
+        )
     }
     model = ResponseModel(
         {},

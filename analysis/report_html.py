@@ -216,7 +216,7 @@ def _gap_table(shown: pd.DataFrame) -> pd.DataFrame:
             note if isinstance(note, str) and note else f"{v:.2f} [{lo:.2f}, {hi:.2f}]"
             for v, lo, hi, note in zip(
                 shown["model_odds_ratio"], shown["model_or_low"], shown["model_or_high"],
-                shown["model_note"],
+                shown["model_note"], strict=True,
             )
         ]  # fmt: skip
     return table
@@ -283,12 +283,17 @@ def _caution_table(shown: pd.DataFrame) -> pd.DataFrame:
             "caution share (95%)": [
                 _caution(v, lo, hi)
                 for v, lo, hi in zip(
-                    shown["caution_share"], shown["caution_boot_low"], shown["caution_boot_high"]
+                    shown["caution_share"],
+                    shown["caution_boot_low"],
+                    shown["caution_boot_high"],
+                    strict=True,
                 )
             ],
             "fit check": [
                 f"X²({int(df)}) = {chi2:.1f}, p {_p_equals(p)}" if df else "saturated (df = 0)"
-                for chi2, df, p in zip(shown["fit_chi2"], shown["fit_df"], shown["fit_p"])
+                for chi2, df, p in zip(
+                    shown["fit_chi2"], shown["fit_df"], shown["fit_p"], strict=True
+                )
             ],
         }
     )
@@ -314,11 +319,13 @@ def _foil_section(comparison: pd.DataFrame) -> str:
             "foils": comparison["n_foils"].astype(int),
             "hit / false-alarm rate": [
                 f"{h:.1%} / {f:.1%}" if np.isfinite(f) else "—"
-                for h, f in zip(comparison["hit_rate"], comparison["false_alarm_rate"])
+                for h, f in zip(comparison["hit_rate"], comparison["false_alarm_rate"], strict=True)
             ],
             "yes/no d', c": [
                 f"{d:.2f}, {c:.2f}" if np.isfinite(d) else "—"
-                for d, c in zip(comparison["dprime_yes_no"], comparison["criterion_yes_no"])
+                for d, c in zip(
+                    comparison["dprime_yes_no"], comparison["criterion_yes_no"], strict=True
+                )
             ],
         }
     )
@@ -367,7 +374,9 @@ def _answer_times(results: ReportResults) -> str:
             "median answer time (95%)": [
                 f"{v / 1000:.2f} s"
                 + ("" if np.isnan(lo) else f" [{lo / 1000:.2f}, {hi / 1000:.2f}]")
-                for v, lo, hi in zip(times["median_rt_ms"], times["ci_low"], times["ci_high"])
+                for v, lo, hi in zip(
+                    times["median_rt_ms"], times["ci_low"], times["ci_high"], strict=True
+                )
             ],
         }
     )
@@ -436,12 +445,16 @@ def _mixed_model(results: ReportResults) -> str:
             "exp(estimate): odds or odds ratio (95% Wald)": [
                 note or f"{v:.3g} [{lo:.3g}, {hi:.3g}]"
                 for v, lo, hi, note in zip(
-                    terms["odds_ratio"], terms["or_low"], terms["or_high"], terms["note"]
+                    terms["odds_ratio"],
+                    terms["or_low"],
+                    terms["or_high"],
+                    terms["note"],
+                    strict=True,
                 )
             ],
             "log-odds (SE)": [
                 "—" if not np.isfinite(v) else f"{v:.3f} ({e:.3f})"
-                for v, e in zip(terms["estimate"], terms["se"])
+                for v, e in zip(terms["estimate"], terms["se"], strict=True)
             ],
             "p": terms["p"].map(_p),
             "p (Holm, per-level contrasts)": terms["p_holm"].map(_p),
@@ -634,7 +647,8 @@ def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
     )
     if "boot_low" in table:
         shown["participant bootstrap 95%"] = [
-            f"[{lo:.1%}, {hi:.1%}]" for lo, hi in zip(table["boot_low"], table["boot_high"])
+            f"[{lo:.1%}, {hi:.1%}]"
+            for lo, hi in zip(table["boot_low"], table["boot_high"], strict=True)
         ]
     return shown
 
@@ -643,12 +657,12 @@ def _points_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str
     """Differences in percentage points with their interval, e.g. '47.0 [36.2, 57.1]'."""
     return [
         f"{100 * v:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
-        for v, lo, hi in zip(table[value], table[low], table[high])
+        for v, lo, hi in zip(table[value], table[low], table[high], strict=True)
     ]
 
 
 def _p_pair(raw: pd.Series, adjusted: pd.Series) -> list[str]:
-    return [f"{_p(a)} ({_p(b)})" for a, b in zip(raw, adjusted)]
+    return [f"{_p(a)} ({_p(b)})" for a, b in zip(raw, adjusted, strict=True)]
 
 
 def _p_equals(value: float) -> str:

@@ -89,7 +89,9 @@ def _confidence_section(results: ReportResults) -> str:
                 "strokes": type2["n_strokes"],
                 "type-2 AUROC (95% CI)": [
                     f"{a:.2f} [{lo:.2f}, {hi:.2f}]"
-                    for a, lo, hi in zip(type2["auroc"], type2["ci_low"], type2["ci_high"])
+                    for a, lo, hi in zip(
+                        type2["auroc"], type2["ci_low"], type2["ci_high"], strict=True
+                    )
                 ],
                 "right-wrong pairs": type2["pairs"],
                 "participants": type2["participants"],

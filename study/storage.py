@@ -868,13 +868,13 @@ def _require_sqlite_file(url: str) -> None:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        return  # _engine explains
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if "mode=memory" not in url and not Path(parsed.database).is_file():
-            raise BadInput(
-                f"there is no database at {masked_url(url)} (field 'storage' or --storage; "
-                "`sketchlab study serve` creates it)"
-            )
+        return  # open_engine explains
+    on_disk = parsed.database not in (None, "", ":memory:") and "mode=memory" not in url
+    if parsed.get_backend_name() == "sqlite" and on_disk and not Path(parsed.database).is_file():
+        raise BadInput(
+            f"there is no database at {masked_url(url)} (field 'storage' or --storage; "
+            "`sketchlab study serve` creates it)"
+        )
 
 
 def check_reachable(url: str) -> str | None:

@@ -30,7 +30,7 @@ def plot_calibration(table: pd.DataFrame) -> plt.Figure:
         fig, axes = plt.subplots(
             1, len(conditions), figsize=(4.2 * len(conditions), 3.8), sharey=True, squeeze=False
         )
-    for ax, condition in zip(axes[0], conditions):
+    for ax, condition in zip(axes[0], conditions, strict=True):
         shown = table[table["condition"] == condition]
         floor = float(shown["chance"].iloc[0])
         even = floor + (1 - floor) * (points - 1) / max(scale - 1, 1)

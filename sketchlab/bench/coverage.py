@@ -66,7 +66,9 @@ class GridPoint:
 _SETTINGS = ((8, 16, 32), (80, 160, 320), (0.5, 0.8, 1.2), (0.0, 0.3, 0.6))
 _L9 = ((0, 0, 0, 0), (0, 1, 1, 1), (0, 2, 2, 2), (1, 0, 1, 2), (1, 1, 2, 0), (1, 2, 0, 1),
        (2, 0, 2, 1), (2, 1, 0, 2), (2, 2, 1, 0))  # fmt: skip
-GRID = tuple(GridPoint(*(values[i] for values, i in zip(_SETTINGS, row))) for row in _L9) + (
+GRID = tuple(
+    GridPoint(*(values[i] for values, i in zip(_SETTINGS, row, strict=True))) for row in _L9
+) + (
     GridPoint(8, 80, 1.2, 0.6, "hard"),
     GridPoint(16, 160, 0.8, 0.3, "hard"),
     GridPoint(32, 320, 0.5, 0.0, "hard"),

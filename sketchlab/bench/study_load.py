@@ -273,7 +273,13 @@ def run_load(
         },
         "p95_ms_by_kind": {
             kind: _percentile(
-                [v for r in results for v, k in zip(r.latencies_ms, r.kinds) if k == kind], 95
+                [
+                    v
+                    for r in results
+                    for v, k in zip(r.latencies_ms, r.kinds, strict=True)
+                    if k == kind
+                ],
+                95,
             )
             for kind in (ANSWERED, RATED, NAMED)
         },

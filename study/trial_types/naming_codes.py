@@ -96,7 +96,9 @@ def read_codes(path: Path, options: list[str]) -> dict[str, str]:
             )
     codes: dict[str, str] = {}
     first_row: dict[str, int] = {}
-    for number, (answer, code) in enumerate(zip(table["answer"], table["code"]), start=2):
+    for number, (answer, code) in enumerate(
+        zip(table["answer"], table["code"], strict=True), start=2
+    ):
         answer, code = normalise(answer), code.strip()
         if not answer:
             raise BadInput(f"{path} row {number}: field 'answer' is empty")

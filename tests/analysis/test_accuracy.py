@@ -84,7 +84,11 @@ def test_exclusions_are_listed_with_counts_in_order(tiny):
     result = apply_exclusions(tiny)
     applied = result.table[result.table["rule"] != "interrupted (answer)"]  # no such column
     counts = dict(
-        zip(applied["rule"], zip(applied["sessions_excluded"], applied["test_trials_excluded"]))
+        zip(
+            applied["rule"],
+            zip(applied["sessions_excluded"], applied["test_trials_excluded"], strict=True),
+            strict=True,
+        )
     )
     assert counts == {
         "duplicate participant id": (1, 4),

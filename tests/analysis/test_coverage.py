@@ -49,6 +49,7 @@ def replications(tmp_path_factory):
     ]  # fmt: skip
 
 
+@pytest.mark.slow  # 60 glmer fits of simulated studies in R: ~45 s on 2 cores
 def test_mixed_model_intervals_cover_the_true_effects(replications, r_lme4):
     fits = fit_glmm_many(replications)
     assert all(fit.fitted for fit in fits)

@@ -35,7 +35,7 @@ def test_fits_every_trial_and_labels_each_term(study, r_lme4):
     assert (
         family.sum() == 4 and (fit.terms.loc[family, "p_holm"] >= fit.terms.loc[family, "p"]).all()
     )
-    groups = set(zip(fit.random_effects["group"], fit.random_effects["effect"]))
+    groups = set(zip(fit.random_effects["group"], fit.random_effects["effect"], strict=True))
     assert ("image", "SD of with_none") in groups and ("participant", "SD of (Intercept)") in groups
 
 

@@ -81,7 +81,7 @@ def test_plan_predicts_what_the_report_prints(design, study_yaml, tmp_path, run_
         "power_gap": np.mean([r.gap_found for r in runs], axis=0),
     }
     for column, values in realised.items():
-        for level, value in zip(runs[0].levels, values):
+        for level, value in zip(runs[0].levels, values, strict=True):
             predicted = planned.loc[level, column]
             print(f"{column} at {level}: planned {predicted:.3f}, realised {value:.3f}")
             if column == "power_gap" and max(predicted, value) < 0.2:

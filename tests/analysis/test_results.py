@@ -40,7 +40,7 @@ def test_answer_times_reach_the_analysis(study_results):
     """rt_ms used to be dropped from the columns the analysis keeps."""
     times = study_results.reaction_times
     assert times["n_answers"].sum() == study_results.n_test_trials
-    assert set(zip(times["condition"], times["n_strokes"])) == {
+    assert set(zip(times["condition"], times["n_strokes"], strict=True)) == {
         (condition, level) for condition in study_results.conditions
         for level in study_results.levels
     }  # fmt: skip

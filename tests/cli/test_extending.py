@@ -65,7 +65,7 @@ def extended(tmp_path, monkeypatch) -> tuple[Path, Path]:
     prompts = json.loads(PROMPTS_FILE.read_text())
     prompts["prompt_sets"]["doodle"] = DOODLE
     paths = tmp_path / "presets.json", tmp_path / "prompts.json"
-    for path, data in zip(paths, (presets, prompts)):
+    for path, data in zip(paths, (presets, prompts), strict=True):
         path.write_text(json.dumps(data))
     monkeypatch.setattr(PRESETS, "source", paths[0])
     monkeypatch.setattr(PROMPT_SETS, "source", paths[1])
@@ -128,7 +128,7 @@ def test_the_docs_tables_are_the_ones_the_registries_make():
 def plot_trials_per_level(table: pd.DataFrame) -> plt.Figure:
     """A newcomer's plot: test trials per level, one bar per condition."""
     fig, ax = plt.subplots(figsize=(4, 3))
-    for offset, (condition, rows) in zip((-0.2, 0.2), table.groupby("condition")):
+    for offset, (condition, rows) in zip((-0.2, 0.2), table.groupby("condition"), strict=True):
         ax.bar(np.arange(len(rows)) + offset, rows["n"], 0.4, label=condition)
     ax.set_xticks(np.arange(len(rows)), [f"{level} strokes" for level in rows["n_strokes"]])
     ax.legend()

@@ -244,6 +244,7 @@ def test_other_settings_in_an_existing_run_folder_are_refused(finished_run, run_
     assert code == 2 and "levels" in err and "new --out" in err
 
 
+@pytest.mark.slow  # a finished run, edited, resumed per setting: ~12 s each
 @pytest.mark.parametrize("setting", ["precision", "loss_weights"])
 def test_a_run_folder_from_before_a_setting_was_recorded_still_resumes(
     setting, finished_run, tmp_path, run_sketchlab

@@ -443,6 +443,7 @@ def test_a_lost_connection_shows_a_notice_and_a_reload_resumes(tmp_path, browser
     page.close()
 
 
+@pytest.mark.slow  # the server stays down longer than a trial's time limit: ~22 s
 def test_an_outage_longer_than_the_time_limit_is_recorded_not_charged(tmp_path, browser):
     """The server is down (SIGKILL, then restarted) for longer than the trial's time limit
     while the trial is on screen: the trial comes back afresh, the answer is an answer (not
