@@ -10,7 +10,8 @@ TARGET rows (test trials, naming trials), foils are FOIL rows, and a failed atte
 a wrong answer to a type that `fails_when_wrong` (`study.trial_types.failed`). Each rule is
 one `Rule` entry in
 `RULES` (its name in exclusions.csv and what it excludes, in words, which the report and a
-preregistration render from here) and one block in `apply_exclusions`. Rules run in that
+preregistration render from here) and one block in `_exclude_sessions` (session rules) or
+`_exclude_answers` (answer rules), which `apply_exclusions` runs in turn. Rules run in that
 order; each row of the exclusions table counts what that rule removed among what the earlier
 rules left, so the counts add up. A rule the data cannot support (no `rt_ms`, no
 `session_id`, no attention trials) says "not applied" and
