@@ -25,6 +25,11 @@ def pct_ci(table: pd.DataFrame, value: str, low: str, high: str) -> list[str]:
     ]
 
 
+def right_of_all(table: pd.DataFrame) -> pd.Series:
+    """ "12 / 40" cells: right answers (`n_correct`) of all answers (`n_trials`)."""
+    return table["n_correct"].astype(str) + " / " + table["n_trials"].astype(str)
+
+
 def figures_named(results: ReportResults, names: list[str]) -> str:
     """These figures (FIGURES names), where drawn, with their captions: for a section whose
     parts show their own figures (the trial types')."""

@@ -22,7 +22,7 @@ from analysis.compare import describe_gap
 from analysis.exclusions import RULES
 from analysis.figures import FIGURES
 from analysis.gap_interval import METHOD as GAP_METHOD
-from analysis.html_parts import figures_named, html_table, pct_ci
+from analysis.html_parts import figures_named, html_table, pct_ci, right_of_all
 from analysis.results import ReportResults
 from analysis.trial_type_reports import render_type_reports
 from sketchlab.contracts import PHOTO, SIMULATED_PREFIX
@@ -639,9 +639,7 @@ def _with_boot(table: pd.DataFrame) -> pd.DataFrame:
             "condition": table["condition"],
             "class": table["class"],
             "strokes": table["n_strokes"],
-            "correct / trials": table["n_correct"].astype(str)
-            + " / "
-            + table["n_trials"].astype(str),
+            "correct / trials": right_of_all(table),
             "accuracy (Wilson 95%)": pct_ci(table, "accuracy", "ci_low", "ci_high"),
         }
     )

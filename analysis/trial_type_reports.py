@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from analysis import metacognition, naming_accuracy
-from analysis.html_parts import figures_named, html_table, pct_ci
+from analysis.html_parts import figures_named, html_table, pct_ci, right_of_all
 from sketchlab.registry import Registry
 from study.trial_types import conditions
 from study.trial_types.naming_match import UNMATCHED
@@ -71,9 +71,7 @@ def _confidence_section(results: ReportResults) -> str:
         {
             "condition": pooled["condition"],
             "rating": pooled["confidence"],
-            "right / answers": pooled["n_correct"].astype(str)
-            + " / "
-            + pooled["n_trials"].astype(str),
+            "right / answers": right_of_all(pooled),
             "accuracy (Wilson 95%)": pct_ci(pooled, "accuracy", "ci_low", "ci_high"),
         }
     )

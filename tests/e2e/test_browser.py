@@ -103,6 +103,22 @@ def open_trials(page, base_url: str, participant_id: str) -> None:
     act_and_wait(page, lambda: page.get_by_role("button", name="Start").click(), "Practice 1 of")
 
 
+def open_on_screen(browser, screen: str, study, prefix: str):
+    """A participant (`prefix` + the screen size) on `screen` (SCREENS) past consent and
+    instructions: (the browser context, its page, the participant's id and trials)."""
+    base_url, config, storage = study
+    width, height, phone = SCREENS[screen]
+    context = browser.new_context(
+        viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
+    )
+    page = context.new_page()
+    participant_id = f"{prefix}{width}x{height}"
+    open_trials(page, base_url, participant_id)
+    participant = storage.get_participant(participant_id)
+    trials = trials_for(config, participant_id, participant.condition, participant.list_id)
+    return context, page, participant_id, trials
+
+
 def option_button(page, label: str):
     return page.get_by_role("button", name=re.compile(rf"^{re.escape(label)}\b"))
 
@@ -192,16 +208,9 @@ def buttons_on_screen(page, selector: str = ANSWERS) -> dict:
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_every_button_is_on_screen_on_every_trial(served_study, browser, screen):
-    base_url, config, storage = served_study
-    width, height, phone = SCREENS[screen]
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
-    )
-    page = context.new_page()
-    participant_id = f"screen{width}x{height}"
-    open_trials(page, base_url, participant_id)
-    participant = storage.get_participant(participant_id)
-    trials = trials_for(config, participant_id, participant.condition, participant.list_id)
+    storage = served_study[2]
+    width, height, _ = SCREENS[screen]
+    context, page, participant_id, trials = open_on_screen(browser, screen, served_study, "screen")
     for trial in trials:
         wait_for_trial(page, trial.trial_index)
         where = buttons_on_screen(page)

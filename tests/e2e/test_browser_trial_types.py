@@ -17,6 +17,7 @@ from tests.e2e.test_browser import (
     ARTIFACTS,
     act_and_wait,
     buttons_on_screen,
+    open_on_screen,
     open_trials,
     serve,
     settle,
@@ -75,16 +76,9 @@ def after_rating(page, trial, trials) -> None:
 
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_ratings_by_key_click_and_tap_are_stored_with_their_own_time(rated_study, browser, screen):
-    base_url, config, storage = rated_study
-    width, height, phone = SCREENS[screen]
-    context = browser.new_context(
-        viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone
-    )
-    page = context.new_page()
-    participant_id = f"rate{width}x{height}"
-    open_trials(page, base_url, participant_id)
-    participant = storage.get_participant(participant_id)
-    trials = trials_for(config, participant_id, participant.condition, participant.list_id)
+    storage = rated_study[2]
+    phone = SCREENS[screen][2]
+    context, page, participant_id, trials = open_on_screen(browser, screen, rated_study, "rate")
     expected, by_key = {}, set()
     for trial in trials:
         index = trial.trial_index
