@@ -95,6 +95,15 @@ class ListContext:
         levels = self.catalog.levels
         return levels[(position + self.list_id) % len(levels)]
 
+    def test_image_trials(self, trial_type: str) -> tuple[Trial, ...]:
+        """One `trial_type` trial per test image, at its Latin-square level, whose right
+        answer is the image's class (test and naming trials)."""
+        trials = []
+        for i, image_id in enumerate(self.catalog.test_images):
+            stimulus = self.catalog.by_image_level[image_id][self.level(i)]
+            trials.append(self.trial(stimulus, trial_type, stimulus.class_name))
+        return tuple(trials)
+
     def trial(self, stimulus: Stimulus, trial_type: str, correct: str, **extra: Any) -> Trial:
         """A trial of this list (its index is set when the list is complete)."""
         return Trial(

@@ -114,12 +114,7 @@ class Naming(TrialType):
             )
 
     def place(self, context: ListContext) -> Placement:
-        catalog = context.catalog
-        main = []
-        for i, image_id in enumerate(catalog.test_images):
-            stimulus = catalog.by_image_level[image_id][context.level(i)]
-            main.append(context.trial(stimulus, NAMING, stimulus.class_name))
-        return Placement(main=tuple(main))
+        return Placement(main=context.test_image_trials(NAMING))
 
     def adapt(self, trial):
         prompt = trial.prompt

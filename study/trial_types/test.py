@@ -18,9 +18,4 @@ class Test(ChoiceTrialType):
     appears_in = CONDITIONS
 
     def place(self, context: ListContext) -> Placement:
-        catalog = context.catalog
-        main = []
-        for i, image_id in enumerate(catalog.test_images):
-            stimulus = catalog.by_image_level[image_id][context.level(i)]
-            main.append(context.trial(stimulus, TEST, stimulus.class_name))
-        return Placement(main=tuple(main))
+        return Placement(main=context.test_image_trials(TEST))
